@@ -1,0 +1,3 @@
+module github.com/ftpkit/ftpserver
+
+go 1.25.0

@@ -1,0 +1,167 @@
+package ftpserver
+
+import (
+	"math/rand/v2"
+	"net"
+	"time"
+)
+
+// Defaults applied by Listen to the Settings fields left at zero.
+const (
+	DefaultListenAddr           = "0.0.0.0:2121"
+	DefaultIdleTimeout          = 900 // seconds
+	DefaultConnectionTimeout    = 30  // seconds
+	DefaultMaxCommandLineLength = 4096
+	DefaultLoginTimeout         = 60 // seconds
+)
+
+// Settings is what MainDriver.GetSettings returns. Every field is optional but ListenAddr (or
+// Listener); zero values get the defaults given beside each field.
+type Settings struct {
+	// Listener, when set, is used instead of listening on ListenAddr.
+	Listener net.Listener
+	// ListenAddr is the control connection address, "host:port"; IPv6 as "[::1]:21".
+	// Default DefaultListenAddr.
+	ListenAddr string
+	// PublicHost is the IPv4 address announced in PASV replies, for servers behind NAT.
+	// Default: the local address of the control connection.
+	PublicHost string
+	// PublicIPResolver, when set, chooses the PASV address per client; it wins over PublicHost.
+	PublicIPResolver PublicIPResolver
+	// PassiveTransferPortRange chooses passive ports; &PortRange{Start, End} or
+	// &PortMappingRange{...}. Default: any port the system gives.
+	PassiveTransferPortRange PasvPortGetter
+	// ActiveTransferPortNon20 lets active connections leave from any local port instead of
+	// the control port minus one (RFC 959's L-1, port 20 for a server on 21).
+	ActiveTransferPortNon20 bool
+	// IdleTimeout, in seconds, closes a control connection with 421 when no command arrives
+	// for that long and no transfer runs. Default DefaultIdleTimeout; negative disables it.
+	IdleTimeout int
+	// ConnectionTimeout, in seconds, bounds opening a data connection (accept or dial, and its
+	// TLS handshake). Default DefaultConnectionTimeout.
+	ConnectionTimeout int
+	// LoginTimeout, in seconds, closes a connection with 421 that has not logged in by then.
+	// Default DefaultLoginTimeout; negative disables it.
+	LoginTimeout int
+	// MaxCommandLineLength bounds a command line, in bytes; a longer one gets 500 and is
+	// discarded without being buffered. Default DefaultMaxCommandLineLength.
+	MaxCommandLineLength int
+	// MaxClients bounds the simultaneous control connections; the next one gets 421 and is
+	// closed. 0 means no limit.
+	MaxClients int
+	// MaxClientsPerIP bounds the simultaneous control connections from one IP; 0 means no
+	// limit.
+	MaxClientsPerIP int
+
+	DisableMLSD            bool // DisableMLSD turns MLSD off (502).
+	DisableMLST            bool // DisableMLST turns MLST off (502).
+	DisableMFMT            bool // DisableMFMT turns MFMT off (502).
+	DisableLISTArgs        bool // DisableLISTArgs makes "LIST -la" list a file named "-la".
+	DisableSite            bool // DisableSite turns SITE off (502).
+	DisableActiveMode      bool // DisableActiveMode turns PORT and EPRT off (502).
+	DisableSTAT            bool // DisableSTAT turns STAT without argument off; STAT path stays.
+	DisableSYST            bool // DisableSYST turns SYST off (502).
+	DisableASCIIConversion bool // DisableASCIIConversion sends TYPE A data unconverted.
+	EnableHASH             bool // EnableHASH turns HASH and XCRC/XMD5/XSHA* on.
+	EnableCOMB             bool // EnableCOMB turns COMB on.
+
+	// Banner is the first line of the STAT reply. Default "ftpkit ftpserver".
+	Banner string
+	// TLSRequired is the server-wide TLS policy. Default ClearOrEncrypted.
+	TLSRequired TLSRequirement
+	// DefaultTransferType is the TYPE of a new session. Default TransferTypeASCII, as RFC 959
+	// says; many servers choose TransferTypeBinary.
+	DefaultTransferType TransferType
+	// DeflateCompressionLevel enables MODE Z at that flate level (1-9); 0 leaves it off.
+	DeflateCompressionLevel int
+	// ActiveConnectionsCheck: IPMatchRequired (default) refuses PORT/EPRT to another IP.
+	ActiveConnectionsCheck DataConnectionRequirement
+	// PasvConnectionsCheck: IPMatchRequired (default) refuses a passive connection from
+	// another IP than the control connection's.
+	PasvConnectionsCheck DataConnectionRequirement
+}
+
+// withDefaults returns a copy of s with the zero fields set to their defaults.
+func (s Settings) withDefaults() *Settings {
+	if s.ListenAddr == "" && s.Listener == nil {
+		s.ListenAddr = DefaultListenAddr
+	}
+
+	if s.IdleTimeout == 0 {
+		s.IdleTimeout = DefaultIdleTimeout
+	}
+
+	if s.ConnectionTimeout <= 0 {
+		s.ConnectionTimeout = DefaultConnectionTimeout
+	}
+
+	if s.LoginTimeout == 0 {
+		s.LoginTimeout = DefaultLoginTimeout
+	}
+
+	if s.MaxCommandLineLength <= 0 {
+		s.MaxCommandLineLength = DefaultMaxCommandLineLength
+	}
+
+	if s.Banner == "" {
+		s.Banner = "ftpkit ftpserver"
+	}
+
+	return &s
+}
+
+// seconds turns a Settings duration into a time.Duration; zero or negative means none.
+func seconds(n int) time.Duration {
+	if n <= 0 {
+		return 0
+	}
+
+	return time.Duration(n) * time.Second
+}
+
+// PortRange is a range of passive ports, both ends included.
+type PortRange struct {
+	Start int // first port
+	End   int // last port
+}
+
+// FetchNext returns a random port of the range, so that concurrent PASVs spread out; exposed
+// and listened ports are the same.
+func (r *PortRange) FetchNext() (int, int, bool) {
+	if r.Start <= 0 || r.End < r.Start {
+		return 0, 0, false
+	}
+
+	port := r.Start + rand.IntN(r.End-r.Start+1) //nolint:gosec // a port choice, not a secret
+
+	return port, port, true
+}
+
+// NumberAttempts returns the size of the range.
+func (r *PortRange) NumberAttempts() int {
+	return r.End - r.Start + 1
+}
+
+// PortMappingRange is a range of passive ports behind a NAT that maps ExposedStart+i, as
+// clients see it, to ListenedStart+i on this machine, for i in [0, Count).
+type PortMappingRange struct {
+	ExposedStart  int // first port the clients connect to
+	ListenedStart int // first port the server listens on
+	Count         int // number of ports
+}
+
+// FetchNext returns a random exposed port of the range and the port to listen on for it.
+func (r *PortMappingRange) FetchNext() (int, int, bool) {
+	if r.Count <= 0 || r.ExposedStart <= 0 || r.ListenedStart <= 0 {
+		return 0, 0, false
+	}
+
+	i := rand.IntN(r.Count) //nolint:gosec // a port choice, not a secret
+
+	return r.ExposedStart + i, r.ListenedStart + i, true
+}
+
+// NumberAttempts returns Count.
+func (r *PortMappingRange) NumberAttempts() int {
+	return r.Count
+}
