@@ -46,6 +46,9 @@ const (
 	StatusBadCommandSequence                  = 503 // RFC 959 4.2.1
 	StatusNotImplementedParam                 = 504 // RFC 959 4.2.1
 	StatusNotLoggedIn                         = 530 // RFC 959 4.2.1
+	StatusDataConnRefusedByPROT               = 521 // RFC 4217 9: refused with this PROT setting
+	StatusNetworkProtocolNotSupported         = 522 // RFC 2428 2: use another address family
+	StatusCommandProtectionDenied             = 533 // RFC 2228 3: command protection denied
 	StatusPolicyRequiresTLS                   = 534 // RFC 2228 3: request denied for policy reasons
 	StatusActionNotTaken                      = 550 // RFC 959 4.2.1: file unavailable
 	StatusActionAbortedPageTypeUnknown        = 551 // RFC 959 4.2.1

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 )
 
 var (
@@ -109,4 +110,41 @@ func errorCode(err error, fallback int) int {
 	}
 
 	return fallback
+}
+
+// clientErrorText is the text a client sees for err. Errors that carry a path on the server's
+// side (*fs.PathError, *os.LinkError, *os.SyscallError) are reduced to their cause, so a
+// reply never shows where the driver keeps its files.
+func clientErrorText(err error) string {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "No such file or directory"
+	case errors.Is(err, fs.ErrPermission):
+		return "Permission denied"
+	case errors.Is(err, fs.ErrExist):
+		return "File exists"
+	case errors.Is(err, ErrStorageExceeded):
+		return "Storage limit exceeded"
+	case errors.Is(err, ErrFileNameNotAllowed), errors.Is(err, errInvalidPath):
+		return "File name not allowed"
+	}
+
+	for {
+		var (
+			pathErr *fs.PathError
+			linkErr *os.LinkError
+			sysErr  *os.SyscallError
+		)
+
+		switch {
+		case errors.As(err, &pathErr):
+			err = pathErr.Err
+		case errors.As(err, &linkErr):
+			err = linkErr.Err
+		case errors.As(err, &sysErr):
+			err = sysErr.Err
+		default:
+			return oneLine(err.Error())
+		}
+	}
 }

@@ -1,3 +1,18 @@
 module github.com/ftpkit/ftpserver
 
-go 1.25.0
+go 1.26.0
+
+require (
+	github.com/go-kit/log v0.2.1
+	github.com/jlaffaye/ftp v0.2.4
+	github.com/spf13/afero v1.15.0
+	github.com/stretchr/testify v1.12.1
+	go.uber.org/goleak v1.3.0
+	golang.org/x/sys v0.49.0
+)
+
+require (
+	github.com/go-logfmt/logfmt v0.5.1 // indirect
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
+	golang.org/x/text v0.28.0 // indirect
+)

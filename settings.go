@@ -12,7 +12,8 @@ const (
 	DefaultIdleTimeout          = 900 // seconds
 	DefaultConnectionTimeout    = 30  // seconds
 	DefaultMaxCommandLineLength = 4096
-	DefaultLoginTimeout         = 60 // seconds
+	DefaultLoginTimeout         = 60  // seconds
+	DefaultTransferStallTimeout = 300 // seconds
 )
 
 // Settings is what MainDriver.GetSettings returns. Every field is optional but ListenAddr (or
@@ -40,6 +41,10 @@ type Settings struct {
 	// ConnectionTimeout, in seconds, bounds opening a data connection (accept or dial, and its
 	// TLS handshake). Default DefaultConnectionTimeout.
 	ConnectionTimeout int
+	// TransferStallTimeout, in seconds, aborts a transfer with 426 when its data connection
+	// moves no chunk (256 KiB, or the rest of the file) for that long. Default
+	// DefaultTransferStallTimeout; negative disables it.
+	TransferStallTimeout int
 	// LoginTimeout, in seconds, closes a connection with 421 that has not logged in by then.
 	// Default DefaultLoginTimeout; negative disables it.
 	LoginTimeout int
@@ -93,6 +98,10 @@ func (s Settings) withDefaults() *Settings {
 
 	if s.ConnectionTimeout <= 0 {
 		s.ConnectionTimeout = DefaultConnectionTimeout
+	}
+
+	if s.TransferStallTimeout == 0 {
+		s.TransferStallTimeout = DefaultTransferStallTimeout
 	}
 
 	if s.LoginTimeout == 0 {

@@ -1,0 +1,461 @@
+package ftpserver
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/go-kit/log"
+)
+
+// clientHandler is one control connection: its protocol state and its serve loop. Fields
+// below mu are shared with the driver (through ClientContext) and with the transfer goroutine;
+// the rest belong to the serve goroutine alone.
+type clientHandler struct {
+	id       uint32
+	server   *FtpServer
+	settings *Settings
+	logger   log.Logger
+	start    time.Time
+
+	writeMu sync.Mutex // serialises replies; guards conn swaps at AUTH TLS
+	conn    net.Conn   // control connection, a *tls.Conn after AUTH TLS or with implicit TLS
+	rawConn net.Conn   // the TCP connection under conn
+	reader  *commandReader
+
+	// Protocol state owned by the serve goroutine.
+	user         string // name given by USER, kept until PASS
+	transferType TransferType
+	restOffset   int64
+	renameFrom   string
+	epsvAll      bool
+	utf8         bool
+	mlstFacts    mlstFacts
+	pbszDone     bool
+	loginFails   int
+	quitting     bool
+	data         transferHandler // prepared by PASV/EPSV/PORT/EPRT, used by the next transfer
+
+	mu             sync.Mutex
+	driver         ClientDriver // nil until logged in
+	path           string
+	listPath       string
+	debug          bool
+	clientVersion  string
+	lastCommand    string
+	lastChannel    DataChannel
+	controlTLS     bool
+	transferTLS    bool
+	tlsRequirement TLSRequirement
+	extra          any
+	transfer       *transferRun // the running transfer, if any
+	closeOnIdle    bool         // set by Shutdown: close once no transfer runs
+}
+
+func newClientHandler(s *FtpServer, conn net.Conn, id uint32) *clientHandler {
+	c := &clientHandler{
+		id:             id,
+		server:         s,
+		settings:       s.settings,
+		start:          time.Now(),
+		conn:           conn,
+		rawConn:        conn,
+		path:           "/",
+		transferType:   s.settings.DefaultTransferType,
+		mlstFacts:      defaultMLSTFacts,
+		tlsRequirement: s.settings.TLSRequired,
+	}
+	c.logger = log.With(s.Logger, "client", id)
+	c.reader = newCommandReader(conn, s.settings.MaxCommandLineLength)
+
+	return c
+}
+
+// serve runs the session: greeting, then one command at a time until QUIT, a timeout or a
+// broken connection. A panic in a handler or in the driver ends this client only.
+func (c *clientHandler) serve() {
+	defer c.end()
+	defer func() {
+		if r := recover(); r != nil {
+			c.logger.Log("event", "panic", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			c.reply(StatusServiceNotAvailable, "Internal error, closing control connection")
+		}
+	}()
+
+	setOOBInline(c.rawConn)
+
+	if !c.greet() {
+		return
+	}
+
+	for !c.quitting {
+		_ = c.conn.SetReadDeadline(c.readDeadline())
+
+		line, err := c.reader.readLine()
+		if err != nil {
+			if !c.readFailed(err) {
+				return
+			}
+
+			continue
+		}
+
+		c.handleLine(line)
+	}
+}
+
+// greet starts implicit TLS when configured and sends the welcome; false closes the client.
+func (c *clientHandler) greet() bool {
+	if c.settings.TLSRequired == ImplicitEncryption {
+		if err := c.upgradeControlToTLS(); err != nil {
+			c.logger.Log("event", "tls_handshake_failed", "err", err)
+
+			return false
+		}
+	}
+
+	welcome, err := c.server.driver.ClientConnected(c)
+	if err != nil {
+		c.reply(StatusServiceNotAvailable, clientErrorText(err))
+
+		return false
+	}
+
+	c.reply(StatusServiceReady, welcome)
+
+	return true
+}
+
+// readDeadline is when the next command must have arrived: the idle timeout, and for a client
+// not logged in yet, no later than the login timeout.
+func (c *clientHandler) readDeadline() time.Time {
+	var deadline time.Time
+
+	if idle := seconds(c.settings.IdleTimeout); idle > 0 {
+		deadline = time.Now().Add(idle)
+	}
+
+	if login := seconds(c.settings.LoginTimeout); login > 0 && !c.loggedIn() {
+		loginDeadline := c.start.Add(login)
+		if deadline.IsZero() || loginDeadline.Before(deadline) {
+			deadline = loginDeadline
+		}
+	}
+
+	return deadline
+}
+
+// readFailed handles a failed command read and tells whether to keep serving.
+func (c *clientHandler) readFailed(err error) bool {
+	var netErr net.Error
+
+	switch {
+	case errors.Is(err, errLineTooLong):
+		c.reply(StatusSyntaxErrorNotRecognised, "Command line too long")
+
+		return true
+	case errors.As(err, &netErr) && netErr.Timeout():
+		if c.transferRunning() {
+			return true // a long transfer is not idleness
+		}
+
+		if !c.loggedIn() && seconds(c.settings.LoginTimeout) > 0 {
+			c.reply(StatusServiceNotAvailable, "Login timeout, closing control connection")
+		} else {
+			c.reply(StatusServiceNotAvailable, "Idle timeout, closing control connection")
+		}
+
+		return false
+	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
+		return false
+	default:
+		c.logger.Log("event", "read_failed", "err", err)
+
+		return false
+	}
+}
+
+// handleLine dispatches one command through the command table.
+func (c *clientHandler) handleLine(line string) {
+	verb, param := parseCommandLine(line)
+
+	if c.Debug() {
+		logged := line
+		if verb == "PASS" {
+			logged = "PASS ****"
+		}
+
+		c.logger.Log("event", "command", "line", logged)
+	}
+
+	cmd, known := commands[verb]
+	if !known {
+		c.reply(StatusSyntaxErrorNotRecognised, "Unknown command "+quoteVerb(verb))
+
+		return
+	}
+
+	if cmd.disabledBy != nil && cmd.disabledBy(c.settings) {
+		c.reply(StatusCommandNotImplemented, verb+" is disabled on this server")
+
+		return
+	}
+
+	if !cmd.open && !c.loggedIn() {
+		c.reply(StatusNotLoggedIn, "Please log in with USER and PASS first")
+
+		return
+	}
+
+	if !cmd.duringTransfer {
+		// Commands a client pipelines behind a transfer are run after it, in order.
+		c.waitTransfer()
+	}
+
+	if cmd.needsParam && param == "" {
+		c.reply(StatusSyntaxErrorParameters, verb+" needs an argument")
+
+		return
+	}
+
+	c.mu.Lock()
+	c.lastCommand = verb
+	c.mu.Unlock()
+
+	cmd.handle(c, param)
+}
+
+// quoteVerb shows an unknown verb safely in a reply.
+func quoteVerb(verb string) string {
+	const maxShown = 32
+	if len(verb) > maxShown {
+		verb = verb[:maxShown] + "..."
+	}
+
+	return fmt.Sprintf("%q", verb)
+}
+
+// end releases everything the session holds and tells the driver.
+func (c *clientHandler) end() {
+	c.abortTransfer()
+	c.closeData()
+
+	_ = c.conn.Close()
+
+	c.server.driver.ClientDisconnected(c)
+}
+
+// closeNow closes the control connection from outside the serve goroutine (Stop).
+func (c *clientHandler) closeNow() {
+	c.abortTransfer()
+	_ = c.rawConn.Close()
+}
+
+// closeWhenIdle closes the client now if no transfer runs, else once it ends (Shutdown).
+func (c *clientHandler) closeWhenIdle() {
+	c.mu.Lock()
+	running := c.transfer != nil
+	c.closeOnIdle = true
+	c.mu.Unlock()
+
+	if !running {
+		c.reply(StatusServiceNotAvailable, "Server is shutting down")
+		_ = c.rawConn.Close()
+	}
+}
+
+// upgradeControlToTLS runs the server side of a TLS handshake on the control connection,
+// bounded by ConnectionTimeout.
+func (c *clientHandler) upgradeControlToTLS() error {
+	config, err := c.server.tlsConfig()
+	if err != nil {
+		return err
+	}
+
+	tlsConn := tls.Server(c.rawConn, config)
+
+	_ = tlsConn.SetDeadline(time.Now().Add(seconds(c.settings.ConnectionTimeout)))
+	if err := tlsConn.Handshake(); err != nil {
+		return newNetworkError("TLS handshake", err)
+	}
+
+	_ = tlsConn.SetDeadline(time.Time{})
+
+	c.writeMu.Lock()
+	c.conn = tlsConn
+	c.reader.reset(tlsConn)
+	c.writeMu.Unlock()
+
+	c.mu.Lock()
+	c.controlTLS = true
+	c.mu.Unlock()
+
+	return nil
+}
+
+func (c *clientHandler) loggedIn() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+
+	return c.driver != nil
+}
+
+func (c *clientHandler) fs() ClientDriver {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+
+	return c.driver
+}
+
+// Path implements ClientContext.
+func (c *clientHandler) Path() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+
+	return c.path
+}
+
+// SetPath implements ClientContext.
+func (c *clientHandler) SetPath(value string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+
+	c.path = cleanPath("/", value)
+	c.listPath = ""
+}
+
+// SetListPath implements ClientContext.
+func (c *clientHandler) SetListPath(value string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+
+	c.listPath = cleanPath(c.path, value)
+}
+
+// SetDebug implements ClientContext.
+func (c *clientHandler) SetDebug(debug bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+
+	c.debug = debug
+}
+
+// Debug implements ClientContext.
+func (c *clientHandler) Debug() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+
+	return c.debug
+}
+
+// ID implements ClientContext.
+func (c *clientHandler) ID() uint32 {
+	return c.id
+}
+
+// RemoteAddr implements ClientContext.
+func (c *clientHandler) RemoteAddr() net.Addr {
+	return c.rawConn.RemoteAddr()
+}
+
+// LocalAddr implements ClientContext.
+func (c *clientHandler) LocalAddr() net.Addr {
+	return c.rawConn.LocalAddr()
+}
+
+// GetClientVersion implements ClientContext.
+func (c *clientHandler) GetClientVersion() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+
+	return c.clientVersion
+}
+
+// Close implements ClientContext: it ends the session as if the connection broke.
+func (c *clientHandler) Close() error {
+	if err := c.rawConn.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+		return newNetworkError("closing control connection", err)
+	}
+
+	return nil
+}
+
+// HasTLSForControl implements ClientContext.
+func (c *clientHandler) HasTLSForControl() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+
+	return c.controlTLS
+}
+
+// HasTLSForTransfers implements ClientContext.
+func (c *clientHandler) HasTLSForTransfers() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+
+	return c.transferTLS
+}
+
+// GetLastCommand implements ClientContext.
+func (c *clientHandler) GetLastCommand() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+
+	return c.lastCommand
+}
+
+// GetLastDataChannel implements ClientContext.
+func (c *clientHandler) GetLastDataChannel() DataChannel {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+
+	return c.lastChannel
+}
+
+// errTLSRequirementTooLate is returned by SetTLSRequirement when the client is already past
+// what the new policy forbids.
+var errTLSRequirementTooLate = errors.New("client already logged in without TLS")
+
+// SetTLSRequirement implements ClientContext. Implicit encryption cannot be chosen per client
+// (it is decided before the first byte), and a mandatory policy cannot be imposed on a client
+// that already logged in over clear text.
+func (c *clientHandler) SetTLSRequirement(requirement TLSRequirement) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+
+	switch requirement {
+	case ClearOrEncrypted:
+	case MandatoryEncryption:
+		if c.driver != nil && !c.controlTLS {
+			return errTLSRequirementTooLate
+		}
+	default:
+		return fmt.Errorf("TLS requirement %d cannot be set per client: %w", requirement, os.ErrInvalid)
+	}
+
+	c.tlsRequirement = requirement
+
+	return nil
+}
+
+// SetExtra implements ClientContext.
+func (c *clientHandler) SetExtra(extra any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+
+	c.extra = extra
+}
+
+// Extra implements ClientContext.
+func (c *clientHandler) Extra() any {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+
+	return c.extra
+}

@@ -1,0 +1,132 @@
+package ftpserver
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"strings"
+)
+
+// Telnet bytes that may appear on the control connection (RFC 854), e.g. ABOR preceded by
+// "interrupt process" and "data mark" as RFC 959 4.1.3 describes.
+const (
+	telnetIAC  = 0xFF
+	telnetWILL = 0xFB
+	telnetDONT = 0xFE
+	telnetSB   = 0xFA
+)
+
+// commandReader reads command lines with a bounded memory: a line longer than max bytes is
+// discarded as it streams in and reported with errLineTooLong.
+type commandReader struct {
+	r   *bufio.Reader
+	max int
+	buf []byte // reused across lines; grows up to max only when lines need it
+}
+
+// commandReaderBufSize is the bufio size: commands are short, and a long line is assembled in
+// buf rather than by enlarging this buffer.
+const commandReaderBufSize = 512
+
+func newCommandReader(r io.Reader, maxLen int) *commandReader {
+	return &commandReader{r: bufio.NewReaderSize(r, commandReaderBufSize), max: maxLen}
+}
+
+// reset makes the reader read from r (after AUTH TLS), dropping anything buffered: RFC 4217
+// 4 forbids pipelining commands after AUTH, so buffered bytes are an attack, not commands.
+func (cr *commandReader) reset(r io.Reader) {
+	cr.r.Reset(r)
+}
+
+// buffered tells how many bytes were read from the connection but not yet consumed.
+func (cr *commandReader) buffered() int {
+	return cr.r.Buffered()
+}
+
+// readLine returns the next line without its line end and without Telnet commands.
+func (cr *commandReader) readLine() (string, error) {
+	cr.buf = cr.buf[:0]
+	tooLong := false
+
+	for {
+		chunk, err := cr.r.ReadSlice('\n')
+		if !tooLong {
+			if len(cr.buf)+len(chunk) > cr.max+2 { // +2: the CRLF is not part of the limit
+				tooLong = true
+				cr.buf = cr.buf[:0]
+			} else {
+				cr.buf = append(cr.buf, chunk...)
+			}
+		}
+
+		switch {
+		case err == nil:
+			if tooLong {
+				return "", errLineTooLong
+			}
+
+			return stripTelnet(trimLineEnd(cr.buf)), nil
+		case err == bufio.ErrBufferFull: //nolint:errorlint // bufio returns this sentinel unwrapped
+			continue
+		default:
+			return "", err //nolint:wrapcheck // io.EOF and net errors are tested by the caller
+		}
+	}
+}
+
+func trimLineEnd(b []byte) []byte {
+	b = bytes.TrimSuffix(b, []byte{'\n'})
+
+	return bytes.TrimSuffix(b, []byte{'\r'})
+}
+
+// stripTelnet removes Telnet command sequences and undoubles escaped 0xFF bytes.
+func stripTelnet(b []byte) string {
+	if bytes.IndexByte(b, telnetIAC) < 0 {
+		return string(b)
+	}
+
+	var out strings.Builder
+
+	out.Grow(len(b))
+
+	for i := 0; i < len(b); i++ {
+		if b[i] != telnetIAC {
+			out.WriteByte(b[i])
+
+			continue
+		}
+
+		if i+1 >= len(b) {
+			break
+		}
+
+		i++
+
+		switch cmd := b[i]; {
+		case cmd == telnetIAC:
+			out.WriteByte(telnetIAC)
+		case cmd >= telnetWILL && cmd <= telnetDONT:
+			i++ // option negotiation carries one option byte
+		case cmd == telnetSB:
+			// subnegotiation runs to IAC SE; skip to just before it
+			end := bytes.Index(b[i:], []byte{telnetIAC, 0xF0})
+			if end < 0 {
+				return out.String()
+			}
+
+			i += end + 1
+		}
+	}
+
+	return out.String()
+}
+
+// parseCommandLine splits a line into its upper-cased verb and its parameter. RFC 959 5.3
+// separates them by exactly one space, so further spaces belong to the parameter (a file name
+// may start with one).
+func parseCommandLine(line string) (string, string) {
+	verb, param, _ := strings.Cut(line, " ")
+
+	return strings.ToUpper(verb), param
+}

@@ -1,0 +1,173 @@
+package ftpserver
+
+import (
+	"slices"
+	"strings"
+)
+
+// commandDesc is one row of the command table: the handler of a verb and the flags that the
+// dispatcher checks before calling it.
+type commandDesc struct {
+	handle         func(c *clientHandler, param string)
+	open           bool                 // allowed before login
+	needsParam     bool                 // an empty argument gets 501
+	duringTransfer bool                 // answered while a transfer runs, not queued behind it
+	transfer       bool                 // uses the prepared data connection
+	disabledBy     func(*Settings) bool // non-nil: the setting that turns the verb off (502)
+	feat           func(c *clientHandler) string
+}
+
+// feat returns a FEAT line function for a fixed text.
+func feat(line string) func(*clientHandler) string {
+	return func(*clientHandler) string { return line }
+}
+
+// featIfTLS returns a FEAT line function listing a TLS feature when TLS is available.
+func featIfTLS(line string) func(*clientHandler) string {
+	return func(c *clientHandler) string { return c.featTLS(line) }
+}
+
+// commands is the one list of what the server supports. FEAT and HELP are derived from it, so a
+// new command is one line here and one handler. It is filled once by init (FEAT and HELP read
+// the table, so a plain initialiser would refer to itself) and never modified afterwards.
+//
+//nolint:gochecknoglobals // a read-only table, the command dispatcher's single source of truth
+var commands map[string]commandDesc
+
+//nolint:gochecknoinits // see commands
+func init() {
+	commands = commandTable()
+}
+
+//nolint:funlen // one line per verb: splitting the table would hide it
+func commandTable() map[string]commandDesc {
+	return map[string]commandDesc{
+		// Access control, RFC 959 4.1.1, and security, RFC 2228 / RFC 4217
+		"USER": {handle: (*clientHandler).handleUSER, open: true, needsParam: true},
+		"PASS": {handle: (*clientHandler).handlePASS, open: true},
+		"ACCT": {handle: (*clientHandler).handleACCT, open: true},
+		"REIN": {handle: (*clientHandler).handleREIN, open: true},
+		"QUIT": {handle: (*clientHandler).handleQUIT, open: true, duringTransfer: true},
+		"AUTH": {handle: (*clientHandler).handleAUTH, open: true, needsParam: true, feat: (*clientHandler).featAUTH},
+		"PBSZ": {handle: (*clientHandler).handlePBSZ, open: true, needsParam: true, feat: featIfTLS("PBSZ")},
+		"PROT": {handle: (*clientHandler).handlePROT, open: true, needsParam: true, feat: featIfTLS("PROT")},
+		"CCC":  {handle: (*clientHandler).handleCCC, open: true},
+
+		// Server and session, RFC 959 4.1.3, RFC 2389
+		"FEAT": {handle: (*clientHandler).handleFEAT, open: true},
+		"OPTS": {handle: (*clientHandler).handleOPTS, open: true, needsParam: true, feat: feat("UTF8")},
+		"SYST": {handle: (*clientHandler).handleSYST, open: true, disabledBy: func(s *Settings) bool { return s.DisableSYST }},
+		"STAT": {handle: (*clientHandler).handleSTAT, duringTransfer: true},
+		"HELP": {handle: (*clientHandler).handleHELP, open: true},
+		"NOOP": {handle: (*clientHandler).handleNOOP, open: true, duringTransfer: true},
+		"CLNT": {handle: (*clientHandler).handleCLNT, open: true, feat: feat("CLNT")},
+		"SITE": {handle: (*clientHandler).handleSITE, needsParam: true, disabledBy: func(s *Settings) bool { return s.DisableSite }},
+		"TYPE": {handle: (*clientHandler).handleTYPE, needsParam: true},
+		"MODE": {handle: (*clientHandler).handleMODE, needsParam: true},
+		"STRU": {handle: (*clientHandler).handleSTRU, needsParam: true},
+
+		// Directories
+		"CWD":  {handle: (*clientHandler).handleCWD, needsParam: true},
+		"XCWD": {handle: (*clientHandler).handleCWD, needsParam: true},
+		"CDUP": {handle: (*clientHandler).handleCDUP},
+		"XCUP": {handle: (*clientHandler).handleCDUP},
+		"PWD":  {handle: (*clientHandler).handlePWD},
+		"XPWD": {handle: (*clientHandler).handlePWD},
+		"MKD":  {handle: (*clientHandler).handleMKD, needsParam: true},
+		"XMKD": {handle: (*clientHandler).handleMKD, needsParam: true},
+		"RMD":  {handle: (*clientHandler).handleRMD, needsParam: true},
+		"XRMD": {handle: (*clientHandler).handleRMD, needsParam: true},
+		"LIST": {handle: (*clientHandler).handleLIST, transfer: true},
+		"NLST": {handle: (*clientHandler).handleNLST, transfer: true},
+		"MLSD": {handle: (*clientHandler).handleMLSD, transfer: true, disabledBy: func(s *Settings) bool { return s.DisableMLSD }},
+		"MLST": {
+			handle: (*clientHandler).handleMLST, disabledBy: func(s *Settings) bool { return s.DisableMLST },
+			feat: func(c *clientHandler) string { return c.mlstFacts.featLine() },
+		},
+
+		// Files
+		"RETR": {handle: (*clientHandler).handleRETR, needsParam: true, transfer: true},
+		"STOR": {handle: (*clientHandler).handleSTOR, needsParam: true, transfer: true},
+		"APPE": {handle: (*clientHandler).handleAPPE, needsParam: true, transfer: true},
+		"STOU": {handle: (*clientHandler).handleSTOU, transfer: true},
+		"REST": {handle: (*clientHandler).handleREST, needsParam: true, feat: feat("REST STREAM")},
+		"ABOR": {handle: (*clientHandler).handleABOR, duringTransfer: true},
+		"ALLO": {handle: (*clientHandler).handleALLO, needsParam: true},
+		"DELE": {handle: (*clientHandler).handleDELE, needsParam: true},
+		"RNFR": {handle: (*clientHandler).handleRNFR, needsParam: true},
+		"RNTO": {handle: (*clientHandler).handleRNTO, needsParam: true},
+		"SIZE": {handle: (*clientHandler).handleSIZE, needsParam: true, feat: feat("SIZE")},
+		"MDTM": {handle: (*clientHandler).handleMDTM, needsParam: true, feat: feat("MDTM")},
+		"MFMT": {
+			handle: (*clientHandler).handleMFMT, needsParam: true, feat: feat("MFMT"),
+			disabledBy: func(s *Settings) bool { return s.DisableMFMT },
+		},
+
+		// Data connections, RFC 959 4.1.2 and RFC 2428
+		"PASV": {handle: (*clientHandler).handlePASV},
+		"EPSV": {handle: (*clientHandler).handleEPSV, feat: feat("EPSV")},
+		"PORT": {
+			handle: (*clientHandler).handlePORT, needsParam: true,
+			disabledBy: func(s *Settings) bool { return s.DisableActiveMode },
+		},
+		"EPRT": {
+			handle: (*clientHandler).handleEPRT, needsParam: true, feat: feat("EPRT"),
+			disabledBy: func(s *Settings) bool { return s.DisableActiveMode },
+		},
+		"LPSV": {handle: (*clientHandler).handleNotImplemented},
+		"LPRT": {handle: (*clientHandler).handleNotImplemented},
+	}
+}
+
+// handleNotImplemented answers verbs that are known but deliberately not offered (LPSV, LPRT:
+// RFC 1639 long addresses, superseded by EPSV/EPRT).
+func (c *clientHandler) handleNotImplemented(string) {
+	c.reply(StatusCommandNotImplemented, c.GetLastCommand()+" is not implemented, use EPSV or EPRT")
+}
+
+// featLines returns the FEAT lines of every enabled command, sorted as RFC 2389 leaves the
+// order free and a stable order is easier to read and test.
+func (c *clientHandler) featLines() []string {
+	lines := make([]string, 0, len(commands))
+
+	for _, cmd := range commands {
+		if cmd.feat == nil || (cmd.disabledBy != nil && cmd.disabledBy(c.settings)) {
+			continue
+		}
+
+		if line := cmd.feat(c); line != "" {
+			lines = append(lines, line)
+		}
+	}
+
+	slices.Sort(lines)
+
+	return lines
+}
+
+// enabledVerbs returns the verbs HELP lists: every command not turned off by a setting.
+func (c *clientHandler) enabledVerbs() []string {
+	verbs := make([]string, 0, len(commands))
+
+	for verb, cmd := range commands {
+		if cmd.disabledBy == nil || !cmd.disabledBy(c.settings) {
+			verbs = append(verbs, verb)
+		}
+	}
+
+	slices.Sort(verbs)
+
+	return verbs
+}
+
+// helpText lays the verbs out in rows of eight, as the HELP reply shows them.
+func helpText(verbs []string) []string {
+	const perRow = 8
+
+	rows := make([]string, 0, len(verbs)/perRow+1)
+	for chunk := range slices.Chunk(verbs, perRow) {
+		rows = append(rows, strings.Join(chunk, " "))
+	}
+
+	return rows
+}

@@ -1,0 +1,308 @@
+package ftpserver
+
+import (
+	"crypto/tls"
+	"errors"
+	"strings"
+)
+
+// errNoDriver is the failure of an AuthUser that returned neither a driver nor an error.
+var errNoDriver = errors.New("driver returned no file system")
+
+// needsTLS tells whether the client's TLS policy forbids what it is about to do in clear text.
+func (c *clientHandler) needsTLS() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+
+	return c.tlsRequirement != ClearOrEncrypted && !c.controlTLS
+}
+
+func (c *clientHandler) handleUSER(user string) {
+	if c.loggedIn() {
+		c.reply(StatusBadCommandSequence, "Already logged in; use REIN to change user")
+
+		return
+	}
+
+	if c.needsTLS() {
+		c.reply(StatusNotLoggedIn, "This server requires TLS: use AUTH TLS before USER")
+
+		return
+	}
+
+	if verifier, ok := c.server.driver.(MainDriverExtensionUserVerifier); ok {
+		if err := verifier.PreAuthUser(c, user); err != nil {
+			c.logger.Log("event", "user_refused", "user", user, "err", err)
+			c.reply(StatusNotLoggedIn, "User refused")
+
+			return
+		}
+
+		// PreAuthUser may have set a stricter TLS policy for this user.
+		if c.needsTLS() {
+			c.reply(StatusNotLoggedIn, "This user must use TLS: use AUTH TLS before USER")
+
+			return
+		}
+	}
+
+	c.user = user
+
+	if c.HasTLSForControl() {
+		if c.verifyCertificate(user) {
+			return
+		}
+	}
+
+	c.reply(StatusUserOK, "User name okay, need password")
+}
+
+// verifyCertificate offers the TLS client certificate to the driver; it tells whether the
+// USER command was answered (logged in, or refused and closing).
+func (c *clientHandler) verifyCertificate(user string) bool {
+	verifier, ok := c.server.driver.(MainDriverExtensionTLSVerifier)
+	if !ok {
+		return false
+	}
+
+	c.writeMu.Lock()
+	tlsConn, isTLS := c.conn.(*tls.Conn)
+	c.writeMu.Unlock()
+
+	if !isTLS {
+		return false
+	}
+
+	driver, err := verifier.VerifyConnection(c, user, tlsConn)
+	switch {
+	case err != nil:
+		c.logger.Log("event", "certificate_refused", "user", user, "err", err)
+		c.reply(StatusNotLoggedIn, "TLS certificate refused")
+		c.quitting = true
+
+		return true
+	case driver != nil:
+		c.login(driver)
+		c.reply(StatusAuthProceed, "Logged in with TLS certificate")
+
+		return true
+	default:
+		return false
+	}
+}
+
+func (c *clientHandler) handlePASS(pass string) {
+	switch {
+	case c.loggedIn():
+		c.reply(StatusBadCommandSequence, "Already logged in")
+
+		return
+	case c.user == "":
+		c.reply(StatusBadCommandSequence, "Send USER first")
+
+		return
+	}
+
+	driver, err := c.server.driver.AuthUser(c, c.user, pass)
+	if err == nil && driver == nil {
+		err = errNoDriver
+	}
+
+	msg := ""
+	if poster, ok := c.server.driver.(MainDriverExtensionPostAuthMessage); ok {
+		msg = poster.PostAuthMessage(c, c.user, err)
+	}
+
+	if err != nil {
+		c.loginFails++
+		c.logger.Log("event", "login_failed", "user", c.user, "failures", c.loginFails, "err", err)
+		c.user = ""
+		c.reply(StatusNotLoggedIn, orDefault(msg, "Login incorrect"))
+
+		return
+	}
+
+	c.login(driver)
+	c.logger.Log("event", "login", "user", c.user)
+	c.reply(StatusUserLoggedIn, orDefault(msg, "User logged in, proceed"))
+}
+
+func (c *clientHandler) login(driver ClientDriver) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+
+	c.driver = driver
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+
+	return s
+}
+
+// handleACCT: no account is ever needed once logged in (RFC 959 4.1.1).
+func (c *clientHandler) handleACCT(string) {
+	if c.loggedIn() {
+		c.reply(StatusNotImplemented, "ACCT not needed")
+
+		return
+	}
+
+	c.reply(StatusBadCommandSequence, "Log in with USER and PASS first")
+}
+
+// handleREIN resets the session to just after the greeting (RFC 959 4.1.1). A transfer in
+// progress finishes first (the dispatcher waits for it); TLS on the control connection stays.
+func (c *clientHandler) handleREIN(string) {
+	c.closeData()
+
+	c.user = ""
+	c.transferType = c.settings.DefaultTransferType
+	c.restOffset = 0
+	c.renameFrom = ""
+	c.epsvAll = false
+	c.mlstFacts = defaultMLSTFacts
+
+	c.mu.Lock()
+	c.driver = nil
+	c.path = "/"
+	c.listPath = ""
+	c.mu.Unlock()
+
+	c.reply(StatusServiceReady, "Service ready for new user")
+}
+
+// handleQUIT answers 221 once any transfer has ended (RFC 959 4.1.1 lets it complete).
+func (c *clientHandler) handleQUIT(string) {
+	c.waitTransfer()
+
+	msg := "Goodbye"
+	if quitter, ok := c.server.driver.(MainDriverExtensionQuitMessage); ok {
+		msg = orDefault(quitter.QuitMessage(), msg)
+	}
+
+	c.reply(StatusClosingControlConn, msg)
+	c.quitting = true
+}
+
+// handleAUTH starts TLS on the control connection (RFC 4217 4). "TLS" and "TLS-C" protect the
+// control connection; the legacy "SSL" and "TLS-P" protect data connections too.
+func (c *clientHandler) handleAUTH(mechanism string) {
+	mechanism = strings.ToUpper(mechanism)
+
+	switch mechanism {
+	case "TLS", "TLS-C", "SSL", "TLS-P":
+	default:
+		c.reply(StatusNotImplementedParam, "Unsupported mechanism, use AUTH TLS")
+
+		return
+	}
+
+	if c.HasTLSForControl() {
+		c.reply(StatusBadCommandSequence, "TLS is already active")
+
+		return
+	}
+
+	if _, err := c.server.tlsConfig(); err != nil {
+		c.logger.Log("event", "tls_unavailable", "err", err)
+		c.reply(StatusTLSUnavailable, "TLS is not available")
+
+		return
+	}
+
+	// RFC 4217 4: the client must wait for this reply before starting its handshake, so any
+	// byte already received was sent in clear text after AUTH and is refused.
+	if c.reader.buffered() > 0 {
+		c.reply(StatusBadCommandSequence, "Commands sent after AUTH before the handshake; closing")
+		c.quitting = true
+
+		return
+	}
+
+	c.reply(StatusAuthAccepted, "AUTH "+mechanism+" OK, starting TLS")
+
+	if err := c.upgradeControlToTLS(); err != nil {
+		c.logger.Log("event", "tls_handshake_failed", "err", err)
+		c.quitting = true
+
+		return
+	}
+
+	if mechanism == "SSL" || mechanism == "TLS-P" {
+		c.setTransferTLS(true)
+	}
+}
+
+func (c *clientHandler) setTransferTLS(on bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+
+	c.transferTLS = on
+}
+
+// handlePBSZ: TLS protects the stream itself, so the buffer size is always 0 (RFC 4217 8).
+func (c *clientHandler) handlePBSZ(string) {
+	if !c.HasTLSForControl() {
+		c.reply(StatusBadCommandSequence, "PBSZ needs AUTH TLS first")
+
+		return
+	}
+
+	c.pbszDone = true
+	c.reply(StatusOK, "PBSZ=0")
+}
+
+// handlePROT sets the data connection protection (RFC 4217 9): C clear, P private.
+func (c *clientHandler) handlePROT(level string) {
+	if !c.HasTLSForControl() || !c.pbszDone {
+		c.reply(StatusBadCommandSequence, "PROT needs AUTH TLS and PBSZ first")
+
+		return
+	}
+
+	switch strings.ToUpper(level) {
+	case "C":
+		c.setTransferTLS(false)
+		c.reply(StatusOK, "Protection level set to Clear")
+	case "P":
+		c.setTransferTLS(true)
+		c.reply(StatusOK, "Protection level set to Private")
+	case "S", "E":
+		c.reply(StatusProtectionLevelNotSupported, "Only C and P are supported")
+	default:
+		c.reply(StatusNotImplementedParam, "Unknown protection level")
+	}
+}
+
+// handleCCC refuses to drop TLS from the control connection, as RFC 4217 12.3 allows: a clear
+// control connection after login would expose every later command to tampering.
+func (c *clientHandler) handleCCC(string) {
+	if !c.HasTLSForControl() {
+		c.reply(StatusCommandProtectionDenied, "The control connection is not protected")
+
+		return
+	}
+
+	c.reply(StatusPolicyRequiresTLS, "CCC refused: the control connection stays protected")
+}
+
+// featAUTH lists AUTH TLS when the driver has a TLS configuration.
+func (c *clientHandler) featAUTH() string {
+	if _, err := c.server.tlsConfig(); err != nil {
+		return ""
+	}
+
+	return "AUTH TLS"
+}
+
+// featTLS lists a TLS-related feature when the driver has a TLS configuration.
+func (c *clientHandler) featTLS(name string) string {
+	if c.featAUTH() == "" {
+		return ""
+	}
+
+	return name
+}

@@ -1,0 +1,353 @@
+package ftpserver
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/spf13/afero"
+)
+
+// listBatch is how many entries a listing reads from the driver at once: memory stays flat
+// whatever the directory's size.
+const listBatch = 1024
+
+// listBufferSize is the write buffer of a listing's data connection.
+const listBufferSize = 32 << 10
+
+var errNotADirectory = errors.New("not a directory")
+
+func (c *clientHandler) handleCWD(param string) {
+	p, ok := c.pathParam(param)
+	if !ok {
+		return
+	}
+
+	info, err := c.fs().Stat(p)
+
+	switch {
+	case err != nil:
+		c.replyError(StatusActionNotTaken, "Cannot change directory", err)
+	case !info.IsDir():
+		c.reply(StatusActionNotTaken, "Cannot change directory: not a directory")
+	default:
+		c.SetPath(p)
+		c.reply(StatusFileOK, "Directory changed to "+p)
+	}
+}
+
+func (c *clientHandler) handleCDUP(string) {
+	c.handleCWD("..")
+}
+
+// handlePWD answers 257 with the quoted working directory (RFC 959 appendix II).
+func (c *clientHandler) handlePWD(string) {
+	c.reply(StatusPathCreated, quotePath(c.Path())+" is the current directory")
+}
+
+func (c *clientHandler) handleMKD(param string) {
+	p, ok := c.pathParam(param)
+	if !ok {
+		return
+	}
+
+	if err := c.fs().Mkdir(p, 0o755); err != nil {
+		c.replyError(StatusActionNotTaken, "Cannot create directory", err)
+
+		return
+	}
+
+	c.reply(StatusPathCreated, quotePath(p)+" created")
+}
+
+// handleRMD removes a directory: through RemoveDir when the driver has it, else through
+// Remove after checking that the path is a directory (DELE is for files).
+func (c *clientHandler) handleRMD(param string) {
+	p, ok := c.pathParam(param)
+	if !ok {
+		return
+	}
+
+	if p == "/" {
+		c.reply(StatusActionNotTaken, "Cannot remove the root directory")
+
+		return
+	}
+
+	fs := c.fs()
+
+	var err error
+
+	if remover, ok := fs.(ClientDriverExtensionRemoveDir); ok {
+		err = remover.RemoveDir(p)
+	} else {
+		var info os.FileInfo
+		if info, err = fs.Stat(p); err == nil {
+			if info.IsDir() {
+				err = fs.Remove(p)
+			} else {
+				err = errNotADirectory
+			}
+		}
+	}
+
+	if err != nil {
+		c.replyError(StatusActionNotTaken, "Cannot remove directory", err)
+
+		return
+	}
+
+	c.reply(StatusFileOK, "Directory removed")
+}
+
+// listFormat writes one entry of a listing into buf.
+type listFormat func(buf []byte, info os.FileInfo, now time.Time) []byte
+
+func (c *clientHandler) handleLIST(param string) {
+	c.list("LIST", param, appendLISTLine)
+}
+
+func (c *clientHandler) handleNLST(param string) {
+	c.list("NLST", param, func(buf []byte, info os.FileInfo, _ time.Time) []byte {
+		return appendNLSTLine(buf, info.Name())
+	})
+}
+
+// handleMLSD lists a directory in the machine-readable format of RFC 3659 7. It takes no
+// options and only a directory (7.2: 501 otherwise).
+func (c *clientHandler) handleMLSD(param string) {
+	facts, readOnly := c.mlstFacts, c.readOnly()
+
+	c.startListing("MLSD", param, true, true, func(buf []byte, info os.FileInfo, _ time.Time) []byte {
+		return appendMLSxEntry(buf, info, info.Name(), "", facts, readOnly)
+	})
+}
+
+// list starts a LIST or NLST, with ls-style options unless DisableLISTArgs.
+func (c *clientHandler) list(command, param string, format listFormat) {
+	showHidden := true
+
+	if !c.settings.DisableLISTArgs {
+		var flags string
+
+		flags, param = parseLISTArgs(param)
+		// As ls does, names starting with a dot are listed only with -a or -A.
+		showHidden = strings.ContainsAny(flags, "aA")
+	}
+
+	c.startListing(command, param, showHidden, false, format)
+}
+
+// startListing checks the listed path and streams its entries to the data connection as they
+// are read. A file is listed as itself, except by MLSD.
+func (c *clientHandler) startListing(command, param string, showHidden, dirOnly bool, format listFormat) {
+	dir := c.listDir()
+	if param != "" {
+		var ok bool
+		if dir, ok = c.pathParam(param); !ok {
+			return
+		}
+	}
+
+	fs := c.fs()
+
+	info, err := fs.Stat(dir)
+	if err != nil {
+		c.replyError(StatusActionNotTaken, "Cannot list "+dir, err)
+
+		return
+	}
+
+	if dirOnly && !info.IsDir() {
+		c.reply(StatusSyntaxErrorParameters, dir+" is not a directory")
+
+		return
+	}
+
+	if !c.transferAllowed() {
+		return
+	}
+
+	c.startTransfer(transferJob{
+		command: command,
+		path:    dir,
+		run: func(conn net.Conn, counter *atomic.Int64) error {
+			w := bufio.NewWriterSize(&countingWriter{w: conn, n: counter}, listBufferSize)
+			buf := make([]byte, 0, 256)
+
+			var err error
+			if info.IsDir() {
+				err = c.forEachBatch(fs, dir, func(batch []os.FileInfo) error {
+					buf, err = writeEntries(w, buf, batch, format, showHidden)
+
+					return err
+				})
+			} else {
+				buf, err = writeEntries(w, buf, []os.FileInfo{info}, format, true)
+			}
+
+			if err != nil {
+				return err
+			}
+
+			return w.Flush() //nolint:wrapcheck // a data connection error, classified by the caller
+		},
+		finish: func(err error) error { return err },
+	})
+}
+
+// writeEntries formats a batch of entries, one at a time through buf, into w; it returns buf
+// for reuse by the next batch.
+func writeEntries(w io.Writer, buf []byte, entries []os.FileInfo, format listFormat, showHidden bool) ([]byte, error) {
+	now := time.Now()
+
+	for _, info := range entries {
+		if !showHidden && strings.HasPrefix(info.Name(), ".") {
+			continue
+		}
+
+		buf = format(buf[:0], info, now)
+		if _, err := w.Write(buf); err != nil {
+			return buf, err //nolint:wrapcheck // a data connection error, classified by the caller
+		}
+	}
+
+	return buf, nil
+}
+
+// forEachBatch calls fn with the entries of dir, in the order the driver returns them, a batch
+// at a time (ClientDriverExtensionFileList returns them all at once).
+func (c *clientHandler) forEachBatch(fs ClientDriver, dir string, fn func([]os.FileInfo) error) error {
+	if lister, ok := fs.(ClientDriverExtensionFileList); ok {
+		entries, err := lister.ReadDir(dir)
+		if err != nil {
+			return newDriverError("listing "+dir, err)
+		}
+
+		return fn(entries)
+	}
+
+	f, err := fs.Open(dir)
+	if err != nil {
+		return newDriverError("opening "+dir, err)
+	}
+
+	defer f.Close() //nolint:errcheck // read-only
+
+	for {
+		entries, err := f.Readdir(listBatch)
+		if len(entries) > 0 {
+			if fnErr := fn(entries); fnErr != nil {
+				return fnErr
+			}
+		}
+
+		switch {
+		case errors.Is(err, io.EOF) || (err == nil && len(entries) == 0):
+			return nil
+		case err != nil:
+			return newDriverError("reading "+dir, err)
+		}
+	}
+}
+
+// listDir is the directory listed when no path is given.
+func (c *clientHandler) listDir() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+
+	if c.listPath != "" {
+		return c.listPath
+	}
+
+	return c.path
+}
+
+// readOnly tells whether the user's file system refuses every change, for the MLST perm fact.
+func (c *clientHandler) readOnly() bool {
+	_, ro := c.fs().(*afero.ReadOnlyFs)
+
+	return ro
+}
+
+// handleMLST describes one path over the control connection (RFC 3659 7.2): the entry line
+// starts with a space and names the path in full.
+func (c *clientHandler) handleMLST(param string) {
+	p, ok := c.pathParam(param)
+	if !ok {
+		return
+	}
+
+	info, err := c.fs().Stat(p)
+	if err != nil {
+		c.replyError(StatusActionNotTaken, "Cannot describe "+p, err)
+
+		return
+	}
+
+	entry := appendMLSxEntry(nil, info, p, "", c.mlstFacts, c.readOnly())
+
+	m := c.startMultiline(StatusFileOK, "Listing "+p)
+	m.line(strings.TrimRight(string(entry), "\r\n"))
+	m.end("End")
+}
+
+// statPath lists a path over the control connection for STAT (RFC 959 4.1.3).
+func (c *clientHandler) statPath(param string) {
+	p, ok := c.pathParam(param)
+	if !ok {
+		return
+	}
+
+	fs := c.fs()
+
+	info, err := fs.Stat(p)
+	if err != nil {
+		c.replyError(StatusActionNotTaken, "Cannot describe "+p, err)
+
+		return
+	}
+
+	m := c.startMultiline(StatusFileStatus, "Status of "+p+":")
+	defer m.end("End of status")
+
+	now := time.Now()
+	buf := make([]byte, 0, 256)
+
+	if !info.IsDir() {
+		m.line(strings.TrimRight(string(appendLISTLine(buf, info, now)), "\r\n"))
+
+		return
+	}
+
+	err = c.forEachBatch(fs, p, func(batch []os.FileInfo) error {
+		for _, entry := range batch {
+			buf = appendLISTLine(buf[:0], entry, now)
+			m.line(strings.TrimRight(string(buf), "\r\n"))
+		}
+
+		return nil
+	})
+	if err != nil {
+		m.line("Listing failed: " + clientErrorText(err))
+	}
+}
+
+// countingWriter counts what a listing writes, for STAT and the transfer log. Listings are
+// buffered already, so the wrapper costs nothing on the copy path.
+type countingWriter struct {
+	w io.Writer
+	n *atomic.Int64
+}
+
+func (cw *countingWriter) Write(p []byte) (int, error) {
+	n, err := cw.w.Write(p)
+	cw.n.Add(int64(n))
+
+	return n, err //nolint:wrapcheck // transparent wrapper
+}

@@ -1,0 +1,433 @@
+package ftpserver
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// mdtmLayout is the time-val of RFC 3659 2.3, always in UTC.
+const mdtmLayout = "20060102150405"
+
+var errIsDirectory = errors.New("is a directory")
+
+// handleRETR sends a file, from the REST offset if one was given.
+func (c *clientHandler) handleRETR(param string) {
+	p, ok := c.pathParam(param)
+	if !ok {
+		return
+	}
+
+	offset := c.takeRestOffset()
+
+	info, err := c.fs().Stat(p)
+	if err == nil && info.IsDir() {
+		err = errIsDirectory
+	}
+
+	if err != nil {
+		c.replyError(StatusActionNotTaken, "Cannot open "+p, err)
+
+		return
+	}
+
+	if !c.transferAllowed() {
+		return
+	}
+
+	file, err := c.openTransferFile(p, os.O_RDONLY, offset)
+	if err != nil {
+		c.replyError(StatusActionNotTaken, "Cannot open "+p, err)
+
+		return
+	}
+
+	ascii := c.asciiConversion()
+	stall := seconds(c.settings.TransferStallTimeout)
+
+	c.startTransfer(transferJob{
+		command: "RETR",
+		path:    p,
+		run: func(conn net.Conn, counter *atomic.Int64) error {
+			var dst io.Writer = conn
+			if ascii {
+				dst = newASCIIWriter(conn)
+			}
+
+			return copyData(conn, dst, unwrapFile(file), counter, stall)
+		},
+		finish: func(err error) error { return finishTransferFile(file, false, err) },
+	})
+}
+
+// handleSTOR receives a file, replacing it, or from the REST offset on.
+func (c *clientHandler) handleSTOR(param string) {
+	c.store("STOR", param, false)
+}
+
+// handleAPPE receives a file and appends it (RFC 959 4.1.3).
+func (c *clientHandler) handleAPPE(param string) {
+	c.store("APPE", param, true)
+}
+
+// handleSTOU stores a file under a new unique name in the working directory and tells it in
+// the 150 reply (RFC 1123 4.1.2.9: "150 FILE: name").
+func (c *clientHandler) handleSTOU(param string) {
+	var suffix [6]byte
+
+	_, _ = rand.Read(suffix[:])
+
+	base := "ftp-" + hex.EncodeToString(suffix[:])
+	if param != "" {
+		base = param + "." + hex.EncodeToString(suffix[:])
+	}
+
+	p, ok := c.pathParam(base)
+	if !ok {
+		return
+	}
+
+	c.storeAs("STOU", p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, "FILE: "+p[strings.LastIndexByte(p, '/')+1:])
+}
+
+// store opens the target of STOR or APPE. STOR after REST keeps the first offset bytes and
+// overwrites from there (RFC 959 4.1.3 REST), so a broken upload can be resumed.
+func (c *clientHandler) store(command, param string, appendMode bool) {
+	p, ok := c.pathParam(param)
+	if !ok {
+		return
+	}
+
+	flags := os.O_WRONLY | os.O_CREATE
+
+	switch {
+	case appendMode:
+		c.takeRestOffset() // APPE appends at the end whatever REST said
+		flags |= os.O_APPEND
+	case c.restOffset == 0:
+		flags |= os.O_TRUNC
+	}
+
+	c.storeAs(command, p, flags, "")
+}
+
+// storeAs opens p with flags and receives the upload into it.
+func (c *clientHandler) storeAs(command, p string, flags int, opening string) {
+	if !c.transferAllowed() {
+		return
+	}
+
+	offset := c.takeRestOffset()
+
+	file, err := c.openTransferFile(p, flags, offset)
+	if err != nil {
+		c.replyError(StatusActionNotTaken, "Cannot store "+p, err)
+
+		return
+	}
+
+	ascii := c.asciiConversion()
+	stall := seconds(c.settings.TransferStallTimeout)
+
+	c.startTransfer(transferJob{
+		command: command,
+		path:    p,
+		opening: opening,
+		run: func(conn net.Conn, counter *atomic.Int64) error {
+			var src io.Reader = conn
+			if ascii {
+				src = newASCIIReader(conn)
+			}
+
+			return copyData(conn, unwrapFile(file), src, counter, stall)
+		},
+		finish: func(err error) error { return finishTransferFile(file, true, err) },
+	})
+}
+
+// openTransferFile opens a file for a transfer, through GetHandle when the driver has it, and
+// positions it at offset.
+func (c *clientHandler) openTransferFile(p string, flags int, offset int64) (FileTransfer, error) {
+	fs := c.fs()
+
+	if handler, ok := fs.(ClientDriverExtentionFileTransfer); ok {
+		file, err := handler.GetHandle(p, flags, offset)
+		if err != nil {
+			return nil, newDriverError("opening "+p, err)
+		}
+
+		return file, nil
+	}
+
+	file, err := fs.OpenFile(p, flags, 0o644)
+	if err != nil {
+		return nil, newDriverError("opening "+p, err)
+	}
+
+	if offset > 0 {
+		err = positionFile(file, flags, offset)
+		if err != nil {
+			_ = file.Close()
+
+			return nil, err
+		}
+	}
+
+	return file, nil
+}
+
+// positionFile seeks to offset; for an upload it also drops what lies after it, so a resumed
+// upload never leaves the old tail behind.
+func positionFile(file interface {
+	io.Seeker
+	Truncate(size int64) error
+}, flags int, offset int64,
+) error {
+	if flags&os.O_WRONLY != 0 {
+		if err := file.Truncate(offset); err != nil {
+			return newFileAccessError("truncating for REST", err)
+		}
+	}
+
+	if _, err := file.Seek(offset, io.SeekStart); err != nil {
+		return newFileAccessError("seeking for REST", err)
+	}
+
+	return nil
+}
+
+// finishTransferFile flushes (uploads) and closes a transfer's file, telling the driver of a
+// failure first; it returns the transfer's final error.
+func finishTransferFile(file FileTransfer, upload bool, err error) error {
+	if err == nil && upload {
+		if flusher, ok := file.(Flusher); ok {
+			if flushErr := flusher.Flush(); flushErr != nil {
+				err = newFileAccessError("flushing", flushErr)
+			}
+		}
+	}
+
+	if err != nil {
+		if reporter, ok := file.(FileTransferError); ok {
+			reporter.TransferError(err)
+		}
+	}
+
+	if closeErr := file.Close(); closeErr != nil && err == nil {
+		err = newFileAccessError("closing", closeErr)
+	}
+
+	return err
+}
+
+// takeRestOffset returns the REST offset and clears it: it applies to one transfer only.
+func (c *clientHandler) takeRestOffset() int64 {
+	offset := c.restOffset
+	c.restOffset = 0
+
+	return offset
+}
+
+// asciiConversion tells whether this transfer converts line ends.
+func (c *clientHandler) asciiConversion() bool {
+	return c.transferType == TransferTypeASCII && !c.settings.DisableASCIIConversion
+}
+
+// handleREST records the offset of the next RETR or STOR (RFC 3659 5).
+func (c *clientHandler) handleREST(param string) {
+	offset, err := strconv.ParseInt(param, 10, 64)
+	if err != nil || offset < 0 {
+		c.reply(StatusSyntaxErrorParameters, "REST takes a byte offset")
+
+		return
+	}
+
+	c.restOffset = offset
+	c.reply(StatusFileActionPending, "Restarting at "+param+", send STOR or RETR")
+}
+
+// handleABOR stops the running transfer, which answers 426, then answers 226 itself (RFC 959
+// 4.1.3). Without a transfer it only closes a prepared data connection.
+func (c *clientHandler) handleABOR(string) {
+	if c.abortTransfer() {
+		c.reply(StatusClosingDataConn, "ABOR successful")
+
+		return
+	}
+
+	c.closeData()
+	c.reply(StatusClosingDataConn, "No transfer to abort")
+}
+
+// handleALLO reserves space through the driver's extension; without it ALLO is superfluous
+// (RFC 959 4.1.3: 202).
+func (c *clientHandler) handleALLO(param string) {
+	sizeText, _, _ := strings.Cut(param, " ") // "ALLO n [R m]": the record size is irrelevant here
+
+	size, err := strconv.Atoi(sizeText)
+	if err != nil || size < 0 {
+		c.reply(StatusSyntaxErrorParameters, "ALLO takes a size in bytes")
+
+		return
+	}
+
+	allocator, ok := c.fs().(ClientDriverExtensionAllocate)
+	if !ok {
+		c.reply(StatusNotImplemented, "ALLO not needed")
+
+		return
+	}
+
+	if err := allocator.AllocateSpace(size); err != nil {
+		c.replyError(StatusActionNotTaken, "Cannot allocate space", err)
+
+		return
+	}
+
+	c.reply(StatusOK, "Space allocated")
+}
+
+// handleDELE removes a file; directories are RMD's.
+func (c *clientHandler) handleDELE(param string) {
+	p, ok := c.pathParam(param)
+	if !ok {
+		return
+	}
+
+	fs := c.fs()
+
+	info, err := fs.Stat(p)
+	if err == nil && info.IsDir() {
+		err = errIsDirectory
+	}
+
+	if err == nil {
+		err = fs.Remove(p)
+	}
+
+	if err != nil {
+		c.replyError(StatusActionNotTaken, "Cannot delete "+p, err)
+
+		return
+	}
+
+	c.reply(StatusFileOK, "Removed "+p)
+}
+
+// handleRNFR remembers the source of a rename, which must exist.
+func (c *clientHandler) handleRNFR(param string) {
+	p, ok := c.pathParam(param)
+	if !ok {
+		return
+	}
+
+	if _, err := c.fs().Stat(p); err != nil {
+		c.replyError(StatusActionNotTaken, "Cannot rename "+p, err)
+
+		return
+	}
+
+	c.renameFrom = p
+	c.reply(StatusFileActionPending, "Ready for RNTO")
+}
+
+// handleRNTO completes a rename; it must follow RNFR immediately.
+func (c *clientHandler) handleRNTO(param string) {
+	from := c.renameFrom
+	c.renameFrom = ""
+
+	if from == "" {
+		c.reply(StatusBadCommandSequence, "Send RNFR first")
+
+		return
+	}
+
+	to, ok := c.pathParam(param)
+	if !ok {
+		return
+	}
+
+	if err := c.fs().Rename(from, to); err != nil {
+		c.replyError(StatusActionNotTaken, "Cannot rename", err)
+
+		return
+	}
+
+	c.reply(StatusFileOK, "Renamed "+from+" to "+to)
+}
+
+// handleSIZE answers the size in bytes of a file (RFC 3659 4). It is the stored size whatever
+// the TYPE, as most servers answer.
+func (c *clientHandler) handleSIZE(param string) {
+	info, ok := c.statFile(param)
+	if !ok {
+		return
+	}
+
+	c.reply(StatusFileStatus, strconv.FormatInt(info.Size(), 10))
+}
+
+// handleMDTM answers the modification time of a file in UTC (RFC 3659 3).
+func (c *clientHandler) handleMDTM(param string) {
+	info, ok := c.statFile(param)
+	if !ok {
+		return
+	}
+
+	c.reply(StatusFileStatus, info.ModTime().UTC().Format(mdtmLayout))
+}
+
+// statFile stats a regular file for SIZE and MDTM, replying 550 for anything else.
+func (c *clientHandler) statFile(param string) (os.FileInfo, bool) {
+	p, ok := c.pathParam(param)
+	if !ok {
+		return nil, false
+	}
+
+	info, err := c.fs().Stat(p)
+	if err == nil && info.IsDir() {
+		err = errIsDirectory
+	}
+
+	if err != nil {
+		c.replyError(StatusActionNotTaken, "Cannot describe "+p, err)
+
+		return nil, false
+	}
+
+	return info, true
+}
+
+// handleMFMT sets a file's modification time (draft-somers-ftp-mfxx): "MFMT time path",
+// answered with "213 Modify=time; path".
+func (c *clientHandler) handleMFMT(param string) {
+	timeText, name, _ := strings.Cut(param, " ")
+
+	mtime, err := time.ParseInLocation(mdtmLayout, timeText, time.UTC)
+	if err != nil || name == "" {
+		c.reply(StatusSyntaxErrorParameters, "Usage: MFMT YYYYMMDDHHMMSS path")
+
+		return
+	}
+
+	p, ok := c.pathParam(name)
+	if !ok {
+		return
+	}
+
+	if err := c.fs().Chtimes(p, mtime, mtime); err != nil {
+		c.replyError(StatusActionNotTaken, "Cannot set time of "+p, err)
+
+		return
+	}
+
+	c.reply(StatusFileStatus, fmt.Sprintf("Modify=%s; %s", timeText, p))
+}

@@ -1,0 +1,359 @@
+package ftpserver
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+		"github.com/spf13/afero"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// fileSystems runs a test over memory and over a real directory behind afero's jail.
+func fileSystems(t *testing.T, test func(t *testing.T, s *testServer)) {
+	t.Helper()
+
+	t.Run("memory", func(t *testing.T) { test(t, newTestServer(t)) })
+	t.Run("os", func(t *testing.T) { test(t, newTestServer(t, withOsFs(t))) })
+}
+
+func TestUploadDownloadHash(t *testing.T) {
+	fileSystems(t, func(t *testing.T, s *testServer) {
+		conn := s.dial(t)
+
+		for _, size := range []int{0, 1, 1000, transferChunk - 1, transferChunk, 3*transferChunk + 17} {
+			content := testContent(size)
+			require.NoError(t, conn.Stor("file.bin", bytes.NewReader(content)))
+
+			stored, err := afero.ReadFile(s.driver.fs, "/file.bin")
+			require.NoError(t, err)
+			require.Equal(t, sha256Hex(content), sha256Hex(stored), "bytes on disk, size %d", size)
+
+			r, err := conn.Retr("file.bin")
+			require.NoError(t, err)
+			require.Equal(t, sha256Hex(content), sha256Hex(readAllClose(t, r)), "bytes downloaded, size %d", size)
+		}
+	})
+}
+
+func TestActiveMode(t *testing.T) {
+	fileSystems(t, func(t *testing.T, s *testServer) {
+		rc := s.rawLoggedIn(t)
+		rc.expect("TYPE I", StatusOK)
+		content := testContent(1 << 20)
+
+		accept := rc.port("PORT")
+		rc.expect("STOR /active.bin", StatusFileStatusOK)
+		data := accept()
+		_, err := data.Write(content)
+		require.NoError(t, err)
+		require.NoError(t, data.Close())
+
+		code, _ := rc.read()
+		require.Equal(t, StatusClosingDataConn, code)
+
+		accept = rc.port("EPRT")
+		rc.expect("RETR /active.bin", StatusFileStatusOK)
+		assert.Equal(t, sha256Hex(content), sha256Hex(readAllClose(t, accept())))
+
+		code, _ = rc.read()
+		require.Equal(t, StatusClosingDataConn, code)
+
+		accept = rc.port("PORT")
+		rc.expect("NLST", StatusFileStatusOK)
+		assert.Equal(t, "active.bin\r\n", string(readAllClose(t, accept())))
+	})
+}
+
+func TestActiveModeDisabled(t *testing.T) {
+	s := newTestServer(t, withSettings(func(s *Settings) { s.DisableActiveMode = true }))
+	rc := s.rawLoggedIn(t)
+	rc.expect("PORT 127,0,0,1,200,10", StatusCommandNotImplemented)
+	rc.expect("EPRT |1|127.0.0.1|51210|", StatusCommandNotImplemented)
+}
+
+func TestAppend(t *testing.T) {
+	fileSystems(t, func(t *testing.T, s *testServer) {
+		conn := s.dial(t)
+		require.NoError(t, conn.Stor("log.txt", strings.NewReader("one\n")))
+		require.NoError(t, conn.Append("log.txt", strings.NewReader("two\n")))
+		require.NoError(t, conn.Append("new.txt", strings.NewReader("fresh\n")))
+
+		data, err := afero.ReadFile(s.driver.fs, "/log.txt")
+		require.NoError(t, err)
+		assert.Equal(t, "one\ntwo\n", string(data))
+
+		data, err = afero.ReadFile(s.driver.fs, "/new.txt")
+		require.NoError(t, err)
+		assert.Equal(t, "fresh\n", string(data))
+	})
+}
+
+func TestRestResume(t *testing.T) {
+	fileSystems(t, func(t *testing.T, s *testServer) {
+		conn := s.dial(t)
+		content := testContent(700_000)
+		require.NoError(t, writeFile(s.driver.fs, "/src.bin", content))
+
+		r, err := conn.RetrFrom("src.bin", 500_000)
+		require.NoError(t, err)
+		assert.Equal(t, sha256Hex(content[500_000:]), sha256Hex(readAllClose(t, r)))
+
+		// An upload broken at 300,000 bytes, with garbage after, is resumed from there: the
+		// tail must be replaced, not kept.
+		partial := append(append([]byte{}, content[:300_000]...), bytes.Repeat([]byte{'!'}, 600_000)...)
+		require.NoError(t, writeFile(s.driver.fs, "/dst.bin", partial))
+		require.NoError(t, conn.StorFrom("dst.bin", bytes.NewReader(content[300_000:]), 300_000))
+
+		stored, err := afero.ReadFile(s.driver.fs, "/dst.bin")
+		require.NoError(t, err)
+		assert.Equal(t, sha256Hex(content), sha256Hex(stored))
+	})
+}
+
+func TestRestBadArguments(t *testing.T) {
+	s := newTestServer(t)
+	rc := s.rawLoggedIn(t)
+	rc.expect("REST -1", StatusSyntaxErrorParameters)
+	rc.expect("REST abc", StatusSyntaxErrorParameters)
+	assert.Equal(t, "Restarting at 10, send STOR or RETR", rc.expect("REST 10", StatusFileActionPending))
+}
+
+func TestASCIIConversion(t *testing.T) {
+	s := newTestServer(t)
+	rc := s.rawLoggedIn(t)
+	rc.expect("TYPE A", StatusOK)
+
+	data := rc.pasv()
+	rc.expect("STOR /text.txt", StatusFileStatusOK)
+	_, err := data.Write([]byte("line one\r\nline two\r\nbare\rcr\r\n"))
+	require.NoError(t, err)
+	require.NoError(t, data.Close())
+
+	code, _ := rc.read()
+	require.Equal(t, StatusClosingDataConn, code)
+
+	stored, err := afero.ReadFile(s.driver.fs, "/text.txt")
+	require.NoError(t, err)
+	assert.Equal(t, "line one\nline two\nbare\rcr\n", string(stored))
+
+	data = rc.pasv()
+	rc.expect("RETR /text.txt", StatusFileStatusOK)
+	assert.Equal(t, "line one\r\nline two\r\nbare\rcr\r\n", string(readAllClose(t, data)))
+
+	code, _ = rc.read()
+	require.Equal(t, StatusClosingDataConn, code)
+
+	// TYPE I leaves bytes alone.
+	rc.expect("TYPE I", StatusOK)
+	data = rc.pasv()
+	rc.expect("RETR /text.txt", StatusFileStatusOK)
+	assert.Equal(t, "line one\nline two\nbare\rcr\n", string(readAllClose(t, data)))
+}
+
+func TestASCIIConversionDisabled(t *testing.T) {
+	s := newTestServer(t, withSettings(func(s *Settings) { s.DisableASCIIConversion = true }))
+	require.NoError(t, writeFile(s.driver.fs, "/text.txt", []byte("a\nb\n")))
+
+	rc := s.rawLoggedIn(t)
+	rc.expect("TYPE A", StatusOK)
+	data := rc.pasv()
+	rc.expect("RETR /text.txt", StatusFileStatusOK)
+	assert.Equal(t, "a\nb\n", string(readAllClose(t, data)))
+}
+
+func TestDefaultTransferType(t *testing.T) {
+	s := newTestServer(t, withSettings(func(s *Settings) { s.DefaultTransferType = TransferTypeBinary }))
+	require.NoError(t, writeFile(s.driver.fs, "/text.txt", []byte("a\nb\n")))
+
+	rc := s.rawLoggedIn(t)
+	data := rc.pasv()
+	assert.Contains(t, rc.expect("RETR /text.txt", StatusFileStatusOK), "BINARY")
+	assert.Equal(t, "a\nb\n", string(readAllClose(t, data)))
+}
+
+func TestRETRErrors(t *testing.T) {
+	s := newTestServer(t)
+	require.NoError(t, s.driver.fs.Mkdir("/dir", 0o755))
+
+	rc := s.rawLoggedIn(t)
+	rc.expect("RETR /missing", StatusActionNotTaken)
+	rc.expect("RETR /dir", StatusActionNotTaken)
+	rc.expect("RETR bad\x00name", StatusSyntaxErrorParameters)
+
+	require.NoError(t, writeFile(s.driver.fs, "/f", []byte("x")))
+	assert.Equal(t, "Use PASV, EPSV, PORT or EPRT first", rc.expect("RETR /f", StatusCannotOpenDataConnection))
+}
+
+func TestSTOU(t *testing.T) {
+	s := newTestServer(t)
+	rc := s.rawLoggedIn(t)
+	rc.expect("MKD /up", StatusPathCreated)
+	rc.expect("CWD /up", StatusFileOK)
+
+	names := map[string]bool{}
+
+	for range 2 {
+		data := rc.pasv()
+		msg := rc.expect("STOU", StatusFileStatusOK)
+		require.True(t, strings.HasPrefix(msg, "FILE: "), msg)
+
+		_, err := data.Write([]byte("unique"))
+		require.NoError(t, err)
+		require.NoError(t, data.Close())
+
+		code, _ := rc.read()
+		require.Equal(t, StatusClosingDataConn, code)
+
+		name := strings.TrimPrefix(msg, "FILE: ")
+		names[name] = true
+
+		stored, err := afero.ReadFile(s.driver.fs, "/up/"+name)
+		require.NoError(t, err)
+		assert.Equal(t, "unique", string(stored))
+	}
+
+	assert.Len(t, names, 2)
+}
+
+func TestDeleteRenameSizeMDTM(t *testing.T) {
+	fileSystems(t, func(t *testing.T, s *testServer) {
+		conn := s.dial(t)
+		require.NoError(t, conn.Stor("a.txt", strings.NewReader("12345")))
+
+		size, err := conn.FileSize("a.txt")
+		require.NoError(t, err)
+		assert.EqualValues(t, 5, size)
+
+		require.NoError(t, conn.Rename("a.txt", "b.txt"))
+		_, err = s.driver.fs.Stat("/a.txt")
+		require.Error(t, err)
+
+		mtime := time.Date(2020, 2, 29, 13, 14, 15, 0, time.UTC)
+		require.NoError(t, conn.SetTime("b.txt", mtime))
+
+		got, err := conn.GetTime("b.txt")
+		require.NoError(t, err)
+		assert.Equal(t, mtime, got.UTC())
+
+		require.NoError(t, conn.Delete("b.txt"))
+		_, err = conn.FileSize("b.txt")
+		require.Error(t, err)
+	})
+}
+
+func TestFileCommandErrors(t *testing.T) {
+	s := newTestServer(t)
+	require.NoError(t, s.driver.fs.Mkdir("/dir", 0o755))
+	require.NoError(t, writeFile(s.driver.fs, "/f.txt", []byte("x")))
+
+	rc := s.rawLoggedIn(t)
+	assert.Equal(t, "Cannot delete /missing: No such file or directory", rc.expect("DELE /missing", StatusActionNotTaken))
+	rc.expect("DELE /dir", StatusActionNotTaken)
+	rc.expect("SIZE /dir", StatusActionNotTaken)
+	rc.expect("SIZE /missing", StatusActionNotTaken)
+	rc.expect("MDTM /missing", StatusActionNotTaken)
+	rc.expect("RNFR /missing", StatusActionNotTaken)
+	rc.expect("RNFR /f.txt", StatusFileActionPending)
+	rc.expect("RNTO /dir/g.txt", StatusFileOK)
+	rc.expect("RNTO /again.txt", StatusBadCommandSequence)
+	rc.expect("MFMT 2020 /dir/g.txt", StatusSyntaxErrorParameters)
+	rc.expect("MFMT 20200101000000", StatusSyntaxErrorParameters)
+	rc.expect("MFMT 20200101000000 /missing", StatusActionNotTaken)
+	assert.Equal(t, "Modify=20200101000000; /dir/g.txt", rc.expect("MFMT 20200101000000 /dir/g.txt", StatusFileStatus))
+	assert.Equal(t, "20200101000000", rc.expect("MDTM /dir/g.txt", StatusFileStatus))
+	assert.Equal(t, "1", rc.expect("SIZE /dir/g.txt", StatusFileStatus))
+}
+
+func TestMFMTDisabled(t *testing.T) {
+	s := newTestServer(t, withSettings(func(s *Settings) { s.DisableMFMT = true }))
+	rc := s.rawLoggedIn(t)
+	rc.expect("MFMT 20200101000000 /x", StatusCommandNotImplemented)
+}
+
+func TestALLO(t *testing.T) {
+	s := newTestServer(t)
+	rc := s.rawLoggedIn(t)
+	rc.expect("ALLO 1000", StatusNotImplemented)
+	rc.expect("ALLO 1000 R 10", StatusNotImplemented)
+	rc.expect("ALLO lots", StatusSyntaxErrorParameters)
+}
+
+func TestABORWhileClientDoesNotRead(t *testing.T) {
+	s := newTestServer(t)
+	require.NoError(t, writeFile(s.driver.fs, "/big.bin", testContent(64<<20)))
+
+	rc := s.rawLoggedIn(t)
+	rc.expect("TYPE I", StatusOK)
+	data := rc.pasv()
+	rc.expect("RETR /big.bin", StatusFileStatusOK)
+
+	// Read a little so the transfer is surely running, then stop reading: the server blocks
+	// writing, and must still see ABOR on the control connection.
+	_, err := io.ReadFull(data, make([]byte, 1000))
+	require.NoError(t, err)
+
+	rc.send("\xff\xf4\xff\xf2ABOR")
+
+	code, _ := rc.read()
+	assert.Equal(t, StatusTransferAborted, code)
+	code, _ = rc.read()
+	assert.Equal(t, StatusClosingDataConn, code)
+
+	rc.expect("NOOP", StatusOK)
+	rc.expect("ABOR", StatusClosingDataConn)
+}
+
+func TestSTATAndNOOPDuringTransfer(t *testing.T) {
+	s := newTestServer(t)
+	content := testContent(16 << 20)
+	require.NoError(t, writeFile(s.driver.fs, "/big.bin", content))
+
+	rc := s.rawLoggedIn(t)
+	rc.expect("TYPE I", StatusOK)
+	data := rc.pasv()
+	rc.expect("RETR /big.bin", StatusFileStatusOK)
+
+	_, err := io.ReadFull(data, make([]byte, 1000))
+	require.NoError(t, err)
+
+	rc.expect("NOOP", StatusOK)
+	assert.Contains(t, rc.expect("STAT", StatusSystemStatus), "RETR /big.bin:")
+
+	// A command that is not for the middle of a transfer waits for its end.
+	rc.send("PWD")
+
+	rest, err := io.ReadAll(data)
+	require.NoError(t, err)
+	assert.Len(t, rest, len(content)-1000)
+	require.NoError(t, data.Close())
+
+	code, _ := rc.read()
+	assert.Equal(t, StatusClosingDataConn, code)
+	code, _ = rc.read()
+	assert.Equal(t, StatusPathCreated, code)
+}
+
+func TestUploadInterrupted(t *testing.T) {
+	s := newTestServer(t)
+	rc := s.rawLoggedIn(t)
+	rc.expect("TYPE I", StatusOK)
+	data := rc.pasv()
+	rc.expect("STOR /cut.bin", StatusFileStatusOK)
+
+	_, err := data.Write(testContent(10000))
+	require.NoError(t, err)
+
+	// A reset, not a clean close: the server must report the upload as broken.
+	tcp, ok := data.(*net.TCPConn)
+	require.True(t, ok)
+	require.NoError(t, tcp.SetLinger(0))
+	require.NoError(t, tcp.Close())
+
+	code, _ := rc.read()
+	assert.Equal(t, StatusTransferAborted, code)
+}

@@ -1,0 +1,296 @@
+package ftpserver
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/afero"
+)
+
+// handleFEAT lists the extensions (RFC 2389 3): exactly the enabled rows of the command table
+// that declare a feature.
+func (c *clientHandler) handleFEAT(string) {
+	m := c.startMultiline(StatusSystemStatus, "Features:")
+	for _, line := range c.featLines() {
+		m.line(line)
+	}
+
+	m.end("End")
+}
+
+// handleOPTS sets options of other commands (RFC 2389 4).
+func (c *clientHandler) handleOPTS(param string) {
+	name, value, _ := strings.Cut(param, " ")
+
+	switch strings.ToUpper(name) {
+	case "UTF8", "UTF-8":
+		// RFC 2640 3.2: names are UTF-8 either way; the option only records the client's wish.
+		switch strings.ToUpper(strings.TrimSpace(value)) {
+		case "", "ON":
+			c.utf8 = true
+			c.reply(StatusOK, "UTF8 mode enabled")
+		case "OFF":
+			c.utf8 = false
+			c.reply(StatusOK, "UTF8 mode disabled")
+		default:
+			c.reply(StatusSyntaxErrorParameters, "OPTS UTF8 takes ON or OFF")
+		}
+	case "MLST":
+		if c.settings.DisableMLST && c.settings.DisableMLSD {
+			c.reply(StatusCommandNotImplemented, "MLST is disabled on this server")
+
+			return
+		}
+
+		// RFC 3659 7.9: the reply lists the facts now selected.
+		c.mlstFacts = parseMLSTFacts(value)
+		c.reply(StatusOK, "MLST OPTS "+c.mlstFacts.String())
+	default:
+		c.reply(StatusSyntaxErrorParameters, "Unknown option "+quoteVerb(name))
+	}
+}
+
+// handleSYST answers the system type every client expects from a UNIX-style listing server.
+func (c *clientHandler) handleSYST(string) {
+	c.reply(StatusSystemType, "UNIX Type: L8")
+}
+
+func (c *clientHandler) handleNOOP(string) {
+	c.reply(StatusOK, "OK")
+}
+
+// handleCLNT records the client's software name (an extension from the FTP drafts).
+func (c *clientHandler) handleCLNT(param string) {
+	c.mu.Lock()
+	c.clientVersion = param
+	c.mu.Unlock()
+
+	c.reply(StatusOK, "Noted")
+}
+
+// handleHELP lists the commands, or says whether the named one is supported.
+func (c *clientHandler) handleHELP(param string) {
+	if param != "" {
+		verb := strings.ToUpper(strings.TrimSpace(param))
+		if cmd, ok := commands[verb]; ok && (cmd.disabledBy == nil || !cmd.disabledBy(c.settings)) {
+			c.reply(StatusHelpMessage, verb+" is supported")
+		} else {
+			c.reply(StatusCommandNotImplemented, "Unknown command "+quoteVerb(verb))
+		}
+
+		return
+	}
+
+	m := c.startMultiline(StatusHelpMessage, "The following commands are recognized:")
+	for _, row := range helpText(c.enabledVerbs()) {
+		m.line(row)
+	}
+
+	m.end("Help OK")
+}
+
+// handleSTAT reports the session (no argument) or lists a path over the control connection
+// (RFC 959 4.1.3), which works even while a transfer runs.
+func (c *clientHandler) handleSTAT(param string) {
+	if param != "" {
+		if !c.loggedIn() {
+			c.reply(StatusNotLoggedIn, "Please log in with USER and PASS first")
+
+			return
+		}
+
+		c.waitTransfer()
+		c.statPath(param)
+
+		return
+	}
+
+	if c.settings.DisableSTAT {
+		c.reply(StatusCommandNotImplemented, "STAT is disabled on this server")
+
+		return
+	}
+
+	m := c.startMultiline(StatusSystemStatus, c.settings.Banner+" status:")
+	m.line("Connected to " + c.RemoteAddr().String())
+	m.line(fmt.Sprintf("TYPE: %s, STRU: File, MODE: Stream", c.typeName()))
+
+	if c.HasTLSForControl() {
+		m.line("Control connection is protected by TLS")
+	}
+
+	if t := c.currentTransfer(); t != nil {
+		m.line(fmt.Sprintf("%s %s: %d bytes transferred", t.command, t.path, t.bytes.Load()))
+	} else {
+		m.line("No data transfer in progress")
+	}
+
+	m.end("End of status")
+}
+
+// handleTYPE sets the representation type (RFC 959 3.1.1): A (ASCII, non-print format only),
+// I and L 8 (binary).
+func (c *clientHandler) handleTYPE(param string) {
+	switch strings.ToUpper(strings.Join(strings.Fields(param), " ")) {
+	case "A", "A N":
+		c.transferType = TransferTypeASCII
+		c.reply(StatusOK, "Type set to A")
+	case "I", "L 8", "L8":
+		c.transferType = TransferTypeBinary
+		c.reply(StatusOK, "Type set to I")
+	default:
+		c.reply(StatusNotImplementedParam, "Unsupported type "+quoteVerb(param))
+	}
+}
+
+// handleMODE accepts stream mode, the only one RFC 959 requires.
+func (c *clientHandler) handleMODE(param string) {
+	if strings.EqualFold(param, "S") {
+		c.reply(StatusOK, "Mode set to S")
+
+		return
+	}
+
+	c.reply(StatusNotImplementedParam, "Unsupported mode "+quoteVerb(param))
+}
+
+// handleSTRU accepts file structure, the only one RFC 959 requires.
+func (c *clientHandler) handleSTRU(param string) {
+	if strings.EqualFold(param, "F") {
+		c.reply(StatusOK, "Structure set to F")
+
+		return
+	}
+
+	c.reply(StatusNotImplementedParam, "Unsupported structure "+quoteVerb(param))
+}
+
+// handleSITE runs a site-specific command: the driver's own first, then the built-in ones.
+func (c *clientHandler) handleSITE(param string) {
+	if site, ok := c.fs().(ClientDriverExtensionSite); ok {
+		if answer := site.Site(param); answer != nil {
+			c.reply(answer.Code, answer.Message)
+
+			return
+		}
+	}
+
+	sub, rest, _ := strings.Cut(param, " ")
+
+	switch strings.ToUpper(sub) {
+	case "CHMOD":
+		c.siteCHMOD(rest)
+	case "CHOWN":
+		c.siteCHOWN(rest)
+	case "SYMLINK":
+		c.siteSYMLINK(rest)
+	case "MKDIR":
+		c.handleMKD(rest)
+	case "RMDIR":
+		c.handleRMD(rest)
+	default:
+		c.reply(StatusSyntaxErrorNotRecognised, "Unknown SITE command "+quoteVerb(sub))
+	}
+}
+
+// siteCHMOD: SITE CHMOD <octal mode> <path>.
+func (c *clientHandler) siteCHMOD(param string) {
+	modeText, name, _ := strings.Cut(param, " ")
+
+	mode, err := strconv.ParseUint(modeText, 8, 32)
+	if err != nil || name == "" || mode > 0o7777 {
+		c.reply(StatusSyntaxErrorParameters, "Usage: SITE CHMOD <octal mode> <path>")
+
+		return
+	}
+
+	p, ok := c.pathParam(name)
+	if !ok {
+		return
+	}
+
+	if err := c.fs().Chmod(p, os.FileMode(mode)); err != nil {
+		c.replyError(StatusActionNotTaken, "Cannot change mode", err)
+
+		return
+	}
+
+	c.reply(StatusOK, "SITE CHMOD command successful")
+}
+
+// siteCHOWN: SITE CHOWN <uid>[:<gid>] <path>, numeric ids as afero.Fs.Chown takes them; a
+// missing gid is left unchanged (-1).
+func (c *clientHandler) siteCHOWN(param string) {
+	owner, name, _ := strings.Cut(param, " ")
+	uidText, gidText, hasGID := strings.Cut(owner, ":")
+
+	uid, errUID := strconv.Atoi(uidText)
+	gid, errGID := -1, error(nil)
+
+	if hasGID {
+		gid, errGID = strconv.Atoi(gidText)
+	}
+
+	if errUID != nil || errGID != nil || name == "" || uid < 0 {
+		c.reply(StatusSyntaxErrorParameters, "Usage: SITE CHOWN <uid>[:<gid>] <path>")
+
+		return
+	}
+
+	p, ok := c.pathParam(name)
+	if !ok {
+		return
+	}
+
+	if err := c.fs().Chown(p, uid, gid); err != nil {
+		c.replyError(StatusActionNotTaken, "Cannot change owner", err)
+
+		return
+	}
+
+	c.reply(StatusOK, "SITE CHOWN command successful")
+}
+
+// siteSYMLINK: SITE SYMLINK <target> <link>, through the driver's Symlink extension or an
+// afero.Linker file system.
+func (c *clientHandler) siteSYMLINK(param string) {
+	target, link, _ := strings.Cut(param, " ")
+	if target == "" || link == "" {
+		c.reply(StatusSyntaxErrorParameters, "Usage: SITE SYMLINK <target> <link>")
+
+		return
+	}
+
+	oldname, okOld := c.pathParam(target)
+	if !okOld {
+		return
+	}
+
+	newname, okNew := c.pathParam(link)
+	if !okNew {
+		return
+	}
+
+	var err error
+
+	switch fs := c.fs().(type) {
+	case ClientDriverExtensionSymlink:
+		err = fs.Symlink(oldname, newname)
+	case afero.Linker:
+		err = fs.SymlinkIfPossible(oldname, newname)
+	default:
+		c.reply(StatusCommandNotImplemented, "Symbolic links are not supported here")
+
+		return
+	}
+
+	if err != nil {
+		c.replyError(StatusActionNotTaken, "Cannot create link", err)
+
+		return
+	}
+
+	c.reply(StatusOK, "SITE SYMLINK command successful")
+}

@@ -1,0 +1,324 @@
+package ftpserver
+
+import (
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/textproto"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/jlaffaye/ftp"
+	"github.com/spf13/afero"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+const (
+	testUser = "test"
+	testPass = "secret"
+)
+
+var errBadCredentials = errors.New("bad credentials")
+
+// testDriver is the MainDriver of the tests: one user on one file system, with hooks the tests
+// set to observe or steer the server.
+type testDriver struct {
+	fs        afero.Fs
+	settings  *Settings
+	tlsConfig *tls.Config
+
+	mu            sync.Mutex
+	connected     int
+	disconnected  int
+	welcomeErr    error
+	preAuth       func(cc ClientContext, user string) error
+	lastClientCtx ClientContext
+}
+
+func (d *testDriver) GetSettings() (*Settings, error) {
+	return d.settings, nil
+}
+
+func (d *testDriver) ClientConnected(cc ClientContext) (string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+
+	d.connected++
+	d.lastClientCtx = cc
+
+	if d.welcomeErr != nil {
+		return "", d.welcomeErr
+	}
+
+	return "ftpkit test server", nil
+}
+
+func (d *testDriver) ClientDisconnected(ClientContext) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+
+	d.disconnected++
+}
+
+func (d *testDriver) AuthUser(_ ClientContext, user, pass string) (ClientDriver, error) {
+	if user == testUser && pass == testPass {
+		return d.fs, nil
+	}
+
+	return nil, errBadCredentials
+}
+
+func (d *testDriver) GetTLSConfig() (*tls.Config, error) {
+	if d.tlsConfig == nil {
+		return nil, errors.New("TLS not configured")
+	}
+
+	return d.tlsConfig, nil
+}
+
+// preAuthDriver adds MainDriverExtensionUserVerifier to testDriver.
+type preAuthDriver struct{ *testDriver }
+
+func (d preAuthDriver) PreAuthUser(cc ClientContext, user string) error {
+	return d.preAuth(cc, user)
+}
+
+// testServer is a running server and what the tests need to reach it.
+type testServer struct {
+	*FtpServer
+	driver *testDriver
+}
+
+type testOption func(*testDriver)
+
+// withSettings changes the settings before the server starts.
+func withSettings(change func(*Settings)) testOption {
+	return func(d *testDriver) { change(d.settings) }
+}
+
+// withOsFs serves a fresh temporary directory through afero's BasePathFs, as real deployments
+// do, instead of memory.
+func withOsFs(t *testing.T) testOption {
+	t.Helper()
+
+	dir := t.TempDir()
+
+	return func(d *testDriver) { d.fs = afero.NewBasePathFs(afero.NewOsFs(), dir) }
+}
+
+// newTestServer starts a server on 127.0.0.1:0 over an in-memory file system and stops it when
+// the test ends, checking that no goroutine of the server outlived it.
+func newTestServer(t *testing.T, opts ...testOption) *testServer {
+	t.Helper()
+
+	ignore := goleak.IgnoreCurrent()
+	driver := &testDriver{
+		fs:       afero.NewMemMapFs(),
+		settings: &Settings{ListenAddr: "127.0.0.1:0", ConnectionTimeout: 5},
+	}
+
+	for _, opt := range opts {
+		opt(driver)
+	}
+
+	var main MainDriver = driver
+	if driver.preAuth != nil {
+		main = preAuthDriver{driver}
+	}
+
+	server := NewFtpServer(main)
+	if testing.Verbose() {
+		server.Logger = log.NewLogfmtLogger(log.NewSyncWriter(os.Stderr))
+	}
+
+	require.NoError(t, server.Listen())
+
+	served := make(chan error, 1)
+
+	go func() { served <- server.Serve() }()
+
+	t.Cleanup(func() {
+		require.NoError(t, server.Stop())
+		require.NoError(t, <-served)
+		goleak.VerifyNone(t, ignore)
+	})
+
+	return &testServer{FtpServer: server, driver: driver}
+}
+
+// dial logs in with jlaffaye/ftp, the reference Go client.
+func (s *testServer) dial(t *testing.T, opts ...ftp.DialOption) *ftp.ServerConn {
+	t.Helper()
+
+	opts = append([]ftp.DialOption{ftp.DialWithTimeout(5 * time.Second)}, opts...)
+	conn, err := ftp.Dial(s.Addr(), opts...)
+	require.NoError(t, err)
+	require.NoError(t, conn.Login(testUser, testPass))
+
+	t.Cleanup(func() { _ = conn.Quit() })
+
+	return conn
+}
+
+// rawClient speaks FTP line by line, for what a client library hides: exact reply codes and
+// texts, malformed commands, and sequences no library sends.
+type rawClient struct {
+	t    *testing.T
+	conn net.Conn
+	text *textproto.Conn
+}
+
+// raw connects without logging in and reads the greeting.
+func (s *testServer) raw(t *testing.T) *rawClient {
+	t.Helper()
+
+	conn, err := net.DialTimeout("tcp", s.Addr(), 5*time.Second)
+	require.NoError(t, err)
+
+	rc := &rawClient{t: t, conn: conn, text: textproto.NewConn(conn)}
+	t.Cleanup(func() { _ = rc.text.Close() })
+
+	code, _ := rc.read()
+	require.Equal(t, StatusServiceReady, code)
+
+	return rc
+}
+
+// rawLoggedIn connects and logs in.
+func (s *testServer) rawLoggedIn(t *testing.T) *rawClient {
+	t.Helper()
+
+	rc := s.raw(t)
+	rc.expect("USER "+testUser, StatusUserOK)
+	rc.expect("PASS "+testPass, StatusUserLoggedIn)
+
+	return rc
+}
+
+// send writes one command line.
+func (rc *rawClient) send(line string) {
+	rc.t.Helper()
+
+	require.NoError(rc.t, rc.conn.SetDeadline(time.Now().Add(10*time.Second)))
+	require.NoError(rc.t, rc.text.PrintfLine("%s", line))
+}
+
+// read reads one (possibly multi-line) reply.
+func (rc *rawClient) read() (int, string) {
+	rc.t.Helper()
+
+	require.NoError(rc.t, rc.conn.SetDeadline(time.Now().Add(10*time.Second)))
+	code, msg, err := rc.text.ReadResponse(0)
+
+	var protoErr textproto.ProtocolError
+	if !errors.As(err, &protoErr) {
+		require.NoError(rc.t, err)
+	}
+
+	return code, msg
+}
+
+// cmd sends a command and returns its reply.
+func (rc *rawClient) cmd(line string) (int, string) {
+	rc.t.Helper()
+	rc.send(line)
+
+	return rc.read()
+}
+
+// expect sends a command and requires the reply code; it returns the reply text.
+func (rc *rawClient) expect(line string, code int) string {
+	rc.t.Helper()
+
+	got, msg := rc.cmd(line)
+	require.Equal(rc.t, code, got, "reply to %q: %s", line, msg)
+
+	return msg
+}
+
+// pasv sends PASV and connects to the announced address.
+func (rc *rawClient) pasv() net.Conn {
+	rc.t.Helper()
+
+	msg := rc.expect("PASV", StatusEnteringPASV)
+	start, end := strings.IndexByte(msg, '('), strings.IndexByte(msg, ')')
+	require.Positive(rc.t, start)
+
+	addr, err := parsePORTArg(msg[start+1 : end])
+	require.NoError(rc.t, err)
+
+	conn, err := net.DialTimeout("tcp", addr.String(), 5*time.Second)
+	require.NoError(rc.t, err)
+	rc.t.Cleanup(func() { _ = conn.Close() })
+
+	return conn
+}
+
+func sha256Hex(data []byte) string {
+	sum := sha256.Sum256(data)
+
+	return hex.EncodeToString(sum[:])
+}
+
+// testContent returns n deterministic bytes of mixed text and binary.
+func testContent(n int) []byte {
+	data := make([]byte, n)
+	for i := range data {
+		data[i] = byte(i*7 + i/251)
+	}
+
+	return data
+}
+
+// readAllClose reads a data stream to its end and closes it.
+func readAllClose(t *testing.T, r io.ReadCloser) []byte {
+	t.Helper()
+
+	data, err := io.ReadAll(r)
+	require.NoError(t, err)
+	require.NoError(t, r.Close())
+
+	return data
+}
+
+// writeFile puts a file straight into a driver's file system.
+func writeFile(fs afero.Fs, name string, data []byte) error {
+	return afero.WriteFile(fs, name, data, 0o644)
+}
+
+// port listens on the client side, announces it with PORT or EPRT, and returns a function that
+// accepts the server's data connection.
+func (rc *rawClient) port(command string) func() net.Conn {
+	rc.t.Helper()
+
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(rc.t, err)
+	rc.t.Cleanup(func() { _ = listener.Close() })
+
+	port := listener.Addr().(*net.TCPAddr).Port //nolint:forcetypeassert // a TCP listener
+	if command == "PORT" {
+		rc.expect(fmt.Sprintf("PORT 127,0,0,1,%d,%d", port>>8, port&0xFF), StatusOK)
+	} else {
+		rc.expect(fmt.Sprintf("EPRT |1|127.0.0.1|%d|", port), StatusOK)
+	}
+
+	return func() net.Conn {
+		rc.t.Helper()
+
+		require.NoError(rc.t, listener.(*net.TCPListener).SetDeadline(time.Now().Add(5*time.Second))) //nolint:forcetypeassert,lll // a TCP listener
+		conn, err := listener.Accept()
+		require.NoError(rc.t, err)
+		rc.t.Cleanup(func() { _ = conn.Close() })
+
+		return conn
+	}
+}

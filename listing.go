@@ -1,0 +1,296 @@
+package ftpserver
+
+import (
+	"io/fs"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// listingRecentPast is how old a modification time may be and still be shown with the time of
+// day rather than the year in a LIST line: half an average Gregorian year, as ls(1) does.
+const listingRecentPast = 15778476 * time.Second
+
+// listingRecentFuture tolerates clock skew between the server and the storage behind the driver:
+// a file modified up to this far in the future still shows its time of day. Further in the future
+// it shows its year, as ls(1) does for any future time.
+const listingRecentFuture = time.Hour
+
+// listingSizeWidth is the minimum width of the right-aligned size column of a LIST line.
+const listingSizeWidth = 12
+
+// appendLISTLine appends the line LIST gives for fi, in the `ls -l` format most clients parse
+// (RFC 959 leaves it free): mode, link count, owner, group, size, date, name, CRLF. now decides
+// whether the date shows the time of day (modified within the last six months) or the year.
+// Times are shown in UTC.
+func appendLISTLine(buf []byte, fi os.FileInfo, now time.Time) []byte {
+	buf = appendLSMode(buf, fi.Mode())
+	buf = append(buf, " 1 ftp ftp "...)
+
+	var digits [20]byte
+	size := strconv.AppendInt(digits[:0], fi.Size(), 10)
+	for i := len(size); i < listingSizeWidth; i++ {
+		buf = append(buf, ' ')
+	}
+	buf = append(buf, size...)
+	buf = append(buf, ' ')
+
+	mtime := fi.ModTime()
+	if mtime.After(now.Add(-listingRecentPast)) && !mtime.After(now.Add(listingRecentFuture)) {
+		buf = mtime.UTC().AppendFormat(buf, "Jan _2 15:04")
+	} else {
+		buf = mtime.UTC().AppendFormat(buf, "Jan _2  2006")
+	}
+
+	buf = append(buf, ' ')
+	buf = append(buf, fi.Name()...)
+
+	return append(buf, '\r', '\n')
+}
+
+// appendLSMode appends the ten-character mode of ls(1), like "drwxr-xr-x". fs.FileMode.String
+// is close but allocates, writes 'L' for symlinks and 'D' for devices, and shows setuid, setgid
+// and sticky as prefix letters instead of in the execute columns.
+func appendLSMode(buf []byte, mode fs.FileMode) []byte {
+	var typ byte
+	switch {
+	case mode&fs.ModeDir != 0:
+		typ = 'd'
+	case mode&fs.ModeSymlink != 0:
+		typ = 'l'
+	case mode&fs.ModeNamedPipe != 0:
+		typ = 'p'
+	case mode&fs.ModeSocket != 0:
+		typ = 's'
+	case mode&fs.ModeCharDevice != 0:
+		typ = 'c'
+	case mode&fs.ModeDevice != 0:
+		typ = 'b'
+	case mode&fs.ModeIrregular != 0:
+		typ = '?'
+	default:
+		typ = '-'
+	}
+	buf = append(buf, typ)
+
+	const rwx = "rwxrwxrwx"
+	start := len(buf)
+	for i := range 9 {
+		if mode&(1<<(8-i)) != 0 {
+			buf = append(buf, rwx[i])
+		} else {
+			buf = append(buf, '-')
+		}
+	}
+
+	// ls(1) shows the special bits in the execute column: lower case when execute is also set.
+	specials := [...]struct {
+		flag   fs.FileMode
+		column int
+		letter byte
+	}{
+		{fs.ModeSetuid, 2, 's'},
+		{fs.ModeSetgid, 5, 's'},
+		{fs.ModeSticky, 8, 't'},
+	}
+	for _, s := range specials {
+		if mode&s.flag == 0 {
+			continue
+		}
+		if buf[start+s.column] == 'x' {
+			buf[start+s.column] = s.letter
+		} else {
+			buf[start+s.column] = s.letter - 'a' + 'A'
+		}
+	}
+
+	return buf
+}
+
+// appendNLSTLine appends the line NLST gives for a file: its name and CRLF (RFC 959 4.1.3).
+func appendNLSTLine(buf []byte, name string) []byte {
+	buf = append(buf, name...)
+
+	return append(buf, '\r', '\n')
+}
+
+// mlstFacts is a set of the RFC 3659 facts MLST and MLSD show; a client picks it with OPTS MLST.
+type mlstFacts uint8
+
+// The facts this server knows: those of RFC 3659 7.5 a client can use, and UNIX.mode, the
+// OS-specific fact (RFC 3659 7.1 form "os.name") that common servers and clients share.
+const (
+	factType mlstFacts = 1 << iota
+	factSize
+	factModify
+	factPerm
+	factUnixMode
+)
+
+// defaultMLSTFacts is the set a session starts with: every fact the server knows.
+const defaultMLSTFacts = factType | factSize | factModify | factPerm | factUnixMode
+
+// mlstFactNames gives each fact's name, in the canonical order used by FEAT and OPTS MLST.
+var mlstFactNames = [...]struct {
+	fact mlstFacts
+	name string
+}{
+	{factType, "type"},
+	{factSize, "size"},
+	{factModify, "modify"},
+	{factPerm, "perm"},
+	{factUnixMode, "UNIX.mode"},
+}
+
+// parseMLSTFacts parses the fact list of "OPTS MLST type;size;" (the caller strips "MLST").
+// RFC 3659 7.9: names are case-insensitive, names the server does not know are ignored, and an
+// empty list selects no facts at all.
+func parseMLSTFacts(opt string) mlstFacts {
+	var facts mlstFacts
+	for rest := opt; rest != ""; {
+		var name string
+		name, rest, _ = strings.Cut(rest, ";")
+		name = strings.TrimSpace(name)
+		for _, f := range mlstFactNames {
+			if strings.EqualFold(name, f.name) {
+				facts |= f.fact
+			}
+		}
+	}
+
+	return facts
+}
+
+// String lists the facts as "type;size;", in canonical order: the text of the OPTS MLST reply
+// (RFC 3659 7.9). The empty set gives "".
+func (f mlstFacts) String() string {
+	buf := make([]byte, 0, len("type;size;modify;perm;UNIX.mode;"))
+	for _, fn := range mlstFactNames {
+		if f&fn.fact != 0 {
+			buf = append(buf, fn.name...)
+			buf = append(buf, ';')
+		}
+	}
+
+	return string(buf)
+}
+
+// featLine is the FEAT line announcing MLST: every known fact, with '*' after those currently
+// selected (RFC 3659 7.8).
+func (f mlstFacts) featLine() string {
+	buf := append(make([]byte, 0, len("MLST type*;size*;modify*;perm*;UNIX.mode*;")), "MLST "...)
+	for _, fn := range mlstFactNames {
+		buf = append(buf, fn.name...)
+		if f&fn.fact != 0 {
+			buf = append(buf, '*')
+		}
+		buf = append(buf, ';')
+	}
+
+	return string(buf)
+}
+
+// appendMLSxEntry appends the entry MLSD gives for fi: the selected facts, one space, name and
+// CRLF (RFC 3659 7.2). MLST sends the same text on the control connection after a leading space,
+// which its caller adds. kind, when not empty, is the type fact ("cdir", "pdir": RFC 3659 7.5.1);
+// otherwise it is "dir" or "file". The size fact is given for files only: RFC 3659 7.5.7 defines
+// it for non-directory types, and a directory's size means nothing to a client. The perm fact
+// (RFC 3659 7.5.5) offers writing actions only when readOnly is false.
+func appendMLSxEntry(buf []byte, fi os.FileInfo, name, kind string, facts mlstFacts, readOnly bool) []byte {
+	isDir := fi.IsDir()
+
+	if facts&factType != 0 {
+		if kind == "" {
+			kind = "file"
+			if isDir {
+				kind = "dir"
+			}
+		}
+		buf = append(buf, "type="...)
+		buf = append(buf, kind...)
+		buf = append(buf, ';')
+	}
+
+	if facts&factSize != 0 && !isDir {
+		buf = append(buf, "size="...)
+		buf = strconv.AppendInt(buf, fi.Size(), 10)
+		buf = append(buf, ';')
+	}
+
+	if facts&factModify != 0 {
+		// RFC 3659 7.5.3 and 2.3: time-val is YYYYMMDDHHMMSS in UTC.
+		buf = append(buf, "modify="...)
+		buf = fi.ModTime().UTC().AppendFormat(buf, "20060102150405")
+		buf = append(buf, ';')
+	}
+
+	if facts&factPerm != 0 {
+		buf = append(buf, "perm="...)
+		buf = appendMLSxPerm(buf, isDir, fi.Mode(), readOnly)
+		buf = append(buf, ';')
+	}
+
+	if facts&factUnixMode != 0 {
+		// Always four octal digits with the leading 0, as in "0644".
+		perm := fi.Mode().Perm()
+		buf = append(buf, "UNIX.mode=0"...)
+		buf = append(buf, byte('0'+perm>>6&7), byte('0'+perm>>3&7), byte('0'+perm&7), ';')
+	}
+
+	buf = append(buf, ' ')
+	buf = append(buf, name...)
+
+	return append(buf, '\r', '\n')
+}
+
+// appendMLSxPerm appends the value of the perm fact (RFC 3659 7.5.5), letters in alphabetical
+// order. Directories can be entered and listed (e, l) and, when writable, accept new files (c),
+// deletion (d), renaming (f), new subdirectories (m) and deletion of their contents (p). Files
+// can be read (r) when the owner's read bit is set: the driver acts as the file's owner. When
+// writable they accept appending (a), deletion (d), renaming (f) and writing (w).
+func appendMLSxPerm(buf []byte, isDir bool, mode fs.FileMode, readOnly bool) []byte {
+	switch {
+	case isDir && readOnly:
+		return append(buf, "el"...)
+	case isDir:
+		return append(buf, "cdeflmp"...)
+	}
+
+	if !readOnly {
+		buf = append(buf, "adf"...)
+	}
+	if mode&0o400 != 0 {
+		buf = append(buf, 'r')
+	}
+	if !readOnly {
+		buf = append(buf, 'w')
+	}
+
+	return buf
+}
+
+// listOptionLetters are the letters an ls-style option group of LIST or NLST may contain.
+const listOptionLetters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ1"
+
+// parseLISTArgs splits the argument of LIST or NLST into ls-style options and a path. Clients
+// often send options like "-la" although RFC 959 defines only a path: every leading word that
+// starts with '-' and has at least one more character, all letters or '1', is an option group;
+// their letters are returned concatenated in flags. The rest, without surrounding spaces, is the
+// path, which may contain spaces. A path that itself looks like an option group (a file named
+// "-l") cannot be listed this way; "./-l" can.
+func parseLISTArgs(param string) (flags, path string) {
+	var options []byte
+	rest := strings.TrimLeft(param, " ")
+	for strings.HasPrefix(rest, "-") {
+		word, after, _ := strings.Cut(rest, " ")
+		letters := word[1:]
+		if letters == "" || strings.Trim(letters, listOptionLetters) != "" {
+			break
+		}
+		options = append(options, letters...)
+		rest = strings.TrimLeft(after, " ")
+	}
+
+	return string(options), strings.TrimRight(rest, " ")
+}

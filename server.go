@@ -1,0 +1,337 @@
+package ftpserver
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-kit/log"
+)
+
+// FtpServer accepts control connections and serves each client in its own goroutine. Create
+// it with NewFtpServer; several servers can run in one process.
+type FtpServer struct {
+	// Logger receives key/value log lines; nil or the default logs nothing.
+	Logger log.Logger
+
+	driver   MainDriver
+	settings *Settings // read once at Listen
+
+	mu       sync.Mutex
+	listener net.Listener
+	clients  map[uint32]*clientHandler
+	perIP    map[string]int
+	closing  bool
+	done     chan struct{} // closed by Stop and Shutdown
+
+	lastID  atomic.Uint32
+	clientW sync.WaitGroup // one per running client goroutine
+}
+
+// NewFtpServer returns a server that asks driver for its settings at Listen.
+func NewFtpServer(driver MainDriver) *FtpServer {
+	return &FtpServer{
+		driver:  driver,
+		Logger:  log.NewNopLogger(),
+		clients: make(map[uint32]*clientHandler),
+		perIP:   make(map[string]int),
+		done:    make(chan struct{}),
+	}
+}
+
+// Listen reads the settings and opens the control listener: Settings.Listener when set,
+// otherwise ListenAddr (IPv4 or IPv6). With ImplicitEncryption the listener speaks TLS.
+func (s *FtpServer) Listen() error {
+	if s.Logger == nil {
+		s.Logger = log.NewNopLogger()
+	}
+
+	settings, err := s.driver.GetSettings()
+	if err != nil {
+		return newDriverError("getting settings", err)
+	}
+
+	if settings == nil {
+		settings = &Settings{}
+	}
+
+	s.settings = settings.withDefaults()
+
+	listener := s.settings.Listener
+	if listener == nil {
+		listener, err = net.Listen("tcp", s.settings.ListenAddr)
+		if err != nil {
+			return newNetworkError("listening on "+s.settings.ListenAddr, err)
+		}
+	}
+
+	s.mu.Lock()
+	s.listener = listener
+	s.mu.Unlock()
+
+	s.Logger.Log("event", "listening", "addr", listener.Addr().String())
+
+	return nil
+}
+
+// Serve accepts clients until Stop or Shutdown, and then returns nil. Temporary accept errors
+// (too many open files, for example) are retried with a growing pause.
+func (s *FtpServer) Serve() error {
+	s.mu.Lock()
+	listener := s.listener
+	s.mu.Unlock()
+
+	if listener == nil {
+		return ErrNotListening
+	}
+
+	var backoff time.Duration
+
+	for {
+		conn, err := listener.Accept()
+		if err != nil {
+			if s.isClosing() {
+				return nil
+			}
+
+			if !isTemporary(err) {
+				return newNetworkError("accepting", err)
+			}
+
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			s.Logger.Log("event", "accept_error", "err", err, "retry_in", backoff)
+
+			if !s.pause(backoff) {
+				return nil
+			}
+
+			continue
+		}
+
+		backoff = 0
+
+		s.startClient(conn)
+	}
+}
+
+// isTemporary tells whether an accept error may go away by itself.
+func isTemporary(err error) bool {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+
+	// EMFILE, ENFILE, ECONNABORTED and their kin are reported as *net.OpError wrapping an
+	// *os.SyscallError; anything that is not net.ErrClosed is worth another try.
+	var opErr *net.OpError
+
+	return errors.As(err, &opErr) && !errors.Is(err, net.ErrClosed)
+}
+
+// pause waits d, or less if the server stops; it tells whether the server still runs.
+func (s *FtpServer) pause(d time.Duration) bool {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+
+	select {
+	case <-timer.C:
+		return true
+	case <-s.done:
+		return false
+	}
+}
+
+// ListenAndServe calls Listen and then Serve.
+func (s *FtpServer) ListenAndServe() error {
+	if err := s.Listen(); err != nil {
+		return err
+	}
+
+	return s.Serve()
+}
+
+// Addr returns the control listener's address, or "" before Listen.
+func (s *FtpServer) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	if s.listener == nil {
+		return ""
+	}
+
+	return s.listener.Addr().String()
+}
+
+// Stop closes the listener and every client at once, transfers included, and waits for their
+// goroutines to end. It is safe to call more than once and after Shutdown.
+func (s *FtpServer) Stop() error {
+	err := s.stopAccepting()
+
+	s.mu.Lock()
+	clients := make([]*clientHandler, 0, len(s.clients))
+	for _, c := range s.clients {
+		clients = append(clients, c)
+	}
+	s.mu.Unlock()
+
+	for _, c := range clients {
+		c.closeNow()
+	}
+
+	s.clientW.Wait()
+
+	return err
+}
+
+// Shutdown stops accepting clients, closes idle ones with 421 and lets running transfers
+// finish; each client is closed when its transfer ends. When ctx is done first, the rest are
+// closed as by Stop and ctx's error is returned.
+func (s *FtpServer) Shutdown(ctx context.Context) error {
+	if err := s.stopAccepting(); err != nil {
+		return err
+	}
+
+	s.mu.Lock()
+	for _, c := range s.clients {
+		c.closeWhenIdle()
+	}
+	s.mu.Unlock()
+
+	finished := make(chan struct{})
+
+	go func() {
+		s.clientW.Wait()
+		close(finished)
+	}()
+
+	select {
+	case <-finished:
+		return nil
+	case <-ctx.Done():
+		_ = s.Stop()
+
+		return fmt.Errorf("shutdown: %w", ctx.Err())
+	}
+}
+
+// stopAccepting marks the server closing and closes its listener, once.
+func (s *FtpServer) stopAccepting() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	if s.closing {
+		return nil
+	}
+
+	s.closing = true
+	close(s.done)
+
+	if s.listener == nil {
+		return nil
+	}
+
+	if err := s.listener.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+		return newNetworkError("closing listener", err)
+	}
+
+	return nil
+}
+
+func (s *FtpServer) isClosing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	return s.closing
+}
+
+// startClient registers a new control connection and runs its session. Connections over the
+// client limits are told 421 and closed here, before any driver call.
+func (s *FtpServer) startClient(conn net.Conn) {
+	ip := remoteIP(conn.RemoteAddr())
+
+	s.mu.Lock()
+
+	refusal := ""
+
+	switch {
+	case s.closing:
+		refusal = "Server is shutting down"
+	case s.settings.MaxClients > 0 && len(s.clients) >= s.settings.MaxClients:
+		refusal = "Too many clients, try again later"
+	case s.settings.MaxClientsPerIP > 0 && s.perIP[ip] >= s.settings.MaxClientsPerIP:
+		refusal = "Too many connections from your address"
+	}
+
+	if refusal != "" {
+		s.mu.Unlock()
+		s.Logger.Log("event", "refused", "remote", conn.RemoteAddr(), "reason", refusal)
+		refuseConn(conn, refusal)
+
+		return
+	}
+
+	c := newClientHandler(s, conn, s.lastID.Add(1))
+	s.clients[c.id] = c
+	s.perIP[ip]++
+	s.clientW.Add(1)
+	s.mu.Unlock()
+
+	go func() {
+		defer s.clientW.Done()
+		defer s.forget(c, ip)
+
+		c.serve()
+	}()
+}
+
+// refuseConn sends 421 and closes, bounded in time so a client that does not read cannot
+// hold the accept loop.
+func refuseConn(conn net.Conn, msg string) {
+	_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
+	_, _ = fmt.Fprintf(conn, "%d %s\r\n", StatusServiceNotAvailable, msg)
+	_ = conn.Close()
+}
+
+func (s *FtpServer) forget(c *clientHandler, ip string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	delete(s.clients, c.id)
+
+	if s.perIP[ip]--; s.perIP[ip] <= 0 {
+		delete(s.perIP, ip)
+	}
+}
+
+// tlsConfig asks the driver for the TLS configuration of a new TLS session.
+func (s *FtpServer) tlsConfig() (*tls.Config, error) {
+	config, err := s.driver.GetTLSConfig()
+	if err != nil {
+		return nil, newDriverError("getting TLS config", err)
+	}
+
+	if config == nil {
+		return nil, newDriverError("getting TLS config", errors.New("no TLS configuration"))
+	}
+
+	return config, nil
+}
+
+// remoteIP returns the IP part of addr as a string, or addr's whole text.
+func remoteIP(addr net.Addr) string {
+	if tcp, ok := addr.(*net.TCPAddr); ok {
+		return tcp.IP.String()
+	}
+
+	host, _, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return addr.String()
+	}
+
+	return host
+}

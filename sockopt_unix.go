@@ -1,0 +1,41 @@
+//go:build unix
+
+package ftpserver
+
+import (
+	"net"
+	"syscall"
+)
+
+// setOOBInline keeps TCP urgent data in the stream. Python's ftplib sends "ABOR\r\n" as urgent
+// data; without this the final byte is taken out of band and the command never completes.
+func setOOBInline(conn net.Conn) {
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		return
+	}
+
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return
+	}
+
+	_ = raw.Control(func(fd uintptr) {
+		_ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_OOBINLINE, 1)
+	})
+}
+
+// reuseAddrControl sets SO_REUSEADDR on active data sockets, so the fixed source port of
+// RFC 959 can serve several clients and be reused at once after a transfer.
+func reuseAddrControl(_, _ string, raw syscall.RawConn) error {
+	var sockErr error
+
+	err := raw.Control(func(fd uintptr) {
+		sockErr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1)
+	})
+	if err != nil {
+		return err //nolint:wrapcheck // reported by the dialer with context
+	}
+
+	return sockErr //nolint:wrapcheck // reported by the dialer with context
+}

@@ -1,0 +1,316 @@
+package ftpserver
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+
+	"github.com/spf13/afero"
+)
+
+// transferHandler is a data connection being prepared by PASV/EPSV (passive) or PORT/EPRT
+// (active). Transfer code only opens and closes it, so it never cares which kind it has.
+type transferHandler interface {
+	// Open waits for (passive) or makes (active) the data connection, within the
+	// ConnectionTimeout. It is called once.
+	Open() (net.Conn, error)
+	// Close closes the connection and any listener; it unblocks a pending Open or a transfer
+	// in progress, and is safe to call more than once and concurrently with Open.
+	Close() error
+	// Channel tells which kind of data connection this is.
+	Channel() DataChannel
+}
+
+// transferRun is a transfer in progress, run by its own goroutine while the serve goroutine
+// keeps reading the control connection for ABOR, STAT, NOOP and QUIT.
+type transferRun struct {
+	data      transferHandler
+	command   string
+	path      string
+	start     time.Time
+	bytes     atomic.Int64
+	aborted   atomic.Bool
+	done      chan struct{}
+	tlsActive bool
+}
+
+// transferJob is what a command asks the transfer goroutine to do once the data connection
+// is open.
+type transferJob struct {
+	command string
+	path    string
+	opening string // text of the 150 reply, when the command has its own (STOU)
+	// run moves the data; it returns the number of bytes moved and the first error.
+	run func(conn net.Conn, counter *atomic.Int64) error
+	// finish is always called once, after run or when the connection could not be opened,
+	// with the error so far; it releases what the job holds (closes the file, tells the
+	// driver) and returns the error the client should hear about.
+	finish func(err error) error
+}
+
+// startTransfer replies 150 and runs job in a transfer goroutine that opens the prepared data
+// connection and sends the final reply. It replies 425 when no data connection was prepared.
+func (c *clientHandler) startTransfer(job transferJob) {
+	data := c.takeData()
+	if data == nil {
+		job.finish(errNoDataConn) //nolint:errcheck // the client is answered here
+		c.reply(StatusCannotOpenDataConnection, "Use PASV, EPSV, PORT or EPRT first")
+
+		return
+	}
+
+	t := &transferRun{
+		data:    data,
+		command: job.command,
+		path:    job.path,
+		start:   time.Now(),
+		done:    make(chan struct{}),
+	}
+
+	c.mu.Lock()
+	c.transfer = t
+	c.lastChannel = data.Channel()
+	t.tlsActive = c.transferTLS
+	c.mu.Unlock()
+
+	c.reply(StatusFileStatusOK, orDefault(job.opening, "Opening "+c.typeName()+" mode data connection for "+job.command))
+
+	go c.runTransfer(t, job)
+}
+
+// runTransfer is the body of the transfer goroutine.
+func (c *clientHandler) runTransfer(t *transferRun, job transferJob) {
+	defer c.transferEnded(t)
+
+	var err error
+
+	defer func() {
+		if r := recover(); r != nil {
+			c.logger.Log("event", "panic", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			err = job.finish(fmt.Errorf("%w: internal error", errTransferAborted))
+			c.reply(StatusActionAborted, "Internal error, transfer aborted")
+		}
+	}()
+
+	conn, err := c.openDataConn(t)
+	if err == nil {
+		err = job.run(conn, &t.bytes)
+		if closeErr := conn.Close(); err == nil && closeErr != nil && !errors.Is(closeErr, net.ErrClosed) {
+			err = newNetworkError("closing data connection", closeErr)
+		}
+	}
+
+	_ = t.data.Close()
+
+	if t.aborted.Load() {
+		err = errTransferAborted
+	}
+
+	err = job.finish(err)
+	c.replyTransferResult(t, err)
+}
+
+// replyTransferResult sends the final reply of a transfer and logs it.
+func (c *clientHandler) replyTransferResult(t *transferRun, err error) {
+	c.logger.Log("event", "transfer", "cmd", t.command, "path", t.path, "bytes", t.bytes.Load(),
+		"duration", time.Since(t.start), "err", err)
+
+	switch {
+	case err == nil:
+		c.reply(StatusClosingDataConn, "Transfer complete")
+	case errors.Is(err, errTransferAborted):
+		c.reply(StatusTransferAborted, "Transfer aborted")
+	case errors.Is(err, errOpeningData):
+		c.reply(StatusCannotOpenDataConnection, "Cannot open data connection")
+	case isNetworkError(err):
+		c.reply(StatusTransferAborted, "Data connection closed, transfer aborted")
+	default:
+		c.replyError(StatusActionAborted, "Transfer failed", err)
+	}
+}
+
+// errOpeningData marks failures to establish the data connection (425).
+var errOpeningData = errors.New("opening data connection")
+
+// openDataConn opens the prepared data connection and, under PROT P, runs the TLS handshake
+// on it, all within ConnectionTimeout.
+func (c *clientHandler) openDataConn(t *transferRun) (net.Conn, error) {
+	conn, err := t.data.Open()
+	if err != nil {
+		return nil, newNetworkError("opening data connection", fmt.Errorf("%w: %w", errOpeningData, err))
+	}
+
+	if !t.tlsActive {
+		return conn, nil
+	}
+
+	config, err := c.server.tlsConfig()
+	if err != nil {
+		return nil, newNetworkError("opening data connection", fmt.Errorf("%w: %w", errOpeningData, err))
+	}
+
+	// RFC 4217 7: the server is the TLS server on the data connection too, whichever side
+	// opened the TCP connection.
+	tlsConn := tls.Server(conn, config)
+
+	_ = tlsConn.SetDeadline(time.Now().Add(seconds(c.settings.ConnectionTimeout)))
+	if err := tlsConn.Handshake(); err != nil {
+		return nil, newNetworkError("data connection TLS handshake", fmt.Errorf("%w: %w", errOpeningData, err))
+	}
+
+	_ = tlsConn.SetDeadline(time.Time{})
+
+	return tlsConn, nil
+}
+
+// isNetworkError tells whether err came from a connection rather than a file.
+func isNetworkError(err error) bool {
+	var (
+		netErr NetworkError
+		opErr  *net.OpError
+	)
+
+	return errors.As(err, &netErr) || errors.As(err, &opErr) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// transferEnded forgets the transfer, lets ABOR and queued commands go on, and closes the
+// client if Shutdown asked for it.
+func (c *clientHandler) transferEnded(t *transferRun) {
+	c.mu.Lock()
+	c.transfer = nil
+	closeNow := c.closeOnIdle
+	c.mu.Unlock()
+
+	close(t.done)
+
+	if closeNow {
+		c.reply(StatusServiceNotAvailable, "Server is shutting down")
+		_ = c.rawConn.Close()
+	}
+}
+
+func (c *clientHandler) currentTransfer() *transferRun {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+
+	return c.transfer
+}
+
+func (c *clientHandler) transferRunning() bool {
+	return c.currentTransfer() != nil
+}
+
+// waitTransfer blocks until the running transfer, if any, has sent its final reply.
+func (c *clientHandler) waitTransfer() {
+	if t := c.currentTransfer(); t != nil {
+		<-t.done
+	}
+}
+
+// abortTransfer stops the running transfer: closing its data connection unblocks it even when
+// the client stopped reading. It returns once the transfer has replied 426, and tells whether
+// there was one.
+func (c *clientHandler) abortTransfer() bool {
+	t := c.currentTransfer()
+	if t == nil {
+		return false
+	}
+
+	t.aborted.Store(true)
+	_ = t.data.Close()
+	<-t.done
+
+	return true
+}
+
+// takeData hands the prepared data connection to a transfer; each PASV/PORT serves one.
+func (c *clientHandler) takeData() transferHandler {
+	data := c.data
+	c.data = nil
+
+	return data
+}
+
+// setData replaces the prepared data connection, closing the one it replaces.
+func (c *clientHandler) setData(data transferHandler) {
+	c.closeData()
+	c.data = data
+}
+
+func (c *clientHandler) closeData() {
+	if c.data != nil {
+		_ = c.data.Close()
+		c.data = nil
+	}
+}
+
+// typeName names the current TYPE in the 150 reply, as most servers do.
+func (c *clientHandler) typeName() string {
+	if c.transferType == TransferTypeASCII {
+		return "ASCII"
+	}
+
+	return "BINARY"
+}
+
+// transferAllowed applies the TLS policy to data connections: under MandatoryEncryption a
+// transfer needs PROT P (RFC 4217 9: 521).
+func (c *clientHandler) transferAllowed() bool {
+	c.mu.Lock()
+	refused := c.tlsRequirement != ClearOrEncrypted && !c.transferTLS
+	c.mu.Unlock()
+
+	if refused {
+		c.reply(StatusDataConnRefusedByPROT, "Data connections must be protected: use PROT P")
+
+		return false
+	}
+
+	return true
+}
+
+// transferChunk is how much one copy call moves. The deadline against stalled peers is renewed
+// between chunks, and a chunk is large enough for sendfile/splice to amortise the call.
+const transferChunk = 256 << 10
+
+// copyData moves src to dst in chunks until EOF, renewing conn's deadline before each so a
+// transfer fails only when no chunk completes within stall (0: no limit). Both ends are
+// passed as they are, so io.Copy can use dst's ReaderFrom or src's WriterTo: sendfile for a
+// file to TCP, splice for TCP to a file.
+func copyData(conn net.Conn, dst io.Writer, src io.Reader, counter *atomic.Int64, stall time.Duration) error {
+	for {
+		if stall > 0 {
+			_ = conn.SetDeadline(time.Now().Add(stall))
+		}
+
+		n, err := io.CopyN(dst, src, transferChunk)
+		counter.Add(n)
+
+		switch {
+		case errors.Is(err, io.EOF):
+			return nil
+		case err != nil:
+			return err //nolint:wrapcheck // classified by isNetworkError and errorCode
+		}
+	}
+}
+
+// unwrapFile reaches the *os.File under afero's BasePathFs jail, which wraps it and so hides
+// its WriterTo/ReaderFrom from io.Copy. The jail decides which file is opened; once open, the
+// file itself is safe to hand to the kernel.
+func unwrapFile(file FileTransfer) FileTransfer {
+	for {
+		wrapped, ok := file.(*afero.BasePathFile)
+		if !ok {
+			return file
+		}
+
+		file = wrapped.File
+	}
+}

@@ -1,0 +1,254 @@
+package ftpserver
+
+import (
+	"errors"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// passiveTransferHandler is a data connection the client opens to a listener of ours.
+type passiveTransferHandler struct {
+	listener net.Listener
+	timeout  time.Duration
+	clientIP net.IP // nil when PasvConnectionsCheck is IPMatchDisabled
+	onTheft  func(addr net.Addr)
+
+	mu     sync.Mutex
+	conn   net.Conn
+	closed bool
+}
+
+// Open accepts the client's connection. A connection from another IP than the control
+// connection's is closed and waited past, so a third party can neither steal the data nor,
+// by connecting first, deny it to the client.
+func (p *passiveTransferHandler) Open() (net.Conn, error) {
+	timer := time.AfterFunc(p.timeout, func() { _ = p.listener.Close() })
+	defer timer.Stop()
+
+	for {
+		conn, err := p.listener.Accept()
+		if err != nil {
+			return nil, newNetworkError("accepting data connection", err)
+		}
+
+		if p.clientIP != nil && !net.ParseIP(remoteIP(conn.RemoteAddr())).Equal(p.clientIP) {
+			p.onTheft(conn.RemoteAddr())
+			_ = conn.Close()
+
+			continue
+		}
+
+		_ = p.listener.Close() // one connection per PASV
+
+		p.mu.Lock()
+		defer p.mu.Unlock()
+
+		if p.closed {
+			_ = conn.Close()
+
+			return nil, errTransferAborted
+		}
+
+		p.conn = conn
+
+		return conn, nil
+	}
+}
+
+// Close implements transferHandler.
+func (p *passiveTransferHandler) Close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+
+	p.closed = true
+
+	err := p.listener.Close()
+	if p.conn != nil {
+		err = errors.Join(err, p.conn.Close())
+	}
+
+	if err != nil && !errors.Is(err, net.ErrClosed) {
+		return newNetworkError("closing passive connection", err)
+	}
+
+	return nil
+}
+
+// Channel implements transferHandler.
+func (p *passiveTransferHandler) Channel() DataChannel {
+	return DataChannelPassive
+}
+
+// listenPassive opens the listener of a PASV/EPSV on the control connection's local IP, within
+// the configured port range, and lets the driver wrap it. It returns the listener and the port
+// to announce (which differs from the listened one behind a mapping NAT).
+func (c *clientHandler) listenPassive() (net.Listener, int, error) {
+	localIP := net.ParseIP(remoteIP(c.LocalAddr()))
+
+	listener, exposed, err := listenInRange(localIP, c.settings.PassiveTransferPortRange)
+	if err != nil {
+		return nil, 0, err
+	}
+
+	if wrapper, ok := c.server.driver.(MainDriverExtensionPassiveWrapper); ok {
+		wrapped, err := wrapper.WrapPassiveListener(listener)
+		if err != nil {
+			_ = listener.Close()
+
+			return nil, 0, newDriverError("wrapping passive listener", err)
+		}
+
+		listener = wrapped
+	}
+
+	return listener, exposed, nil
+}
+
+// listenInRange listens on ip at a port from ports (any port when nil).
+func listenInRange(ip net.IP, ports PasvPortGetter) (net.Listener, int, error) {
+	if ports == nil {
+		listener, err := net.ListenTCP("tcp", &net.TCPAddr{IP: ip})
+		if err != nil {
+			return nil, 0, newNetworkError("listening for passive connection", err)
+		}
+
+		return listener, listener.Addr().(*net.TCPAddr).Port, nil //nolint:forcetypeassert // a TCP listener
+	}
+
+	for range max(ports.NumberAttempts(), 1) {
+		exposed, listened, ok := ports.FetchNext()
+		if !ok {
+			break
+		}
+
+		listener, err := net.Listen("tcp", net.JoinHostPort(ip.String(), strconv.Itoa(listened)))
+		if err == nil {
+			return listener, exposed, nil
+		}
+	}
+
+	return nil, 0, ErrNoAvailableListeningPort
+}
+
+// preparePassive opens a passive listener and makes it the prepared data connection.
+func (c *clientHandler) preparePassive() (int, error) {
+	listener, port, err := c.listenPassive()
+	if err != nil {
+		return 0, err
+	}
+
+	handler := &passiveTransferHandler{
+		listener: listener,
+		timeout:  seconds(c.settings.ConnectionTimeout),
+		onTheft: func(addr net.Addr) {
+			c.logger.Log("event", "passive_connection_refused", "from", addr)
+		},
+	}
+
+	if c.settings.PasvConnectionsCheck == IPMatchRequired {
+		handler.clientIP = net.ParseIP(remoteIP(c.RemoteAddr()))
+	}
+
+	c.setData(handler)
+
+	return port, nil
+}
+
+// handlePASV opens a passive listener and announces it (RFC 959 4.1.2). PASV can only carry
+// an IPv4 address; IPv6 clients use EPSV.
+func (c *clientHandler) handlePASV(string) {
+	if c.epsvAll {
+		c.reply(StatusBadCommandSequence, "Only EPSV is allowed after EPSV ALL")
+
+		return
+	}
+
+	ip := c.passiveIP()
+	if ip.To4() == nil {
+		c.reply(StatusCannotOpenDataConnection, "PASV needs an IPv4 address, use EPSV")
+
+		return
+	}
+
+	port, err := c.preparePassive()
+	if err != nil {
+		c.replyError(StatusCannotOpenDataConnection, "Cannot open passive connection", err)
+
+		return
+	}
+
+	addr, err := formatPASVAddr(ip, port)
+	if err != nil {
+		c.closeData()
+		c.replyError(StatusCannotOpenDataConnection, "Cannot open passive connection", err)
+
+		return
+	}
+
+	c.reply(StatusEnteringPASV, "Entering Passive Mode ("+addr+")")
+}
+
+// passiveIP is the address announced by PASV: the driver's resolver, else PublicHost, else
+// the address the client reached us on.
+func (c *clientHandler) passiveIP() net.IP {
+	if resolver := c.settings.PublicIPResolver; resolver != nil {
+		public, err := resolver(c)
+		if ip := net.ParseIP(public); err == nil && ip != nil {
+			return ip
+		}
+
+		c.logger.Log("event", "public_ip_resolver_failed", "ip", public, "err", err)
+	}
+
+	if ip := net.ParseIP(c.settings.PublicHost); ip != nil {
+		return ip
+	}
+
+	return net.ParseIP(remoteIP(c.LocalAddr()))
+}
+
+// handleEPSV opens a passive listener and announces its port only (RFC 2428 3); "EPSV ALL"
+// makes it the only data connection command accepted from then on.
+func (c *clientHandler) handleEPSV(param string) {
+	family, all, err := parseEPSVArg(param)
+
+	switch {
+	case errors.Is(err, errUnsupportedNetworkProtocol):
+		c.reply(StatusNetworkProtocolNotSupported, "Network protocol not supported, use ("+c.addressFamily()+")")
+
+		return
+	case err != nil:
+		c.reply(StatusSyntaxErrorParameters, "Bad EPSV argument")
+
+		return
+	case all:
+		c.epsvAll = true
+		c.reply(StatusOK, "EPSV ALL accepted")
+
+		return
+	case family != 0 && strconv.Itoa(family) != c.addressFamily():
+		c.reply(StatusNetworkProtocolNotSupported, "Network protocol not supported, use ("+c.addressFamily()+")")
+
+		return
+	}
+
+	port, err := c.preparePassive()
+	if err != nil {
+		c.replyError(StatusCannotOpenDataConnection, "Cannot open passive connection", err)
+
+		return
+	}
+
+	c.reply(StatusEnteringEPSV, "Entering Extended Passive Mode (|||"+strconv.Itoa(port)+"|)")
+}
+
+// addressFamily is the RFC 2428 family number of the control connection: "1" or "2".
+func (c *clientHandler) addressFamily() string {
+	if net.ParseIP(remoteIP(c.LocalAddr())).To4() != nil {
+		return "1"
+	}
+
+	return "2"
+}
