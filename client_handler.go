@@ -1,7 +1,6 @@
 package ftpserver
 
 import (
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -56,6 +55,8 @@ type clientHandler struct {
 	extra          any
 	transfer       *transferRun // the running transfer, if any
 	closeOnIdle    bool         // set by Shutdown: close once no transfer runs
+	ticketKey      [32]byte     // session ticket key of this client's TLS sessions only
+	hasTicketKey   bool
 }
 
 func newClientHandler(s *FtpServer, conn net.Conn, id uint32) *clientHandler {
@@ -118,6 +119,10 @@ func (c *clientHandler) greet() bool {
 
 			return false
 		}
+
+		// Implicit FTPS protects data connections from the start too.
+		c.setTransferTLS(true)
+		c.pbszDone = true
 	}
 
 	welcome, err := c.server.driver.ClientConnected(c)
@@ -268,35 +273,6 @@ func (c *clientHandler) closeWhenIdle() {
 		c.reply(StatusServiceNotAvailable, "Server is shutting down")
 		_ = c.rawConn.Close()
 	}
-}
-
-// upgradeControlToTLS runs the server side of a TLS handshake on the control connection,
-// bounded by ConnectionTimeout.
-func (c *clientHandler) upgradeControlToTLS() error {
-	config, err := c.server.tlsConfig()
-	if err != nil {
-		return err
-	}
-
-	tlsConn := tls.Server(c.rawConn, config)
-
-	_ = tlsConn.SetDeadline(time.Now().Add(seconds(c.settings.ConnectionTimeout)))
-	if err := tlsConn.Handshake(); err != nil {
-		return newNetworkError("TLS handshake", err)
-	}
-
-	_ = tlsConn.SetDeadline(time.Time{})
-
-	c.writeMu.Lock()
-	c.conn = tlsConn
-	c.reader.reset(tlsConn)
-	c.writeMu.Unlock()
-
-	c.mu.Lock()
-	c.controlTLS = true
-	c.mu.Unlock()
-
-	return nil
 }
 
 func (c *clientHandler) loggedIn() bool {

@@ -76,11 +76,11 @@ func TestTelnetSequencesIgnored(t *testing.T) {
 
 func TestStripTelnet(t *testing.T) {
 	tests := map[string]string{
-		"NOOP":                 "NOOP",
-		"\xff\xf4\xff\xf2ABOR": "ABOR",
-		"\xff\xfd\x18HELP":     "HELP",
-		"A\xff\xffB":           "A\xffB",
-		"X\xff":                "X",
+		"NOOP":                         "NOOP",
+		"\xff\xf4\xff\xf2ABOR":         "ABOR",
+		"\xff\xfd\x18HELP":             "HELP",
+		"A\xff\xffB":                   "A\xffB",
+		"X\xff":                        "X",
 		"\xff\xfa\x18\x01\xff\xf0NOOP": "NOOP",
 		"\xff\xfa\x18":                 "",
 	}

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-		"github.com/spf13/afero"
+	"github.com/spf13/afero"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )

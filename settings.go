@@ -74,6 +74,11 @@ type Settings struct {
 	Banner string
 	// TLSRequired is the server-wide TLS policy. Default ClearOrEncrypted.
 	TLSRequired TLSRequirement
+	// TLSRequireSessionReuse refuses (425) a protected data connection that does not resume
+	// the TLS session of its control connection, so that nobody but the logged-in client can
+	// take the data connection (vsftpd's require_ssl_reuse). Most clients (FileZilla, lftp,
+	// curl) resume; a few do not, hence off by default.
+	TLSRequireSessionReuse bool
 	// DefaultTransferType is the TYPE of a new session. Default TransferTypeASCII, as RFC 959
 	// says; many servers choose TransferTypeBinary.
 	DefaultTransferType TransferType

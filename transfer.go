@@ -1,7 +1,6 @@
 package ftpserver
 
 import (
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -149,21 +148,12 @@ func (c *clientHandler) openDataConn(t *transferRun) (net.Conn, error) {
 		return conn, nil
 	}
 
-	config, err := c.server.tlsConfig()
+	tlsConn, err := c.handshakeData(conn)
 	if err != nil {
+		_ = conn.Close()
+
 		return nil, newNetworkError("opening data connection", fmt.Errorf("%w: %w", errOpeningData, err))
 	}
-
-	// RFC 4217 7: the server is the TLS server on the data connection too, whichever side
-	// opened the TCP connection.
-	tlsConn := tls.Server(conn, config)
-
-	_ = tlsConn.SetDeadline(time.Now().Add(seconds(c.settings.ConnectionTimeout)))
-	if err := tlsConn.Handshake(); err != nil {
-		return nil, newNetworkError("data connection TLS handshake", fmt.Errorf("%w: %w", errOpeningData, err))
-	}
-
-	_ = tlsConn.SetDeadline(time.Time{})
 
 	return tlsConn, nil
 }

@@ -1,0 +1,359 @@
+package ftpserver
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"io"
+	"math/big"
+	"net"
+	"net/textproto"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jlaffaye/ftp"
+	"github.com/spf13/afero"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// testCertificate makes a self-signed certificate for the loopback addresses.
+func testCertificate(t testing.TB, commonName string) tls.Certificate {
+	t.Helper()
+
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+
+	template := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()),
+		Subject:      pkix.Name{CommonName: commonName},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		DNSNames:     []string{"localhost", "ftpkit.test"},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+	}
+
+	der, err := x509.CreateCertificate(rand.Reader, template, template, &key.PublicKey, key)
+	require.NoError(t, err)
+
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+// withTLS gives the test driver a TLS configuration.
+func withTLS(t testing.TB) testOption {
+	t.Helper()
+
+	cert := testCertificate(t, "ftpkit server")
+
+	return func(d *testDriver) {
+		d.tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+}
+
+// clientTLSConfig trusts anything and keeps sessions under one name, so data connections can
+// resume the control connection's session as FTPS clients do.
+func clientTLSConfig() *tls.Config {
+	return &tls.Config{
+		InsecureSkipVerify: true, //nolint:gosec // test server with a throw-away certificate
+		ServerName:         "ftpkit.test",
+		ClientSessionCache: tls.NewLRUClientSessionCache(16),
+	}
+}
+
+// startTLS sends AUTH TLS and continues the raw client over TLS.
+func (rc *rawClient) startTLS(config *tls.Config) {
+	rc.t.Helper()
+
+	rc.expect("AUTH TLS", StatusAuthAccepted)
+
+	tlsConn := tls.Client(rc.conn, config)
+	require.NoError(rc.t, tlsConn.Handshake())
+
+	rc.conn = tlsConn
+	rc.text = textproto.NewConn(tlsConn)
+}
+
+// pasvTLS opens a passive data connection and runs the client side of TLS on it.
+func (rc *rawClient) pasvTLS(config *tls.Config) *tls.Conn {
+	rc.t.Helper()
+
+	return tls.Client(rc.pasv(), config)
+}
+
+func TestExplicitTLSWithJlaffaye(t *testing.T) {
+	s := newTestServer(t, withTLS(t), withOsFs(t))
+	conn := s.dial(t, ftp.DialWithExplicitTLS(clientTLSConfig()))
+
+	content := testContent(3 << 20)
+	require.NoError(t, conn.Stor("secret.bin", bytes.NewReader(content)))
+
+	stored, err := afero.ReadFile(s.driver.fs, "/secret.bin")
+	require.NoError(t, err)
+	assert.Equal(t, sha256Hex(content), sha256Hex(stored))
+
+	r, err := conn.Retr("secret.bin")
+	require.NoError(t, err)
+	assert.Equal(t, sha256Hex(content), sha256Hex(readAllClose(t, r)))
+
+	entries, err := conn.List("/")
+	require.NoError(t, err)
+	require.Len(t, entries, 1)
+
+	s.driver.mu.Lock()
+	cc := s.driver.lastClientCtx
+	s.driver.mu.Unlock()
+
+	assert.True(t, cc.HasTLSForControl())
+	assert.True(t, cc.HasTLSForTransfers())
+}
+
+func TestImplicitTLS(t *testing.T) {
+	s := newTestServer(t, withTLS(t), withSettings(func(s *Settings) { s.TLSRequired = ImplicitEncryption }))
+	conn := s.dial(t, ftp.DialWithTLS(clientTLSConfig()))
+
+	require.NoError(t, conn.Stor("f.txt", strings.NewReader("implicit")))
+	r, err := conn.Retr("f.txt")
+	require.NoError(t, err)
+	assert.Equal(t, "implicit", string(readAllClose(t, r)))
+
+	// Data connections are protected from the start: a clear one never completes a transfer.
+	raw, err := tls.Dial("tcp", s.Addr(), clientTLSConfig())
+	require.NoError(t, err)
+
+	rc := &rawClient{t: t, conn: raw, text: textproto.NewConn(raw)}
+	t.Cleanup(func() { _ = rc.text.Close() })
+
+	code, _ := rc.read()
+	require.Equal(t, StatusServiceReady, code)
+	rc.expect("USER "+testUser, StatusUserOK)
+	rc.expect("PASS "+testPass, StatusUserLoggedIn)
+
+	data := rc.pasvTLS(clientTLSConfig())
+	rc.expect("RETR /f.txt", StatusFileStatusOK)
+	assert.Equal(t, "implicit", string(readAllClose(t, data)))
+}
+
+func TestTLSHandshakeTimeout(t *testing.T) {
+	s := newTestServer(t, withTLS(t), withSettings(func(s *Settings) {
+		s.TLSRequired = ImplicitEncryption
+		s.ConnectionTimeout = 1
+	}))
+
+	conn, err := net.Dial("tcp", s.Addr())
+	require.NoError(t, err)
+
+	defer conn.Close()
+
+	// Silent client: the server must drop it once the handshake time is over.
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(10*time.Second)))
+	_, err = io.ReadAll(conn)
+	require.NoError(t, err, "the server closes the connection (EOF), not our deadline")
+}
+
+func TestMandatoryEncryption(t *testing.T) {
+	s := newTestServer(t, withTLS(t), withSettings(func(s *Settings) { s.TLSRequired = MandatoryEncryption }))
+	require.NoError(t, writeFile(s.driver.fs, "/f.txt", []byte("data")))
+
+	rc := s.raw(t)
+	rc.expect("USER "+testUser, StatusNotLoggedIn)
+	rc.startTLS(clientTLSConfig())
+	rc.expect("USER "+testUser, StatusUserOK)
+	rc.expect("PASS "+testPass, StatusUserLoggedIn)
+
+	rc.expect("PROT P", StatusBadCommandSequence) // PBSZ first (RFC 4217 9)
+	rc.expect("PBSZ 0", StatusOK)
+	rc.expect("PROT C", StatusOK)
+	rc.expect("RETR /f.txt", StatusDataConnRefusedByPROT)
+	rc.expect("PROT S", StatusProtectionLevelNotSupported)
+	rc.expect("PROT X", StatusNotImplementedParam)
+	rc.expect("PROT P", StatusOK)
+
+	data := rc.pasvTLS(clientTLSConfig())
+	rc.expect("RETR /f.txt", StatusFileStatusOK)
+	assert.Equal(t, "data", string(readAllClose(t, data)))
+
+	code, _ := rc.read()
+	assert.Equal(t, StatusClosingDataConn, code)
+	rc.expect("CCC", StatusPolicyRequiresTLS)
+	rc.expect("AUTH TLS", StatusBadCommandSequence)
+}
+
+func TestAUTHErrors(t *testing.T) {
+	s := newTestServer(t)
+	rc := s.raw(t)
+	rc.expect("AUTH TLS", StatusTLSUnavailable)
+	rc.expect("AUTH KERBEROS", StatusNotImplementedParam)
+	rc.expect("PBSZ 0", StatusBadCommandSequence)
+	rc.expect("PROT P", StatusBadCommandSequence)
+	rc.expect("CCC", StatusCommandProtectionDenied)
+}
+
+func TestAUTHWithPipelinedCommandCloses(t *testing.T) {
+	s := newTestServer(t, withTLS(t))
+	rc := s.raw(t)
+
+	// A command sent in clear text right behind AUTH could be injected by a third party.
+	_, err := rc.conn.Write([]byte("AUTH TLS\r\nUSER test\r\n"))
+	require.NoError(t, err)
+
+	code, _ := rc.read()
+	if code == StatusAuthAccepted {
+		t.Skip("both lines were not read together; nothing to check this time")
+	}
+
+	assert.Equal(t, StatusBadCommandSequence, code)
+
+	_, _, err = rc.text.ReadResponse(0)
+	require.Error(t, err, "the connection is closed")
+}
+
+func TestTLSSessionReuseRequired(t *testing.T) {
+	s := newTestServer(t, withTLS(t), withSettings(func(s *Settings) { s.TLSRequireSessionReuse = true }))
+	require.NoError(t, writeFile(s.driver.fs, "/f.txt", []byte("reused")))
+
+	config := clientTLSConfig()
+	rc := s.raw(t)
+	rc.startTLS(config)
+	rc.expect("USER "+testUser, StatusUserOK)
+	rc.expect("PASS "+testPass, StatusUserLoggedIn) // reading replies takes in the session ticket
+	rc.expect("PBSZ 0", StatusOK)
+	rc.expect("PROT P", StatusOK)
+
+	// Same session cache: the data connection resumes the control session and is accepted.
+	data := rc.pasvTLS(config)
+	rc.expect("RETR /f.txt", StatusFileStatusOK)
+	assert.Equal(t, "reused", string(readAllClose(t, data)))
+	require.True(t, data.ConnectionState().DidResume)
+
+	code, _ := rc.read()
+	require.Equal(t, StatusClosingDataConn, code)
+
+	// A fresh session (another party, or a client that does not resume) is refused.
+	fresh := clientTLSConfig()
+	data = rc.pasvTLS(fresh)
+	rc.expect("RETR /f.txt", StatusFileStatusOK)
+
+	_, _ = io.ReadAll(data)
+
+	code, _ = rc.read()
+	assert.Equal(t, StatusCannotOpenDataConnection, code)
+}
+
+func TestTLSSessionOfAnotherClientDoesNotResume(t *testing.T) {
+	s := newTestServer(t, withTLS(t), withSettings(func(s *Settings) { s.TLSRequireSessionReuse = true }))
+	require.NoError(t, writeFile(s.driver.fs, "/f.txt", []byte("mine")))
+
+	shared := clientTLSConfig() // one cache for two clients: the second holds the first's ticket
+
+	first := s.raw(t)
+	first.startTLS(shared)
+	first.expect("USER "+testUser, StatusUserOK)
+	first.expect("PASS "+testPass, StatusUserLoggedIn)
+
+	second := s.raw(t)
+	second.startTLS(clientTLSConfig())
+	second.expect("USER "+testUser, StatusUserOK)
+	second.expect("PASS "+testPass, StatusUserLoggedIn)
+	second.expect("PBSZ 0", StatusOK)
+	second.expect("PROT P", StatusOK)
+
+	data := second.pasvTLS(shared)
+	second.expect("RETR /f.txt", StatusFileStatusOK)
+
+	_, _ = io.ReadAll(data)
+
+	code, _ := second.read()
+	assert.Equal(t, StatusCannotOpenDataConnection, code)
+}
+
+// certDriver logs users in by their TLS client certificate.
+type certDriver struct{ *testDriver }
+
+func (d certDriver) VerifyConnection(_ ClientContext, user string, conn *tls.Conn) (ClientDriver, error) {
+	certs := conn.ConnectionState().PeerCertificates
+	switch {
+	case len(certs) == 0:
+		return nil, nil //nolint:nilnil // no certificate: ask for the password
+	case certs[0].Subject.CommonName == user:
+		return d.fs, nil
+	default:
+		return nil, errors.New("certificate does not match user")
+	}
+}
+
+func TestClientCertificateLogin(t *testing.T) {
+	driver := &testDriver{fs: afero.NewMemMapFs(), settings: &Settings{ListenAddr: "127.0.0.1:0"}}
+	withTLS(t)(driver)
+	driver.tlsConfig.ClientAuth = tls.RequestClientCert
+
+	server := NewFtpServer(certDriver{driver})
+	require.NoError(t, server.Listen())
+
+	go func() { _ = server.Serve() }()
+
+	t.Cleanup(func() { _ = server.Stop() })
+
+	s := &testServer{FtpServer: server, driver: driver}
+
+	withCert := clientTLSConfig()
+	withCert.Certificates = []tls.Certificate{testCertificate(t, "alice")}
+
+	rc := s.raw(t)
+	rc.startTLS(withCert)
+	assert.Equal(t, "Logged in with TLS certificate", rc.expect("USER alice", StatusAuthProceed))
+	rc.expect("PWD", StatusPathCreated)
+
+	rc = s.raw(t)
+	rc.startTLS(clientTLSConfig())
+	rc.expect("USER "+testUser, StatusUserOK) // no certificate: password as usual
+
+	rc = s.raw(t)
+	rc.startTLS(withCert)
+	rc.expect("USER mallory", StatusNotLoggedIn)
+
+	_, _, err := rc.text.ReadResponse(0)
+	require.Error(t, err, "a refused certificate closes the connection")
+}
+
+// countingTLSDriver counts GetTLSConfig calls.
+type countingTLSDriver struct {
+	*testDriver
+	calls atomic.Int32
+}
+
+func (d *countingTLSDriver) GetTLSConfig() (*tls.Config, error) {
+	d.calls.Add(1)
+
+	return d.testDriver.GetTLSConfig()
+}
+
+func TestTLSConfigAskedPerConnection(t *testing.T) {
+	driver := &testDriver{fs: afero.NewMemMapFs(), settings: &Settings{ListenAddr: "127.0.0.1:0"}}
+	withTLS(t)(driver)
+
+	counting := &countingTLSDriver{testDriver: driver}
+	server := NewFtpServer(counting)
+	require.NoError(t, server.Listen())
+
+	go func() { _ = server.Serve() }()
+
+	t.Cleanup(func() { _ = server.Stop() })
+
+	s := &testServer{FtpServer: server, driver: driver}
+
+	for range 2 {
+		rc := s.raw(t)
+		rc.startTLS(clientTLSConfig())
+	}
+
+	assert.GreaterOrEqual(t, counting.calls.Load(), int32(2))
+}
