@@ -107,18 +107,18 @@ func withSettings(change func(*Settings)) testOption {
 
 // withOsFs serves a fresh temporary directory through afero's BasePathFs, as real deployments
 // do, instead of memory.
-func withOsFs(t *testing.T) testOption {
-	t.Helper()
+func withOsFs(tb testing.TB) testOption {
+	tb.Helper()
 
-	dir := t.TempDir()
+	dir := tb.TempDir()
 
 	return func(d *testDriver) { d.fs = afero.NewBasePathFs(afero.NewOsFs(), dir) }
 }
 
 // newTestServer starts a server on 127.0.0.1:0 over an in-memory file system and stops it when
 // the test ends, checking that no goroutine of the server outlived it.
-func newTestServer(t *testing.T, opts ...testOption) *testServer {
-	t.Helper()
+func newTestServer(tb testing.TB, opts ...testOption) *testServer {
+	tb.Helper()
 
 	ignore := goleak.IgnoreCurrent()
 	driver := &testDriver{
@@ -140,31 +140,31 @@ func newTestServer(t *testing.T, opts ...testOption) *testServer {
 		server.Logger = log.NewLogfmtLogger(log.NewSyncWriter(os.Stderr))
 	}
 
-	require.NoError(t, server.Listen())
+	require.NoError(tb, server.Listen())
 
 	served := make(chan error, 1)
 
 	go func() { served <- server.Serve() }()
 
-	t.Cleanup(func() {
-		require.NoError(t, server.Stop())
-		require.NoError(t, <-served)
-		goleak.VerifyNone(t, ignore)
+	tb.Cleanup(func() {
+		require.NoError(tb, server.Stop())
+		require.NoError(tb, <-served)
+		goleak.VerifyNone(tb, ignore)
 	})
 
 	return &testServer{FtpServer: server, driver: driver}
 }
 
 // dial logs in with jlaffaye/ftp, the reference Go client.
-func (s *testServer) dial(t *testing.T, opts ...ftp.DialOption) *ftp.ServerConn {
-	t.Helper()
+func (s *testServer) dial(tb testing.TB, opts ...ftp.DialOption) *ftp.ServerConn {
+	tb.Helper()
 
 	opts = append([]ftp.DialOption{ftp.DialWithTimeout(5 * time.Second)}, opts...)
 	conn, err := ftp.Dial(s.Addr(), opts...)
-	require.NoError(t, err)
-	require.NoError(t, conn.Login(testUser, testPass))
+	require.NoError(tb, err)
+	require.NoError(tb, conn.Login(testUser, testPass))
 
-	t.Cleanup(func() { _ = conn.Quit() })
+	tb.Cleanup(func() { _ = conn.Quit() })
 
 	return conn
 }
@@ -172,32 +172,32 @@ func (s *testServer) dial(t *testing.T, opts ...ftp.DialOption) *ftp.ServerConn 
 // rawClient speaks FTP line by line, for what a client library hides: exact reply codes and
 // texts, malformed commands, and sequences no library sends.
 type rawClient struct {
-	t    *testing.T
+	t    testing.TB
 	conn net.Conn
 	text *textproto.Conn
 }
 
 // raw connects without logging in and reads the greeting.
-func (s *testServer) raw(t *testing.T) *rawClient {
-	t.Helper()
+func (s *testServer) raw(tb testing.TB) *rawClient {
+	tb.Helper()
 
 	conn, err := net.DialTimeout("tcp", s.Addr(), 5*time.Second)
-	require.NoError(t, err)
+	require.NoError(tb, err)
 
-	rc := &rawClient{t: t, conn: conn, text: textproto.NewConn(conn)}
-	t.Cleanup(func() { _ = rc.text.Close() })
+	rc := &rawClient{t: tb, conn: conn, text: textproto.NewConn(conn)}
+	tb.Cleanup(func() { _ = rc.text.Close() })
 
 	code, _ := rc.read()
-	require.Equal(t, StatusServiceReady, code)
+	require.Equal(tb, StatusServiceReady, code)
 
 	return rc
 }
 
 // rawLoggedIn connects and logs in.
-func (s *testServer) rawLoggedIn(t *testing.T) *rawClient {
-	t.Helper()
+func (s *testServer) rawLoggedIn(tb testing.TB) *rawClient {
+	tb.Helper()
 
-	rc := s.raw(t)
+	rc := s.raw(tb)
 	rc.expect("USER "+testUser, StatusUserOK)
 	rc.expect("PASS "+testPass, StatusUserLoggedIn)
 
@@ -280,12 +280,12 @@ func testContent(n int) []byte {
 }
 
 // readAllClose reads a data stream to its end and closes it.
-func readAllClose(t *testing.T, r io.ReadCloser) []byte {
-	t.Helper()
+func readAllClose(tb testing.TB, r io.ReadCloser) []byte {
+	tb.Helper()
 
 	data, err := io.ReadAll(r)
-	require.NoError(t, err)
-	require.NoError(t, r.Close())
+	require.NoError(tb, err)
+	require.NoError(tb, r.Close())
 
 	return data
 }

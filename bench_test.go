@@ -1,0 +1,115 @@
+package ftpserver
+
+import (
+	"bytes"
+	"crypto/tls"
+	"io"
+	"net/textproto"
+	"testing"
+
+	"github.com/jlaffaye/ftp"
+	"github.com/stretchr/testify/require"
+)
+
+// benchFileSize is the size of the file moved by the throughput benchmarks.
+const benchFileSize = 64 << 20
+
+// benchServer starts a server for a benchmark over a real directory, so downloads can take
+// the sendfile path.
+func benchServer(b *testing.B, opts ...testOption) *testServer {
+	b.Helper()
+
+	return newTestServer(b, append([]testOption{withOsFs(b)}, opts...)...)
+}
+
+func benchmarkRETR(b *testing.B, opts []testOption, dial ...ftp.DialOption) {
+	b.Helper()
+
+	s := benchServer(b, opts...)
+	require.NoError(b, writeFile(s.driver.fs, "/bench.bin", testContent(benchFileSize)))
+
+	conn := s.dial(b, dial...)
+
+	b.SetBytes(benchFileSize)
+	b.ResetTimer()
+
+	for b.Loop() {
+		r, err := conn.Retr("bench.bin")
+		require.NoError(b, err)
+
+		n, err := io.Copy(io.Discard, r)
+		require.NoError(b, err)
+		require.EqualValues(b, benchFileSize, n)
+		require.NoError(b, r.Close())
+	}
+}
+
+func benchmarkSTOR(b *testing.B, opts []testOption, dial ...ftp.DialOption) {
+	b.Helper()
+
+	s := benchServer(b, opts...)
+	conn := s.dial(b, dial...)
+	content := testContent(benchFileSize)
+
+	b.SetBytes(benchFileSize)
+	b.ResetTimer()
+
+	for b.Loop() {
+		require.NoError(b, conn.Stor("bench.bin", bytes.NewReader(content)))
+	}
+}
+
+func BenchmarkRETR(b *testing.B) {
+	b.Run("plain", func(b *testing.B) { benchmarkRETR(b, nil) })
+	b.Run("PROT_P", func(b *testing.B) {
+		benchmarkRETR(b, []testOption{withTLS(b)}, ftp.DialWithExplicitTLS(clientTLSConfig()))
+	})
+}
+
+func BenchmarkSTOR(b *testing.B) {
+	b.Run("plain", func(b *testing.B) { benchmarkSTOR(b, nil) })
+	b.Run("PROT_P", func(b *testing.B) {
+		benchmarkSTOR(b, []testOption{withTLS(b)}, ftp.DialWithExplicitTLS(clientTLSConfig()))
+	})
+}
+
+// BenchmarkTLSHandshake measures AUTH TLS handshakes per second on the control connection.
+func BenchmarkTLSHandshake(b *testing.B) {
+	s := newTestServer(b, withTLS(b))
+	config := clientTLSConfig()
+	config.ClientSessionCache = nil // full handshakes
+
+	for b.Loop() {
+		rc := s.raw(b)
+		rc.expect("AUTH TLS", StatusAuthAccepted)
+
+		tlsConn := tls.Client(rc.conn, config)
+		require.NoError(b, tlsConn.Handshake())
+
+		rc.text = textproto.NewConn(tlsConn)
+		rc.expect("QUIT", StatusClosingControlConn)
+		_ = tlsConn.Close()
+	}
+}
+
+// BenchmarkLogin measures connect, greeting, USER, PASS and QUIT.
+func BenchmarkLogin(b *testing.B) {
+	s := newTestServer(b)
+
+	for b.Loop() {
+		conn, err := ftp.Dial(s.Addr())
+		require.NoError(b, err)
+		require.NoError(b, conn.Login(testUser, testPass))
+		require.NoError(b, conn.Quit())
+	}
+}
+
+// BenchmarkCommandRoundTrip measures one NOOP and its reply.
+func BenchmarkCommandRoundTrip(b *testing.B) {
+	s := newTestServer(b)
+	rc := s.raw(b)
+
+	for b.Loop() {
+		rc.expect("NOOP", StatusOK)
+	}
+}
