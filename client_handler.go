@@ -315,11 +315,11 @@ func (c *clientHandler) SetListPath(value string) {
 }
 
 // SetDebug implements ClientContext.
-func (c *clientHandler) SetDebug(debug bool) {
+func (c *clientHandler) SetDebug(on bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 
-	c.debug = debug
+	c.debug = on
 }
 
 // Debug implements ClientContext.

@@ -3,6 +3,7 @@ package ftpserver
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"io"
 	"strings"
 )
@@ -66,7 +67,7 @@ func (cr *commandReader) readLine() (string, error) {
 			}
 
 			return stripTelnet(trimLineEnd(cr.buf)), nil
-		case err == bufio.ErrBufferFull: //nolint:errorlint // bufio returns this sentinel unwrapped
+		case errors.Is(err, bufio.ErrBufferFull):
 			continue
 		default:
 			return "", err //nolint:wrapcheck // io.EOF and net errors are tested by the caller

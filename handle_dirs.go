@@ -20,7 +20,10 @@ const listBatch = 1024
 // listBufferSize is the write buffer of a listing's data connection.
 const listBufferSize = 32 << 10
 
-var errNotADirectory = errors.New("not a directory")
+var (
+	errNotADirectory     = errors.New("not a directory")
+	errDirectoryNotEmpty = errors.New("directory not empty")
+)
 
 func (c *clientHandler) handleCWD(param string) {
 	p, ok := c.pathParam(param)
@@ -86,14 +89,7 @@ func (c *clientHandler) handleRMD(param string) {
 	if remover, ok := fs.(ClientDriverExtensionRemoveDir); ok {
 		err = remover.RemoveDir(p)
 	} else {
-		var info os.FileInfo
-		if info, err = fs.Stat(p); err == nil {
-			if info.IsDir() {
-				err = fs.Remove(p)
-			} else {
-				err = errNotADirectory
-			}
-		}
+		err = removeEmptyDir(fs, p)
 	}
 
 	if err != nil {
@@ -103,6 +99,37 @@ func (c *clientHandler) handleRMD(param string) {
 	}
 
 	c.reply(StatusFileOK, "Directory removed")
+}
+
+// removeEmptyDir removes the directory p with Remove, after checking that it is one and that it
+// is empty: os.Remove refuses a non-empty directory, but afero's MemMapFs would drop it and leave
+// its contents behind, unlisted but still reachable by path.
+func removeEmptyDir(fs ClientDriver, p string) error {
+	info, err := fs.Stat(p)
+	if err != nil {
+		return err
+	}
+
+	if !info.IsDir() {
+		return errNotADirectory
+	}
+
+	dir, err := fs.Open(p)
+	if err != nil {
+		return err
+	}
+
+	names, err := dir.Readdirnames(1) // one name is enough to refuse, whatever the size
+	_ = dir.Close()
+
+	switch {
+	case len(names) > 0:
+		return errDirectoryNotEmpty
+	case err != nil && !errors.Is(err, io.EOF):
+		return err
+	}
+
+	return fs.Remove(p)
 }
 
 // listFormat writes one entry of a listing into buf.
@@ -195,7 +222,7 @@ func (c *clientHandler) startListing(command, param string, showHidden, dirOnly 
 				return err
 			}
 
-			return w.Flush() //nolint:wrapcheck // a data connection error, classified by the caller
+			return w.Flush()
 		},
 		finish: func(err error) error { return err },
 	})
@@ -237,7 +264,7 @@ func (c *clientHandler) forEachBatch(fs ClientDriver, dir string, fn func([]os.F
 		return newDriverError("opening "+dir, err)
 	}
 
-	defer f.Close() //nolint:errcheck // read-only
+	defer f.Close()
 
 	for {
 		entries, err := f.Readdir(listBatch)

@@ -23,6 +23,8 @@ func fileSystems(t *testing.T, test func(t *testing.T, s *testServer)) {
 
 func TestUploadDownloadHash(t *testing.T) {
 	fileSystems(t, func(t *testing.T, s *testServer) {
+		t.Helper()
+
 		conn := s.dial(t)
 
 		for _, size := range []int{0, 1, 1000, transferChunk - 1, transferChunk, 3*transferChunk + 17} {
@@ -42,6 +44,8 @@ func TestUploadDownloadHash(t *testing.T) {
 
 func TestActiveMode(t *testing.T) {
 	fileSystems(t, func(t *testing.T, s *testServer) {
+		t.Helper()
+
 		rc := s.rawLoggedIn(t)
 		rc.expect("TYPE I", StatusOK)
 		content := testContent(1 << 20)
@@ -78,6 +82,8 @@ func TestActiveModeDisabled(t *testing.T) {
 
 func TestAppend(t *testing.T) {
 	fileSystems(t, func(t *testing.T, s *testServer) {
+		t.Helper()
+
 		conn := s.dial(t)
 		require.NoError(t, conn.Stor("log.txt", strings.NewReader("one\n")))
 		require.NoError(t, conn.Append("log.txt", strings.NewReader("two\n")))
@@ -95,6 +101,8 @@ func TestAppend(t *testing.T) {
 
 func TestRestResume(t *testing.T) {
 	fileSystems(t, func(t *testing.T, s *testServer) {
+		t.Helper()
+
 		conn := s.dial(t)
 		content := testContent(700_000)
 		require.NoError(t, writeFile(s.driver.fs, "/src.bin", content))
@@ -222,6 +230,8 @@ func TestSTOU(t *testing.T) {
 
 func TestDeleteRenameSizeMDTM(t *testing.T) {
 	fileSystems(t, func(t *testing.T, s *testServer) {
+		t.Helper()
+
 		conn := s.dial(t)
 		require.NoError(t, conn.Stor("a.txt", strings.NewReader("12345")))
 

@@ -304,7 +304,10 @@ func (rc *rawClient) port(command string) func() net.Conn {
 	require.NoError(rc.t, err)
 	rc.t.Cleanup(func() { _ = listener.Close() })
 
-	port := listener.Addr().(*net.TCPAddr).Port //nolint:forcetypeassert // a TCP listener
+	tcpListener, ok := listener.(*net.TCPListener)
+	require.True(rc.t, ok)
+
+	port := tcpListener.Addr().(*net.TCPAddr).Port //nolint:forcetypeassert,errcheck // a TCP listener
 	if command == "PORT" {
 		rc.expect(fmt.Sprintf("PORT 127,0,0,1,%d,%d", port>>8, port&0xFF), StatusOK)
 	} else {
@@ -314,7 +317,7 @@ func (rc *rawClient) port(command string) func() net.Conn {
 	return func() net.Conn {
 		rc.t.Helper()
 
-		require.NoError(rc.t, listener.(*net.TCPListener).SetDeadline(time.Now().Add(5*time.Second))) //nolint:forcetypeassert,lll // a TCP listener
+		require.NoError(rc.t, tcpListener.SetDeadline(time.Now().Add(5*time.Second)))
 		conn, err := listener.Accept()
 		require.NoError(rc.t, err)
 		rc.t.Cleanup(func() { _ = conn.Close() })

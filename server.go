@@ -303,7 +303,8 @@ func (s *FtpServer) forget(c *clientHandler, ip string) {
 
 	delete(s.clients, c.id)
 
-	if s.perIP[ip]--; s.perIP[ip] <= 0 {
+	s.perIP[ip]--
+	if s.perIP[ip] <= 0 {
 		delete(s.perIP, ip)
 	}
 }

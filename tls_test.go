@@ -25,11 +25,11 @@ import (
 )
 
 // testCertificate makes a self-signed certificate for the loopback addresses.
-func testCertificate(t testing.TB, commonName string) tls.Certificate {
-	t.Helper()
+func testCertificate(tb testing.TB, commonName string) tls.Certificate {
+	tb.Helper()
 
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
+	require.NoError(tb, err)
 
 	template := &x509.Certificate{
 		SerialNumber: big.NewInt(time.Now().UnixNano()),
@@ -43,16 +43,16 @@ func testCertificate(t testing.TB, commonName string) tls.Certificate {
 	}
 
 	der, err := x509.CreateCertificate(rand.Reader, template, template, &key.PublicKey, key)
-	require.NoError(t, err)
+	require.NoError(tb, err)
 
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 
 // withTLS gives the test driver a TLS configuration.
-func withTLS(t testing.TB) testOption {
-	t.Helper()
+func withTLS(tb testing.TB) testOption {
+	tb.Helper()
 
-	cert := testCertificate(t, "ftpkit server")
+	cert := testCertificate(tb, "ftpkit server")
 
 	return func(d *testDriver) {
 		d.tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
@@ -63,7 +63,7 @@ func withTLS(t testing.TB) testOption {
 // resume the control connection's session as FTPS clients do.
 func clientTLSConfig() *tls.Config {
 	return &tls.Config{
-		InsecureSkipVerify: true, //nolint:gosec // test server with a throw-away certificate
+		InsecureSkipVerify: true, // test server with a throw-away certificate
 		ServerName:         "ftpkit.test",
 		ClientSessionCache: tls.NewLRUClientSessionCache(16),
 	}

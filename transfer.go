@@ -77,7 +77,8 @@ func (c *clientHandler) startTransfer(job transferJob) {
 	t.tlsActive = c.transferTLS
 	c.mu.Unlock()
 
-	c.reply(StatusFileStatusOK, orDefault(job.opening, "Opening "+c.typeName()+" mode data connection for "+job.command))
+	opening := orDefault(job.opening, "Opening "+c.typeName()+" mode data connection for "+job.command)
+	c.reply(StatusFileStatusOK, opening)
 
 	go c.runTransfer(t, job)
 }

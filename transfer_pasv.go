@@ -42,19 +42,24 @@ func (p *passiveTransferHandler) Open() (net.Conn, error) {
 
 		_ = p.listener.Close() // one connection per PASV
 
-		p.mu.Lock()
-		defer p.mu.Unlock()
-
-		if p.closed {
-			_ = conn.Close()
-
-			return nil, errTransferAborted
-		}
-
-		p.conn = conn
-
-		return conn, nil
+		return p.keep(conn)
 	}
+}
+
+// keep records the accepted connection so Close reaches it, unless Close came first.
+func (p *passiveTransferHandler) keep(conn net.Conn) (net.Conn, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+
+	if p.closed {
+		_ = conn.Close()
+
+		return nil, errTransferAborted
+	}
+
+	p.conn = conn
+
+	return conn, nil
 }
 
 // Close implements transferHandler.
@@ -114,7 +119,7 @@ func listenInRange(ip net.IP, ports PasvPortGetter) (net.Listener, int, error) {
 			return nil, 0, newNetworkError("listening for passive connection", err)
 		}
 
-		return listener, listener.Addr().(*net.TCPAddr).Port, nil //nolint:forcetypeassert // a TCP listener
+		return listener, listener.Addr().(*net.TCPAddr).Port, nil //nolint:forcetypeassert,errcheck // a TCP listener
 	}
 
 	for range max(ports.NumberAttempts(), 1) {
