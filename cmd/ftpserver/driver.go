@@ -1,0 +1,194 @@
+package main
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+
+	"github.com/spf13/afero"
+
+	"github.com/ftpkit/ftpserver"
+)
+
+// memoryCapacity is the size AVBL reports for the in-memory file system, less the bytes its
+// files hold. It is a figure for clients to display, not a quota: uploads are not refused.
+const memoryCapacity = 1 << 30 // 1 GiB
+
+// welcomeMessage is the text of the 220 reply sent to every new client.
+const welcomeMessage = "ftpkit test server"
+
+var (
+	// errBadCredentials refuses a login; the server replies 530.
+	errBadCredentials = errors.New("wrong user name or password")
+	// errTLSNotConfigured refuses AUTH TLS: this server has no certificate.
+	errTLSNotConfigured = errors.New("TLS not configured")
+)
+
+// driver is the MainDriver of the bundled server: one user, one file system shared by all the
+// sessions of that user.
+type driver struct {
+	cfg       *config
+	fs        afero.Fs
+	available func(dirName string) (int64, error)
+}
+
+// newDriver builds the driver for cfg, creating the -root directory if it is missing.
+func newDriver(cfg *config) (*driver, error) {
+	if cfg.root == "" {
+		fs := afero.NewMemMapFs()
+
+		return &driver{cfg: cfg, fs: fs, available: func(string) (int64, error) { return memoryAvailable(fs) }}, nil
+	}
+
+	root, err := filepath.Abs(cfg.root)
+	if err != nil {
+		return nil, fmt.Errorf("-root: %w", err)
+	}
+
+	if err := os.MkdirAll(root, 0o750); err != nil {
+		return nil, fmt.Errorf("-root: %w", err)
+	}
+
+	cfg.root = root
+	available := func(dirName string) (int64, error) {
+		// dirName is a client path, absolute and clean; cleaning again keeps it under root
+		// whatever the caller gives.
+		return diskAvailable(filepath.Join(root, filepath.FromSlash(path.Clean("/"+dirName))))
+	}
+
+	return &driver{cfg: cfg, fs: afero.NewBasePathFs(afero.NewOsFs(), root), available: available}, nil
+}
+
+// describe says what the driver serves, for the start message.
+func (d *driver) describe() string {
+	if d.cfg.root == "" {
+		return "in-memory file system"
+	}
+
+	return "directory " + d.cfg.root
+}
+
+// GetSettings returns the settings built from the command line, with the optional commands
+// (HASH and the X* checksums, COMB, MODE Z) turned on.
+func (d *driver) GetSettings() (*ftpserver.Settings, error) {
+	settings := &ftpserver.Settings{
+		ListenAddr:              d.cfg.listen,
+		PublicHost:              d.cfg.publicHost,
+		IdleTimeout:             d.cfg.idleTimeout,
+		MaxClients:              d.cfg.maxClients,
+		MaxClientsPerIP:         d.cfg.maxClientsPerIP,
+		EnableHASH:              true,
+		EnableCOMB:              true,
+		DeflateCompressionLevel: 5,
+		DefaultTransferType:     ftpserver.TransferTypeBinary,
+		Banner:                  welcomeMessage,
+	}
+
+	// Assigned only when set: a nil *PortRange in the interface would not compare equal to nil.
+	if d.cfg.pasvPorts != nil {
+		settings.PassiveTransferPortRange = d.cfg.pasvPorts
+	}
+
+	return settings, nil
+}
+
+// ClientConnected welcomes every client, and with -debug has its commands logged.
+func (d *driver) ClientConnected(cc ftpserver.ClientContext) (string, error) {
+	if d.cfg.debug {
+		cc.SetDebug(true)
+	}
+
+	return welcomeMessage, nil
+}
+
+// ClientDisconnected has nothing to release.
+func (*driver) ClientDisconnected(ftpserver.ClientContext) {}
+
+// AuthUser accepts the one user of the command line. Both names are hashed first so that the
+// comparison takes the same time whatever their lengths.
+func (d *driver) AuthUser(_ ftpserver.ClientContext, user, pass string) (ftpserver.ClientDriver, error) {
+	userOK := equalSecret(user, d.cfg.user)
+	passOK := equalSecret(pass, d.cfg.pass)
+
+	if userOK&passOK != 1 {
+		return nil, errBadCredentials
+	}
+
+	return &clientDriver{Fs: d.fs, available: d.available}, nil
+}
+
+// GetTLSConfig refuses TLS: the bundled server has no certificate.
+func (*driver) GetTLSConfig() (*tls.Config, error) {
+	return nil, errTLSNotConfigured
+}
+
+// equalSecret returns 1 when a and b are equal and 0 otherwise, in a time that does not depend
+// on where they differ nor on their lengths.
+func equalSecret(a, b string) int {
+	ha := sha256.Sum256([]byte(a))
+	hb := sha256.Sum256([]byte(b))
+
+	return subtle.ConstantTimeCompare(ha[:], hb[:])
+}
+
+// clientDriver is the file system of a logged-in client, with AVBL and SITE SYMLINK.
+type clientDriver struct {
+	afero.Fs
+
+	available func(dirName string) (int64, error)
+}
+
+var (
+	_ ftpserver.ClientDriver                        = (*clientDriver)(nil)
+	_ ftpserver.ClientDriverExtensionAvailableSpace = (*clientDriver)(nil)
+	_ ftpserver.ClientDriverExtensionSymlink        = (*clientDriver)(nil)
+)
+
+// GetAvailableSpace answers AVBL: the free space of the file system holding dirName for -root,
+// memoryCapacity less the bytes stored for the in-memory file system.
+func (c *clientDriver) GetAvailableSpace(dirName string) (int64, error) {
+	return c.available(dirName)
+}
+
+// Symlink answers SITE SYMLINK where the file system can make links (-root); elsewhere it
+// fails with an error wrapping os.ErrPermission.
+func (c *clientDriver) Symlink(oldname, newname string) error {
+	linker, ok := c.Fs.(afero.Linker)
+	if !ok {
+		return &os.LinkError{Op: "symlink", Old: oldname, New: newname, Err: os.ErrPermission}
+	}
+
+	if err := linker.SymlinkIfPossible(oldname, newname); err != nil {
+		return fmt.Errorf("symlink: %w", err)
+	}
+
+	return nil
+}
+
+// memoryAvailable returns memoryCapacity less the size of the files of fs, and 0 when they
+// hold more.
+func memoryAvailable(fs afero.Fs) (int64, error) {
+	var used int64
+
+	err := afero.Walk(fs, "/", func(_ string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+
+		if info.Mode().IsRegular() {
+			used += info.Size()
+		}
+
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("measuring the in-memory file system: %w", err)
+	}
+
+	return max(memoryCapacity-used, 0), nil
+}

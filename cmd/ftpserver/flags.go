@@ -1,0 +1,150 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+
+	"github.com/ftpkit/ftpserver"
+)
+
+// errUsage is wrapped by every error about the command line. The error and the usage are
+// already on stderr when it is returned; main only exits 2.
+var errUsage = errors.New("invalid command line")
+
+// config is the parsed command line.
+type config struct {
+	listen          string
+	root            string // "" serves an in-memory file system
+	user            string
+	pass            string
+	pasvPorts       *ftpserver.PortRange // nil lets the system choose
+	publicHost      string
+	idleTimeout     int
+	maxClients      int
+	maxClientsPerIP int
+	debug           bool
+}
+
+// parseFlags reads the command line. On an error, it writes the error and the usage to stderr,
+// as the flag package does, and returns an error wrapping errUsage (flag.ErrHelp for -h).
+func parseFlags(args []string, stderr io.Writer) (*config, error) {
+	cfg := &config{}
+	flags := flag.NewFlagSet("ftpserver", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+
+	var pasvPorts string
+
+	flags.StringVar(&cfg.listen, "listen", "127.0.0.1:2121", "control connection `address`, host:port")
+	flags.StringVar(&cfg.root, "root", "",
+		"serve directory `DIR` (created if missing) instead of an in-memory file system")
+	flags.StringVar(&cfg.user, "user", "test", "the user `name` to accept")
+	flags.StringVar(&cfg.pass, "pass", "test", "the `password` to accept")
+	flags.StringVar(&pasvPorts, "pasv-ports", "", "passive ports `MIN-MAX` (default: any port the system gives)")
+	flags.StringVar(&cfg.publicHost, "public-host", "",
+		"IPv4 `address` announced in PASV replies, for a server behind NAT (default: the control connection's)")
+	flags.IntVar(&cfg.idleTimeout, "idle-timeout", ftpserver.DefaultIdleTimeout,
+		"`seconds` without a command before a client is disconnected; negative: never")
+	flags.IntVar(&cfg.maxClients, "max-clients", 0, "at most `N` clients at once; 0: no limit")
+	flags.IntVar(&cfg.maxClientsPerIP, "max-clients-per-ip", 0, "at most `N` clients at once from one IP; 0: no limit")
+	flags.BoolVar(&cfg.debug, "debug", false, "log at debug level to stderr, with every command and reply")
+
+	flags.Usage = func() {
+		fmt.Fprintf(flags.Output(), "Usage: ftpserver [flags]\n\n"+
+			"Runs an FTP server for one user. Sessions start in binary mode (TYPE I);\n"+
+			"HASH, COMB and MODE Z are enabled; TLS is not.\n\nFlags:\n")
+		flags.PrintDefaults()
+	}
+
+	if err := flags.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, flag.ErrHelp
+		}
+
+		return nil, fmt.Errorf("%w: %w", errUsage, err)
+	}
+
+	err := cfg.validate(pasvPorts)
+	if err == nil && flags.NArg() > 0 {
+		err = fmt.Errorf("unexpected argument %q", flags.Arg(0))
+	}
+
+	if err != nil {
+		fmt.Fprintln(flags.Output(), err)
+		flags.Usage()
+
+		return nil, fmt.Errorf("%w: %w", errUsage, err)
+	}
+
+	return cfg, nil
+}
+
+// validate checks the values the flag package cannot, and parses -pasv-ports.
+func (cfg *config) validate(pasvPorts string) error {
+	if pasvPorts != "" {
+		ports, err := parsePortRange(pasvPorts)
+		if err != nil {
+			return fmt.Errorf("-pasv-ports: %w", err)
+		}
+
+		cfg.pasvPorts = ports
+	}
+
+	if cfg.publicHost != "" {
+		if ip := net.ParseIP(cfg.publicHost); ip == nil || ip.To4() == nil {
+			return fmt.Errorf("-public-host: %q is not an IPv4 address", cfg.publicHost)
+		}
+	}
+
+	if cfg.maxClients < 0 {
+		return fmt.Errorf("-max-clients: %d is negative", cfg.maxClients)
+	}
+
+	if cfg.maxClientsPerIP < 0 {
+		return fmt.Errorf("-max-clients-per-ip: %d is negative", cfg.maxClientsPerIP)
+	}
+
+	if cfg.user == "" {
+		return errors.New("-user: empty")
+	}
+
+	return nil
+}
+
+// parsePortRange parses "MIN-MAX", two ports with MIN <= MAX.
+func parsePortRange(s string) (*ftpserver.PortRange, error) {
+	low, high, ok := strings.Cut(s, "-")
+	if !ok {
+		return nil, fmt.Errorf("%q is not MIN-MAX", s)
+	}
+
+	start, err := parsePort(low)
+	if err != nil {
+		return nil, err
+	}
+
+	end, err := parsePort(high)
+	if err != nil {
+		return nil, err
+	}
+
+	if start > end {
+		return nil, fmt.Errorf("%q: %d is above %d", s, start, end)
+	}
+
+	return &ftpserver.PortRange{Start: start, End: end}, nil
+}
+
+// parsePort parses a TCP port number, 1 to 65535.
+func parsePort(s string) (int, error) {
+	port, err := strconv.Atoi(s)
+	if err != nil || port < 1 || port > 65535 {
+		return 0, fmt.Errorf("%q is not a port (1-65535)", s)
+	}
+
+	return port, nil
+}

@@ -1,0 +1,132 @@
+// Command ftpserver runs the ftpkit FTP server on a test driver: one user, and either an
+// in-memory file system (the default, emptied at exit) or a directory of this machine (-root).
+//
+//	go run ./cmd/ftpserver                       # 127.0.0.1:2121, user test, password test
+//	go run ./cmd/ftpserver -root /tmp/ftp -debug
+//
+// It stops on SIGINT or SIGTERM: it stops accepting clients, gives running transfers up to ten
+// seconds to end, then closes every connection and exits 0. A second signal kills it at once.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+
+	"github.com/ftpkit/ftpserver"
+)
+
+// shutdownTimeout bounds how long running transfers may go on after a stop signal.
+const shutdownTimeout = 10 * time.Second
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// Once the first signal has arrived, restore the default handling so that a second one
+	// ends the process without waiting for the graceful shutdown.
+	context.AfterFunc(ctx, stop)
+
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+
+	stop()
+
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		os.Exit(0)
+	case errors.Is(err, errUsage):
+		os.Exit(2) // parseFlags has said why
+	default:
+		fmt.Fprintln(os.Stderr, "ftpserver:", err)
+		os.Exit(1)
+	}
+}
+
+// run starts the server described by args, prints where it listens and how to log in to stdout,
+// and serves until ctx is done; then it shuts the server down gracefully and returns nil. Logs
+// and flag usage go to stderr. A flag error is returned wrapping errUsage (or flag.ErrHelp for
+// -h); a failure to listen or to serve is returned with its cause.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+
+	drv, err := newDriver(cfg)
+	if err != nil {
+		return err
+	}
+
+	srv := ftpserver.NewFtpServer(drv)
+	srv.Logger = newLogger(stderr, cfg.debug)
+
+	// Listen's error names the address already.
+	if err := srv.Listen(); err != nil {
+		return err
+	}
+
+	fmt.Fprintf(stdout, "listening on %s (%s)\n", srv.Addr(), drv.describe())
+	fmt.Fprintf(stdout, "credentials: user %q, password %q\n", cfg.user, cfg.pass)
+
+	served := make(chan error, 1)
+
+	go func() { served <- srv.Serve() }()
+
+	select {
+	case err := <-served:
+		// Serve ended by itself: the listener failed. Close the clients it leaves behind.
+		_ = srv.Stop()
+
+		return fmt.Errorf("serving: %w", err)
+	case <-ctx.Done():
+	}
+
+	return shutdown(srv, served, srv.Logger)
+}
+
+// shutdown stops srv gracefully within shutdownTimeout and waits for its Serve to return.
+// Transfers cut short by the timeout are logged, not returned: the process was asked to stop
+// and it did.
+func shutdown(srv *ftpserver.FtpServer, served <-chan error, logger log.Logger) error {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+
+	err := srv.Shutdown(ctx)
+
+	// After a shutdown, Serve's error only tells that its listener was closed.
+	if serveErr := <-served; serveErr != nil {
+		_ = level.Debug(logger).Log("msg", "serve returned", "err", serveErr)
+	}
+
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, context.DeadlineExceeded):
+		_ = level.Warn(logger).Log("msg", "transfers still running at shutdown were closed", "timeout", shutdownTimeout)
+
+		return nil
+	default:
+		return fmt.Errorf("shutting down: %w", err)
+	}
+}
+
+// newLogger returns a logfmt logger writing to w. With debug it passes every line; without,
+// only lines at level warn or error, so that a quiet server prints nothing after its start
+// lines (lines without a level count as debug).
+func newLogger(w io.Writer, debug bool) log.Logger {
+	logger := log.NewLogfmtLogger(log.NewSyncWriter(w))
+	logger = log.With(logger, "ts", log.DefaultTimestampUTC)
+
+	if debug {
+		return logger
+	}
+
+	return level.NewFilter(logger, level.AllowWarn(), level.SquelchNoLevel(true))
+}

@@ -1,0 +1,322 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jlaffaye/ftp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// startTimeout bounds the wait for the server's start line; it is a guard against a hang, not
+// a delay: the test goes on as soon as the line arrives.
+const startTimeout = 10 * time.Second
+
+// runningServer is a run() started by startRun.
+type runningServer struct {
+	addr   string
+	cancel context.CancelFunc
+	done   <-chan error
+
+	once sync.Once
+	err  error
+}
+
+// stop cancels run's context, as a signal would, and returns what run returned. Later calls
+// return the same.
+func (s *runningServer) stop(t *testing.T) error {
+	t.Helper()
+
+	s.once.Do(func() {
+		s.cancel()
+
+		select {
+		case s.err = <-s.done:
+		case <-time.After(shutdownTimeout + startTimeout):
+			s.err = errors.New("run did not return after its context was canceled")
+		}
+	})
+
+	return s.err
+}
+
+// lineWriter passes each complete line written to it to lines, dropping lines nobody has room
+// for so that run never blocks on its output.
+type lineWriter struct {
+	mu      sync.Mutex
+	partial []byte
+	lines   chan string
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+
+	w.partial = append(w.partial, p...)
+
+	for {
+		line, rest, found := bytes.Cut(w.partial, []byte("\n"))
+		if !found {
+			return len(p), nil
+		}
+
+		select {
+		case w.lines <- string(line):
+		default:
+		}
+
+		w.partial = rest
+	}
+}
+
+// nextLine returns the next line run printed.
+func nextLine(t *testing.T, lines <-chan string) string {
+	t.Helper()
+
+	select {
+	case line := <-lines:
+		return line
+	case <-time.After(startTimeout):
+		t.Fatal("run printed nothing")
+
+		return ""
+	}
+}
+
+// startRun starts run with args plus "-listen 127.0.0.1:0" and waits for its start lines. The
+// server is stopped at the end of the test if the test did not stop it.
+func startRun(t *testing.T, args ...string) *runningServer {
+	t.Helper()
+
+	return startRunLogging(t, io.Discard, args...)
+}
+
+// startRunLogging is startRun with the server's stderr going to stderr, which must not be read
+// before the server is stopped.
+func startRunLogging(t *testing.T, stderr io.Writer, args ...string) *runningServer {
+	t.Helper()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout := &lineWriter{lines: make(chan string, 8)}
+	done := make(chan error, 1)
+
+	go func() {
+		done <- run(ctx, append([]string{"-listen", "127.0.0.1:0"}, args...), stdout, stderr)
+	}()
+
+	srv := &runningServer{cancel: cancel, done: done}
+	t.Cleanup(func() { _ = srv.stop(t) })
+
+	addr, found := strings.CutPrefix(nextLine(t, stdout.lines), "listening on ")
+	require.True(t, found, "unexpected start line")
+
+	srv.addr, _, _ = strings.Cut(addr, " ")
+	assert.True(t, strings.HasPrefix(nextLine(t, stdout.lines), "credentials: user "))
+
+	return srv
+}
+
+// login connects to addr and logs in with the default credentials.
+func login(t *testing.T, addr string) *ftp.ServerConn {
+	t.Helper()
+
+	conn, err := ftp.Dial(addr, ftp.DialWithTimeout(startTimeout))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Quit() })
+
+	require.NoError(t, conn.Login("test", "test"))
+
+	return conn
+}
+
+// randomBytes returns n random bytes.
+func randomBytes(t *testing.T, n int) []byte {
+	t.Helper()
+
+	data := make([]byte, n)
+	_, err := rand.Read(data)
+	require.NoError(t, err)
+
+	return data
+}
+
+// download retrieves name and returns its SHA-256.
+func download(t *testing.T, conn *ftp.ServerConn, name string) [sha256.Size]byte {
+	t.Helper()
+
+	resp, err := conn.Retr(name)
+	require.NoError(t, err)
+
+	hash := sha256.New()
+	_, err = io.Copy(hash, resp)
+	require.NoError(t, err)
+	require.NoError(t, resp.Close())
+
+	return [sha256.Size]byte(hash.Sum(nil))
+}
+
+func TestRunServesMemory(t *testing.T) {
+	t.Parallel()
+
+	srv := startRun(t)
+	conn := login(t, srv.addr)
+
+	data := randomBytes(t, 300_000)
+	require.NoError(t, conn.Stor("/upload.bin", bytes.NewReader(data)))
+
+	entries, err := conn.List("/")
+	require.NoError(t, err)
+	require.Len(t, entries, 1)
+	assert.Equal(t, "upload.bin", entries[0].Name)
+	assert.Equal(t, uint64(len(data)), entries[0].Size)
+
+	assert.Equal(t, sha256.Sum256(data), download(t, conn, "/upload.bin"))
+
+	// The client is still logged in: shutdown must close it and return.
+	require.NoError(t, srv.stop(t))
+}
+
+func TestRunServesRoot(t *testing.T) {
+	t.Parallel()
+
+	root := filepath.Join(t.TempDir(), "missing", "root")
+	srv := startRun(t, "-root", root)
+	conn := login(t, srv.addr)
+
+	data := randomBytes(t, 70_000)
+	require.NoError(t, conn.MakeDir("/dir"))
+	require.NoError(t, conn.Stor("/dir/file.bin", bytes.NewReader(data)))
+
+	onDisk, err := os.ReadFile(filepath.Join(root, "dir", "file.bin"))
+	require.NoError(t, err)
+	assert.Equal(t, sha256.Sum256(data), sha256.Sum256(onDisk))
+	assert.Equal(t, sha256.Sum256(data), download(t, conn, "/dir/file.bin"))
+
+	require.NoError(t, conn.Quit())
+	require.NoError(t, srv.stop(t))
+}
+
+func TestRunRefusesWrongPassword(t *testing.T) {
+	t.Parallel()
+
+	srv := startRun(t, "-user", "alice", "-pass", "secret")
+
+	conn, err := ftp.Dial(srv.addr, ftp.DialWithTimeout(startTimeout))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Quit() })
+
+	require.Error(t, conn.Login("alice", "wrong"))
+	require.NoError(t, conn.Login("alice", "secret"))
+}
+
+func TestRunLogging(t *testing.T) {
+	t.Parallel()
+
+	for _, debug := range []bool{false, true} {
+		var stderr bytes.Buffer
+
+		args := []string{}
+		if debug {
+			args = append(args, "-debug")
+		}
+
+		srv := startRunLogging(t, &stderr, args...)
+		conn := login(t, srv.addr)
+		_, err := conn.List("/")
+		require.NoError(t, err)
+		require.NoError(t, conn.Quit())
+		require.NoError(t, srv.stop(t))
+
+		if debug {
+			assert.NotEmpty(t, stderr.String(), "-debug logged nothing")
+		} else {
+			assert.Empty(t, stderr.String(), "a server without -debug must stay quiet")
+		}
+	}
+}
+
+func TestRunFlagErrors(t *testing.T) {
+	t.Parallel()
+
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"pasv ports not a range", []string{"-pasv-ports", "2000"}},
+		{"pasv ports not numbers", []string{"-pasv-ports", "a-b"}},
+		{"pasv ports reversed", []string{"-pasv-ports", "3000-2000"}},
+		{"pasv port zero", []string{"-pasv-ports", "0-10"}},
+		{"pasv port too high", []string{"-pasv-ports", "60000-70000"}},
+		{"public host not an IP", []string{"-public-host", "ftp.example.com"}},
+		{"public host IPv6", []string{"-public-host", "::1"}},
+		{"negative max clients", []string{"-max-clients", "-1"}},
+		{"negative max clients per IP", []string{"-max-clients-per-ip", "-2"}},
+		{"empty user", []string{"-user", ""}},
+		{"unknown flag", []string{"-nope"}},
+		{"stray argument", []string{"extra"}},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+
+			var stderr bytes.Buffer
+
+			err := run(context.Background(), tt.args, io.Discard, &stderr)
+			require.ErrorIs(t, err, errUsage)
+			assert.Contains(t, stderr.String(), "Usage: ftpserver", "the usage must follow the error")
+		})
+	}
+}
+
+func TestRunHelp(t *testing.T) {
+	t.Parallel()
+
+	var stderr bytes.Buffer
+
+	err := run(context.Background(), []string{"-h"}, io.Discard, &stderr)
+	require.ErrorIs(t, err, flag.ErrHelp)
+
+	for _, name := range []string{
+		"-listen", "-root", "-user", "-pass", "-pasv-ports", "-public-host",
+		"-idle-timeout", "-debug", "-max-clients", "-max-clients-per-ip",
+	} {
+		assert.Regexp(t, `(?m)^  `+name+`( |$)`, stderr.String())
+	}
+}
+
+func TestParsePortRange(t *testing.T) {
+	t.Parallel()
+
+	ports, err := parsePortRange("2122-2130")
+	require.NoError(t, err)
+	assert.Equal(t, 2122, ports.Start)
+	assert.Equal(t, 2130, ports.End)
+
+	ports, err = parsePortRange("5000-5000")
+	require.NoError(t, err)
+	assert.Equal(t, ports.Start, ports.End)
+
+	_, err = parsePortRange("-5")
+	require.Error(t, err)
+}
+
+func TestRunListenError(t *testing.T) {
+	t.Parallel()
+
+	err := run(context.Background(), []string{"-listen", "127.0.0.1:99999"}, io.Discard, io.Discard)
+	require.Error(t, err)
+	assert.NotErrorIs(t, err, errUsage, "a listen failure is not a usage error")
+}
