@@ -35,10 +35,27 @@ type driver struct {
 	cfg       *config
 	fs        afero.Fs
 	available func(dirName string) (int64, error)
+	tls       *tls.Config // nil without -tls
 }
 
 // newDriver builds the driver for cfg, creating the -root directory if it is missing.
 func newDriver(cfg *config) (*driver, error) {
+	d, err := newFsDriver(cfg)
+	if err != nil {
+		return nil, err
+	}
+
+	if cfg.tls {
+		if d.tls, err = newTLSConfig(cfg.certFile, cfg.keyFile); err != nil {
+			return nil, err
+		}
+	}
+
+	return d, nil
+}
+
+// newFsDriver builds the driver's file system: memory, or the -root directory.
+func newFsDriver(cfg *config) (*driver, error) {
 	if cfg.root == "" {
 		fs := afero.NewMemMapFs()
 
@@ -64,13 +81,23 @@ func newDriver(cfg *config) (*driver, error) {
 	return &driver{cfg: cfg, fs: afero.NewBasePathFs(afero.NewOsFs(), root), available: available}, nil
 }
 
-// describe says what the driver serves, for the start message.
-func (d *driver) describe() string {
+// describe says what a listener of the driver serves, for the start message.
+func (d *driver) describe(implicit bool) string {
+	what := "directory " + d.cfg.root
 	if d.cfg.root == "" {
-		return "in-memory file system"
+		what = "in-memory file system"
 	}
 
-	return "directory " + d.cfg.root
+	switch {
+	case implicit:
+		return "implicit TLS, " + what
+	case d.cfg.tlsRequired:
+		return "TLS required, " + what
+	case d.cfg.tls:
+		return "explicit TLS offered, " + what
+	default:
+		return what
+	}
 }
 
 // GetSettings returns the settings built from the command line, with the optional commands
@@ -87,6 +114,10 @@ func (d *driver) GetSettings() (*ftpserver.Settings, error) {
 		DeflateCompressionLevel: 5,
 		DefaultTransferType:     ftpserver.TransferTypeBinary,
 		Banner:                  welcomeMessage,
+	}
+
+	if d.cfg.tlsRequired {
+		settings.TLSRequired = ftpserver.MandatoryEncryption
 	}
 
 	// Assigned only when set: a nil *PortRange in the interface would not compare equal to nil.
@@ -122,9 +153,30 @@ func (d *driver) AuthUser(_ ftpserver.ClientContext, user, pass string) (ftpserv
 	return &clientDriver{Fs: d.fs, available: d.available}, nil
 }
 
-// GetTLSConfig refuses TLS: the bundled server has no certificate.
-func (*driver) GetTLSConfig() (*tls.Config, error) {
-	return nil, errTLSNotConfigured
+// GetTLSConfig returns the certificate of -tls, or refuses TLS without it.
+func (d *driver) GetTLSConfig() (*tls.Config, error) {
+	if d.tls == nil {
+		return nil, errTLSNotConfigured
+	}
+
+	return d.tls, nil
+}
+
+// implicitDriver is the driver of the -implicit-listen server: the same users, files and
+// certificate, on another address, with TLS from the first byte.
+type implicitDriver struct{ *driver }
+
+// GetSettings returns the main settings moved to -implicit-listen with implicit TLS.
+func (d implicitDriver) GetSettings() (*ftpserver.Settings, error) {
+	settings, err := d.driver.GetSettings()
+	if err != nil {
+		return nil, err
+	}
+
+	settings.ListenAddr = d.cfg.implicitListen
+	settings.TLSRequired = ftpserver.ImplicitEncryption
+
+	return settings, nil
 }
 
 // equalSecret returns 1 when a and b are equal and 0 otherwise, in a time that does not depend

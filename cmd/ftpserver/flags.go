@@ -28,6 +28,11 @@ type config struct {
 	maxClients      int
 	maxClientsPerIP int
 	debug           bool
+	tls             bool   // explicit TLS (AUTH TLS) offered
+	certFile        string // "" with tls: a self-signed certificate made at start
+	keyFile         string
+	tlsRequired     bool   // login and transfers only over TLS
+	implicitListen  string // "" or the address of an implicit-TLS listener
 }
 
 // parseFlags reads the command line. On an error, it writes the error and the usage to stderr,
@@ -52,11 +57,19 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	flags.IntVar(&cfg.maxClients, "max-clients", 0, "at most `N` clients at once; 0: no limit")
 	flags.IntVar(&cfg.maxClientsPerIP, "max-clients-per-ip", 0, "at most `N` clients at once from one IP; 0: no limit")
 	flags.BoolVar(&cfg.debug, "debug", false, "log at debug level to stderr, with every command and reply")
+	flags.BoolVar(&cfg.tls, "tls", false,
+		"offer explicit TLS (AUTH TLS), with a self-signed certificate made at start unless -cert and -key are given")
+	flags.StringVar(&cfg.certFile, "cert", "", "TLS certificate `FILE` (PEM); implies -tls")
+	flags.StringVar(&cfg.keyFile, "key", "", "TLS private key `FILE` (PEM); implies -tls")
+	flags.BoolVar(&cfg.tlsRequired, "tls-required", false,
+		"refuse login and transfers without TLS (implies -tls)")
+	flags.StringVar(&cfg.implicitListen, "implicit-listen", "",
+		"also listen on `ADDR` for implicit TLS (TLS from the first byte, usually port 990; implies -tls)")
 
 	flags.Usage = func() {
 		fmt.Fprintf(flags.Output(), "Usage: ftpserver [flags]\n\n"+
 			"Runs an FTP server for one user. Sessions start in binary mode (TYPE I);\n"+
-			"HASH, COMB and MODE Z are enabled; TLS is not.\n\nFlags:\n")
+			"HASH, COMB and MODE Z are enabled; TLS with -tls.\n\nFlags:\n")
 		flags.PrintDefaults()
 	}
 
@@ -111,6 +124,12 @@ func (cfg *config) validate(pasvPorts string) error {
 	if cfg.user == "" {
 		return errors.New("-user: empty")
 	}
+
+	if (cfg.certFile == "") != (cfg.keyFile == "") {
+		return errors.New("-cert and -key go together")
+	}
+
+	cfg.tls = cfg.tls || cfg.certFile != "" || cfg.tlsRequired || cfg.implicitListen != ""
 
 	return nil
 }

@@ -64,45 +64,83 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	srv := ftpserver.NewFtpServer(drv)
-	srv.Logger = newLogger(stderr, cfg.debug)
-
-	// Listen's error names the address already.
-	if err := srv.Listen(); err != nil {
-		return err
+	drivers := []ftpserver.MainDriver{drv}
+	if cfg.implicitListen != "" {
+		drivers = append(drivers, implicitDriver{drv})
 	}
 
-	fmt.Fprintf(stdout, "listening on %s (%s)\n", srv.Addr(), drv.describe())
+	logger := newLogger(stderr, cfg.debug)
+	servers := make([]*ftpserver.FtpServer, 0, len(drivers))
+
+	for i, mainDriver := range drivers {
+		srv := ftpserver.NewFtpServer(mainDriver)
+		srv.Logger = logger
+
+		// Listen's error names the address already.
+		if err := srv.Listen(); err != nil {
+			stopAll(servers)
+
+			return err
+		}
+
+		servers = append(servers, srv)
+		fmt.Fprintf(stdout, "listening on %s (%s)\n", srv.Addr(), drv.describe(i > 0))
+	}
+
 	fmt.Fprintf(stdout, "credentials: user %q, password %q\n", cfg.user, cfg.pass)
 
-	served := make(chan error, 1)
+	served := make(chan error, len(servers))
 
-	go func() { served <- srv.Serve() }()
+	for _, srv := range servers {
+		go func() { served <- srv.Serve() }()
+	}
 
 	select {
 	case err := <-served:
-		// Serve ended by itself: the listener failed. Close the clients it leaves behind.
-		_ = srv.Stop()
+		// A Serve ended by itself: its listener failed. Close everything.
+		stopAll(servers)
+
+		for range len(servers) - 1 {
+			<-served
+		}
 
 		return fmt.Errorf("serving: %w", err)
 	case <-ctx.Done():
 	}
 
-	return shutdown(srv, served, srv.Logger)
+	return shutdown(servers, served, logger)
 }
 
-// shutdown stops srv gracefully within shutdownTimeout and waits for its Serve to return.
-// Transfers cut short by the timeout are logged, not returned: the process was asked to stop
-// and it did.
-func shutdown(srv *ftpserver.FtpServer, served <-chan error, logger log.Logger) error {
+// stopAll closes the servers at once.
+func stopAll(servers []*ftpserver.FtpServer) {
+	for _, srv := range servers {
+		_ = srv.Stop()
+	}
+}
+
+// shutdown stops the servers gracefully within shutdownTimeout and waits for their Serve to
+// return. Transfers cut short by the timeout are logged, not returned: the process was asked to
+// stop and it did.
+func shutdown(servers []*ftpserver.FtpServer, served <-chan error, logger log.Logger) error {
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 
-	err := srv.Shutdown(ctx)
+	errs := make(chan error, len(servers))
+	for _, srv := range servers {
+		go func() { errs <- srv.Shutdown(ctx) }()
+	}
 
-	// After a shutdown, Serve's error only tells that its listener was closed.
-	if serveErr := <-served; serveErr != nil {
-		_ = level.Debug(logger).Log("msg", "serve returned", "err", serveErr)
+	var err error
+
+	for range servers {
+		if shutdownErr := <-errs; shutdownErr != nil {
+			err = shutdownErr
+		}
+
+		// After a shutdown, Serve's error only tells that its listener was closed.
+		if serveErr := <-served; serveErr != nil {
+			_ = level.Debug(logger).Log("msg", "serve returned", "err", serveErr)
+		}
 	}
 
 	switch {
