@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
 )
 
 // clientHandler is one control connection: its protocol state and its serve loop. Fields
@@ -84,7 +85,7 @@ func (c *clientHandler) serve() {
 	defer c.end()
 	defer func() {
 		if r := recover(); r != nil {
-			c.logger.Log("event", "panic", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			level.Error(c.logger).Log("event", "panic", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 			c.reply(StatusServiceNotAvailable, "Internal error, closing control connection")
 		}
 	}()
@@ -115,7 +116,7 @@ func (c *clientHandler) serve() {
 func (c *clientHandler) greet() bool {
 	if c.settings.TLSRequired == ImplicitEncryption {
 		if err := c.upgradeControlToTLS(); err != nil {
-			c.logger.Log("event", "tls_handshake_failed", "err", err)
+			level.Debug(c.logger).Log("event", "tls_handshake_failed", "err", err)
 
 			return false
 		}
@@ -180,7 +181,7 @@ func (c *clientHandler) readFailed(err error) bool {
 	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
 		return false
 	default:
-		c.logger.Log("event", "read_failed", "err", err)
+		level.Debug(c.logger).Log("event", "read_failed", "err", err)
 
 		return false
 	}
@@ -196,7 +197,7 @@ func (c *clientHandler) handleLine(line string) {
 			logged = "PASS ****"
 		}
 
-		c.logger.Log("event", "command", "line", logged)
+		level.Debug(c.logger).Log("event", "command", "line", logged)
 	}
 
 	cmd, known := commands[verb]

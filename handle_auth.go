@@ -4,6 +4,8 @@ import (
 	"crypto/tls"
 	"errors"
 	"strings"
+
+	"github.com/go-kit/log/level"
 )
 
 // errNoDriver is the failure of an AuthUser that returned neither a driver nor an error.
@@ -32,7 +34,7 @@ func (c *clientHandler) handleUSER(user string) {
 
 	if verifier, ok := c.server.driver.(MainDriverExtensionUserVerifier); ok {
 		if err := verifier.PreAuthUser(c, user); err != nil {
-			c.logger.Log("event", "user_refused", "user", user, "err", err)
+			level.Info(c.logger).Log("event", "user_refused", "user", user, "err", err)
 			c.reply(StatusNotLoggedIn, "User refused")
 
 			return
@@ -76,7 +78,7 @@ func (c *clientHandler) verifyCertificate(user string) bool {
 	driver, err := verifier.VerifyConnection(c, user, tlsConn)
 	switch {
 	case err != nil:
-		c.logger.Log("event", "certificate_refused", "user", user, "err", err)
+		level.Warn(c.logger).Log("event", "certificate_refused", "user", user, "err", err)
 		c.reply(StatusNotLoggedIn, "TLS certificate refused")
 		c.quitting = true
 
@@ -115,7 +117,7 @@ func (c *clientHandler) handlePASS(pass string) {
 
 	if err != nil {
 		c.loginFails++
-		c.logger.Log("event", "login_failed", "user", c.user, "failures", c.loginFails, "err", err)
+		level.Warn(c.logger).Log("event", "login_failed", "user", c.user, "failures", c.loginFails, "err", err)
 		c.user = ""
 		c.reply(StatusNotLoggedIn, orDefault(msg, "Login incorrect"))
 
@@ -123,7 +125,7 @@ func (c *clientHandler) handlePASS(pass string) {
 	}
 
 	c.login(driver)
-	c.logger.Log("event", "login", "user", c.user)
+	level.Info(c.logger).Log("event", "login", "user", c.user)
 	c.reply(StatusUserLoggedIn, orDefault(msg, "User logged in, proceed"))
 }
 
@@ -207,7 +209,7 @@ func (c *clientHandler) handleAUTH(mechanism string) {
 	}
 
 	if _, err := c.server.tlsConfig(); err != nil {
-		c.logger.Log("event", "tls_unavailable", "err", err)
+		level.Warn(c.logger).Log("event", "tls_unavailable", "err", err)
 		c.reply(StatusTLSUnavailable, "TLS is not available")
 
 		return
@@ -225,7 +227,7 @@ func (c *clientHandler) handleAUTH(mechanism string) {
 	c.reply(StatusAuthAccepted, "AUTH "+mechanism+" OK, starting TLS")
 
 	if err := c.upgradeControlToTLS(); err != nil {
-		c.logger.Log("event", "tls_handshake_failed", "err", err)
+		level.Debug(c.logger).Log("event", "tls_handshake_failed", "err", err)
 		c.quitting = true
 
 		return

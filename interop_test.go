@@ -170,7 +170,7 @@ func makeTree(t *testing.T) string {
 	for name, size := range files {
 		path := filepath.Join(src, filepath.FromSlash(name))
 		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
-		require.NoError(t, os.WriteFile(path, testContent(size+len(name))[:size], 0o600))
+		require.NoError(t, os.WriteFile(path, testContent(size + len(name))[:size], 0o600))
 	}
 
 	return src

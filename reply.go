@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/go-kit/log/level"
 )
 
 // reply sends one reply; a message of several lines becomes a multi-line reply. It is the
@@ -17,11 +19,11 @@ func (c *clientHandler) reply(code int, msg string) {
 
 	buf := appendReply(make([]byte, 0, len(msg)+8), code, msg)
 	if _, err := c.conn.Write(buf); err != nil {
-		c.logger.Log("event", "reply_failed", "code", code, "err", err)
+		level.Debug(c.logger).Log("event", "reply_failed", "code", code, "err", err)
 	}
 
 	if c.Debug() {
-		c.logger.Log("event", "reply", "code", code, "msg", msg)
+		level.Debug(c.logger).Log("event", "reply", "code", code, "msg", msg)
 	}
 }
 
@@ -89,7 +91,7 @@ func (m *multilineReply) end(text string) {
 	m.w.WriteString(strconv.Itoa(m.code) + " " + oneLine(text) + "\r\n")
 
 	if err := m.w.Flush(); err != nil {
-		m.c.logger.Log("event", "reply_failed", "code", m.code, "err", err)
+		level.Debug(m.c.logger).Log("event", "reply_failed", "code", m.code, "err", err)
 	}
 
 	m.c.writeMu.Unlock()
@@ -114,6 +116,6 @@ func (c *clientHandler) writeDeadline() time.Time {
 // know err) and a text that names the operation but not server internals.
 func (c *clientHandler) replyError(fallback int, what string, err error) {
 	code := errorCode(err, fallback)
-	c.logger.Log("event", "command_failed", "cmd", c.GetLastCommand(), "what", what, "err", err)
+	level.Debug(c.logger).Log("event", "command_failed", "cmd", c.GetLastCommand(), "what", what, "err", err)
 	c.reply(code, what+": "+clientErrorText(err))
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
 )
 
 // FtpServer accepts control connections and serves each client in its own goroutine. Create
@@ -74,7 +75,7 @@ func (s *FtpServer) Listen() error {
 	s.listener = listener
 	s.mu.Unlock()
 
-	s.Logger.Log("event", "listening", "addr", listener.Addr().String())
+	level.Info(s.Logger).Log("event", "listening", "addr", listener.Addr().String())
 
 	return nil
 }
@@ -104,7 +105,7 @@ func (s *FtpServer) Serve() error {
 			}
 
 			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-			s.Logger.Log("event", "accept_error", "err", err, "retry_in", backoff)
+			level.Error(s.Logger).Log("event", "accept_error", "err", err, "retry_in", backoff)
 
 			if !s.pause(backoff) {
 				return nil
@@ -269,7 +270,7 @@ func (s *FtpServer) startClient(conn net.Conn) {
 
 	if refusal != "" {
 		s.mu.Unlock()
-		s.Logger.Log("event", "refused", "remote", conn.RemoteAddr(), "reason", refusal)
+		level.Warn(s.Logger).Log("event", "refused", "remote", conn.RemoteAddr(), "reason", refusal)
 		refuseConn(conn, refusal)
 
 		return

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"net"
 	"time"
+
+	"github.com/go-kit/log/level"
 )
 
 // errSessionNotReused refuses a protected data connection that did not resume the control
@@ -86,7 +88,7 @@ func (c *clientHandler) handshakeData(conn net.Conn) (*tls.Conn, error) {
 	}
 
 	if c.settings.TLSRequireSessionReuse && !tlsConn.ConnectionState().DidResume {
-		c.logger.Log("event", "data_tls_refused", "reason", "session not reused")
+		level.Warn(c.logger).Log("event", "data_tls_refused", "reason", "session not reused")
 
 		return nil, errSessionNotReused
 	}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/spf13/afero"
+
+	"github.com/go-kit/log/level"
 )
 
 // transferHandler is a data connection being prepared by PASV/EPSV (passive) or PORT/EPRT
@@ -91,7 +93,7 @@ func (c *clientHandler) runTransfer(t *transferRun, job transferJob) {
 
 	defer func() {
 		if r := recover(); r != nil {
-			c.logger.Log("event", "panic", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			level.Error(c.logger).Log("event", "panic", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 			err = job.finish(fmt.Errorf("%w: internal error", errTransferAborted))
 			c.reply(StatusActionAborted, "Internal error, transfer aborted")
 		}
@@ -117,7 +119,7 @@ func (c *clientHandler) runTransfer(t *transferRun, job transferJob) {
 
 // replyTransferResult sends the final reply of a transfer and logs it.
 func (c *clientHandler) replyTransferResult(t *transferRun, err error) {
-	c.logger.Log("event", "transfer", "cmd", t.command, "path", t.path, "bytes", t.bytes.Load(),
+	level.Info(c.logger).Log("event", "transfer", "cmd", t.command, "path", t.path, "bytes", t.bytes.Load(),
 		"duration", time.Since(t.start), "err", err)
 
 	switch {

@@ -6,6 +6,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/go-kit/log/level"
 )
 
 // activeTransferHandler is a data connection we open to the address a client gave with PORT
@@ -107,14 +109,14 @@ func (c *clientHandler) prepareActive(raddr *net.TCPAddr) bool {
 	if c.settings.ActiveConnectionsCheck == IPMatchRequired {
 		clientIP := net.ParseIP(remoteIP(c.RemoteAddr()))
 		if !raddr.IP.Equal(clientIP) {
-			c.logger.Log("event", "bounce_refused", "target", raddr)
+			level.Warn(c.logger).Log("event", "bounce_refused", "target", raddr)
 			c.reply(StatusSyntaxErrorParameters, "Data connection must go to your own address")
 
 			return false
 		}
 
 		if raddr.Port < 1024 {
-			c.logger.Log("event", "bounce_refused", "target", raddr)
+			level.Warn(c.logger).Log("event", "bounce_refused", "target", raddr)
 			c.reply(StatusSyntaxErrorParameters, "Data connection to a privileged port refused")
 
 			return false

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/go-kit/log/level"
 )
 
 // passiveTransferHandler is a data connection the client opens to a listener of ours.
@@ -148,7 +150,7 @@ func (c *clientHandler) preparePassive() (int, error) {
 		listener: listener,
 		timeout:  seconds(c.settings.ConnectionTimeout),
 		onTheft: func(addr net.Addr) {
-			c.logger.Log("event", "passive_connection_refused", "from", addr)
+			level.Warn(c.logger).Log("event", "passive_connection_refused", "from", addr)
 		},
 	}
 
@@ -204,7 +206,7 @@ func (c *clientHandler) passiveIP() net.IP {
 			return ip
 		}
 
-		c.logger.Log("event", "public_ip_resolver_failed", "ip", public, "err", err)
+		level.Warn(c.logger).Log("event", "public_ip_resolver_failed", "ip", public, "err", err)
 	}
 
 	if ip := net.ParseIP(c.settings.PublicHost); ip != nil {
