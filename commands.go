@@ -101,6 +101,7 @@ func commandTable() map[string]commandDesc {
 		"REST": {handle: (*clientHandler).handleREST, needsParam: true, feat: feat("REST STREAM")},
 		"ABOR": {handle: (*clientHandler).handleABOR, duringTransfer: true},
 		"ALLO": {handle: (*clientHandler).handleALLO, needsParam: true},
+		"AVBL": {handle: (*clientHandler).handleAVBL, feat: (*clientHandler).featAVBL},
 		"DELE": {handle: (*clientHandler).handleDELE, needsParam: true},
 		"RNFR": {handle: (*clientHandler).handleRNFR, needsParam: true},
 		"RNTO": {handle: (*clientHandler).handleRNTO, needsParam: true},

@@ -367,3 +367,35 @@ func TestUploadInterrupted(t *testing.T) {
 	code, _ := rc.read()
 	assert.Equal(t, StatusTransferAborted, code)
 }
+
+// spaceFs reports a fixed free space for AVBL.
+type spaceFs struct{ afero.Fs }
+
+func (spaceFs) GetAvailableSpace(dirName string) (int64, error) {
+	if dirName == "/full" {
+		return 0, ErrStorageExceeded
+	}
+
+	return 123456789, nil
+}
+
+func TestAVBL(t *testing.T) {
+	s := newTestServer(t, func(d *testDriver) { d.fs = spaceFs{afero.NewMemMapFs()} })
+	require.NoError(t, s.driver.fs.Mkdir("/full", 0o755))
+	require.NoError(t, writeFile(s.driver.fs, "/f.txt", []byte("x")))
+
+	rc := s.rawLoggedIn(t)
+	assert.Contains(t, rc.expect("FEAT", StatusSystemStatus), " AVBL")
+	assert.Equal(t, "123456789", rc.expect("AVBL", StatusFileStatus))
+	assert.Equal(t, "123456789", rc.expect("AVBL /", StatusFileStatus))
+	rc.expect("AVBL /full", StatusActionNotTakenStorageExceeded)
+	rc.expect("AVBL /f.txt", StatusActionNotTaken)
+	rc.expect("AVBL /missing", StatusActionNotTaken)
+}
+
+func TestAVBLWithoutExtension(t *testing.T) {
+	s := newTestServer(t)
+	rc := s.rawLoggedIn(t)
+	assert.NotContains(t, rc.expect("FEAT", StatusSystemStatus), "AVBL")
+	rc.expect("AVBL", StatusCommandNotImplemented)
+}

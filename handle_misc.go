@@ -294,3 +294,49 @@ func (c *clientHandler) siteSYMLINK(param string) {
 
 	c.reply(StatusOK, "SITE SYMLINK command successful")
 }
+
+// handleAVBL answers the bytes the user may still store in a directory (the working one by
+// default), through the driver's extension (draft-peterson-streamlined-ftp-command-extensions).
+func (c *clientHandler) handleAVBL(param string) {
+	space, ok := c.fs().(ClientDriverExtensionAvailableSpace)
+	if !ok {
+		c.reply(StatusCommandNotImplemented, "AVBL is not supported by this server")
+
+		return
+	}
+
+	p, ok := c.pathParam(param)
+	if !ok {
+		return
+	}
+
+	info, err := c.fs().Stat(p)
+	if err == nil && !info.IsDir() {
+		err = errNotADirectory
+	}
+
+	var available int64
+	if err == nil {
+		available, err = space.GetAvailableSpace(p)
+	}
+
+	if err != nil {
+		c.replyError(StatusActionNotTaken, "Cannot tell the space of "+p, err)
+
+		return
+	}
+
+	c.reply(StatusFileStatus, strconv.FormatInt(available, 10))
+}
+
+// featAVBL lists AVBL unless the logged-in user's driver lacks the extension; before login the
+// driver is not known yet.
+func (c *clientHandler) featAVBL() string {
+	if fs := c.fs(); fs != nil {
+		if _, ok := fs.(ClientDriverExtensionAvailableSpace); !ok {
+			return ""
+		}
+	}
+
+	return "AVBL"
+}
