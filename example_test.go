@@ -1,0 +1,48 @@
+package ftpserver_test
+
+import (
+	"crypto/tls"
+	"errors"
+	"log"
+
+	"github.com/spf13/afero"
+
+	"github.com/ftpkit/ftpserver"
+)
+
+// driver serves one directory to one user. It is the README's embedding example, kept here so
+// that it always compiles.
+type driver struct {
+	fs afero.Fs
+}
+
+func (d *driver) GetSettings() (*ftpserver.Settings, error) {
+	return &ftpserver.Settings{ListenAddr: "127.0.0.1:2121"}, nil
+}
+
+func (d *driver) ClientConnected(ftpserver.ClientContext) (string, error) {
+	return "Welcome", nil
+}
+
+func (d *driver) ClientDisconnected(ftpserver.ClientContext) {}
+
+func (d *driver) AuthUser(_ ftpserver.ClientContext, user, pass string) (ftpserver.ClientDriver, error) {
+	if user != "demo" || pass != "demo" { // compare secrets in constant time in real code
+		return nil, errors.New("bad credentials")
+	}
+
+	return d.fs, nil
+}
+
+func (d *driver) GetTLSConfig() (*tls.Config, error) {
+	return nil, errors.New("TLS not configured")
+}
+
+func Example() {
+	fs := afero.NewBasePathFs(afero.NewOsFs(), "/srv/ftp")
+	server := ftpserver.NewFtpServer(&driver{fs: fs})
+
+	if err := server.ListenAndServe(); err != nil {
+		log.Fatal(err)
+	}
+}
