@@ -258,14 +258,14 @@ func (c *clientHandler) handlePBSZ(string) {
 }
 
 // handlePROT sets the data connection protection (RFC 4217 9): C clear, P private.
-func (c *clientHandler) handlePROT(level string) {
+func (c *clientHandler) handlePROT(protection string) {
 	if !c.HasTLSForControl() || !c.pbszDone {
 		c.reply(StatusBadCommandSequence, "PROT needs AUTH TLS and PBSZ first")
 
 		return
 	}
 
-	switch strings.ToUpper(level) {
+	switch strings.ToUpper(protection) {
 	case "C":
 		c.setTransferTLS(false)
 		c.reply(StatusOK, "Protection level set to Clear")

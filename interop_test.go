@@ -49,7 +49,8 @@ func bundledServerBinary(t *testing.T) string {
 
 		bundled.path = filepath.Join(dir, "ftpserver")
 
-		out, err := exec.Command("go", "build", "-o", bundled.path, "./cmd/ftpserver").CombinedOutput()
+		out, err := exec.Command("go", "build", "-o", bundled.path, "./cmd/ftpserver").CombinedOutput() //nolint:gosec // fixed command
+
 		if err != nil {
 			bundled.err = fmt.Errorf("building cmd/ftpserver: %w: %s", err, out)
 		}
@@ -68,7 +69,7 @@ func startBundledServer(t *testing.T, root string, extra ...string) []string {
 	t.Helper()
 
 	args := append([]string{"-listen", "127.0.0.1:0", "-root", root, "-idle-timeout", "30"}, extra...)
-	cmd := exec.Command(bundledServerBinary(t), args...)
+	cmd := exec.Command(bundledServerBinary(t), args...) //nolint:gosec // the binary just built, test flags
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 
@@ -118,7 +119,9 @@ func startBundledServer(t *testing.T, root string, extra ...string) []string {
 
 			if strings.HasPrefix(line, "credentials:") {
 				go func() {
-					for range lines { //nolint:revive // drain so the process never blocks on stdout
+					// Drain, so the process never blocks on its stdout.
+					for line := range lines {
+						_ = line
 					}
 				}()
 
@@ -186,7 +189,7 @@ func treeHashes(t *testing.T, root string) map[string]string {
 			return err
 		}
 
-		data, err := os.ReadFile(path)
+		data, err := os.ReadFile(path) //nolint:gosec // a temporary tree of the test's own
 		if err != nil {
 			return err
 		}

@@ -100,8 +100,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		// A Serve ended by itself: its listener failed. Close everything.
 		stopAll(servers)
 
+		// The others end once stopped; their errors only say so.
 		for range len(servers) - 1 {
-			<-served
+			if otherErr := <-served; otherErr != nil {
+				_ = level.Debug(logger).Log("msg", "serve returned", "err", otherErr)
+			}
 		}
 
 		return fmt.Errorf("serving: %w", err)
