@@ -2,6 +2,7 @@ package ftpserver
 
 import (
 	"errors"
+	"iter"
 	"net"
 	"strconv"
 	"sync"
@@ -124,12 +125,7 @@ func listenInRange(ip net.IP, ports PasvPortGetter) (net.Listener, int, error) {
 		return listener, listener.Addr().(*net.TCPAddr).Port, nil //nolint:forcetypeassert,errcheck // a TCP listener
 	}
 
-	for range max(ports.NumberAttempts(), 1) {
-		exposed, listened, ok := ports.FetchNext()
-		if !ok {
-			break
-		}
-
+	for exposed, listened := range candidatePorts(ports) {
 		listener, err := net.Listen("tcp", net.JoinHostPort(ip.String(), strconv.Itoa(listened)))
 		if err == nil {
 			return listener, exposed, nil
@@ -139,8 +135,57 @@ func listenInRange(ip net.IP, ports PasvPortGetter) (net.Listener, int, error) {
 	return nil, 0, ErrNoAvailableListeningPort
 }
 
+// candidatePorts yields the (exposed, listened) port pairs a passive listener tries. The
+// package's ranges pick a port at random, so asking them NumberAttempts times would often miss
+// the one free port of a nearly full range (a third of the time for 8 ports with 7 taken): they
+// are walked instead, every port once, from the random pick on. Any other PasvPortGetter is
+// asked NumberAttempts times.
+func candidatePorts(ports PasvPortGetter) iter.Seq2[int, int] {
+	return func(yield func(int, int) bool) {
+		for range max(ports.NumberAttempts(), 1) {
+			exposed, listened, ok := ports.FetchNext()
+			if !ok {
+				return
+			}
+
+			switch r := ports.(type) {
+			case *PortRange:
+				walkRange(exposed-r.Start, r.NumberAttempts(), func(i int) bool {
+					return yield(r.Start+i, r.Start+i)
+				})
+
+				return
+			case *PortMappingRange:
+				walkRange(exposed-r.ExposedStart, r.Count, func(i int) bool {
+					return yield(r.ExposedStart+i, r.ListenedStart+i)
+				})
+
+				return
+			}
+
+			if !yield(exposed, listened) {
+				return
+			}
+		}
+	}
+}
+
+// walkRange calls try with each index of a range of size indices, from first on and wrapping
+// around, until try returns false.
+func walkRange(first, size int, try func(i int) bool) {
+	for i := range size {
+		if !try((first + i) % size) {
+			return
+		}
+	}
+}
+
 // preparePassive opens a passive listener and makes it the prepared data connection.
 func (c *clientHandler) preparePassive() (int, error) {
+	// The connection this one replaces is closed first: its listener may hold the only free
+	// port of the range, and a client that sends PASV again must get it back.
+	c.closeData()
+
 	listener, port, err := c.listenPassive()
 	if err != nil {
 		return 0, err

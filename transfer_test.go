@@ -1,0 +1,528 @@
+package ftpserver
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"regexp"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// pasvReply is the text of a 227 reply as RFC 959 4.1.2 gives it.
+var pasvReply = regexp.MustCompile(`^Entering Passive Mode \((\d{1,3}),(\d{1,3}),(\d{1,3}),(\d{1,3}),(\d{1,3}),(\d{1,3})\)$`)
+
+// epsvReply is the text of a 229 reply as RFC 2428 3 gives it.
+var epsvReply = regexp.MustCompile(`^Entering Extended Passive Mode \(\|{3}(\d{1,5})\|\)$`)
+
+// pasvAnnounce sends PASV and returns the announced IP and port.
+func (rc *rawClient) pasvAnnounce() (string, int) {
+	rc.t.Helper()
+
+	msg := rc.expect("PASV", StatusEnteringPASV)
+	m := pasvReply.FindStringSubmatch(msg)
+	require.NotNil(rc.t, m, "227 text: %q", msg)
+
+	var n [6]int
+	for i := range n {
+		var err error
+		n[i], err = strconv.Atoi(m[i+1])
+		require.NoError(rc.t, err)
+		require.LessOrEqual(rc.t, n[i], 255, msg)
+	}
+
+	return fmt.Sprintf("%d.%d.%d.%d", n[0], n[1], n[2], n[3]), n[4]<<8 | n[5]
+}
+
+// epsvPort sends EPSV (or the given variant) and returns the announced port.
+func (rc *rawClient) epsvPort(command string) int {
+	rc.t.Helper()
+
+	msg := rc.expect(command, StatusEnteringEPSV)
+	m := epsvReply.FindStringSubmatch(msg)
+	require.NotNil(rc.t, m, "229 text: %q", msg)
+
+	port, err := strconv.Atoi(m[1])
+	require.NoError(rc.t, err)
+
+	return port
+}
+
+// dialData connects to a port of the server's loopback address, from the local IP from
+// ("" for the default one).
+func dialData(t *testing.T, from string, port int) net.Conn {
+	t.Helper()
+
+	dialer := net.Dialer{Timeout: 5 * time.Second}
+	if from != "" {
+		dialer.LocalAddr = &net.TCPAddr{IP: net.ParseIP(from)}
+	}
+
+	conn, err := dialer.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close() })
+
+	return conn
+}
+
+// retrOver downloads name over data and requires the 150 and 226 replies around it.
+func (rc *rawClient) retrOver(data net.Conn, name string) []byte {
+	rc.t.Helper()
+
+	rc.expect("RETR "+name, StatusFileStatusOK)
+	require.NoError(rc.t, data.SetDeadline(time.Now().Add(10*time.Second)))
+	got := readAllClose(rc.t, data)
+
+	code, msg := rc.read()
+	require.Equal(rc.t, StatusClosingDataConn, code, msg)
+
+	return got
+}
+
+// tcpPort returns the port of a TCP address.
+func tcpPort(t *testing.T, addr net.Addr) int {
+	t.Helper()
+
+	tcp, ok := addr.(*net.TCPAddr)
+	require.True(t, ok, "not a TCP address: %v", addr)
+
+	return tcp.Port
+}
+
+// occupyPorts listens on n consecutive ports of 127.0.0.1 and returns the first one and the
+// listeners, which the test closes to free the ports it wants the server to use.
+func occupyPorts(t *testing.T, n int) (int, []net.Listener) {
+	t.Helper()
+
+	for range 100 {
+		first, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+
+		start := tcpPort(t, first.Addr())
+		listeners := []net.Listener{first}
+
+		for port := start + 1; port < start+n; port++ {
+			l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+			if err != nil {
+				break
+			}
+
+			listeners = append(listeners, l)
+		}
+
+		if len(listeners) == n {
+			t.Cleanup(func() {
+				for _, l := range listeners {
+					_ = l.Close()
+				}
+			})
+
+			return start, listeners
+		}
+
+		for _, l := range listeners {
+			_ = l.Close()
+		}
+	}
+
+	require.FailNow(t, "no free range of ports", "%d ports", n)
+
+	return 0, nil
+}
+
+// freePorts closes listeners of occupyPorts for the server to use. Tests call it once their
+// control connection is up: a port freed earlier may become the client's own source port.
+func freePorts(t *testing.T, listeners ...net.Listener) {
+	t.Helper()
+
+	for _, l := range listeners {
+		require.NoError(t, l.Close())
+	}
+}
+
+// serverWithFile starts a server holding /f.bin and returns it with its content.
+func serverWithFile(t *testing.T, opts ...testOption) (*testServer, []byte) {
+	t.Helper()
+
+	s := newTestServer(t, opts...)
+	content := testContent(300_000)
+	require.NoError(t, writeFile(s.driver.fs, "/f.bin", content))
+
+	return s, content
+}
+
+func TestPASVReplyFormat(t *testing.T) {
+	s, content := serverWithFile(t)
+	rc := s.rawLoggedIn(t)
+	rc.expect("TYPE I", StatusOK)
+
+	ip, port := rc.pasvAnnounce()
+	assert.Equal(t, "127.0.0.1", ip, "the address the client reached")
+	assert.Equal(t, sha256Hex(content), sha256Hex(rc.retrOver(dialData(t, "", port), "/f.bin")))
+
+	// Each PASV opens a new listener and closes the one it replaces.
+	_, first := rc.pasvAnnounce()
+	_, second := rc.pasvAnnounce()
+	assert.NotEqual(t, first, second)
+	assert.Equal(t, sha256Hex(content), sha256Hex(rc.retrOver(dialData(t, "", second), "/f.bin")))
+}
+
+func TestEPSVReplyFormat(t *testing.T) {
+	s, content := serverWithFile(t)
+	rc := s.rawLoggedIn(t)
+	rc.expect("TYPE I", StatusOK)
+
+	port := rc.epsvPort("EPSV")
+	assert.Equal(t, sha256Hex(content), sha256Hex(rc.retrOver(dialData(t, "", port), "/f.bin")))
+
+	port = rc.epsvPort("EPSV 1")
+	assert.Equal(t, sha256Hex(content), sha256Hex(rc.retrOver(dialData(t, "", port), "/f.bin")))
+
+	// RFC 2428 3: 522 names the families the server can use on this connection.
+	assert.Equal(t, "Network protocol not supported, use (1)", rc.expect("EPSV 2", StatusNetworkProtocolNotSupported))
+	assert.Equal(t, "Network protocol not supported, use (1)", rc.expect("EPSV 3", StatusNetworkProtocolNotSupported))
+	rc.expect("EPSV x", StatusSyntaxErrorParameters)
+}
+
+func TestEPSVAll(t *testing.T) {
+	s, content := serverWithFile(t)
+	rc := s.rawLoggedIn(t)
+	rc.expect("TYPE I", StatusOK)
+	rc.expect("EPSV ALL", StatusOK)
+
+	// RFC 2428 4: after EPSV ALL every other data connection setup command is refused.
+	rc.expect("PASV", StatusBadCommandSequence)
+	rc.expect("PORT 127,0,0,1,200,10", StatusBadCommandSequence)
+	rc.expect("EPRT |1|127.0.0.1|51210|", StatusBadCommandSequence)
+
+	port := rc.epsvPort("EPSV")
+	assert.Equal(t, sha256Hex(content), sha256Hex(rc.retrOver(dialData(t, "", port), "/f.bin")))
+
+	// REIN starts a new session, without EPSV ALL.
+	rc.expect("REIN", StatusServiceReady)
+	rc.expect("USER "+testUser, StatusUserOK)
+	rc.expect("PASS "+testPass, StatusUserLoggedIn)
+	rc.pasvAnnounce()
+}
+
+func TestPassivePortRange(t *testing.T) {
+	start, listeners := occupyPorts(t, 4)
+	s, content := serverWithFile(t, withSettings(func(s *Settings) {
+		s.PassiveTransferPortRange = &PortRange{Start: start, End: start + 3}
+	}))
+	rc := s.rawLoggedIn(t)
+	rc.expect("TYPE I", StatusOK)
+	freePorts(t, listeners...)
+
+	port := 0
+	for range 5 {
+		_, port = rc.pasvAnnounce()
+		assert.True(t, port >= start && port <= start+3, "PASV port %d outside %d-%d", port, start, start+3)
+
+		port = rc.epsvPort("EPSV")
+		assert.True(t, port >= start && port <= start+3, "EPSV port %d outside %d-%d", port, start, start+3)
+	}
+
+	assert.Equal(t, sha256Hex(content), sha256Hex(rc.retrOver(dialData(t, "", port), "/f.bin")))
+}
+
+func TestPassivePortRangeNearlyFull(t *testing.T) {
+	const size, free = 8, 5
+
+	start, listeners := occupyPorts(t, size)
+	s, content := serverWithFile(t, withSettings(func(s *Settings) {
+		s.PassiveTransferPortRange = &PortRange{Start: start, End: start + size - 1}
+	}))
+	rc := s.rawLoggedIn(t)
+	rc.expect("TYPE I", StatusOK)
+	freePorts(t, listeners[free])
+
+	// The one free port of the range must be found every time, however the next is chosen.
+	for range 10 {
+		_, port := rc.pasvAnnounce()
+		require.Equal(t, start+free, port)
+	}
+
+	port := rc.epsvPort("EPSV")
+	require.Equal(t, start+free, port)
+	assert.Equal(t, sha256Hex(content), sha256Hex(rc.retrOver(dialData(t, "", port), "/f.bin")))
+}
+
+func TestPassivePortRangeFull(t *testing.T) {
+	start, _ := occupyPorts(t, 3)
+	s := newTestServer(t, withSettings(func(s *Settings) {
+		s.PassiveTransferPortRange = &PortRange{Start: start, End: start + 2}
+	}))
+
+	rc := s.rawLoggedIn(t)
+	want := "Cannot open passive connection: could not find any port to listen to"
+	assert.Equal(t, want, rc.expect("PASV", StatusCannotOpenDataConnection))
+	assert.Equal(t, want, rc.expect("EPSV", StatusCannotOpenDataConnection))
+	rc.expect("NLST", StatusCannotOpenDataConnection)
+}
+
+func TestPassivePortMappingRange(t *testing.T) {
+	listened, listeners := occupyPorts(t, 2)
+	// The exposed ports live on a NAT in front of the server: nothing here listens on them.
+	exposed := listened - 1000
+
+	s, content := serverWithFile(t, withSettings(func(s *Settings) {
+		s.PassiveTransferPortRange = &PortMappingRange{ExposedStart: exposed, ListenedStart: listened, Count: 2}
+	}))
+	rc := s.rawLoggedIn(t)
+	rc.expect("TYPE I", StatusOK)
+	freePorts(t, listeners...)
+
+	_, port := rc.pasvAnnounce()
+	require.True(t, port == exposed || port == exposed+1, "announced %d, want the exposed %d or %d", port, exposed,
+		exposed+1)
+	// The NAT maps exposed+i to listened+i.
+	assert.Equal(t, sha256Hex(content), sha256Hex(rc.retrOver(dialData(t, "", listened+port-exposed), "/f.bin")))
+
+	port = rc.epsvPort("EPSV")
+	require.True(t, port == exposed || port == exposed+1, "announced %d", port)
+	assert.Equal(t, sha256Hex(content), sha256Hex(rc.retrOver(dialData(t, "", listened+port-exposed), "/f.bin")))
+}
+
+var errNoPublicIP = errors.New("no public IP known")
+
+func TestPublicHostAndResolver(t *testing.T) {
+	const publicHost, resolved = "192.0.2.10", "198.51.100.7"
+
+	tests := []struct {
+		name       string
+		publicHost string
+		resolver   func(ClientContext) (string, error)
+		want       string
+	}{
+		{name: "PublicHost", publicHost: publicHost, want: publicHost},
+		{name: "resolver wins", publicHost: publicHost, want: resolved,
+			resolver: func(ClientContext) (string, error) { return resolved, nil }},
+		{name: "resolver error falls back to PublicHost", publicHost: publicHost, want: publicHost,
+			resolver: func(ClientContext) (string, error) { return "", errNoPublicIP }},
+		{name: "resolver error falls back to local address", want: "127.0.0.1",
+			resolver: func(ClientContext) (string, error) { return "", errNoPublicIP }},
+		{name: "resolver garbage falls back", want: "127.0.0.1",
+			resolver: func(ClientContext) (string, error) { return "not an IP", nil }},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var asked atomic.Value
+
+			s, content := serverWithFile(t, withSettings(func(s *Settings) {
+				s.PublicHost = tt.publicHost
+				if tt.resolver != nil {
+					s.PublicIPResolver = func(cc ClientContext) (string, error) {
+						asked.Store(cc.RemoteAddr().String())
+
+						return tt.resolver(cc)
+					}
+				}
+			}))
+			rc := s.rawLoggedIn(t)
+			rc.expect("TYPE I", StatusOK)
+
+			ip, port := rc.pasvAnnounce()
+			assert.Equal(t, tt.want, ip)
+
+			if tt.resolver != nil {
+				assert.Equal(t, rc.conn.LocalAddr().String(), asked.Load(), "the resolver is asked about this client")
+			}
+
+			// The listener is on the local address whatever is announced.
+			assert.Equal(t, sha256Hex(content), sha256Hex(rc.retrOver(dialData(t, "", port), "/f.bin")))
+		})
+	}
+}
+
+func TestPassiveConnectionTheft(t *testing.T) {
+	t.Run("refused", func(t *testing.T) {
+		s, content := serverWithFile(t)
+		rc := s.rawLoggedIn(t)
+		rc.expect("TYPE I", StatusOK)
+
+		_, port := rc.pasvAnnounce()
+		rc.expect("RETR /f.bin", StatusFileStatusOK)
+
+		// Linux routes all of 127/8 to lo: 127.0.0.2 is another host as far as the server knows.
+		thief := dialData(t, "127.0.0.2", port)
+		require.NoError(t, thief.SetDeadline(time.Now().Add(10*time.Second)))
+
+		stolen, err := io.ReadAll(thief)
+		var netErr net.Error
+		require.False(t, errors.As(err, &netErr) && netErr.Timeout(), "the thief's connection must be closed")
+		assert.Empty(t, stolen)
+
+		data := dialData(t, "", port)
+		require.NoError(t, data.SetDeadline(time.Now().Add(10*time.Second)))
+		assert.Equal(t, sha256Hex(content), sha256Hex(readAllClose(t, data)))
+
+		code, msg := rc.read()
+		require.Equal(t, StatusClosingDataConn, code, msg)
+	})
+
+	t.Run("IPMatchDisabled", func(t *testing.T) {
+		s, content := serverWithFile(t, withSettings(func(s *Settings) { s.PasvConnectionsCheck = IPMatchDisabled }))
+		rc := s.rawLoggedIn(t)
+		rc.expect("TYPE I", StatusOK)
+
+		_, port := rc.pasvAnnounce()
+		other := dialData(t, "127.0.0.2", port)
+		assert.Equal(t, sha256Hex(content), sha256Hex(rc.retrOver(other, "/f.bin")))
+	})
+}
+
+func TestActiveBounceRefused(t *testing.T) {
+	s := newTestServer(t)
+	rc := s.rawLoggedIn(t)
+
+	// The ports are never connected to: the commands are refused before.
+	mustBeYours := "Data connection must go to your own address"
+	assert.Equal(t, mustBeYours, rc.expect("PORT 127,0,0,2,200,10", StatusSyntaxErrorParameters))
+	assert.Equal(t, mustBeYours, rc.expect("EPRT |1|127.0.0.2|51210|", StatusSyntaxErrorParameters))
+	assert.Equal(t, mustBeYours, rc.expect("PORT 192,0,2,1,200,10", StatusSyntaxErrorParameters))
+
+	privileged := "Data connection to a privileged port refused"
+	assert.Equal(t, privileged, rc.expect("PORT 127,0,0,1,0,25", StatusSyntaxErrorParameters))
+	assert.Equal(t, privileged, rc.expect("EPRT |1|127.0.0.1|1023|", StatusSyntaxErrorParameters))
+
+	// Nothing was prepared by the refused commands.
+	require.NoError(t, writeFile(s.driver.fs, "/f", []byte("x")))
+	rc.expect("RETR /f", StatusCannotOpenDataConnection)
+
+	rc.expect("PORT 127,0,0,1,4,0", StatusOK) // 1024, the first unprivileged port
+}
+
+func TestActiveBounceAllowedWhenDisabled(t *testing.T) {
+	s, content := serverWithFile(t, withSettings(func(s *Settings) { s.ActiveConnectionsCheck = IPMatchDisabled }))
+	rc := s.rawLoggedIn(t)
+	rc.expect("TYPE I", StatusOK)
+	rc.expect("PORT 127,0,0,1,0,25", StatusOK)
+
+	for _, command := range []string{"PORT", "EPRT"} {
+		listener, err := net.Listen("tcp", "127.0.0.2:0")
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = listener.Close() })
+
+		port := tcpPort(t, listener.Addr())
+		if command == "PORT" {
+			rc.expect(fmt.Sprintf("PORT 127,0,0,2,%d,%d", port>>8, port&0xFF), StatusOK)
+		} else {
+			rc.expect(fmt.Sprintf("EPRT |1|127.0.0.2|%d|", port), StatusOK)
+		}
+
+		rc.expect("RETR /f.bin", StatusFileStatusOK)
+
+		data, err := listener.Accept()
+		require.NoError(t, err)
+		assert.Equal(t, sha256Hex(content), sha256Hex(readAllClose(t, data)), command)
+
+		code, msg := rc.read()
+		require.Equal(t, StatusClosingDataConn, code, msg)
+	}
+}
+
+func TestPORTAndEPRTSyntax(t *testing.T) {
+	s := newTestServer(t)
+	rc := s.rawLoggedIn(t)
+
+	for _, bad := range []string{
+		"PORT 127,0,0,1", "PORT 127,0,0,1,0,0", "PORT 127,0,0,256,4,1", "PORT a,b,c,d,e,f", "PORT 127.0.0.1:2000",
+		"EPRT 127.0.0.1:2000", "EPRT |1|127.0.0.1|", "EPRT |1|127.0.0.1|0|", "EPRT |1|127.0.0.1|65536|",
+		"EPRT |1|::1|2000|", "EPRT |2|127.0.0.1|2000|", "EPRT |1|localhost|2000|", "EPRT |x|127.0.0.1|2000|",
+		"EPRT |1|127.0.0.1|2000", "EPRT |1|127.0.0.1|2000|x",
+	} {
+		rc.expect(bad, StatusSyntaxErrorParameters)
+	}
+
+	// RFC 2428 2: an unknown family gets 522 and the list of the families the server knows.
+	assert.Equal(t, "Network protocol not supported, use (1,2)",
+		rc.expect("EPRT |3|127.0.0.1|2000|", StatusNetworkProtocolNotSupported))
+}
+
+func TestDataConnectionTimeout(t *testing.T) {
+	s := newTestServer(t, withSettings(func(s *Settings) { s.ConnectionTimeout = 1 }))
+	require.NoError(t, writeFile(s.driver.fs, "/f", []byte("x")))
+
+	rc := s.rawLoggedIn(t)
+
+	rc.pasvAnnounce() // the client never connects
+	rc.expect("RETR /f", StatusFileStatusOK)
+
+	code, msg := rc.read()
+	assert.Equal(t, StatusCannotOpenDataConnection, code)
+	assert.Equal(t, "Cannot open data connection", msg)
+
+	rc.expect("NOOP", StatusOK)
+}
+
+func TestPassiveWrapper(t *testing.T) {
+	wrapper := &passiveWrapperDriver{}
+	s := newTestServerMain(t, func(d *testDriver) MainDriver {
+		wrapper.testDriver = d
+
+		return wrapper
+	})
+	content := testContent(100_000)
+	require.NoError(t, writeFile(s.driver.fs, "/wrapped.bin", content))
+
+	rc := s.rawLoggedIn(t)
+	rc.expect("TYPE I", StatusOK)
+
+	_, port := rc.pasvAnnounce()
+	assert.Equal(t, sha256Hex(content), sha256Hex(rc.retrOver(dialData(t, "", port), "/wrapped.bin")))
+	port = rc.epsvPort("EPSV")
+	assert.Equal(t, sha256Hex(content), sha256Hex(rc.retrOver(dialData(t, "", port), "/wrapped.bin")))
+
+	assert.EqualValues(t, 2, wrapper.wraps.Load(), "each passive listener is wrapped")
+	assert.EqualValues(t, 2, wrapper.accepts.Load(), "the wrapped listener is the one used")
+
+	wrapper.fail.Store(true)
+	rc.expect("PASV", StatusCannotOpenDataConnection)
+	rc.expect("EPSV", StatusCannotOpenDataConnection)
+	rc.expect("RETR /wrapped.bin", StatusCannotOpenDataConnection)
+}
+
+var errWrapRefused = errors.New("wrapping refused")
+
+// passiveWrapperDriver adds MainDriverExtensionPassiveWrapper to the test driver.
+type passiveWrapperDriver struct {
+	*testDriver
+
+	fail    atomic.Bool
+	wraps   atomic.Int32
+	accepts atomic.Int32
+}
+
+func (d *passiveWrapperDriver) WrapPassiveListener(listener net.Listener) (net.Listener, error) {
+	d.wraps.Add(1)
+
+	if d.fail.Load() {
+		return nil, errWrapRefused
+	}
+
+	return &countingListener{Listener: listener, accepts: &d.accepts}, nil
+}
+
+// countingListener counts the connections it accepts.
+type countingListener struct {
+	net.Listener
+
+	accepts *atomic.Int32
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	conn, err := l.Listener.Accept()
+	if err == nil {
+		l.accepts.Add(1)
+	}
+
+	return conn, err
+}
