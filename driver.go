@@ -108,9 +108,10 @@ type ClientDriverExtensionFileList interface {
 // ClientDriverExtentionFileTransfer (sic, the name is kept for compatibility) replaces
 // Open/OpenFile for transfers.
 type ClientDriverExtentionFileTransfer interface {
-	// GetHandle opens name for a transfer. flags is os.O_RDONLY for RETR, or os.O_WRONLY
-	// combined with os.O_CREATE and os.O_TRUNC (STOR) or os.O_APPEND (APPE, or STOR after
-	// REST). offset is the REST offset or 0; the handle must be positioned there.
+	// GetHandle opens name for a transfer. flags is os.O_RDONLY for RETR; for uploads it is
+	// os.O_WRONLY|os.O_CREATE with os.O_TRUNC (STOR), os.O_APPEND (APPE), or neither (STOR after
+	// REST, which overwrites from offset on). offset is the REST offset or 0; the handle must be
+	// positioned there.
 	GetHandle(name string, flags int, offset int64) (FileTransfer, error)
 }
 

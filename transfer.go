@@ -88,6 +88,8 @@ func (c *clientHandler) startTransfer(job transferJob) {
 // runTransfer is the body of the transfer goroutine.
 func (c *clientHandler) runTransfer(t *transferRun, job transferJob) {
 	defer c.transferEnded(t)
+	// Closed in every case, a panic included, so the client never waits on a dead transfer.
+	defer func() { _ = t.data.Close() }()
 
 	var err error
 
