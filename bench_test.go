@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"crypto/tls"
 	"io"
+	"net"
 	"net/textproto"
+	"runtime"
 	"testing"
 
 	"github.com/jlaffaye/ftp"
@@ -112,4 +114,66 @@ func BenchmarkCommandRoundTrip(b *testing.B) {
 	for b.Loop() {
 		rc.expect("NOOP", StatusOK)
 	}
+}
+
+// BenchmarkIdleSession reports the server memory held by one idle, logged-in session: heap
+// and goroutine stacks, measured over many sessions after a GC. The clients are bare
+// connections with no buffers of their own, so the figure is the server's.
+func BenchmarkIdleSession(b *testing.B) {
+	const sessions = 500
+
+	s := newTestServer(b)
+
+	for b.Loop() {
+		before := serverMemory()
+
+		conns := make([]net.Conn, 0, sessions)
+		for range sessions {
+			conns = append(conns, bareLogin(b, s.Addr()))
+		}
+
+		after := serverMemory()
+
+		b.ReportMetric(float64(after-before)/sessions, "bytes/session")
+
+		for _, conn := range conns {
+			_ = conn.Close()
+		}
+	}
+}
+
+// bareLogin logs in over a bare connection and returns it once the 230 reply has arrived.
+func bareLogin(b *testing.B, addr string) net.Conn {
+	b.Helper()
+
+	conn, err := net.Dial("tcp", addr)
+	require.NoError(b, err)
+
+	_, err = conn.Write([]byte("USER " + testUser + "\r\nPASS " + testPass + "\r\n"))
+	require.NoError(b, err)
+
+	var (
+		buf  [256]byte
+		seen []byte
+	)
+
+	for !bytes.Contains(seen, []byte("\r\n230 ")) {
+		n, err := conn.Read(buf[:])
+		require.NoError(b, err)
+
+		seen = append(seen, buf[:n]...)
+	}
+
+	return conn
+}
+
+// serverMemory returns the heap in use plus the stacks in use after a GC.
+func serverMemory() uint64 {
+	runtime.GC()
+
+	var stats runtime.MemStats
+
+	runtime.ReadMemStats(&stats)
+
+	return stats.HeapInuse + stats.StackInuse
 }
