@@ -230,6 +230,10 @@ func (c *clientHandler) handleLine(line string) {
 		return
 	}
 
+	if cmd.transfer && !c.transferAllowed() {
+		return
+	}
+
 	c.mu.Lock()
 	c.lastCommand = verb
 	c.mu.Unlock()

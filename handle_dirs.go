@@ -196,10 +196,6 @@ func (c *clientHandler) startListing(command, param string, showHidden, dirOnly 
 		return
 	}
 
-	if !c.transferAllowed() {
-		return
-	}
-
 	c.startTransfer(transferJob{
 		command: command,
 		path:    dir,

@@ -39,10 +39,6 @@ func (c *clientHandler) handleRETR(param string) {
 		return
 	}
 
-	if !c.transferAllowed() {
-		return
-	}
-
 	file, err := c.openTransferFile(p, os.O_RDONLY, offset)
 	if err != nil {
 		c.replyError(StatusActionNotTaken, "Cannot open "+p, err)
@@ -121,10 +117,6 @@ func (c *clientHandler) store(command, param string, appendMode bool) {
 
 // storeAs opens p with flags and receives the upload into it.
 func (c *clientHandler) storeAs(command, p string, flags int, opening string) {
-	if !c.transferAllowed() {
-		return
-	}
-
 	offset := c.takeRestOffset()
 
 	file, err := c.openTransferFile(p, flags, offset)
