@@ -136,12 +136,29 @@ func removeEmptyDir(fs ClientDriver, p string) error {
 type listFormat func(buf []byte, info os.FileInfo, now time.Time) []byte
 
 func (c *clientHandler) handleLIST(param string) {
-	c.list("LIST", param, appendLISTLine)
+	c.list("LIST", param, func(string) listFormat { return appendLISTLine })
 }
 
+// handleNLST lists names only. With a path argument the names are given as the client would
+// name them, the argument joined with each name (or the argument itself for a file), as
+// vsftpd and ProFTPD answer and as mget-style clients expect.
 func (c *clientHandler) handleNLST(param string) {
-	c.list("NLST", param, func(buf []byte, info os.FileInfo, _ time.Time) []byte {
-		return appendNLSTLine(buf, info.Name())
+	c.list("NLST", param, func(arg string) listFormat {
+		prefix := ""
+
+		if arg != "" {
+			if p, err := c.absPath(arg); err == nil {
+				if info, err := c.fs().Stat(p); err == nil && !info.IsDir() {
+					return func(buf []byte, _ os.FileInfo, _ time.Time) []byte { return appendNLSTLine(buf, arg) }
+				}
+			}
+
+			prefix = strings.TrimRight(arg, "/") + "/"
+		}
+
+		return func(buf []byte, info os.FileInfo, _ time.Time) []byte {
+			return appendNLSTLine(buf, prefix+info.Name())
+		}
 	})
 }
 
@@ -155,8 +172,9 @@ func (c *clientHandler) handleMLSD(param string) {
 	})
 }
 
-// list starts a LIST or NLST, with ls-style options unless DisableLISTArgs.
-func (c *clientHandler) list(command, param string, format listFormat) {
+// list starts a LIST or NLST, with ls-style options unless DisableLISTArgs; formatFor gives
+// the entry format for the path argument left once the options are taken out.
+func (c *clientHandler) list(command, param string, formatFor func(arg string) listFormat) {
 	showHidden := true
 
 	if !c.settings.DisableLISTArgs {
@@ -167,7 +185,7 @@ func (c *clientHandler) list(command, param string, format listFormat) {
 		showHidden = strings.ContainsAny(flags, "aA")
 	}
 
-	c.startListing(command, param, showHidden, false, format)
+	c.startListing(command, param, showHidden, false, formatFor(param))
 }
 
 // startListing checks the listed path and streams its entries to the data connection as they

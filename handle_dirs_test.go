@@ -506,3 +506,19 @@ func TestHugeDirectoryStreams(t *testing.T) {
 		assert.True(t, seen["file-0"] && seen["file-19999"], command)
 	}
 }
+
+func TestNLSTNamesFollowTheArgument(t *testing.T) {
+	s := newTestServer(t)
+	require.NoError(t, s.driver.fs.MkdirAll("/dir/sub", 0o755))
+	require.NoError(t, writeFile(s.driver.fs, "/dir/a.txt", []byte("a")))
+
+	rc := s.rawLoggedIn(t)
+	assert.ElementsMatch(t, []string{"dir"}, rc.listing("NLST"))
+	assert.ElementsMatch(t, []string{"/dir/a.txt", "/dir/sub"}, rc.listing("NLST /dir"))
+	assert.ElementsMatch(t, []string{"dir/a.txt", "dir/sub"}, rc.listing("NLST dir/"))
+	assert.ElementsMatch(t, []string{"/dir/a.txt"}, rc.listing("NLST /dir/a.txt"))
+	assert.ElementsMatch(t, []string{"/dir"}, rc.listing("NLST /"))
+
+	rc.expect("CWD /dir", StatusFileOK)
+	assert.ElementsMatch(t, []string{"a.txt", "sub"}, rc.listing("NLST -a"))
+}
