@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -202,4 +203,54 @@ func TestShutdownDeadline(t *testing.T) {
 	defer cancel()
 
 	require.ErrorIs(t, s.Shutdown(ctx), context.DeadlineExceeded)
+}
+
+// flakyListener fails its first Accepts with a temporary error, as a listener out of file
+// descriptors does, then behaves.
+type flakyListener struct {
+	net.Listener
+
+	failures atomic.Int32
+}
+
+type temporaryError struct{}
+
+func (temporaryError) Error() string   { return "accept: too many open files" }
+func (temporaryError) Timeout() bool   { return true }
+func (temporaryError) Temporary() bool { return true }
+
+func (l *flakyListener) Accept() (net.Conn, error) {
+	if l.failures.Add(-1) >= 0 {
+		return nil, temporaryError{}
+	}
+
+	return l.Listener.Accept() //nolint:wrapcheck // a test double
+}
+
+func TestServeBacksOffOnTemporaryErrors(t *testing.T) {
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+
+	flaky := &flakyListener{Listener: inner}
+	flaky.failures.Store(3)
+
+	s := newTestServer(t, withSettings(func(s *Settings) { s.Listener = flaky }))
+
+	// The accept loop went through three failures and still serves.
+	conn := s.dial(t)
+	require.NoError(t, conn.NoOp())
+	assert.Negative(t, flaky.failures.Load())
+}
+
+func TestServeReturnsPermanentErrors(t *testing.T) {
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	require.NoError(t, inner.Close())
+
+	server := NewFtpServer(&testDriver{settings: &Settings{Listener: inner}})
+	require.NoError(t, server.Listen())
+
+	var netErr NetworkError
+	require.ErrorAs(t, server.Serve(), &netErr)
+	require.NoError(t, server.Stop())
 }
