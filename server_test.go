@@ -224,7 +224,7 @@ func (l *flakyListener) Accept() (net.Conn, error) {
 		return nil, temporaryError{}
 	}
 
-	return l.Listener.Accept() //nolint:wrapcheck // a test double
+	return l.Listener.Accept()
 }
 
 func TestServeBacksOffOnTemporaryErrors(t *testing.T) {
