@@ -357,3 +357,32 @@ func TestTLSConfigAskedPerConnection(t *testing.T) {
 
 	assert.GreaterOrEqual(t, counting.calls.Load(), int32(2))
 }
+
+func TestPROTClearAfterPrivate(t *testing.T) {
+	s := newTestServer(t, withTLS(t))
+	require.NoError(t, writeFile(s.driver.fs, "/f.txt", []byte("both ways")))
+
+	rc := s.raw(t)
+	rc.startTLS(clientTLSConfig())
+	rc.expect("USER "+testUser, StatusUserOK)
+	rc.expect("PASS "+testPass, StatusUserLoggedIn)
+	rc.expect("PBSZ 0", StatusOK)
+	rc.expect("PROT P", StatusOK)
+
+	data := rc.pasvTLS(clientTLSConfig())
+	rc.expect("RETR /f.txt", StatusFileStatusOK)
+	assert.Equal(t, "both ways", string(readAllClose(t, data)))
+
+	code, _ := rc.read()
+	require.Equal(t, StatusClosingDataConn, code)
+
+	// Back to clear data connections: the bytes arrive unencrypted.
+	assert.Equal(t, "Protection level set to Clear", rc.expect("PROT C", StatusOK))
+
+	plain := rc.pasv()
+	rc.expect("RETR /f.txt", StatusFileStatusOK)
+	assert.Equal(t, "both ways", string(readAllClose(t, plain)))
+
+	code, _ = rc.read()
+	require.Equal(t, StatusClosingDataConn, code)
+}
