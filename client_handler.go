@@ -29,6 +29,9 @@ type clientHandler struct {
 	rawConn net.Conn   // the TCP connection under conn
 	reader  *commandReader
 
+	closed    chan struct{} // closed by closeNow and Close, to end a wait (markClosed)
+	closeOnce sync.Once
+
 	// Protocol state owned by the serve goroutine.
 	user         string // name given by USER, kept until PASS
 	transferType TransferType
@@ -36,7 +39,10 @@ type clientHandler struct {
 	renameFrom   string
 	epsvAll      bool
 	utf8         bool
+	deflate      bool // MODE Z: data connections carry zlib streams
 	mlstFacts    mlstFacts
+	hashAlgo     HASHAlgo   // used by HASH, chosen by OPTS HASH
+	hashRange    *byteRange // set by RANG for the next HASH; nil: the whole file
 	pbszDone     bool
 	loginFails   int
 	quitting     bool
@@ -48,6 +54,7 @@ type clientHandler struct {
 	listPath       string
 	debug          bool
 	clientVersion  string
+	host           string // virtual host named by HOST (RFC 7151), "" if none
 	lastCommand    string
 	lastChannel    DataChannel
 	controlTLS     bool
@@ -68,9 +75,11 @@ func newClientHandler(s *FtpServer, conn net.Conn, id uint32) *clientHandler {
 		start:          time.Now(),
 		conn:           conn,
 		rawConn:        conn,
+		closed:         make(chan struct{}),
 		path:           "/",
 		transferType:   s.settings.DefaultTransferType,
 		mlstFacts:      defaultMLSTFacts,
+		hashAlgo:       defaultHashAlgo,
 		tlsRequirement: s.settings.TLSRequired,
 	}
 	c.logger = log.With(s.Logger, "client", id)
@@ -263,6 +272,7 @@ func (c *clientHandler) end() {
 
 // closeNow closes the control connection from outside the serve goroutine (Stop).
 func (c *clientHandler) closeNow() {
+	c.markClosed()
 	c.abortTransfer()
 	_ = c.rawConn.Close()
 }
@@ -276,6 +286,7 @@ func (c *clientHandler) closeWhenIdle() {
 
 	if !running {
 		c.reply(StatusServiceNotAvailable, "Server is shutting down")
+		c.markClosed()
 		_ = c.rawConn.Close()
 	}
 }
@@ -360,6 +371,8 @@ func (c *clientHandler) GetClientVersion() string {
 
 // Close implements ClientContext: it ends the session as if the connection broke.
 func (c *clientHandler) Close() error {
+	c.markClosed()
+
 	if err := c.rawConn.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 		return newNetworkError("closing control connection", err)
 	}

@@ -122,7 +122,7 @@ func TestFEATListsTable(t *testing.T) {
 		assert.Contains(t, lines, " "+want)
 	}
 
-	assert.Contains(t, msg, " MLST type*;size*;modify*;perm*;UNIX.mode*;")
+	assert.Contains(t, msg, " MLST type*;size*;modify*;perm*;unique*;UNIX.mode*;UNIX.owner*;UNIX.group*;")
 	assert.NotContains(t, msg, "MFMT", "disabled by DisableMFMT")
 	assert.NotContains(t, msg, "AUTH TLS", "the driver has no TLS configuration")
 }
@@ -255,7 +255,7 @@ func TestOPTS(t *testing.T) {
 	assert.Equal(t, "MLST OPTS type;size;", rc.expect("OPTS MLST type;size;unknown;", StatusOK))
 
 	msg := rc.expect("FEAT", StatusSystemStatus)
-	assert.Contains(t, msg, " MLST type*;size*;modify;perm;UNIX.mode;")
+	assert.Contains(t, msg, " MLST type*;size*;modify;perm;unique;UNIX.mode;UNIX.owner;UNIX.group;")
 }
 
 func TestSYSTAndTypes(t *testing.T) {

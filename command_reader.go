@@ -62,11 +62,12 @@ func (cr *commandReader) readLine() (string, error) {
 
 		switch {
 		case err == nil:
-			if tooLong {
+			line := trimLineEnd(cr.buf)
+			if tooLong || len(line) > cr.max { // a line ended by a bare LF has one byte more
 				return "", errLineTooLong
 			}
 
-			return stripTelnet(trimLineEnd(cr.buf)), nil
+			return dropCR(stripTelnet(line)), nil
 		case errors.Is(err, bufio.ErrBufferFull):
 			continue
 		default:
@@ -79,6 +80,17 @@ func trimLineEnd(b []byte) []byte {
 	b = bytes.TrimSuffix(b, []byte{'\n'})
 
 	return bytes.TrimSuffix(b, []byte{'\r'})
+}
+
+// dropCR removes the carriage returns left inside a line. RFC 854 lets a CR stand only
+// before LF (the line end, already trimmed) or NUL, so a lone CR carries nothing, and keeping
+// it would let a name break the framing of a reply or a listing that repeats it.
+func dropCR(line string) string {
+	if strings.IndexByte(line, '\r') < 0 {
+		return line
+	}
+
+	return strings.ReplaceAll(line, "\r", "")
 }
 
 // stripTelnet removes Telnet command sequences and undoubles escaped 0xFF bytes.

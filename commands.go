@@ -52,10 +52,12 @@ func commandTable() map[string]commandDesc {
 		"PBSZ": {handle: (*clientHandler).handlePBSZ, open: true, needsParam: true, feat: featIfTLS("PBSZ")},
 		"PROT": {handle: (*clientHandler).handlePROT, open: true, needsParam: true, feat: featIfTLS("PROT")},
 		"CCC":  {handle: (*clientHandler).handleCCC, open: true},
+		"HOST": {handle: (*clientHandler).handleHOST, open: true, needsParam: true, feat: feat("HOST")}, // RFC 7151
 
 		// Server and session, RFC 959 4.1.3, RFC 2389
 		"FEAT": {handle: (*clientHandler).handleFEAT, open: true},
 		"OPTS": {handle: (*clientHandler).handleOPTS, open: true, needsParam: true, feat: feat("UTF8")},
+		"LANG": {handle: (*clientHandler).handleLANG, open: true, feat: feat("LANG EN*")}, // RFC 2640 4
 		"SYST": {
 			handle: (*clientHandler).handleSYST, open: true,
 			disabledBy: func(s *Settings) bool { return s.DisableSYST },
@@ -69,7 +71,7 @@ func commandTable() map[string]commandDesc {
 			disabledBy: func(s *Settings) bool { return s.DisableSite },
 		},
 		"TYPE": {handle: (*clientHandler).handleTYPE, needsParam: true},
-		"MODE": {handle: (*clientHandler).handleMODE, needsParam: true},
+		"MODE": {handle: (*clientHandler).handleMODE, needsParam: true, feat: (*clientHandler).featMODE},
 		"STRU": {handle: (*clientHandler).handleSTRU, needsParam: true},
 
 		// Directories
@@ -106,12 +108,23 @@ func commandTable() map[string]commandDesc {
 		"DELE": {handle: (*clientHandler).handleDELE, needsParam: true},
 		"RNFR": {handle: (*clientHandler).handleRNFR, needsParam: true},
 		"RNTO": {handle: (*clientHandler).handleRNTO, needsParam: true},
+		"COMB": {handle: (*clientHandler).handleCOMB, needsParam: true, feat: feat("COMB"), disabledBy: combDisabled},
 		"SIZE": {handle: (*clientHandler).handleSIZE, needsParam: true, feat: feat("SIZE")},
 		"MDTM": {handle: (*clientHandler).handleMDTM, needsParam: true, feat: feat("MDTM")},
 		"MFMT": {
 			handle: (*clientHandler).handleMFMT, needsParam: true, feat: feat("MFMT"),
 			disabledBy: func(s *Settings) bool { return s.DisableMFMT },
 		},
+
+		// Checksums: draft-bryan-ftpext-hash-02, and the X* commands of its appendix B
+		"HASH":    hashCommand((*clientHandler).handleHASH, (*clientHandler).featHASH),
+		"RANG":    hashCommand((*clientHandler).handleRANG, nil), // for HASH only: no "RANG STREAM"
+		"XCRC":    hashCommand((*clientHandler).handleXCRC, feat("XCRC")),
+		"XMD5":    hashCommand((*clientHandler).handleXMD5, feat("XMD5")),
+		"XSHA":    hashCommand((*clientHandler).handleXSHA1, feat("XSHA")),
+		"XSHA1":   hashCommand((*clientHandler).handleXSHA1, feat("XSHA1")),
+		"XSHA256": hashCommand((*clientHandler).handleXSHA256, feat("XSHA256")),
+		"XSHA512": hashCommand((*clientHandler).handleXSHA512, feat("XSHA512")),
 
 		// Data connections, RFC 959 4.1.2 and RFC 2428
 		"PASV": {handle: (*clientHandler).handlePASV},

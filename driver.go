@@ -59,6 +59,17 @@ type MainDriverExtensionUserVerifier interface {
 	PreAuthUser(cc ClientContext, user string) error
 }
 
+// MainDriverExtensionHost lets one server carry several sites, told apart by the name the client
+// connected to, which it gives with HOST before logging in (RFC 7151), as HTTP's Host header does.
+type MainDriverExtensionHost interface {
+	// AcceptHost is called on HOST, which is only allowed before USER. host is the name the
+	// client gave, in lower case: a domain name, an IPv4 address or an IPv6 address in brackets,
+	// never with a port. nil accepts it (220) and makes it the client's host, which AuthUser and
+	// later calls read through ClientContextHost; an error refuses it with 504 and the client
+	// keeps the host it had. Without this extension HOST accepts any well-formed name.
+	AcceptHost(cc ClientContext, host string) error
+}
+
 // MainDriverExtensionPostAuthMessage lets a driver choose the reply text sent after PASS.
 type MainDriverExtensionPostAuthMessage interface {
 	// PostAuthMessage is called after AuthUser with its error (nil on success). A non-empty
@@ -70,6 +81,28 @@ type MainDriverExtensionPostAuthMessage interface {
 type MainDriverExtensionQuitMessage interface {
 	// QuitMessage is called on QUIT; its result is the text of the 221 reply.
 	QuitMessage() string
+}
+
+// MainDriverExtensionConnectionFilter lets a driver refuse control connections by address,
+// to keep banned or unwanted clients out before they cost anything.
+type MainDriverExtensionConnectionFilter interface {
+	// AllowConnection is called for each accepted control connection, before the client
+	// limits, before any TLS handshake and before ClientConnected. An error refuses it: the
+	// client gets "421 " and the error's text and is closed, and neither ClientConnected nor
+	// ClientDisconnected is called. It runs on the accept loop, so it must return quickly (a
+	// map lookup, not a network query); a panic in it refuses the connection.
+	AllowConnection(remote net.Addr) error
+}
+
+// MainDriverExtensionLoginFailures lets a driver see failed logins, to ban an address that
+// guesses passwords across connections for example.
+type MainDriverExtensionLoginFailures interface {
+	// LoginFailed is called after each failed login of a connection: a PASS refused by
+	// AuthUser, a USER refused by PreAuthUser, a TLS certificate refused by VerifyConnection.
+	// user is the name tried and err the driver's error. It is called before the failure is
+	// answered (and before Settings.LoginFailureDelay); calling cc.Close from it ends the
+	// session at once.
+	LoginFailed(cc ClientContext, user string, err error)
 }
 
 // ClientDriver is the file system of one logged-in user. Every path it receives is absolute,
@@ -123,9 +156,12 @@ type ClientDriverExtensionRemoveDir interface {
 
 // ClientDriverExtensionHasher computes digests for HASH and the X* checksum commands.
 type ClientDriverExtensionHasher interface {
-	// ComputeHash returns the lowercase hex digest of name between the two offsets
-	// (endOffset 0 means to the end). Without this extension the server streams the file
-	// through the hash itself.
+	// ComputeHash returns the lowercase hex digest of name's bytes from startOffset (included)
+	// to endOffset (excluded). The server checks first that name is a regular file and always
+	// passes a range within it, endOffset being the file's size for the whole file (as
+	// ftpserverlib passes it), so endOffset is 0 only for an empty file. An error is answered
+	// like any driver error (550 by default). Without this extension the server streams the
+	// file through the hash itself.
 	ComputeHash(name string, algo HASHAlgo, startOffset, endOffset int64) (string, error)
 }
 
@@ -203,6 +239,17 @@ type ClientContext interface {
 	SetExtra(extra any)
 	// Extra returns what SetExtra stored.
 	Extra() any
+}
+
+// ClientContextHost is implemented by every ClientContext the server hands to a driver. It is
+// not part of ClientContext so that implementations of ClientContext written for
+// ftpserverlib (test doubles, mostly) keep compiling; a driver reads it with a type assertion:
+//
+//	if h, ok := cc.(ftpserver.ClientContextHost); ok && h.Host() == "ftp.example.com" { ... }
+type ClientContextHost interface {
+	// Host returns the virtual host the client named with HOST (RFC 7151), as
+	// MainDriverExtensionHost.AcceptHost received it, or "" when it sent none. REIN clears it.
+	Host() string
 }
 
 // PasvPortGetter chooses the ports of passive listeners.

@@ -25,6 +25,9 @@ var (
 	errTransferAborted = errors.New("transfer aborted")
 	errLineTooLong     = errors.New("command line too long")
 	errInvalidPath     = errors.New("invalid path")
+	errNotRegularFile  = errors.New("not a regular file") // HASH, X*, COMB: 553 (draft-bryan-ftpext-hash-02 3.5)
+	errNameNotUTF8     = fmt.Errorf("%w: not valid UTF-8", ErrFileNameNotAllowed)
+	errPathTooLong     = fmt.Errorf("%w: path too long", ErrFileNameNotAllowed)
 	errNoDataConn      = errors.New("no data connection: use PASV, EPSV, PORT or EPRT first")
 )
 
@@ -94,7 +97,7 @@ func errorCode(err error, fallback int) int {
 	switch {
 	case errors.Is(err, ErrStorageExceeded):
 		return StatusActionNotTakenStorageExceeded
-	case errors.Is(err, ErrFileNameNotAllowed), errors.Is(err, errInvalidPath):
+	case errors.Is(err, ErrFileNameNotAllowed), errors.Is(err, errInvalidPath), errors.Is(err, errNotRegularFile):
 		return StatusActionNotTakenNoFile
 	case errors.Is(err, fs.ErrNotExist), errors.Is(err, fs.ErrPermission), errors.Is(err, fs.ErrExist):
 		return StatusActionNotTaken
@@ -125,6 +128,10 @@ func clientErrorText(err error) string {
 		return "File exists"
 	case errors.Is(err, ErrStorageExceeded):
 		return "Storage limit exceeded"
+	case errors.Is(err, errNameNotUTF8):
+		return "File name is not valid UTF-8"
+	case errors.Is(err, errPathTooLong):
+		return "Path too long"
 	case errors.Is(err, ErrFileNameNotAllowed), errors.Is(err, errInvalidPath):
 		return "File name not allowed"
 	}

@@ -27,7 +27,7 @@ func newTestServerMain(t *testing.T, main func(*testDriver) MainDriver, opts ...
 	ignore := goleak.IgnoreCurrent()
 	driver := &testDriver{
 		fs:       afero.NewMemMapFs(),
-		settings: &Settings{ListenAddr: "127.0.0.1:0", ConnectionTimeout: 5},
+		settings: &Settings{ListenAddr: "127.0.0.1:0", ConnectionTimeout: 5, LoginFailureDelay: time.Millisecond},
 	}
 
 	for _, opt := range opts {
@@ -349,7 +349,7 @@ func TestFileListExtension(t *testing.T) {
 
 	rc.expect("CWD /real", StatusFileOK)
 	assert.ElementsMatch(t, []string{"vdir", "virtual.txt"}, rc.listing("NLST"))
-	assert.Len(t, rc.listing("MLSD /real"), 2)
+	assert.Len(t, rc.listing("MLSD /real"), 3, "the directory itself, then its two entries")
 	assert.Contains(t, rc.expect("STAT /real", StatusFileStatus), "virtual.txt")
 
 	assert.Equal(t, []string{"/real", "/real", "/real", "/real"}, fs.dirs.all())

@@ -34,8 +34,7 @@ func (c *clientHandler) handleUSER(user string) {
 
 	if verifier, ok := c.server.driver.(MainDriverExtensionUserVerifier); ok {
 		if err := verifier.PreAuthUser(c, user); err != nil {
-			level.Info(c.logger).Log("event", "user_refused", "user", user, "err", err)
-			c.reply(StatusNotLoggedIn, "User refused")
+			c.loginFailed(user, err, "User refused")
 
 			return
 		}
@@ -78,7 +77,7 @@ func (c *clientHandler) verifyCertificate(user string) bool {
 	driver, err := verifier.VerifyConnection(c, user, tlsConn)
 	switch {
 	case err != nil:
-		level.Warn(c.logger).Log("event", "certificate_refused", "user", user, "err", err)
+		c.notifyLoginFailure(user, err) // logs it; the connection closes, so no delay
 		c.reply(StatusNotLoggedIn, "TLS certificate refused")
 		c.quitting = true
 
@@ -116,10 +115,9 @@ func (c *clientHandler) handlePASS(pass string) {
 	}
 
 	if err != nil {
-		c.loginFails++
-		level.Warn(c.logger).Log("event", "login_failed", "user", c.user, "failures", c.loginFails, "err", err)
+		user := c.user
 		c.user = ""
-		c.reply(StatusNotLoggedIn, orDefault(msg, "Login incorrect"))
+		c.loginFailed(user, err, orDefault(msg, "Login incorrect"))
 
 		return
 	}
@@ -165,12 +163,16 @@ func (c *clientHandler) handleREIN(string) {
 	c.restOffset = 0
 	c.renameFrom = ""
 	c.epsvAll = false
+	c.deflate = false
 	c.mlstFacts = defaultMLSTFacts
+	c.hashAlgo = defaultHashAlgo // draft-bryan-ftpext-hash-02 3.2: OPTS HASH lasts until REIN
+	c.hashRange = nil
 
 	c.mu.Lock()
 	c.driver = nil
 	c.path = "/"
 	c.listPath = ""
+	c.host = "" // the next client may choose another virtual host (RFC 7151)
 	c.mu.Unlock()
 
 	c.reply(StatusServiceReady, "Service ready for new user")

@@ -163,13 +163,33 @@ func (c *clientHandler) handleNLST(param string) {
 }
 
 // handleMLSD lists a directory in the machine-readable format of RFC 3659 7. It takes no
-// options and only a directory (7.2: 501 otherwise).
+// options and only a directory (7.2: 501 otherwise). The listing starts with the directory
+// itself, type=cdir (7.5.1), named "." as ProFTPD and Pure-FTPd name it: clients that walk trees
+// (jlaffaye/ftp's Walk among them) skip "." but would descend into an entry carrying the
+// directory's own name, which the RFC's example in 7.7.3 also shows.
 func (c *clientHandler) handleMLSD(param string) {
 	facts, readOnly := c.mlstFacts, c.readOnly()
 
-	c.startListing("MLSD", param, true, true, func(buf []byte, info os.FileInfo, _ time.Time) []byte {
-		return appendMLSxEntry(buf, info, info.Name(), "", facts, readOnly)
+	c.startListing(param, listing{
+		command:    "MLSD",
+		showHidden: true,
+		dirOnly:    true,
+		format: func(buf []byte, info os.FileInfo, _ time.Time) []byte {
+			return appendMLSxEntry(buf, info, info.Name(), "", facts, readOnly)
+		},
+		self: func(buf []byte, info os.FileInfo, _ time.Time) []byte {
+			return appendMLSxEntry(buf, info, ".", "cdir", facts, readOnly)
+		},
 	})
+}
+
+// listing says how a listing command writes its entries.
+type listing struct {
+	command    string
+	showHidden bool       // names starting with a dot are listed too
+	dirOnly    bool       // a file argument is refused with 501 (MLSD)
+	format     listFormat // one entry of the directory, or the file listed
+	self       listFormat // when set, the listed directory itself, written first (MLSD's cdir)
 }
 
 // list starts a LIST or NLST, with ls-style options unless DisableLISTArgs; formatFor gives
@@ -185,12 +205,12 @@ func (c *clientHandler) list(command, param string, formatFor func(arg string) l
 		showHidden = strings.ContainsAny(flags, "aA")
 	}
 
-	c.startListing(command, param, showHidden, false, formatFor(param))
+	c.startListing(param, listing{command: command, showHidden: showHidden, format: formatFor(param)})
 }
 
 // startListing checks the listed path and streams its entries to the data connection as they
 // are read. A file is listed as itself, except by MLSD.
-func (c *clientHandler) startListing(command, param string, showHidden, dirOnly bool, format listFormat) {
+func (c *clientHandler) startListing(param string, l listing) {
 	dir := c.listDir()
 	if param != "" {
 		var ok bool
@@ -208,28 +228,34 @@ func (c *clientHandler) startListing(command, param string, showHidden, dirOnly 
 		return
 	}
 
-	if dirOnly && !info.IsDir() {
+	if l.dirOnly && !info.IsDir() {
 		c.reply(StatusSyntaxErrorParameters, dir+" is not a directory")
 
 		return
 	}
 
 	c.startTransfer(transferJob{
-		command: command,
+		command: l.command,
 		path:    dir,
 		run: func(conn net.Conn, counter *atomic.Int64) error {
 			w := bufio.NewWriterSize(&countingWriter{w: conn, n: counter}, listBufferSize)
 			buf := make([]byte, 0, 256)
 
 			var err error
-			if info.IsDir() {
+
+			switch {
+			case !info.IsDir():
+				buf, err = writeEntries(w, buf, []os.FileInfo{info}, l.format, true)
+			case l.self != nil:
+				buf, err = writeEntries(w, buf, []os.FileInfo{info}, l.self, true)
+			}
+
+			if err == nil && info.IsDir() {
 				err = c.forEachBatch(fs, dir, func(batch []os.FileInfo) error {
-					buf, err = writeEntries(w, buf, batch, format, showHidden)
+					buf, err = writeEntries(w, buf, batch, l.format, l.showHidden)
 
 					return err
 				})
-			} else {
-				buf, err = writeEntries(w, buf, []os.FileInfo{info}, format, true)
 			}
 
 			if err != nil {

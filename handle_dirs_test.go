@@ -341,13 +341,19 @@ func TestMLSD(t *testing.T) {
 
 	rc := s.rawLoggedIn(t)
 	lines := rc.listing("MLSD")
-	require.Len(t, lines, 3, "MLSD takes no options and lists every entry")
+	require.Len(t, lines, 4, "MLSD takes no options and lists the directory, then every entry")
 
 	entries := map[string]map[string]string{}
 	for _, line := range lines {
 		facts, name := mlsxFacts(t, line)
 		entries[name] = facts
 	}
+
+	// RFC 3659 7.5.1: the listed directory itself comes first, as type=cdir.
+	cdir, _ := mlsxFacts(t, lines[0])
+	assert.Equal(t, map[string]string{"type": "cdir", "perm": "cdeflmp", "unix.mode": "0755"},
+		map[string]string{"type": cdir["type"], "perm": cdir["perm"], "unix.mode": cdir["unix.mode"]})
+	assert.Equal(t, entries["."], cdir)
 
 	require.Contains(t, entries, "f.txt")
 	assert.Equal(t, map[string]string{
@@ -368,7 +374,9 @@ func TestMLSD(t *testing.T) {
 	conn := s.dial(t)
 	listed, err := conn.List("/")
 	require.NoError(t, err)
-	require.Len(t, listed, 3)
+	require.Len(t, listed, 4)
+	assert.Equal(t, ".", listed[0].Name)
+	assert.Equal(t, ftp.EntryTypeFolder, listed[0].Type)
 
 	for _, e := range listed {
 		if e.Name == "f.txt" {
@@ -393,7 +401,7 @@ func TestMLSDPermOnReadOnlyFs(t *testing.T) {
 		perms[name] = facts["perm"]
 	}
 
-	assert.Equal(t, map[string]string{"f.txt": "r", "sub": "el"}, perms, "no writing action is offered")
+	assert.Equal(t, map[string]string{".": "el", "f.txt": "r", "sub": "el"}, perms, "no writing action is offered")
 }
 
 func TestMLST(t *testing.T) {
@@ -495,6 +503,11 @@ func TestHugeDirectoryStreams(t *testing.T) {
 
 	for _, command := range []string{"LIST /huge", "NLST /huge", "MLSD /huge"} {
 		lines := rc.listing(command)
+		if strings.HasPrefix(command, "MLSD") {
+			require.True(t, strings.HasPrefix(lines[0], "type=cdir;"), lines[0])
+			lines = lines[1:]
+		}
+
 		require.Len(t, lines, count, command)
 
 		seen := make(map[string]bool, count)

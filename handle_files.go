@@ -119,7 +119,7 @@ func (c *clientHandler) store(command, param string, appendMode bool) {
 func (c *clientHandler) storeAs(command, p string, flags int, opening string) {
 	offset := c.takeRestOffset()
 
-	file, err := c.openTransferFile(p, flags, offset)
+	upload, err := c.openUpload(command, p, flags, offset)
 	if err != nil {
 		c.replyError(StatusActionNotTaken, "Cannot store "+p, err)
 
@@ -139,9 +139,9 @@ func (c *clientHandler) storeAs(command, p string, flags int, opening string) {
 				src = newASCIIReader(conn)
 			}
 
-			return copyData(conn, unwrapFile(file), src, counter, stall)
+			return copyData(conn, unwrapFile(upload.file), src, counter, stall)
 		},
-		finish: func(err error) error { return finishTransferFile(file, true, err) },
+		finish: upload.finish,
 	})
 }
 

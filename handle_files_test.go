@@ -283,6 +283,35 @@ func TestMFMTDisabled(t *testing.T) {
 	s := newTestServer(t, withSettings(func(s *Settings) { s.DisableMFMT = true }))
 	rc := s.rawLoggedIn(t)
 	rc.expect("MFMT 20200101000000 /x", StatusCommandNotImplemented)
+
+	feat := strings.Split(rc.expect("FEAT", StatusSystemStatus), "\n")
+	assert.NotContains(t, feat, " MFMT", "FEAT hides what DisableMFMT turns off")
+	assert.Contains(t, feat, " MDTM", "MDTM stays")
+	assert.Contains(t, strings.Split(newTestServer(t).raw(t).expect("FEAT", StatusSystemStatus), "\n"), " MFMT")
+}
+
+func TestMDTMTruncatesToTheSecond(t *testing.T) {
+	fileSystems(t, func(t *testing.T, s *testServer) {
+		t.Helper()
+
+		// The last nanosecond of a year, in UTC+2: MDTM gives the second it is in, in UTC, and
+		// does not round it up into the next second (or year).
+		mtime := time.Date(2024, 12, 31, 23, 59, 59, 999_999_999, time.FixedZone("UTC+2", 2*3600))
+		require.NoError(t, writeFile(s.driver.fs, "/f.txt", []byte("x")))
+		require.NoError(t, s.driver.fs.Chtimes("/f.txt", mtime, mtime))
+
+		rc := s.rawLoggedIn(t)
+		assert.Equal(t, "20241231215959", rc.expect("MDTM f.txt", StatusFileStatus))
+
+		lines := strings.Split(rc.expect("MLST f.txt", StatusFileOK), "\n")
+		require.Len(t, lines, 3)
+		facts, _ := mlsxFacts(t, strings.TrimPrefix(lines[1], " "))
+		assert.Equal(t, "20241231215959", facts["modify"], "MLST's modify fact agrees")
+
+		got, err := s.dial(t).GetTime("f.txt")
+		require.NoError(t, err)
+		assert.Equal(t, time.Date(2024, 12, 31, 21, 59, 59, 0, time.UTC), got.UTC())
+	})
 }
 
 func TestALLO(t *testing.T) {

@@ -37,6 +37,8 @@ func (c *clientHandler) handleOPTS(param string) {
 		default:
 			c.reply(StatusSyntaxErrorParameters, "OPTS UTF8 takes ON or OFF")
 		}
+	case "HASH":
+		c.optsHASH(value)
 	case "MLST":
 		if c.settings.DisableMLST && c.settings.DisableMLSD {
 			c.reply(StatusCommandNotImplemented, "MLST is disabled on this server")
@@ -115,7 +117,7 @@ func (c *clientHandler) handleSTAT(param string) {
 
 	m := c.startMultiline(StatusSystemStatus, c.settings.Banner+" status:")
 	m.line("Connected to " + c.RemoteAddr().String())
-	m.line(fmt.Sprintf("TYPE: %s, STRU: File, MODE: Stream", c.typeName()))
+	m.line(fmt.Sprintf("TYPE: %s, STRU: File, MODE: %s", c.typeName(), c.modeName()))
 
 	if c.HasTLSForControl() {
 		m.line("Control connection is protected by TLS")
@@ -145,15 +147,84 @@ func (c *clientHandler) handleTYPE(param string) {
 	}
 }
 
-// handleMODE accepts stream mode, the only one RFC 959 requires.
+// handleMODE sets the transfer mode: S, stream (RFC 959 3.4.1), or Z, deflate
+// (draft-preston-ftpext-deflate), offered when Settings.DeflateCompressionLevel is above 0. The
+// mode applies to every later data connection, listings included, until MODE S or REIN.
 func (c *clientHandler) handleMODE(param string) {
-	if strings.EqualFold(param, "S") {
-		c.reply(StatusOK, "Mode set to S")
+	mode := strings.ToUpper(param)
+
+	switch {
+	case mode == "S":
+		c.deflate = false
+	case mode == "Z" && c.settings.DeflateCompressionLevel > 0:
+		c.deflate = true
+	default:
+		c.reply(StatusNotImplementedParam, "Unsupported mode "+quoteVerb(param))
 
 		return
 	}
 
-	c.reply(StatusNotImplementedParam, "Unsupported mode "+quoteVerb(param))
+	c.reply(StatusOK, "Mode set to "+mode)
+}
+
+// featMODE announces MODE Z when it is enabled (draft-preston-ftpext-deflate 3.5).
+func (c *clientHandler) featMODE() string {
+	if c.settings.DeflateCompressionLevel <= 0 {
+		return ""
+	}
+
+	return "MODE Z"
+}
+
+// modeName names the current MODE in the STAT reply.
+func (c *clientHandler) modeName() string {
+	if c.deflate {
+		return "Deflate"
+	}
+
+	return "Stream"
+}
+
+// handleLANG chooses the language of replies (RFC 2640 4.1). Replies exist in English only, the
+// one language FEAT lists: no argument (back to the default) or a tag whose primary subtag is EN
+// (EN, en-US...) is accepted with 200, any other well-formed tag refused with 504.
+func (c *clientHandler) handleLANG(param string) {
+	tag := strings.TrimSpace(param)
+	primary, _, _ := strings.Cut(tag, "-")
+
+	switch {
+	case tag == "" || (isLanguageTag(tag) && strings.EqualFold(primary, "EN")):
+		c.reply(StatusOK, "Language set to EN")
+	case isLanguageTag(tag):
+		c.reply(StatusNotImplementedParam, "Unsupported language "+tag+", only EN is available")
+	default:
+		c.reply(StatusSyntaxErrorParameters, "LANG takes a language tag such as EN")
+	}
+}
+
+// isLanguageTag tells whether tag has the syntax of a language tag (RFC 2640 4.1, after RFC
+// 1766 2): a primary subtag of 1 to 8 letters, then subtags of 1 to 8 letters or digits, each
+// after a hyphen.
+func isLanguageTag(tag string) bool {
+	const maxSubtag = 8
+
+	for i, subtag := range strings.Split(tag, "-") {
+		if subtag == "" || len(subtag) > maxSubtag {
+			return false
+		}
+
+		for j := range len(subtag) {
+			b := subtag[j]
+			letter := ('a' <= b && b <= 'z') || ('A' <= b && b <= 'Z')
+			digit := '0' <= b && b <= '9'
+
+			if !letter && (i == 0 || !digit) {
+				return false
+			}
+		}
+	}
+
+	return true
 }
 
 // handleSTRU accepts file structure, the only one RFC 959 requires.

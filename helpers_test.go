@@ -121,9 +121,10 @@ func newTestServer(tb testing.TB, opts ...testOption) *testServer {
 	tb.Helper()
 
 	ignore := goleak.IgnoreCurrent()
+	// A failed login waits 1 s by default; tests that fail logins need not.
 	driver := &testDriver{
 		fs:       afero.NewMemMapFs(),
-		settings: &Settings{ListenAddr: "127.0.0.1:0", ConnectionTimeout: 5},
+		settings: &Settings{ListenAddr: "127.0.0.1:0", ConnectionTimeout: 5, LoginFailureDelay: time.Millisecond},
 	}
 
 	for _, opt := range opts {

@@ -118,18 +118,24 @@ func appendNLSTLine(buf []byte, name string) []byte {
 // mlstFacts is a set of the RFC 3659 facts MLST and MLSD show; a client picks it with OPTS MLST.
 type mlstFacts uint8
 
-// The facts this server knows: those of RFC 3659 7.5 a client can use, and UNIX.mode, the
-// OS-specific fact (RFC 3659 7.1 form "os.name") that common servers and clients share.
+// The facts this server knows: those of RFC 3659 7.5 a client can use, and the OS-specific
+// facts (RFC 3659 7.1 form "os.name") UNIX.mode, UNIX.owner and UNIX.group that common servers
+// and clients share. The create fact (7.5.4) is left out: Go's FileInfo has no creation time,
+// and the platforms that keep one do not agree on where.
 const (
 	factType mlstFacts = 1 << iota
 	factSize
 	factModify
 	factPerm
+	factUnique
 	factUnixMode
+	factUnixOwner
+	factUnixGroup
 )
 
 // defaultMLSTFacts is the set a session starts with: every fact the server knows.
-const defaultMLSTFacts = factType | factSize | factModify | factPerm | factUnixMode
+const defaultMLSTFacts = factType | factSize | factModify | factPerm | factUnique | factUnixMode | factUnixOwner |
+	factUnixGroup
 
 // mlstFactNames gives each fact's name, in the canonical order used by FEAT and OPTS MLST.
 var mlstFactNames = [...]struct {
@@ -140,7 +146,10 @@ var mlstFactNames = [...]struct {
 	{factSize, "size"},
 	{factModify, "modify"},
 	{factPerm, "perm"},
+	{factUnique, "unique"},
 	{factUnixMode, "UNIX.mode"},
+	{factUnixOwner, "UNIX.owner"},
+	{factUnixGroup, "UNIX.group"},
 }
 
 // parseMLSTFacts parses the fact list of "OPTS MLST type;size;" (the caller strips "MLST").
@@ -165,7 +174,7 @@ func parseMLSTFacts(opt string) mlstFacts {
 // String lists the facts as "type;size;", in canonical order: the text of the OPTS MLST reply
 // (RFC 3659 7.9). The empty set gives "".
 func (f mlstFacts) String() string {
-	buf := make([]byte, 0, len("type;size;modify;perm;UNIX.mode;"))
+	buf := make([]byte, 0, len("type;size;modify;perm;unique;UNIX.mode;UNIX.owner;UNIX.group;"))
 	for _, fn := range mlstFactNames {
 		if f&fn.fact != 0 {
 			buf = append(buf, fn.name...)
@@ -179,7 +188,8 @@ func (f mlstFacts) String() string {
 // featLine is the FEAT line announcing MLST: every known fact, with '*' after those currently
 // selected (RFC 3659 7.8).
 func (f mlstFacts) featLine() string {
-	buf := append(make([]byte, 0, len("MLST type*;size*;modify*;perm*;UNIX.mode*;")), "MLST "...)
+	buf := append(make([]byte, 0, len("MLST type*;size*;modify*;perm*;unique*;UNIX.mode*;UNIX.owner*;UNIX.group*;")),
+		"MLST "...)
 	for _, fn := range mlstFactNames {
 		buf = append(buf, fn.name...)
 		if f&fn.fact != 0 {
@@ -231,6 +241,36 @@ func appendMLSxEntry(buf []byte, fi os.FileInfo, name, kind string, facts mlstFa
 		buf = append(buf, ';')
 	}
 
+	buf = appendMLSxSystemFacts(buf, fi, facts)
+	buf = append(buf, ' ')
+	buf = append(buf, name...)
+
+	return append(buf, '\r', '\n')
+}
+
+// appendMLSxSystemFacts appends the selected facts that come from the file system rather than
+// from FileInfo's methods. unique (RFC 3659 7.5.2) is the device and inode in hexadecimal,
+// "803U1a2b", as ProFTPD writes it; UNIX.owner and UNIX.group are the numeric uid and gid. These
+// three need the system's stat data (fileIdentity) and are left out of entries that have none,
+// such as those of an in-memory file system.
+func appendMLSxSystemFacts(buf []byte, fi os.FileInfo, facts mlstFacts) []byte {
+	var (
+		id    fileID
+		hasID bool
+	)
+
+	if facts&(factUnique|factUnixOwner|factUnixGroup) != 0 {
+		id, hasID = fileIdentity(fi)
+	}
+
+	if facts&factUnique != 0 && hasID {
+		buf = append(buf, "unique="...)
+		buf = strconv.AppendUint(buf, id.device, 16)
+		buf = append(buf, 'U')
+		buf = strconv.AppendUint(buf, id.inode, 16)
+		buf = append(buf, ';')
+	}
+
 	if facts&factUnixMode != 0 {
 		// Always four octal digits with the leading 0, as in "0644".
 		perm := fi.Mode().Perm()
@@ -238,10 +278,25 @@ func appendMLSxEntry(buf []byte, fi os.FileInfo, name, kind string, facts mlstFa
 		buf = append(buf, byte('0'+perm>>6&7), byte('0'+perm>>3&7), byte('0'+perm&7), ';')
 	}
 
-	buf = append(buf, ' ')
-	buf = append(buf, name...)
+	if facts&factUnixOwner != 0 && hasID {
+		buf = append(buf, "UNIX.owner="...)
+		buf = strconv.AppendUint(buf, uint64(id.uid), 10)
+		buf = append(buf, ';')
+	}
 
-	return append(buf, '\r', '\n')
+	if facts&factUnixGroup != 0 && hasID {
+		buf = append(buf, "UNIX.group="...)
+		buf = strconv.AppendUint(buf, uint64(id.gid), 10)
+		buf = append(buf, ';')
+	}
+
+	return buf
+}
+
+// fileID is what the unique, UNIX.owner and UNIX.group facts show of a file.
+type fileID struct {
+	device, inode uint64
+	uid, gid      uint32
 }
 
 // appendMLSxPerm appends the value of the perm fact (RFC 3659 7.5.5), letters in alphabetical

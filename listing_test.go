@@ -148,11 +148,13 @@ func TestParseMLSTFacts(t *testing.T) {
 		want mlstFacts
 	}{
 		{"type;size;", factType | factSize},
-		{"TYPE;Size;MODIFY;perm;unix.MODE;", defaultMLSTFacts},
+		{"TYPE;Size;MODIFY;perm;UNIQUE;unix.MODE;Unix.Owner;unix.group;", defaultMLSTFacts},
+		{"TYPE;Size;MODIFY;perm;unix.MODE;", defaultMLSTFacts &^ (factUnique | factUnixOwner | factUnixGroup)},
 		{"type;size", factType | factSize},
 		{"", 0},
 		{";;;", 0},
-		{"unique;type;lang;", factType},
+		{"unique;type;lang;create;", factUnique | factType},
+		{"UNIX.owner;UNIX.group;", factUnixOwner | factUnixGroup},
 		{" type ; perm;", factType | factPerm},
 		{"typo;", 0},
 		{"type;type;", factType},
@@ -171,10 +173,23 @@ func TestMLSTFactsText(t *testing.T) {
 		str   string
 		feat  string
 	}{
-		{defaultMLSTFacts, "type;size;modify;perm;UNIX.mode;", "MLST type*;size*;modify*;perm*;UNIX.mode*;"},
-		{0, "", "MLST type;size;modify;perm;UNIX.mode;"},
-		{factUnixMode | factType, "type;UNIX.mode;", "MLST type*;size;modify;perm;UNIX.mode*;"},
-		{factSize | factModify, "size;modify;", "MLST type;size*;modify*;perm;UNIX.mode;"},
+		{
+			defaultMLSTFacts, "type;size;modify;perm;unique;UNIX.mode;UNIX.owner;UNIX.group;",
+			"MLST type*;size*;modify*;perm*;unique*;UNIX.mode*;UNIX.owner*;UNIX.group*;",
+		},
+		{0, "", "MLST type;size;modify;perm;unique;UNIX.mode;UNIX.owner;UNIX.group;"},
+		{
+			factUnixMode | factType, "type;UNIX.mode;",
+			"MLST type*;size;modify;perm;unique;UNIX.mode*;UNIX.owner;UNIX.group;",
+		},
+		{
+			factSize | factModify, "size;modify;",
+			"MLST type;size*;modify*;perm;unique;UNIX.mode;UNIX.owner;UNIX.group;",
+		},
+		{
+			factUnique | factUnixGroup, "unique;UNIX.group;",
+			"MLST type;size;modify;perm;unique*;UNIX.mode;UNIX.owner;UNIX.group*;",
+		},
 	}
 
 	for _, tt := range tests {

@@ -1,8 +1,10 @@
 package ftpserver
 
 import (
+	"errors"
 	"path"
 	"strings"
+	"unicode/utf8"
 )
 
 // cleanPath resolves name against the directory cwd and returns a clean absolute path that
@@ -18,21 +20,40 @@ func cleanPath(cwd, name string) string {
 }
 
 // absPath is cleanPath against the client's working directory, refusing names that no file
-// system should be asked about: NUL bytes (C-based back-ends would cut the name there).
+// system should be asked about: NUL bytes (C-based back-ends would cut the name there),
+// bytes that are not UTF-8 unless Settings.InvalidUTF8Names lets them through, and results
+// longer than Settings.MaxPathLength.
 func (c *clientHandler) absPath(name string) (string, error) {
-	if strings.IndexByte(name, 0) >= 0 {
-		return "", errInvalidPath
+	if c.settings.InvalidUTF8Names != InvalidUTF8PassThrough && !utf8.ValidString(name) {
+		return "", errNameNotUTF8
 	}
 
-	return cleanPath(c.Path(), name), nil
+	// The result is checked for NUL, not only name: the working directory may come from a
+	// driver's SetPath.
+	p := cleanPath(c.Path(), name)
+
+	switch {
+	case strings.IndexByte(p, 0) >= 0:
+		return "", errInvalidPath
+	case len(p) > c.settings.MaxPathLength:
+		return "", errPathTooLong
+	}
+
+	return p, nil
 }
 
-// pathParam resolves a command's path argument, replying 501 for an invalid one; ok is false
-// when the reply was sent and the handler must stop.
+// pathParam resolves a command's path argument, replying 501 for a malformed one and 553 for
+// a name the settings refuse; ok is false when the reply was sent and the handler must stop.
 func (c *clientHandler) pathParam(param string) (string, bool) {
 	p, err := c.absPath(param)
-	if err != nil {
+
+	switch {
+	case errors.Is(err, errInvalidPath):
 		c.reply(StatusSyntaxErrorParameters, "Invalid path")
+
+		return "", false
+	case err != nil:
+		c.replyError(StatusActionNotTakenNoFile, "Invalid path", err)
 
 		return "", false
 	}

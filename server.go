@@ -250,9 +250,17 @@ func (s *FtpServer) isClosing() bool {
 	return s.closing
 }
 
-// startClient registers a new control connection and runs its session. Connections over the
-// client limits are told 421 and closed here, before any driver call.
+// startClient registers a new control connection and runs its session. Connections the
+// driver's MainDriverExtensionConnectionFilter refuses, then those over the client limits, are
+// told 421 and closed here, before any other driver call.
 func (s *FtpServer) startClient(conn net.Conn) {
+	if err := s.allowConnection(conn.RemoteAddr()); err != nil {
+		level.Warn(s.Logger).Log("event", "refused", "remote", conn.RemoteAddr(), "reason", "driver", "err", err)
+		refuseConn(conn, clientErrorText(err))
+
+		return
+	}
+
 	ip := remoteIP(conn.RemoteAddr())
 
 	s.mu.Lock()

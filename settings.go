@@ -14,6 +14,10 @@ const (
 	DefaultMaxCommandLineLength = 4096
 	DefaultLoginTimeout         = 60  // seconds
 	DefaultTransferStallTimeout = 300 // seconds
+	DefaultMaxLoginFailures     = 3
+	DefaultLoginFailureDelay    = time.Second
+	DefaultMaxLoginFailureDelay = 16 * time.Second
+	DefaultMaxPathLength        = 4096 // bytes, Linux's PATH_MAX
 )
 
 // Settings is what MainDriver.GetSettings returns. Every field is optional but ListenAddr (or
@@ -57,6 +61,36 @@ type Settings struct {
 	// MaxClientsPerIP bounds the simultaneous control connections from one IP; 0 means no
 	// limit.
 	MaxClientsPerIP int
+	// MaxLoginFailures is how many failed logins (PASS refused by AuthUser, USER refused by
+	// PreAuthUser) one control connection may make: the last one is answered 421 and the
+	// connection closed. REIN and a successful login do not reset the count. Default
+	// DefaultMaxLoginFailures; negative: no limit.
+	MaxLoginFailures int
+	// LoginFailureDelay delays the reply to a failed login: the first failure of a connection
+	// waits this long, each further one twice the previous, up to MaxLoginFailureDelay. The
+	// session waits without reading; Stop, Shutdown and ClientContext.Close end the wait.
+	// Default DefaultLoginFailureDelay; negative: no delay.
+	LoginFailureDelay time.Duration
+	// MaxLoginFailureDelay caps LoginFailureDelay's doubling. Default
+	// DefaultMaxLoginFailureDelay (also for a negative value).
+	MaxLoginFailureDelay time.Duration
+	// InvalidUTF8Names says what to do with a path argument that is not valid UTF-8:
+	// InvalidUTF8Refuse (the default) answers 553 before any driver call,
+	// InvalidUTF8PassThrough hands the bytes to the driver as they are, for legacy clients
+	// that send names in another charset.
+	InvalidUTF8Names InvalidUTF8Policy
+	// MaxPathLength bounds a resolved path (working directory and argument, cleaned), in
+	// bytes; a longer one is answered 553 before any driver call. Default
+	// DefaultMaxPathLength.
+	MaxPathLength int
+	// AtomicUploads makes STOR write into a temporary file in the target's directory
+	// (".ftpkit-upload-" and random hex) and rename it over the target once the upload has
+	// completed; a failed or interrupted upload removes the temporary file and leaves the
+	// target as it was, and of two STORs to one name at once one whole upload wins. APPE,
+	// STOU and a STOR after REST write in place, as they must extend or create the target.
+	// The renamed file gets the mode of a new file, not the old target's, and the driver sees
+	// OpenFile (or GetHandle) of the temporary name, then Rename or Remove.
+	AtomicUploads bool
 
 	DisableMLSD            bool // DisableMLSD turns MLSD off (502).
 	DisableMLST            bool // DisableMLST turns MLST off (502).
@@ -67,7 +101,7 @@ type Settings struct {
 	DisableSTAT            bool // DisableSTAT turns STAT without argument off; STAT path stays.
 	DisableSYST            bool // DisableSYST turns SYST off (502).
 	DisableASCIIConversion bool // DisableASCIIConversion sends TYPE A data unconverted.
-	EnableHASH             bool // EnableHASH turns HASH and XCRC/XMD5/XSHA* on.
+	EnableHASH             bool // EnableHASH turns HASH, RANG and XCRC/XMD5/XSHA* on.
 	EnableCOMB             bool // EnableCOMB turns COMB on.
 
 	// Banner is the first line of the STAT reply. Default "ftpkit ftpserver".
@@ -82,7 +116,8 @@ type Settings struct {
 	// DefaultTransferType is the TYPE of a new session. Default TransferTypeASCII, as RFC 959
 	// says; many servers choose TransferTypeBinary.
 	DefaultTransferType TransferType
-	// DeflateCompressionLevel enables MODE Z at that flate level (1-9); 0 leaves it off.
+	// DeflateCompressionLevel enables MODE Z (draft-preston-ftpext-deflate) at that flate level,
+	// 1 (fastest) to 9 (smallest), higher values counting as 9; 0 or less leaves it off (504).
 	DeflateCompressionLevel int
 	// ActiveConnectionsCheck: IPMatchRequired (default) refuses PORT/EPRT to another IP.
 	ActiveConnectionsCheck DataConnectionRequirement
@@ -117,12 +152,40 @@ func (s Settings) withDefaults() *Settings {
 		s.MaxCommandLineLength = DefaultMaxCommandLineLength
 	}
 
+	if s.MaxLoginFailures == 0 {
+		s.MaxLoginFailures = DefaultMaxLoginFailures
+	}
+
+	if s.LoginFailureDelay == 0 {
+		s.LoginFailureDelay = DefaultLoginFailureDelay
+	}
+
+	if s.MaxLoginFailureDelay <= 0 {
+		s.MaxLoginFailureDelay = DefaultMaxLoginFailureDelay
+	}
+
+	if s.MaxPathLength <= 0 {
+		s.MaxPathLength = DefaultMaxPathLength
+	}
+
 	if s.Banner == "" {
 		s.Banner = "ftpkit ftpserver"
 	}
 
 	return &s
 }
+
+// InvalidUTF8Policy says what the server does with path arguments that are not valid UTF-8
+// (Settings.InvalidUTF8Names).
+type InvalidUTF8Policy int8
+
+// Policies for names that are not valid UTF-8.
+const (
+	// InvalidUTF8Refuse answers 553 and never shows the name to the driver.
+	InvalidUTF8Refuse InvalidUTF8Policy = iota
+	// InvalidUTF8PassThrough gives the driver the name's bytes as they are.
+	InvalidUTF8PassThrough
+)
 
 // seconds turns a Settings duration into a time.Duration; zero or negative means none.
 func seconds(n int) time.Duration {

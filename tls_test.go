@@ -106,7 +106,7 @@ func TestExplicitTLSWithJlaffaye(t *testing.T) {
 
 	entries, err := conn.List("/")
 	require.NoError(t, err)
-	require.Len(t, entries, 1)
+	require.Len(t, entries, 2, "MLSD's entry for the directory itself and the file")
 
 	s.driver.mu.Lock()
 	cc := s.driver.lastClientCtx

@@ -38,6 +38,7 @@ type transferRun struct {
 	aborted   atomic.Bool
 	done      chan struct{}
 	tlsActive bool
+	deflate   int // flate level under MODE Z, 0 in MODE S
 }
 
 // transferJob is what a command asks the transfer goroutine to do once the data connection
@@ -71,6 +72,7 @@ func (c *clientHandler) startTransfer(job transferJob) {
 		path:    job.path,
 		start:   time.Now(),
 		done:    make(chan struct{}),
+		deflate: c.deflateLevel(),
 	}
 
 	c.mu.Lock()
@@ -103,10 +105,13 @@ func (c *clientHandler) runTransfer(t *transferRun, job transferJob) {
 
 	conn, err := c.openDataConn(t)
 	if err == nil {
-		err = job.run(conn, &t.bytes)
-		if closeErr := conn.Close(); err == nil && closeErr != nil && !errors.Is(closeErr, net.ErrClosed) {
-			err = newNetworkError("closing data connection", closeErr)
+		if t.deflate > 0 {
+			// Inside TLS under PROT P; TYPE A conversion and REST apply to the data before it.
+			conn = newDeflateConn(conn, t.deflate)
 		}
+
+		err = job.run(conn, &t.bytes)
+		err = closeDataConn(conn, err)
 	}
 
 	_ = t.data.Close()
@@ -171,7 +176,7 @@ func isNetworkError(err error) bool {
 	)
 
 	return errors.As(err, &netErr) || errors.As(err, &opErr) || errors.Is(err, net.ErrClosed) ||
-		errors.Is(err, io.ErrUnexpectedEOF)
+		errors.Is(err, io.ErrUnexpectedEOF) || isPeerGone(err)
 }
 
 // transferEnded forgets the transfer, lets ABOR and queued commands go on, and closes the

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path"
 	"path/filepath"
@@ -36,7 +37,13 @@ type driver struct {
 	fs        afero.Fs
 	available func(dirName string) (int64, error)
 	tls       *tls.Config // nil without -tls
+	bans      *banList    // nil when bans are off
 }
+
+var (
+	_ ftpserver.MainDriverExtensionConnectionFilter = (*driver)(nil)
+	_ ftpserver.MainDriverExtensionLoginFailures    = (*driver)(nil)
+)
 
 // newDriver builds the driver for cfg, creating the -root directory if it is missing.
 func newDriver(cfg *config) (*driver, error) {
@@ -44,6 +51,8 @@ func newDriver(cfg *config) (*driver, error) {
 	if err != nil {
 		return nil, err
 	}
+
+	d.bans = newBanList(cfg.maxLoginFailures, cfg.banWindow, cfg.banDuration)
 
 	if cfg.tls {
 		if d.tls, err = newTLSConfig(cfg.certFile, cfg.keyFile); err != nil {
@@ -101,7 +110,7 @@ func (d *driver) describe(implicit bool) string {
 }
 
 // GetSettings returns the settings built from the command line, with the optional commands
-// (HASH and the X* checksums, COMB, MODE Z) turned on.
+// (HASH and the X* checksums, COMB, MODE Z) and atomic uploads turned on.
 func (d *driver) GetSettings() (*ftpserver.Settings, error) {
 	settings := &ftpserver.Settings{
 		ListenAddr:              d.cfg.listen,
@@ -114,6 +123,18 @@ func (d *driver) GetSettings() (*ftpserver.Settings, error) {
 		DeflateCompressionLevel: 5,
 		DefaultTransferType:     ftpserver.TransferTypeBinary,
 		Banner:                  welcomeMessage,
+		AtomicUploads:           true,
+		MaxLoginFailures:        d.cfg.maxLoginFailures,
+		LoginFailureDelay:       d.cfg.loginFailureDelay,
+	}
+
+	// The flags' 0 means none; the library's 0 means its default and a negative value none.
+	if d.cfg.maxLoginFailures <= 0 {
+		settings.MaxLoginFailures = -1
+	}
+
+	if d.cfg.loginFailureDelay == 0 {
+		settings.LoginFailureDelay = -1
 	}
 
 	if d.cfg.tlsRequired {
@@ -151,6 +172,22 @@ func (d *driver) AuthUser(_ ftpserver.ClientContext, user, pass string) (ftpserv
 	}
 
 	return &clientDriver{Fs: d.fs, available: d.available}, nil
+}
+
+// AllowConnection refuses the addresses banned for failing to log in too often.
+func (d *driver) AllowConnection(remote net.Addr) error {
+	if d.bans == nil {
+		return nil
+	}
+
+	return d.bans.AllowConnection(remote)
+}
+
+// LoginFailed counts a failed login against its address.
+func (d *driver) LoginFailed(cc ftpserver.ClientContext, user string, err error) {
+	if d.bans != nil {
+		d.bans.LoginFailed(cc, user, err)
+	}
 }
 
 // GetTLSConfig returns the certificate of -tls, or refuses TLS without it.

@@ -8,8 +8,15 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ftpkit/ftpserver"
+)
+
+// Defaults of the ban flags.
+const (
+	defaultBanWindow   = 10 * time.Minute
+	defaultBanDuration = 15 * time.Minute
 )
 
 // errUsage is wrapped by every error about the command line. The error and the usage are
@@ -33,6 +40,11 @@ type config struct {
 	keyFile         string
 	tlsRequired     bool   // login and transfers only over TLS
 	implicitListen  string // "" or the address of an implicit-TLS listener
+
+	maxLoginFailures  int           // per connection, and per IP within banWindow; <= 0: no limit
+	loginFailureDelay time.Duration // first failed login's delay; 0: none
+	banWindow         time.Duration
+	banDuration       time.Duration // 0: no bans
 }
 
 // parseFlags reads the command line. On an error, it writes the error and the usage to stderr,
@@ -65,6 +77,16 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		"refuse login and transfers without TLS (implies -tls)")
 	flags.StringVar(&cfg.implicitListen, "implicit-listen", "",
 		"also listen on `ADDR` for implicit TLS (TLS from the first byte, usually port 990; implies -tls)")
+
+	flags.IntVar(&cfg.maxLoginFailures, "max-login-failures", ftpserver.DefaultMaxLoginFailures,
+		"close a connection at its `N`th failed login, and ban an IP with N failed logins within -ban-window; "+
+			"0: no limit, no bans")
+	flags.DurationVar(&cfg.loginFailureDelay, "login-failure-delay", ftpserver.DefaultLoginFailureDelay,
+		"delay the reply to a connection's first failed login by `D`, doubling at each further one; 0: none")
+	flags.DurationVar(&cfg.banWindow, "ban-window", defaultBanWindow,
+		"`D` within which -max-login-failures failures from one IP ban it")
+	flags.DurationVar(&cfg.banDuration, "ban-duration", defaultBanDuration,
+		"refuse new connections (421) from a banned IP for `D`; 0: no bans")
 
 	flags.Usage = func() {
 		fmt.Fprintf(flags.Output(), "Usage: ftpserver [flags]\n\n"+
@@ -119,6 +141,19 @@ func (cfg *config) validate(pasvPorts string) error {
 
 	if cfg.maxClientsPerIP < 0 {
 		return fmt.Errorf("-max-clients-per-ip: %d is negative", cfg.maxClientsPerIP)
+	}
+
+	for _, duration := range []struct {
+		name  string
+		value time.Duration
+	}{
+		{"-login-failure-delay", cfg.loginFailureDelay},
+		{"-ban-window", cfg.banWindow},
+		{"-ban-duration", cfg.banDuration},
+	} {
+		if duration.value < 0 {
+			return fmt.Errorf("%s: %s is negative", duration.name, duration.value)
+		}
 	}
 
 	if cfg.user == "" {

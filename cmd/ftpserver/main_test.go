@@ -178,9 +178,10 @@ func TestRunServesMemory(t *testing.T) {
 
 	entries, err := conn.List("/")
 	require.NoError(t, err)
-	require.Len(t, entries, 1)
-	assert.Equal(t, "upload.bin", entries[0].Name)
-	assert.Equal(t, uint64(len(data)), entries[0].Size)
+	require.Len(t, entries, 2, "MLSD lists the directory itself (\".\"), then the file")
+	assert.Equal(t, ".", entries[0].Name)
+	assert.Equal(t, "upload.bin", entries[1].Name)
+	assert.Equal(t, uint64(len(data)), entries[1].Size)
 
 	assert.Equal(t, sha256.Sum256(data), download(t, conn, "/upload.bin"))
 
@@ -211,7 +212,7 @@ func TestRunServesRoot(t *testing.T) {
 func TestRunRefusesWrongPassword(t *testing.T) {
 	t.Parallel()
 
-	srv := startRun(t, "-user", "alice", "-pass", "secret")
+	srv := startRun(t, "-user", "alice", "-pass", "secret", "-login-failure-delay", "1ms")
 
 	conn, err := ftp.Dial(srv.addr, ftp.DialWithTimeout(startTimeout))
 	require.NoError(t, err)
@@ -292,6 +293,7 @@ func TestRunHelp(t *testing.T) {
 	for _, name := range []string{
 		"-listen", "-root", "-user", "-pass", "-pasv-ports", "-public-host",
 		"-idle-timeout", "-debug", "-max-clients", "-max-clients-per-ip",
+		"-max-login-failures", "-login-failure-delay", "-ban-window", "-ban-duration",
 	} {
 		assert.Regexp(t, `(?m)^  `+name+`( |$)`, stderr.String())
 	}

@@ -1,0 +1,84 @@
+package ftpserver
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"path"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+)
+
+// atomicUploadPrefix starts the name of the temporary file of an atomic upload.
+const atomicUploadPrefix = ".ftpkit-upload-"
+
+// upload is the file an upload writes into: the target itself, or under AtomicUploads a
+// temporary file beside the target that finish renames over it.
+type upload struct {
+	fs     ClientDriver
+	file   FileTransfer
+	target string
+	temp   string // "" when the target is written in place
+	logger log.Logger
+}
+
+// openUpload opens what an upload of p writes into. A STOR from offset 0 under AtomicUploads
+// gets a new temporary file in p's directory; anything else (APPE, STOU, STOR after REST,
+// which extend or create p) opens p itself with flags at offset.
+func (c *clientHandler) openUpload(command, p string, flags int, offset int64) (*upload, error) {
+	fs := c.fs()
+
+	if !c.settings.AtomicUploads || command != "STOR" || offset != 0 || flags&os.O_APPEND != 0 {
+		file, err := c.openTransferFile(p, flags, offset)
+		if err != nil {
+			return nil, err
+		}
+
+		return &upload{fs: fs, file: file, target: p, logger: c.logger}, nil
+	}
+
+	// Writing in place would fail at once on a directory; the rename would fail only after
+	// the whole upload, so refuse now.
+	if info, err := fs.Stat(p); err == nil && info.IsDir() {
+		return nil, errIsDirectory
+	}
+
+	var suffix [8]byte
+
+	_, _ = rand.Read(suffix[:])
+	temp := path.Join(path.Dir(p), atomicUploadPrefix+hex.EncodeToString(suffix[:]))
+
+	file, err := c.openTransferFile(temp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0)
+	if err != nil {
+		return nil, err
+	}
+
+	return &upload{fs: fs, file: file, target: p, temp: temp, logger: c.logger}, nil
+}
+
+// finish ends the upload with the transfer's error so far (finishTransferFile) and returns the
+// error the client hears about. An atomic upload that succeeded is renamed over its target,
+// replacing it at once for every reader; one that failed is removed, leaving the target as it
+// was.
+func (u *upload) finish(err error) error {
+	err = finishTransferFile(u.file, true, err)
+	if u.temp == "" {
+		return err
+	}
+
+	if err == nil {
+		renameErr := u.fs.Rename(u.temp, u.target)
+		if renameErr == nil {
+			return nil
+		}
+
+		err = newDriverError("renaming "+u.temp+" to "+u.target, renameErr)
+	}
+
+	if removeErr := u.fs.Remove(u.temp); removeErr != nil {
+		level.Warn(u.logger).Log("event", "upload_temp_left", "path", u.temp, "err", removeErr)
+	}
+
+	return err
+}

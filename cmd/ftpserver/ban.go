@@ -1,0 +1,151 @@
+package main
+
+import (
+	"errors"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/ftpkit/ftpserver"
+)
+
+// maxTrackedAddrs bounds the addresses the ban list remembers, so that failed logins from
+// many addresses cannot grow it without limit. When it is full, expired entries are dropped;
+// if none has expired, a new address is not tracked (and so not banned) until room is made.
+const maxTrackedAddrs = 1 << 16
+
+// errBanned refuses a connection from a banned address; the client reads it after "421 ".
+var errBanned = errors.New("too many failed logins from your address, try again later")
+
+// banList bans for a while the addresses that fail to log in too often: maxFailures failed
+// logins from one IP within window, over any number of connections, refuse that IP's new
+// connections for duration. It implements the library's connection filter and login failure
+// extensions, and is safe for concurrent use.
+type banList struct {
+	maxFailures int
+	window      time.Duration
+	duration    time.Duration
+	now         func() time.Time // time.Now, replaced by tests
+
+	mu       sync.Mutex
+	failures map[string][]time.Time // per IP, the recent failures, oldest first, at most maxFailures
+	banned   map[string]time.Time   // per IP, the end of its ban
+}
+
+// newBanList returns a ban list, or nil when maxFailures or duration is not positive (no
+// bans).
+func newBanList(maxFailures int, window, duration time.Duration) *banList {
+	if maxFailures <= 0 || duration <= 0 || window <= 0 {
+		return nil
+	}
+
+	return &banList{
+		maxFailures: maxFailures,
+		window:      window,
+		duration:    duration,
+		now:         time.Now,
+		failures:    make(map[string][]time.Time),
+		banned:      make(map[string]time.Time),
+	}
+}
+
+// AllowConnection refuses an address while its ban runs.
+func (b *banList) AllowConnection(remote net.Addr) error {
+	ip := addrIP(remote)
+	now := b.now()
+
+	b.mu.Lock()
+	defer b.mu.Unlock()
+
+	until, found := b.banned[ip]
+	switch {
+	case !found:
+		return nil
+	case now.Before(until):
+		return errBanned
+	default:
+		delete(b.banned, ip)
+
+		return nil
+	}
+}
+
+// LoginFailed records a failure of the connection's address and bans it when it reaches
+// maxFailures within window. The connection itself goes on: the server's own
+// MaxLoginFailures ends it.
+func (b *banList) LoginFailed(cc ftpserver.ClientContext, _ string, _ error) {
+	ip := addrIP(cc.RemoteAddr())
+	now := b.now()
+
+	b.mu.Lock()
+	defer b.mu.Unlock()
+
+	recent := b.failures[ip]
+	for len(recent) > 0 && now.Sub(recent[0]) >= b.window {
+		recent = recent[1:]
+	}
+
+	if len(recent) == 0 && !b.roomFor(now) {
+		return
+	}
+
+	recent = append(recent, now)
+	if len(recent) < b.maxFailures {
+		b.failures[ip] = recent
+
+		return
+	}
+
+	delete(b.failures, ip)
+	b.banned[ip] = now.Add(b.duration)
+}
+
+// roomFor tells whether one more address can be tracked, first dropping expired entries when
+// the maps are full. It is called with mu held.
+func (b *banList) roomFor(now time.Time) bool {
+	if len(b.failures)+len(b.banned) < maxTrackedAddrs {
+		return true
+	}
+
+	for ip, recent := range b.failures {
+		if now.Sub(recent[len(recent)-1]) >= b.window {
+			delete(b.failures, ip)
+		}
+	}
+
+	for ip, until := range b.banned {
+		if !now.Before(until) {
+			delete(b.banned, ip)
+		}
+	}
+
+	return len(b.failures)+len(b.banned) < maxTrackedAddrs
+}
+
+// addrIP returns the key under which an address is counted: its IPv4 address, or the /64
+// network of an IPv6 address, since one IPv6 host usually holds a whole /64 and could
+// otherwise change address at every attempt. Another kind of address is kept whole.
+func addrIP(addr net.Addr) string {
+	var ip net.IP
+
+	switch a := addr.(type) {
+	case *net.TCPAddr:
+		ip = a.IP
+	default:
+		host, _, err := net.SplitHostPort(addr.String())
+		if err != nil {
+			return addr.String()
+		}
+
+		ip = net.ParseIP(host)
+		if ip == nil {
+			return host
+		}
+	}
+
+	if ip.To4() == nil && len(ip) == net.IPv6len {
+		return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
+	}
+
+	return ip.String()
+}

@@ -1,0 +1,230 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/textproto"
+	"testing"
+	"time"
+
+	"github.com/jlaffaye/ftp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ftpkit/ftpserver"
+)
+
+// fakeClient is the ClientContext the ban list reads: only its address matters.
+type fakeClient struct {
+	ftpserver.ClientContext
+
+	addr net.Addr
+}
+
+func (c fakeClient) RemoteAddr() net.Addr { return c.addr }
+
+func tcpAddr(ip string) *net.TCPAddr {
+	return &net.TCPAddr{IP: net.ParseIP(ip), Port: 40000}
+}
+
+// fakeClock is a time that tests move by hand.
+type fakeClock struct{ t time.Time }
+
+func (c *fakeClock) now() time.Time { return c.t }
+
+func newTestBanList(maxFailures int) (*banList, *fakeClock) {
+	clock := &fakeClock{t: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
+	bans := newBanList(maxFailures, time.Minute, 10*time.Minute)
+	bans.now = clock.now
+
+	return bans, clock
+}
+
+func TestBanList(t *testing.T) {
+	t.Parallel()
+
+	bans, clock := newTestBanList(3)
+	attacker, other := tcpAddr("192.0.2.1"), tcpAddr("192.0.2.2")
+
+	fail := func(addr net.Addr) { bans.LoginFailed(fakeClient{addr: addr}, "root", errBadCredentials) }
+
+	fail(attacker)
+	fail(attacker)
+	require.NoError(t, bans.AllowConnection(attacker), "two failures are not a ban")
+
+	// Failures older than the window are forgotten.
+	clock.t = clock.t.Add(time.Minute)
+	fail(attacker)
+	require.NoError(t, bans.AllowConnection(attacker))
+
+	fail(attacker)
+	fail(attacker)
+	require.ErrorIs(t, bans.AllowConnection(attacker), errBanned)
+	require.NoError(t, bans.AllowConnection(other), "only the failing address is banned")
+
+	// Another port of the same IP is the same client.
+	require.ErrorIs(t, bans.AllowConnection(&net.TCPAddr{IP: attacker.IP, Port: 1}), errBanned)
+
+	clock.t = clock.t.Add(10*time.Minute - time.Second)
+	require.ErrorIs(t, bans.AllowConnection(attacker), errBanned)
+
+	clock.t = clock.t.Add(time.Second)
+	require.NoError(t, bans.AllowConnection(attacker), "the ban ends")
+
+	// After a ban the count starts again.
+	fail(attacker)
+	require.NoError(t, bans.AllowConnection(attacker))
+}
+
+func TestBanListIPv6Network(t *testing.T) {
+	t.Parallel()
+
+	bans, _ := newTestBanList(2)
+	bans.LoginFailed(fakeClient{addr: tcpAddr("2001:db8:1:2::1")}, "u", errBadCredentials)
+	bans.LoginFailed(fakeClient{addr: tcpAddr("2001:db8:1:2:ffff::9")}, "u", errBadCredentials)
+
+	require.ErrorIs(t, bans.AllowConnection(tcpAddr("2001:db8:1:2::77")), errBanned, "one /64 is one client")
+	require.NoError(t, bans.AllowConnection(tcpAddr("2001:db8:1:3::1")))
+	require.NoError(t, bans.AllowConnection(tcpAddr("192.0.2.1")))
+}
+
+func TestBanListBounded(t *testing.T) {
+	t.Parallel()
+
+	bans, clock := newTestBanList(2)
+
+	for i := range maxTrackedAddrs + 10 {
+		ip := net.IPv4(10, byte(i>>16), byte(i>>8), byte(i)).String()
+		bans.LoginFailed(fakeClient{addr: tcpAddr(ip)}, "u", errBadCredentials)
+	}
+
+	bans.mu.Lock()
+	tracked := len(bans.failures) + len(bans.banned)
+	bans.mu.Unlock()
+	assert.Equal(t, maxTrackedAddrs, tracked)
+
+	// Once the old failures expire, new addresses are tracked again.
+	clock.t = clock.t.Add(time.Hour)
+	late := tcpAddr("192.0.2.9")
+	bans.LoginFailed(fakeClient{addr: late}, "u", errBadCredentials)
+	bans.LoginFailed(fakeClient{addr: late}, "u", errBadCredentials)
+	require.ErrorIs(t, bans.AllowConnection(late), errBanned)
+}
+
+func TestBanListOff(t *testing.T) {
+	t.Parallel()
+
+	assert.Nil(t, newBanList(0, time.Minute, time.Minute))
+	assert.Nil(t, newBanList(3, time.Minute, 0))
+
+	drv := newTestDriver(t, "-ban-duration", "0")
+	require.NoError(t, drv.AllowConnection(tcpAddr("192.0.2.1")))
+	drv.LoginFailed(fakeClient{addr: tcpAddr("192.0.2.1")}, "u", errBadCredentials) // no panic on nil bans
+}
+
+func TestAbuseFlags(t *testing.T) {
+	t.Parallel()
+
+	settings, err := newTestDriver(t).GetSettings()
+	require.NoError(t, err)
+	assert.True(t, settings.AtomicUploads)
+	assert.Equal(t, ftpserver.DefaultMaxLoginFailures, settings.MaxLoginFailures)
+	assert.Equal(t, ftpserver.DefaultLoginFailureDelay, settings.LoginFailureDelay)
+
+	settings, err = newTestDriver(t, "-max-login-failures", "0", "-login-failure-delay", "0").GetSettings()
+	require.NoError(t, err)
+	assert.Negative(t, settings.MaxLoginFailures, "0 on the command line is no limit")
+	assert.Negative(t, settings.LoginFailureDelay, "0 on the command line is no delay")
+
+	settings, err = newTestDriver(t, "-max-login-failures", "7", "-login-failure-delay", "250ms").GetSettings()
+	require.NoError(t, err)
+	assert.Equal(t, 7, settings.MaxLoginFailures)
+	assert.Equal(t, 250*time.Millisecond, settings.LoginFailureDelay)
+
+	for _, args := range [][]string{
+		{"-ban-duration", "-1s"}, {"-ban-window", "-1m"}, {"-login-failure-delay", "-5ms"}, {"-ban-duration", "soon"},
+	} {
+		var stderr bytes.Buffer
+
+		err := run(context.Background(), args, io.Discard, &stderr)
+		require.ErrorIs(t, err, errUsage, "%v", args)
+	}
+}
+
+// failLogin connects to addr and fails to log in once.
+func failLogin(t *testing.T, addr string) {
+	t.Helper()
+
+	conn, err := ftp.Dial(addr, ftp.DialWithTimeout(startTimeout))
+	require.NoError(t, err)
+	require.Error(t, conn.Login("test", "wrong"))
+	require.NoError(t, conn.Quit())
+}
+
+// greeting returns the first reply of a new connection to addr.
+func greeting(t *testing.T, addr string) (int, string) {
+	t.Helper()
+
+	conn, err := textproto.Dial("tcp", addr)
+	require.NoError(t, err)
+
+	defer conn.Close()
+
+	code, msg, err := conn.ReadResponse(0) // 0: any code
+	require.NoError(t, err)
+
+	return code, msg
+}
+
+func TestRunBansAfterFailedLogins(t *testing.T) {
+	t.Parallel()
+
+	srv := startRun(t, "-max-login-failures", "3", "-login-failure-delay", "1ms", "-ban-duration", "1h")
+
+	// Three failures on three connections: none reaches the per-connection limit.
+	for range 3 {
+		code, _ := greeting(t, srv.addr)
+		require.Equal(t, ftpserver.StatusServiceReady, code)
+		failLogin(t, srv.addr)
+	}
+
+	code, msg := greeting(t, srv.addr)
+	assert.Equal(t, ftpserver.StatusServiceNotAvailable, code)
+	assert.Equal(t, errBanned.Error(), msg)
+
+	_, err := ftp.Dial(srv.addr, ftp.DialWithTimeout(startTimeout))
+	require.Error(t, err, "a banned address cannot log in even with the right password")
+}
+
+func TestRunClosesAfterMaxLoginFailures(t *testing.T) {
+	t.Parallel()
+
+	srv := startRun(t, "-max-login-failures", "2", "-login-failure-delay", "1ms", "-ban-duration", "0")
+
+	conn, err := textproto.Dial("tcp", srv.addr)
+	require.NoError(t, err)
+
+	defer conn.Close()
+
+	_, _, err = conn.ReadResponse(ftpserver.StatusServiceReady)
+	require.NoError(t, err)
+
+	for i, want := range []int{ftpserver.StatusNotLoggedIn, ftpserver.StatusServiceNotAvailable} {
+		_, err = conn.Cmd("USER test")
+		require.NoError(t, err)
+		_, _, err = conn.ReadResponse(ftpserver.StatusUserOK)
+		require.NoError(t, err)
+
+		_, err = conn.Cmd("PASS wrong%d", i)
+		require.NoError(t, err)
+		_, _, err = conn.ReadResponse(want)
+		require.NoError(t, err, "failure %d", i+1)
+	}
+
+	// -ban-duration 0: the address may come back at once.
+	code, _ := greeting(t, srv.addr)
+	assert.Equal(t, ftpserver.StatusServiceReady, code)
+	login(t, srv.addr)
+}

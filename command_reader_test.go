@@ -1,0 +1,165 @@
+package ftpserver
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// readAllLines reads lines until the end of data, with errLineTooLong shown as "<too long>".
+func readAllLines(tb testing.TB, data string, maxLen int) []string {
+	tb.Helper()
+
+	cr := newCommandReader(strings.NewReader(data), maxLen)
+
+	var lines []string
+
+	for range len(data) + 1 {
+		line, err := cr.readLine()
+
+		switch {
+		case errors.Is(err, errLineTooLong):
+			lines = append(lines, "<too long>")
+		case errors.Is(err, io.EOF):
+			return lines
+		default:
+			require.NoError(tb, err)
+			lines = append(lines, line)
+		}
+	}
+
+	tb.Fatalf("readLine did not reach the end of %q", data)
+
+	return nil
+}
+
+func TestCommandReaderLines(t *testing.T) {
+	t.Parallel()
+
+	tests := []struct {
+		name  string
+		data  string
+		max   int
+		lines []string
+	}{
+		{"CRLF", "USER a\r\nPASS b\r\n", 16, []string{"USER a", "PASS b"}},
+		{"bare LF", "NOOP\nQUIT\n", 16, []string{"NOOP", "QUIT"}},
+		{"no final line end", "NOOP\r\nQUI", 16, []string{"NOOP"}},
+		{"empty lines", "\r\n\n", 16, []string{"", ""}},
+		{"exactly max with CRLF", "12345\r\n", 5, []string{"12345"}},
+		{"exactly max with LF", "12345\n", 5, []string{"12345"}},
+		{"max+1 with LF", "123456\nNOOP\n", 5, []string{"<too long>", "NOOP"}},
+		{"max+1 with CRLF", "123456\r\nNOOP\r\n", 5, []string{"<too long>", "NOOP"}},
+		{"long line streamed", strings.Repeat("x", 2000) + "\r\nNOOP\r\n", 100, []string{"<too long>", "NOOP"}},
+		{"lone CR dropped", "CWD a\rb\r\n", 16, []string{"CWD ab"}},
+		{"CR before CRLF", "NOOP\r\r\n", 16, []string{"NOOP"}},
+		{"CR NUL keeps the NUL", "CWD a\r\x00b\r\n", 16, []string{"CWD a\x00b"}},
+		{"ABOR with IP and DM", "\xff\xf4\xff\xf2ABOR\r\n", 16, []string{"ABOR"}},
+		{"escaped IAC", "CWD \xff\xff\r\n", 16, []string{"CWD \xff"}},
+		{"option negotiation", "\xff\xfb\x01NOOP\r\n", 16, []string{"NOOP"}},
+		{"option byte is CR", "\xff\xfd\rNOOP\r\n", 16, []string{"NOOP"}},
+		{"subnegotiation", "\xff\xfa\x18\x00xterm\xff\xf0NOOP\r\n", 32, []string{"NOOP"}},
+		{"unfinished subnegotiation", "NOOP\xff\xfa\x18abc\r\n", 32, []string{"NOOP"}},
+		{"IAC at the end", "NOOP\xff\r\n", 16, []string{"NOOP"}},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+
+			assert.Equal(t, tt.lines, readAllLines(t, tt.data, tt.max))
+		})
+	}
+}
+
+func TestParseCommandLine(t *testing.T) {
+	t.Parallel()
+
+	tests := []struct{ line, verb, param string }{
+		{"", "", ""},
+		{"noop", "NOOP", ""},
+		{"USER anonymous", "USER", "anonymous"},
+		{"CWD  leading space", "CWD", " leading space"},
+		{"STOR a b c", "STOR", "a b c"},
+		{"retr ", "RETR", ""},
+	}
+
+	for _, tt := range tests {
+		verb, param := parseCommandLine(tt.line)
+		assert.Equal(t, tt.verb, verb, "%q", tt.line)
+		assert.Equal(t, tt.param, param, "%q", tt.line)
+	}
+}
+
+// FuzzCommandReader feeds arbitrary bytes to the command reader with a small maximum and
+// parses every line: nothing may panic, a line never exceeds the maximum nor holds a CR or
+// LF, each LF of the input ends exactly one line or one errLineTooLong, and the parser's
+// verb and parameter rebuild the line.
+func FuzzCommandReader(f *testing.F) {
+	for _, seed := range []string{
+		"USER anonymous\r\nPASS guest@\r\n",
+		"NOOP\nQUIT\n",
+		"\xff\xf4\xff\xf2ABOR\r\n",
+		"CWD \xff\xff\r\n",
+		"\xff\xfb\x01\xff\xfd\rNOOP\r\n",
+		"\xff\xfa\x18\x00xterm\xff\xf0NOOP\r\n",
+		"NOOP\xff\xfa\x18abc\r\n",
+		"NOOP\xff",
+		"CWD a\rb\r\n\r\r\n",
+		"CWD a\r\x00b\r\n",
+		"123456789012345678901234567890123456789012345678901234567890123456789\n",
+		"\xff\r\n\xff\n",
+		"stor \xc3\x28\xa0\xa1\r\n",
+		"\n\n\n\r\n",
+	} {
+		f.Add([]byte(seed), uint8(8))
+		f.Add([]byte(seed), uint8(63))
+	}
+
+	f.Fuzz(func(t *testing.T, data []byte, maxByte uint8) {
+		limit := 1 + int(maxByte)%64
+		cr := newCommandReader(bytes.NewReader(data), limit)
+		ends := 0
+
+		for range len(data) + 1 {
+			line, err := cr.readLine()
+
+			switch {
+			case errors.Is(err, io.EOF):
+				require.Equal(t, bytes.Count(data, []byte{'\n'}), ends, "one line or error per LF")
+
+				return
+			case errors.Is(err, errLineTooLong):
+				ends++
+
+				continue
+			}
+
+			require.NoError(t, err)
+
+			ends++
+
+			require.LessOrEqual(t, len(line), limit, "line %q", line)
+			require.NotContains(t, line, "\r")
+			require.NotContains(t, line, "\n")
+
+			verb, param := parseCommandLine(line)
+			require.NotContains(t, verb, " ")
+			require.Equal(t, strings.ToUpper(verb), verb)
+
+			if before, after, found := strings.Cut(line, " "); found {
+				require.Equal(t, after, param)
+				require.Equal(t, strings.ToUpper(before), verb)
+			} else {
+				require.Empty(t, param)
+			}
+		}
+
+		t.Fatal("readLine did not reach the end of its input")
+	})
+}

@@ -1,0 +1,32 @@
+package ftpserver
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"runtime/debug"
+
+	"github.com/go-kit/log/level"
+)
+
+// errFilterPanic refuses a connection whose MainDriverExtensionConnectionFilter panicked.
+var errFilterPanic = errors.New("connection refused")
+
+// allowConnection asks the driver's MainDriverExtensionConnectionFilter, if it has one,
+// whether to serve a new control connection. A panic in the filter refuses the connection
+// instead of ending the accept loop.
+func (s *FtpServer) allowConnection(remote net.Addr) (err error) {
+	filter, ok := s.driver.(MainDriverExtensionConnectionFilter)
+	if !ok {
+		return nil
+	}
+
+	defer func() {
+		if r := recover(); r != nil {
+			level.Error(s.Logger).Log("event", "panic", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			err = errFilterPanic
+		}
+	}()
+
+	return filter.AllowConnection(remote)
+}

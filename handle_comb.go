@@ -1,0 +1,262 @@
+package ftpserver
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io"
+	"os"
+	"path"
+	"strings"
+
+	"github.com/go-kit/log/level"
+)
+
+// combTempPrefix starts the name of the file a COMB builds before it replaces its target.
+const combTempPrefix = ".ftpkit-comb-"
+
+var (
+	errUnclosedQuote  = errors.New("unclosed quote")
+	errTextAfterQuote = errors.New("text after a closing quote")
+	errEmptyName      = errors.New("empty name")
+	errCOMBArgs       = errors.New("COMB takes a target and at least one part, each named once")
+)
+
+// combDisabled is the command table's disabledBy for COMB.
+func combDisabled(s *Settings) bool {
+	return !s.EnableCOMB
+}
+
+// handleCOMB joins uploaded parts: "COMB <target> <part> [<part>...]" appends the parts, in
+// order, to the target (created if missing), then removes them, as GlobalSCAPE EFT defined it
+// for multi-part uploads (CuteFTP, GoAnywhere). Names are quoted ("a b" "c") or, without
+// spaces, bare; each is resolved like any path argument, from the working directory. The
+// result is built in a temporary file beside the target and renamed over it, so a failure
+// leaves the target as it was and keeps every part. The copy runs in the serve goroutine.
+func (c *clientHandler) handleCOMB(param string) {
+	target, parts, err := parseCOMBArgs(param)
+	if err != nil {
+		c.reply(StatusSyntaxErrorParameters, `Usage: COMB "target" "part1" "part2"...: `+err.Error())
+
+		return
+	}
+
+	target, ok := c.pathParam(target)
+	if !ok {
+		return
+	}
+
+	for i, part := range parts {
+		if parts[i], ok = c.pathParam(part); !ok {
+			return
+		}
+	}
+
+	if !distinctPaths(target, parts) {
+		c.reply(StatusSyntaxErrorParameters, errCOMBArgs.Error())
+
+		return
+	}
+
+	if err := c.combine(target, parts); err != nil {
+		c.replyError(StatusActionNotTaken, "Cannot combine into "+target, err)
+
+		return
+	}
+
+	c.reply(StatusFileOK, c.removeParts(target, parts))
+}
+
+// parseCOMBArgs returns the target and the parts of a COMB.
+func parseCOMBArgs(param string) (string, []string, error) {
+	args, err := splitQuotedArgs(param)
+	if err != nil {
+		return "", nil, err
+	}
+
+	if len(args) < 2 {
+		return "", nil, errCOMBArgs
+	}
+
+	return args[0], args[1:], nil
+}
+
+// distinctPaths tells whether no part is the target or another part: either would append a
+// file to itself and then remove it.
+func distinctPaths(target string, parts []string) bool {
+	seen := make(map[string]struct{}, len(parts)+1)
+	seen[target] = struct{}{}
+
+	for _, part := range parts {
+		if _, dup := seen[part]; dup {
+			return false
+		}
+
+		seen[part] = struct{}{}
+	}
+
+	return true
+}
+
+// combine writes the target's current content, if any, and then every part into a temporary
+// file beside the target, and renames it over the target.
+func (c *clientHandler) combine(target string, parts []string) error {
+	fs := c.fs()
+
+	for _, part := range parts {
+		if err := checkRegular(fs, part); err != nil {
+			return err
+		}
+	}
+
+	sources := parts
+
+	targetInfo, err := fs.Stat(target)
+	switch {
+	case err == nil && !targetInfo.Mode().IsRegular():
+		return errNotRegularFile
+	case err == nil:
+		sources = append([]string{target}, parts...)
+	case !errors.Is(err, os.ErrNotExist):
+		return err
+	}
+
+	var suffix [8]byte
+
+	_, _ = rand.Read(suffix[:])
+	temp := path.Join(path.Dir(target), combTempPrefix+hex.EncodeToString(suffix[:]))
+
+	file, err := c.openTransferFile(temp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0)
+	if err != nil {
+		return err
+	}
+
+	if len(sources) > len(parts) {
+		// The new file replaces the target: give it the target's permissions while it is still
+		// empty, so a private target never shows its content to others. Drivers without modes
+		// may refuse; the content matters more.
+		if err := fs.Chmod(temp, targetInfo.Mode().Perm()); err != nil {
+			level.Debug(c.logger).Log("event", "comb_mode_not_kept", "path", target, "err", err)
+		}
+	}
+
+	// upload.finish flushes and closes the file, then renames it over the target, or removes
+	// it after a failure.
+	result := &upload{fs: fs, file: file, target: target, temp: temp, logger: c.logger}
+
+	return result.finish(c.appendFiles(file, sources))
+}
+
+// checkRegular returns the Stat error of p, or errNotRegularFile when p is not a file.
+func checkRegular(fs ClientDriver, p string) error {
+	info, err := fs.Stat(p)
+	if err == nil && !info.Mode().IsRegular() {
+		return errNotRegularFile
+	}
+
+	return err
+}
+
+// appendFiles copies each source, in order, to the end of dst. Both ends are passed as they
+// are, so io.Copy can let the kernel copy between two *os.File (copy_file_range).
+func (c *clientHandler) appendFiles(dst FileTransfer, sources []string) error {
+	for _, source := range sources {
+		src, err := c.openTransferFile(source, os.O_RDONLY, 0)
+		if err != nil {
+			return err
+		}
+
+		_, err = io.Copy(unwrapFile(dst), unwrapFile(src))
+		_ = src.Close()
+
+		if err != nil {
+			return newFileAccessError("combining "+source, err)
+		}
+	}
+
+	return nil
+}
+
+// removeParts removes the parts once the target holds them and returns the text of the 250
+// reply. A part that cannot be removed is named there, but COMB still succeeded: answering an
+// error would invite the client to run it again and append the parts twice.
+func (c *clientHandler) removeParts(target string, parts []string) string {
+	fs := c.fs()
+	msg := "Combined into " + target
+
+	for _, part := range parts {
+		if err := fs.Remove(part); err != nil {
+			level.Warn(c.logger).Log("event", "comb_part_left", "path", part, "err", err)
+			msg += "; could not remove " + part + ": " + clientErrorText(err)
+		}
+	}
+
+	return msg
+}
+
+// splitQuotedArgs splits a list of names separated by spaces. A name starting with a double
+// quote runs to the closing quote and may hold spaces, with "" standing for one quote (RFC 959
+// appendix II's convention); any other name runs to the next space. Empty names and text glued
+// to a closing quote are errors.
+func splitQuotedArgs(param string) ([]string, error) {
+	var args []string
+
+	for i := 0; i < len(param); {
+		switch param[i] {
+		case ' ':
+			i++
+		case '"':
+			arg, next, err := quotedArg(param, i+1)
+			if err != nil {
+				return nil, err
+			}
+
+			args = append(args, arg)
+			i = next
+		default:
+			end := strings.IndexByte(param[i:], ' ')
+			if end < 0 {
+				end = len(param) - i
+			}
+
+			args = append(args, param[i:i+end])
+			i += end
+		}
+	}
+
+	return args, nil
+}
+
+// quotedArg reads a quoted name whose text starts at param[i], and returns it with the index
+// just after its closing quote.
+func quotedArg(param string, i int) (string, int, error) {
+	var name strings.Builder
+
+	for {
+		j := strings.IndexByte(param[i:], '"')
+		if j < 0 {
+			return "", 0, errUnclosedQuote
+		}
+
+		name.WriteString(param[i : i+j])
+		i += j + 1
+
+		if i < len(param) && param[i] == '"' { // "" inside quotes is one quote
+			name.WriteByte('"')
+			i++
+
+			continue
+		}
+
+		break
+	}
+
+	switch {
+	case i < len(param) && param[i] != ' ':
+		return "", 0, errTextAfterQuote
+	case name.Len() == 0:
+		return "", 0, errEmptyName
+	}
+
+	return name.String(), i, nil
+}
