@@ -12,46 +12,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-kit/log"
 	"github.com/spf13/afero"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 )
 
 // newTestServerMain is newTestServer for a MainDriver with extensions: main turns the test
-// driver into the MainDriver the server is given.
+// driver into the MainDriver the server runs.
 func newTestServerMain(t *testing.T, main func(*testDriver) MainDriver, opts ...testOption) *testServer {
 	t.Helper()
 
-	ignore := goleak.IgnoreCurrent()
-	driver := &testDriver{
-		fs:       afero.NewMemMapFs(),
-		settings: &Settings{ListenAddr: "127.0.0.1:0", ConnectionTimeout: 5, LoginFailureDelay: time.Millisecond},
-	}
-
-	for _, opt := range opts {
-		opt(driver)
-	}
-
-	server := NewFtpServer(main(driver))
-	if testing.Verbose() {
-		server.Logger = log.NewLogfmtLogger(log.NewSyncWriter(os.Stderr))
-	}
-
-	require.NoError(t, server.Listen())
-
-	served := make(chan error, 1)
-
-	go func() { served <- server.Serve() }()
-
-	t.Cleanup(func() {
-		require.NoError(t, server.Stop())
-		require.NoError(t, <-served)
-		goleak.VerifyNone(t, ignore)
-	})
-
-	return &testServer{FtpServer: server, driver: driver}
+	return newTestServer(t, append(opts, func(d *testDriver) { d.wrap = main })...)
 }
 
 // withFs makes fs the file system of the test user.

@@ -41,6 +41,7 @@ type testDriver struct {
 	disconnected  int
 	welcomeErr    error
 	preAuth       func(cc ClientContext, user string) error
+	wrap          func(*testDriver) MainDriver // a MainDriver with extensions around this one
 	lastClientCtx ClientContext
 }
 
@@ -132,7 +133,11 @@ func newTestServer(tb testing.TB, opts ...testOption) *testServer {
 	}
 
 	var main MainDriver = driver
-	if driver.preAuth != nil {
+
+	switch {
+	case driver.wrap != nil:
+		main = driver.wrap(driver)
+	case driver.preAuth != nil:
 		main = preAuthDriver{driver}
 	}
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -25,6 +26,59 @@ type transferHandler interface {
 	Close() error
 	// Channel tells which kind of data connection this is.
 	Channel() DataChannel
+}
+
+// heldConn keeps the data connection a transferHandler opened, so that Close, called from
+// another goroutine (ABOR, Stop), reaches it; a connection opened after Close is refused.
+type heldConn struct {
+	mu     sync.Mutex
+	conn   net.Conn
+	closed bool
+}
+
+// whileOpen runs fn under the lock unless Close came first, and tells which.
+func (h *heldConn) whileOpen(fn func()) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+
+	if h.closed {
+		return false
+	}
+
+	fn()
+
+	return true
+}
+
+// keep records conn, or closes it when Close came first.
+func (h *heldConn) keep(conn net.Conn) (net.Conn, error) {
+	if h.whileOpen(func() { h.conn = conn }) {
+		return conn, nil
+	}
+
+	_ = conn.Close()
+
+	return nil, errTransferAborted
+}
+
+// close marks the handler closed, runs its own closing step (a listener, a dial) and closes
+// the connection; closing twice is not an error.
+func (h *heldConn) close(closeOwn func() error) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+
+	h.closed = true
+
+	err := closeOwn()
+	if h.conn != nil {
+		err = errors.Join(err, h.conn.Close())
+	}
+
+	if err != nil && !errors.Is(err, net.ErrClosed) {
+		return newNetworkError("closing data connection", err)
+	}
+
+	return nil
 }
 
 // transferRun is a transfer in progress, run by its own goroutine while the serve goroutine

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net"
-	"sync"
 	"time"
 
 	"github.com/go-kit/log/level"
@@ -17,10 +16,8 @@ type activeTransferHandler struct {
 	laddr   *net.TCPAddr // nil: any local port
 	timeout time.Duration
 
-	mu     sync.Mutex
-	cancel context.CancelFunc
-	conn   net.Conn
-	closed bool
+	cancel context.CancelFunc // guarded by held's lock
+	held   heldConn
 }
 
 // Open dials the client. It first tries the RFC 959 3.2 source port (the control port minus
@@ -30,15 +27,9 @@ func (a *activeTransferHandler) Open() (net.Conn, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), a.timeout)
 	defer cancel()
 
-	a.mu.Lock()
-	if a.closed {
-		a.mu.Unlock()
-
+	if !a.held.whileOpen(func() { a.cancel = cancel }) {
 		return nil, errTransferAborted
 	}
-
-	a.cancel = cancel
-	a.mu.Unlock()
 
 	conn, err := a.dial(ctx, a.laddr)
 	if err != nil && a.laddr != nil && ctx.Err() == nil {
@@ -49,18 +40,7 @@ func (a *activeTransferHandler) Open() (net.Conn, error) {
 		return nil, newNetworkError("dialing "+a.raddr.String(), err)
 	}
 
-	a.mu.Lock()
-	defer a.mu.Unlock()
-
-	if a.closed {
-		_ = conn.Close()
-
-		return nil, errTransferAborted
-	}
-
-	a.conn = conn
-
-	return conn, nil
+	return a.held.keep(conn)
 }
 
 func (a *activeTransferHandler) dial(ctx context.Context, laddr *net.TCPAddr) (net.Conn, error) {
@@ -77,24 +57,15 @@ func (a *activeTransferHandler) dial(ctx context.Context, laddr *net.TCPAddr) (n
 	return conn, nil
 }
 
-// Close implements transferHandler.
+// Close implements transferHandler: it cancels a dial in progress or closes the connection.
 func (a *activeTransferHandler) Close() error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-
-	a.closed = true
-
-	if a.cancel != nil {
-		a.cancel()
-	}
-
-	if a.conn != nil {
-		if err := a.conn.Close(); err != nil {
-			return newNetworkError("closing active connection", err)
+	return a.held.close(func() error {
+		if a.cancel != nil {
+			a.cancel()
 		}
-	}
 
-	return nil
+		return nil
+	})
 }
 
 // Channel implements transferHandler.

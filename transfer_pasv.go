@@ -5,7 +5,6 @@ import (
 	"iter"
 	"net"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/go-kit/log/level"
@@ -18,9 +17,7 @@ type passiveTransferHandler struct {
 	clientIP net.IP // nil when PasvConnectionsCheck is IPMatchDisabled
 	onTheft  func(addr net.Addr)
 
-	mu     sync.Mutex
-	conn   net.Conn
-	closed bool
+	held heldConn
 }
 
 // Open accepts the client's connection. A connection from another IP than the control
@@ -45,43 +42,13 @@ func (p *passiveTransferHandler) Open() (net.Conn, error) {
 
 		_ = p.listener.Close() // one connection per PASV
 
-		return p.keep(conn)
+		return p.held.keep(conn)
 	}
-}
-
-// keep records the accepted connection so Close reaches it, unless Close came first.
-func (p *passiveTransferHandler) keep(conn net.Conn) (net.Conn, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-
-	if p.closed {
-		_ = conn.Close()
-
-		return nil, errTransferAborted
-	}
-
-	p.conn = conn
-
-	return conn, nil
 }
 
 // Close implements transferHandler.
 func (p *passiveTransferHandler) Close() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-
-	p.closed = true
-
-	err := p.listener.Close()
-	if p.conn != nil {
-		err = errors.Join(err, p.conn.Close())
-	}
-
-	if err != nil && !errors.Is(err, net.ErrClosed) {
-		return newNetworkError("closing passive connection", err)
-	}
-
-	return nil
+	return p.held.close(p.listener.Close)
 }
 
 // Channel implements transferHandler.
