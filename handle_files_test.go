@@ -428,3 +428,36 @@ func TestAVBLWithoutExtension(t *testing.T) {
 	assert.NotContains(t, rc.expect("FEAT", StatusSystemStatus), "AVBL")
 	rc.expect("AVBL", StatusCommandNotImplemented)
 }
+
+func TestStalledDownloadAborted(t *testing.T) {
+	s := newTestServer(t, withSettings(func(s *Settings) { s.TransferStallTimeout = 1 }))
+	require.NoError(t, writeFile(s.driver.fs, "/big.bin", testContent(64<<20)))
+
+	rc := s.rawLoggedIn(t)
+	rc.expect("TYPE I", StatusOK)
+	data := rc.pasv()
+	rc.expect("RETR /big.bin", StatusFileStatusOK)
+
+	// The client never reads: once the socket buffers are full nothing moves, and the server
+	// gives up after the stall timeout instead of holding the transfer forever.
+	code, msg := rc.read()
+	assert.Equal(t, StatusTransferAborted, code, msg)
+	require.NoError(t, data.Close())
+	rc.expect("NOOP", StatusOK)
+}
+
+func TestStalledUploadAborted(t *testing.T) {
+	s := newTestServer(t, withSettings(func(s *Settings) { s.TransferStallTimeout = 1 }))
+
+	rc := s.rawLoggedIn(t)
+	rc.expect("TYPE I", StatusOK)
+	data := rc.pasv()
+	rc.expect("STOR /slow.bin", StatusFileStatusOK)
+
+	_, err := data.Write([]byte("a few bytes, then silence"))
+	require.NoError(t, err)
+
+	code, msg := rc.read()
+	assert.Equal(t, StatusTransferAborted, code, msg)
+	require.NoError(t, data.Close())
+}

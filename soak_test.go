@@ -30,7 +30,7 @@ import (
 // the whole test ends within the duration plus soakGrace, or it fails.
 const (
 	soakDefaultClients  = 200
-	soakDefaultDuration = 20 * time.Second
+	soakDefaultDuration = 60 * time.Second
 	soakTimeout         = 30 * time.Second // one command or transfer of a client
 	soakGrace           = 60 * time.Second // after the duration, for the last operations
 	soakSharedFiles     = 4
@@ -44,7 +44,7 @@ const (
 // the test server's check finds no goroutine left behind.
 //
 // It runs with FTPKIT_SOAK=1 or in CI (CI=true), never with -short. FTPKIT_SOAK_DURATION (a
-// Go duration, default 20s) and FTPKIT_SOAK_CLIENTS (default 200) size it.
+// Go duration, default 60s) and FTPKIT_SOAK_CLIENTS (default 200) size it.
 func TestSoak(t *testing.T) {
 	if testing.Short() {
 		t.Skip("soak test: skipped with -short")

@@ -291,18 +291,8 @@ func (d certDriver) VerifyConnection(_ ClientContext, user string, conn *tls.Con
 }
 
 func TestClientCertificateLogin(t *testing.T) {
-	driver := &testDriver{fs: afero.NewMemMapFs(), settings: &Settings{ListenAddr: "127.0.0.1:0"}}
-	withTLS(t)(driver)
-	driver.tlsConfig.ClientAuth = tls.RequestClientCert
-
-	server := NewFtpServer(certDriver{driver})
-	require.NoError(t, server.Listen())
-
-	go func() { _ = server.Serve() }()
-
-	t.Cleanup(func() { _ = server.Stop() })
-
-	s := &testServer{FtpServer: server, driver: driver}
+	s := newTestServerMain(t, func(d *testDriver) MainDriver { return certDriver{d} }, withTLS(t),
+		func(d *testDriver) { d.tlsConfig.ClientAuth = tls.RequestClientCert })
 
 	withCert := clientTLSConfig()
 	withCert.Certificates = []tls.Certificate{testCertificate(t, "alice")}
@@ -337,18 +327,13 @@ func (d *countingTLSDriver) GetTLSConfig() (*tls.Config, error) {
 }
 
 func TestTLSConfigAskedPerConnection(t *testing.T) {
-	driver := &testDriver{fs: afero.NewMemMapFs(), settings: &Settings{ListenAddr: "127.0.0.1:0"}}
-	withTLS(t)(driver)
+	var counting *countingTLSDriver
 
-	counting := &countingTLSDriver{testDriver: driver}
-	server := NewFtpServer(counting)
-	require.NoError(t, server.Listen())
+	s := newTestServerMain(t, func(d *testDriver) MainDriver {
+		counting = &countingTLSDriver{testDriver: d}
 
-	go func() { _ = server.Serve() }()
-
-	t.Cleanup(func() { _ = server.Stop() })
-
-	s := &testServer{FtpServer: server, driver: driver}
+		return counting
+	}, withTLS(t))
 
 	for range 2 {
 		rc := s.raw(t)
