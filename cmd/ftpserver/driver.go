@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/afero"
 
@@ -216,6 +217,24 @@ func (d implicitDriver) GetSettings() (*ftpserver.Settings, error) {
 	return settings, nil
 }
 
+// errUnknownHost refuses a HOST name that is not among -hosts; the server replies 504.
+var errUnknownHost = errors.New("no such virtual host here")
+
+// AcceptHost answers HOST (RFC 7151): any name without -hosts, else only those names.
+func (d *driver) AcceptHost(_ ftpserver.ClientContext, host string) error {
+	if len(d.cfg.hosts) == 0 {
+		return nil
+	}
+
+	for _, name := range d.cfg.hosts {
+		if strings.EqualFold(name, host) {
+			return nil
+		}
+	}
+
+	return fmt.Errorf("%w: %s", errUnknownHost, host)
+}
+
 // equalSecret returns 1 when a and b are equal and 0 otherwise, in a time that does not depend
 // on where they differ nor on their lengths.
 func equalSecret(a, b string) int {
@@ -233,6 +252,8 @@ type clientDriver struct {
 }
 
 var (
+	_ ftpserver.ClientDriverExtensionHasher         = (*clientDriver)(nil)
+	_ ftpserver.MainDriverExtensionHost             = (*driver)(nil)
 	_ ftpserver.ClientDriver                        = (*clientDriver)(nil)
 	_ ftpserver.ClientDriverExtensionAvailableSpace = (*clientDriver)(nil)
 	_ ftpserver.ClientDriverExtensionSymlink        = (*clientDriver)(nil)

@@ -38,8 +38,9 @@ type config struct {
 	tls             bool   // explicit TLS (AUTH TLS) offered
 	certFile        string // "" with tls: a self-signed certificate made at start
 	keyFile         string
-	tlsRequired     bool   // login and transfers only over TLS
-	implicitListen  string // "" or the address of an implicit-TLS listener
+	tlsRequired     bool     // login and transfers only over TLS
+	implicitListen  string   // "" or the address of an implicit-TLS listener
+	hosts           []string // virtual host names HOST accepts; empty: any
 
 	maxLoginFailures  int           // per connection, and per IP within banWindow; <= 0: no limit
 	loginFailureDelay time.Duration // first failed login's delay; 0: none
@@ -73,6 +74,12 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		"offer explicit TLS (AUTH TLS), with a self-signed certificate made at start unless -cert and -key are given")
 	flags.StringVar(&cfg.certFile, "cert", "", "TLS certificate `FILE` (PEM); implies -tls")
 	flags.StringVar(&cfg.keyFile, "key", "", "TLS private key `FILE` (PEM); implies -tls")
+	flags.Func("hosts", "comma-separated `names` that HOST (RFC 7151) accepts (default: any name)",
+		func(v string) error {
+			cfg.hosts = strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' })
+
+			return nil
+		})
 	flags.BoolVar(&cfg.tlsRequired, "tls-required", false,
 		"refuse login and transfers without TLS (implies -tls)")
 	flags.StringVar(&cfg.implicitListen, "implicit-listen", "",
