@@ -7,10 +7,14 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io/fs"
+	"maps"
+	"net/url"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -168,6 +172,12 @@ func makeTree(t *testing.T) string {
 		"sub/nested.bin":         1 << 20,
 		"sub/deeper/big.bin":     3<<20 + 123,
 		"sub/deeper/another.txt": 4096,
+		// Names clients and servers get wrong (RFC 2640 and shell-like quoting).
+		"-leading dash.txt":  10,
+		`quote"d 'name'.txt`: 20,
+		"#hash.txt":          30,
+		"日本語/ファイル.txt":       40,
+		"café.bin":           50,
 	}
 
 	for name, size := range files {
@@ -377,8 +387,14 @@ func curlTree(t *testing.T, base []string, url, src, dst string) {
 	assert.Contains(t, listing, " big.bin")
 	assert.Regexp(t, `^-rw`, listing, "LIST gives ls -l lines")
 
+	top := map[string]bool{}
+	for _, name := range names {
+		first, _, _ := strings.Cut(name, "/")
+		top[first] = true
+	}
+
 	nlst := runClient(t, "curl", append(append([]string{}, base...), "--list-only", url+"/tree/")...)
-	assert.ElementsMatch(t, []string{"empty.txt", "small.txt", "sub", "with space.bin"},
+	assert.ElementsMatch(t, slices.Collect(maps.Keys(top)),
 		strings.Split(strings.TrimSpace(strings.ReplaceAll(nlst, "\r", "")), "\n"), "NLST names")
 
 	for _, name := range names {
@@ -394,10 +410,32 @@ func curlTree(t *testing.T, base []string, url, src, dst string) {
 		quotes = append(quotes, "-Q", "DELE /tree/"+name)
 	}
 
-	quotes = append(quotes, "-Q", "RMD /tree/sub/deeper", "-Q", "RMD /tree/sub", "-Q", "RMD /tree")
+	// Directories, deepest first, then the tree itself.
+	dirs := map[string]bool{}
+
+	for _, name := range names {
+		for dir := path.Dir(name); dir != "."; dir = path.Dir(dir) {
+			dirs[dir] = true
+		}
+	}
+
+	sortedDirs := slices.SortedFunc(maps.Keys(dirs), func(a, b string) int {
+		return strings.Count(b, "/") - strings.Count(a, "/")
+	})
+	for _, dir := range sortedDirs {
+		quotes = append(quotes, "-Q", "RMD /tree/"+dir)
+	}
+
+	quotes = append(quotes, "-Q", "RMD /tree")
 	runClient(t, "curl", append(append(append([]string{}, base...), quotes...), "--list-only", url+"/")...)
 }
 
+// escapeURLPath percent-encodes each segment of a slash-separated path for a URL.
 func escapeURLPath(name string) string {
-	return strings.ReplaceAll(name, " ", "%20")
+	segments := strings.Split(name, "/")
+	for i, segment := range segments {
+		segments[i] = url.PathEscape(segment)
+	}
+
+	return strings.Join(segments, "/")
 }
