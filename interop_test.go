@@ -181,9 +181,9 @@ func makeTree(t *testing.T) string {
 	}
 
 	for name, size := range files {
-		path := filepath.Join(src, filepath.FromSlash(name))
-		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
-		require.NoError(t, os.WriteFile(path, testContent(size + len(name))[:size], 0o600))
+		local := filepath.Join(src, filepath.FromSlash(name))
+		require.NoError(t, os.MkdirAll(filepath.Dir(local), 0o755))
+		require.NoError(t, os.WriteFile(local, testContent(size + len(name))[:size], 0o600))
 	}
 
 	return src
@@ -365,7 +365,7 @@ func TestInteropCurlImplicitTLS(t *testing.T) {
 }
 
 // curlTree uploads src through curl, lists it, downloads it into dst, compares, and deletes it.
-func curlTree(t *testing.T, base []string, url, src, dst string) {
+func curlTree(t *testing.T, base []string, serverURL, src, dst string) {
 	t.Helper()
 
 	hashes := treeHashes(t, src)
@@ -379,11 +379,11 @@ func curlTree(t *testing.T, base []string, url, src, dst string) {
 
 	for _, name := range names {
 		args := append(append([]string{}, base...), "--ftp-create-dirs", "-T", filepath.Join(src, name),
-			url+"/tree/"+escapeURLPath(name))
+			serverURL+"/tree/"+escapeURLPath(name))
 		runClient(t, "curl", args...)
 	}
 
-	listing := runClient(t, "curl", append(append([]string{}, base...), url+"/tree/sub/deeper/")...)
+	listing := runClient(t, "curl", append(append([]string{}, base...), serverURL+"/tree/sub/deeper/")...)
 	assert.Contains(t, listing, " big.bin")
 	assert.Regexp(t, `^-rw`, listing, "LIST gives ls -l lines")
 
@@ -393,14 +393,14 @@ func curlTree(t *testing.T, base []string, url, src, dst string) {
 		top[first] = true
 	}
 
-	nlst := runClient(t, "curl", append(append([]string{}, base...), "--list-only", url+"/tree/")...)
+	nlst := runClient(t, "curl", append(append([]string{}, base...), "--list-only", serverURL+"/tree/")...)
 	assert.ElementsMatch(t, slices.Collect(maps.Keys(top)),
 		strings.Split(strings.TrimSpace(strings.ReplaceAll(nlst, "\r", "")), "\n"), "NLST names")
 
 	for _, name := range names {
 		out := filepath.Join(dst, filepath.FromSlash(name))
 		runClient(t, "curl", append(append([]string{}, base...), "--create-dirs", "-o", out,
-			url+"/tree/"+escapeURLPath(name))...)
+			serverURL+"/tree/"+escapeURLPath(name))...)
 	}
 
 	assert.Equal(t, hashes, treeHashes(t, dst))
@@ -427,7 +427,7 @@ func curlTree(t *testing.T, base []string, url, src, dst string) {
 	}
 
 	quotes = append(quotes, "-Q", "RMD /tree")
-	runClient(t, "curl", append(append(append([]string{}, base...), quotes...), "--list-only", url+"/")...)
+	runClient(t, "curl", append(append(append([]string{}, base...), quotes...), "--list-only", serverURL+"/")...)
 }
 
 // escapeURLPath percent-encodes each segment of a slash-separated path for a URL.
