@@ -72,8 +72,22 @@ var listeningLine = regexp.MustCompile(`^listening on (\S+)`)
 func startBundledServer(t *testing.T, root string, extra ...string) []string {
 	t.Helper()
 
+	return startServerBinary(t, bundledServerBinary(t), root, extra...).addrs
+}
+
+// serverProcess is a running bundled server.
+type serverProcess struct {
+	addrs []string // one per listener, in the order announced
+	pid   int
+	stop  func() // SIGTERM, then a check that it exited 0; also run when the test ends
+}
+
+// startServerBinary runs binary, the bundled server, on root with extra flags.
+func startServerBinary(t *testing.T, binary, root string, extra ...string) *serverProcess {
+	t.Helper()
+
 	args := append([]string{"-listen", "127.0.0.1:0", "-root", root, "-idle-timeout", "30"}, extra...)
-	cmd := exec.Command(bundledServerBinary(t), args...) //nolint:gosec // the binary just built, test flags
+	cmd := exec.Command(binary, args...)
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 
@@ -84,17 +98,22 @@ func startBundledServer(t *testing.T, root string, extra ...string) []string {
 
 	exited := make(chan error, 1)
 
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
+	var once sync.Once
 
-		select {
-		case err := <-exited:
-			assert.NoError(t, err, "the bundled server exits 0 on SIGTERM; stderr: %s", stderr.String())
-		case <-time.After(20 * time.Second):
-			_ = cmd.Process.Kill()
-			t.Error("the bundled server did not stop on SIGTERM")
-		}
-	})
+	stop := func() {
+		once.Do(func() {
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+
+			select {
+			case err := <-exited:
+				assert.NoError(t, err, "the bundled server exits 0 on SIGTERM; stderr: %s", stderr.String()) //nolint:testifylint // a cleanup goes on to stop the rest
+			case <-time.After(20 * time.Second):
+				_ = cmd.Process.Kill()
+				t.Error("the bundled server did not stop on SIGTERM")
+			}
+		})
+	}
+	t.Cleanup(stop)
 
 	lines := make(chan string)
 
@@ -129,7 +148,7 @@ func startBundledServer(t *testing.T, root string, extra ...string) []string {
 					}
 				}()
 
-				return addrs
+				return &serverProcess{addrs: addrs, pid: cmd.Process.Pid, stop: stop}
 			}
 		case <-timeout:
 			require.FailNow(t, "the bundled server did not start", stderr.String())
