@@ -30,6 +30,8 @@ type FtpServer struct {
 	closing  bool
 	done     chan struct{} // closed by Stop and Shutdown
 
+	copyBuffers *sync.Pool // transfer buffers, shared by this server's clients
+
 	lastID  atomic.Uint32
 	clientW sync.WaitGroup // one per running client goroutine
 }
@@ -42,6 +44,8 @@ func NewFtpServer(driver MainDriver) *FtpServer {
 		clients: make(map[uint32]*clientHandler),
 		perIP:   make(map[string]int),
 		done:    make(chan struct{}),
+
+		copyBuffers: newCopyBuffers(),
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -334,25 +335,70 @@ func (c *clientHandler) transferAllowed() bool {
 const transferChunk = 256 << 10
 
 // copyData moves src to dst in chunks until EOF, renewing conn's deadline before each so a
-// transfer fails only when no chunk completes within stall (0: no limit). Both ends are
-// passed as they are, so io.Copy can use dst's ReaderFrom or src's WriterTo: sendfile for a
-// file to TCP, splice for TCP to a file.
-func copyData(conn net.Conn, dst io.Writer, src io.Reader, counter *atomic.Int64, stall time.Duration) error {
+// transfer fails only when no chunk completes within stall (0: no limit). A file to a TCP
+// socket or a TCP socket to a file is left to io.Copy, which hands it to the kernel (sendfile,
+// splice); anything else (TLS, TYPE A, MODE Z, drivers' own files) goes through a pooled
+// buffer of one chunk instead of the small buffer io.Copy would allocate for each call.
+func copyData(conn net.Conn, dst io.Writer, src io.Reader, counter *atomic.Int64, stall time.Duration,
+	buffers *sync.Pool,
+) error {
+	var buf []byte
+
+	if !zeroCopy(dst, src) {
+		pooled := buffers.Get().(*[]byte) //nolint:forcetypeassert,errcheck // the pool holds only these
+		defer buffers.Put(pooled)
+
+		buf = *pooled
+		// Hidden, so that CopyBuffer uses buf rather than a WriterTo/ReaderFrom of their own.
+		dst, src = struct{ io.Writer }{dst}, struct{ io.Reader }{src}
+	}
+
 	for {
 		if stall > 0 {
 			_ = conn.SetDeadline(time.Now().Add(stall))
 		}
 
-		n, err := io.CopyN(dst, src, transferChunk)
+		chunk := io.LimitReader(src, transferChunk)
+
+		var (
+			n   int64
+			err error
+		)
+
+		if buf == nil {
+			n, err = io.Copy(dst, chunk)
+		} else {
+			n, err = io.CopyBuffer(dst, chunk, buf)
+		}
+
 		counter.Add(n)
 
 		switch {
-		case errors.Is(err, io.EOF):
-			return nil
 		case err != nil:
 			return err //nolint:wrapcheck // classified by isNetworkError and errorCode
+		case n < transferChunk:
+			return nil
 		}
 	}
+}
+
+// zeroCopy tells whether the kernel can move the bytes between dst and src by itself.
+func zeroCopy(dst io.Writer, src io.Reader) bool {
+	_, fileSrc := src.(*os.File)
+	_, tcpSrc := src.(*net.TCPConn)
+	_, tcpDst := dst.(*net.TCPConn)
+	_, fileDst := dst.(*os.File)
+
+	return (fileSrc && tcpDst) || (tcpSrc && fileDst)
+}
+
+// newCopyBuffers returns the pool of transfer buffers of one server.
+func newCopyBuffers() *sync.Pool {
+	return &sync.Pool{New: func() any {
+		buf := make([]byte, transferChunk)
+
+		return &buf
+	}}
 }
 
 // unwrapFile reaches the *os.File under afero's BasePathFs jail, which wraps it and so hides
