@@ -30,7 +30,7 @@ type FtpServer struct {
 	closing  bool
 	done     chan struct{} // closed by Stop and Shutdown
 
-	copyBuffers *sync.Pool // transfer buffers, shared by this server's clients
+	copyBuffers *copyBuffers // transfer buffers, shared by this server's clients
 
 	lastID  atomic.Uint32
 	clientW sync.WaitGroup // one per running client goroutine
