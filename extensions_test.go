@@ -214,19 +214,8 @@ func TestTransferErrorOnABOR(t *testing.T) {
 	require.NoError(t, writeFile(fs.Fs, "/big.bin", testContent(16<<20)))
 
 	rc := s.rawLoggedIn(t)
-	rc.expect("TYPE I", StatusOK)
-	data := rc.pasv()
-	rc.expect("RETR /big.bin", StatusFileStatusOK)
-
-	_, err := io.ReadFull(data, make([]byte, 1000))
-	require.NoError(t, err)
-
-	rc.send("ABOR")
-
-	code, _ := rc.read()
-	assert.Equal(t, StatusTransferAborted, code)
-	code, _ = rc.read()
-	assert.Equal(t, StatusClosingDataConn, code)
+	rc.startRETR("/big.bin")
+	rc.abort("ABOR")
 
 	require.Len(t, fs.errs.all(), 1)
 	require.Error(t, fs.errs.all()[0])

@@ -327,21 +327,10 @@ func TestABORWhileClientDoesNotRead(t *testing.T) {
 	require.NoError(t, writeFile(s.driver.fs, "/big.bin", testContent(64<<20)))
 
 	rc := s.rawLoggedIn(t)
-	rc.expect("TYPE I", StatusOK)
-	data := rc.pasv()
-	rc.expect("RETR /big.bin", StatusFileStatusOK)
-
-	// Read a little so the transfer is surely running, then stop reading: the server blocks
-	// writing, and must still see ABOR on the control connection.
-	_, err := io.ReadFull(data, make([]byte, 1000))
-	require.NoError(t, err)
-
-	rc.send("\xff\xf4\xff\xf2ABOR")
-
-	code, _ := rc.read()
-	assert.Equal(t, StatusTransferAborted, code)
-	code, _ = rc.read()
-	assert.Equal(t, StatusClosingDataConn, code)
+	// The test stops reading after the first bytes: the server blocks writing, and must still
+	// see ABOR on the control connection.
+	rc.startRETR("/big.bin")
+	rc.abort("\xff\xf4\xff\xf2ABOR")
 
 	rc.expect("NOOP", StatusOK)
 	rc.expect("ABOR", StatusClosingDataConn)
@@ -353,12 +342,7 @@ func TestSTATAndNOOPDuringTransfer(t *testing.T) {
 	require.NoError(t, writeFile(s.driver.fs, "/big.bin", content))
 
 	rc := s.rawLoggedIn(t)
-	rc.expect("TYPE I", StatusOK)
-	data := rc.pasv()
-	rc.expect("RETR /big.bin", StatusFileStatusOK)
-
-	_, err := io.ReadFull(data, make([]byte, 1000))
-	require.NoError(t, err)
+	data := rc.startRETR("/big.bin")
 
 	rc.expect("NOOP", StatusOK)
 	assert.Contains(t, rc.expect("STAT", StatusSystemStatus), "RETR /big.bin:")

@@ -18,6 +18,7 @@ import (
 	"github.com/go-kit/log"
 	"github.com/jlaffaye/ftp"
 	"github.com/spf13/afero"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 )
@@ -330,4 +331,32 @@ func (rc *rawClient) port(command string) func() net.Conn {
 
 		return conn
 	}
+}
+
+// startRETR starts a binary download over PASV and returns its data connection once the first
+// bytes have arrived, so the transfer is surely running.
+func (rc *rawClient) startRETR(name string) net.Conn {
+	rc.t.Helper()
+
+	rc.expect("TYPE I", StatusOK)
+	data := rc.pasv()
+	rc.expect("RETR "+name, StatusFileStatusOK)
+
+	_, err := io.ReadFull(data, make([]byte, 1000))
+	require.NoError(rc.t, err)
+
+	return data
+}
+
+// abort sends an ABOR line and requires the 426 of the transfer, then ABOR's own 226.
+func (rc *rawClient) abort(line string) {
+	rc.t.Helper()
+
+	rc.send(line)
+
+	code, msg := rc.read()
+	assert.Equal(rc.t, StatusTransferAborted, code, msg)
+
+	code, msg = rc.read()
+	assert.Equal(rc.t, StatusClosingDataConn, code, msg)
 }
