@@ -1,0 +1,304 @@
+// Command ceiling measures how fast this machine moves bytes over loopback TCP without any FTP
+// server in the way, so that bench/compare.sh can put the servers' figures next to an upper
+// bound measured in the same run:
+//
+//	ceiling -mode tcp  -size 1073741824            # memory to memory over loopback TCP
+//	ceiling -mode file -size 1073741824 -dir /dev/shm/x   # TCP into a new file in DIR (no fsync)
+//	ceiling -mode tls  -size 1073741824            # crypto/tls 1.3, ECDSA P-256, memory to memory
+//
+// It prints one line: the throughput in MB/s (10^6 bytes per second), from the dial to the
+// receiver's last byte (the TLS handshake included). The file written in -dir is removed.
+package main
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"os"
+	"time"
+)
+
+// bufferSize is the size of the sender's and the memory receiver's buffer.
+const bufferSize = 256 << 10
+
+// Modes of measurement.
+const (
+	modeTCP  = "tcp"
+	modeFile = "file"
+	modeTLS  = "tls"
+)
+
+// errUsage reports a bad command line; the flag package has printed the usage.
+var errUsage = errors.New("invalid command line")
+
+// options is the parsed command line.
+type options struct {
+	mode string
+	size int64
+	dir  string
+}
+
+func main() {
+	opts, err := parseFlags(os.Args[1:], os.Stderr)
+	if err != nil {
+		os.Exit(2)
+	}
+
+	mbps, err := measure(opts)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ceiling:", err)
+		os.Exit(1)
+	}
+
+	fmt.Printf("%.0f\n", mbps)
+}
+
+// parseFlags reads the command line, printing the error and the usage to stderr on an error.
+func parseFlags(args []string, stderr io.Writer) (*options, error) {
+	opts := &options{}
+	flags := flag.NewFlagSet("ceiling", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	flags.StringVar(&opts.mode, "mode", modeTCP, "what to measure: tcp, file or tls")
+	flags.Int64Var(&opts.size, "size", 1<<30, "bytes to move")
+	flags.StringVar(&opts.dir, "dir", "", "directory of the received file (mode file)")
+
+	if err := flags.Parse(args); err != nil {
+		return nil, fmt.Errorf("%w: %w", errUsage, err)
+	}
+
+	var err error
+
+	switch {
+	case opts.mode != modeTCP && opts.mode != modeFile && opts.mode != modeTLS:
+		err = fmt.Errorf("-mode: %q is not tcp, file or tls", opts.mode)
+	case opts.size <= 0:
+		err = fmt.Errorf("-size: %d is not positive", opts.size)
+	case opts.mode == modeFile && opts.dir == "":
+		err = errors.New("-mode file needs -dir")
+	case flags.NArg() > 0:
+		err = fmt.Errorf("unexpected argument %q", flags.Arg(0))
+	}
+
+	if err != nil {
+		fmt.Fprintln(flags.Output(), err)
+		flags.Usage()
+
+		return nil, fmt.Errorf("%w: %w", errUsage, err)
+	}
+
+	return opts, nil
+}
+
+// measure moves opts.size bytes from a client to a server over loopback and returns the rate
+// in MB/s.
+func measure(opts *options) (float64, error) {
+	var serverTLS, clientTLS *tls.Config
+
+	if opts.mode == modeTLS {
+		var err error
+
+		serverTLS, clientTLS, err = tlsConfigs()
+		if err != nil {
+			return 0, err
+		}
+	}
+
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("listening: %w", err)
+	}
+	defer listener.Close()
+
+	received := make(chan result, 1)
+
+	go func() { received <- receive(listener, serverTLS, opts) }()
+
+	start := time.Now()
+
+	sendErr := send(listener.Addr().String(), clientTLS, opts.size)
+	if sendErr != nil {
+		// The receiver may wait for a connection that never came.
+		listener.Close()
+	}
+
+	res := <-received
+	elapsed := time.Since(start)
+
+	if err := errors.Join(sendErr, res.err); err != nil {
+		return 0, err
+	}
+
+	if res.n != opts.size {
+		return 0, fmt.Errorf("received %d bytes of %d", res.n, opts.size)
+	}
+
+	return float64(res.n) / elapsed.Seconds() / 1e6, nil
+}
+
+// result is what the receiver reports.
+type result struct {
+	n   int64
+	err error
+}
+
+// receive accepts one connection and reads it to its end, into memory or into a file.
+func receive(listener net.Listener, config *tls.Config, opts *options) result {
+	conn, err := listener.Accept()
+	if err != nil {
+		return result{err: fmt.Errorf("accepting: %w", err)}
+	}
+	defer conn.Close()
+
+	if config != nil {
+		conn = tls.Server(conn, config)
+	}
+
+	if opts.mode == modeFile {
+		return receiveFile(conn, opts.dir)
+	}
+
+	// A plain read loop: io.Copy into io.Discard would read 8 KiB at a time.
+	buf := make([]byte, bufferSize)
+
+	var total int64
+
+	for {
+		n, err := conn.Read(buf)
+		total += int64(n)
+
+		switch {
+		case errors.Is(err, io.EOF):
+			return result{n: total}
+		case err != nil:
+			return result{n: total, err: fmt.Errorf("receiving: %w", err)}
+		}
+	}
+}
+
+// receiveFile copies conn into a new file in dir, the way a server stores an upload, and
+// removes the file afterwards.
+func receiveFile(conn net.Conn, dir string) result {
+	file, err := os.CreateTemp(dir, "ceiling-*.bin")
+	if err != nil {
+		return result{err: fmt.Errorf("creating the file: %w", err)}
+	}
+
+	defer os.Remove(file.Name())
+
+	// *os.File's ReadFrom is kept on purpose: it lets the kernel splice from the socket.
+	n, err := io.Copy(file, conn)
+
+	if closeErr := file.Close(); err == nil && closeErr != nil {
+		err = closeErr
+	}
+
+	if err != nil {
+		return result{n: n, err: fmt.Errorf("receiving into %s: %w", file.Name(), err)}
+	}
+
+	return result{n: n}
+}
+
+// send dials addr and writes size bytes, then half-closes the connection.
+func send(addr string, config *tls.Config, size int64) error {
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("dialing %s: %w", addr, err)
+	}
+	defer conn.Close()
+
+	buf := make([]byte, bufferSize)
+	for i := range buf {
+		buf[i] = byte(i * 7)
+	}
+
+	var closeWrite func() error
+
+	if config != nil {
+		tlsConn := tls.Client(conn, config)
+		conn = tlsConn
+		closeWrite = tlsConn.CloseWrite
+	} else {
+		tcpConn, ok := conn.(*net.TCPConn)
+		if !ok {
+			return fmt.Errorf("dialing %s: not a TCP connection", addr)
+		}
+
+		closeWrite = tcpConn.CloseWrite
+	}
+
+	for remaining := size; remaining > 0; {
+		chunk := buf[:min(remaining, int64(len(buf)))]
+
+		n, writeErr := conn.Write(chunk)
+		if writeErr != nil {
+			return fmt.Errorf("sending: %w", writeErr)
+		}
+
+		remaining -= int64(n)
+	}
+
+	if err = closeWrite(); err != nil {
+		return fmt.Errorf("closing the sending side: %w", err)
+	}
+
+	// Wait for the receiver to close, so that the client's last bytes are not cut short.
+	if _, err = io.Copy(io.Discard, conn); err != nil {
+		return fmt.Errorf("waiting for the receiver: %w", err)
+	}
+
+	return nil
+}
+
+// tlsConfigs returns a server configuration with a new self-signed ECDSA P-256 certificate for
+// 127.0.0.1, and a client configuration that trusts it; both TLS 1.3 only.
+func tlsConfigs() (server, client *tls.Config, err error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, fmt.Errorf("generating a key: %w", err)
+	}
+
+	template := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "ceiling"},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+
+	der, err := x509.CreateCertificate(rand.Reader, template, template, &key.PublicKey, key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("creating a certificate: %w", err)
+	}
+
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, nil, fmt.Errorf("parsing the certificate: %w", err)
+	}
+
+	roots := x509.NewCertPool()
+	roots.AddCert(cert)
+
+	server = &tls.Config{
+		MinVersion:   tls.VersionTLS13,
+		Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key, Leaf: cert}},
+	}
+	client = &tls.Config{
+		MinVersion: tls.VersionTLS13,
+		RootCAs:    roots,
+		ServerName: "127.0.0.1",
+	}
+
+	return server, client, nil
+}

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"io"
+	"os"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestMeasure(t *testing.T) {
+	t.Parallel()
+
+	for _, mode := range []string{modeTCP, modeFile, modeTLS} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+
+			dir := t.TempDir()
+			// Not a multiple of the buffer size, so the last write is a short one.
+			opts := &options{mode: mode, size: 3*bufferSize + 123, dir: dir}
+
+			mbps, err := measure(opts)
+			require.NoError(t, err)
+			require.Positive(t, mbps)
+
+			entries, err := os.ReadDir(dir)
+			require.NoError(t, err)
+			require.Empty(t, entries, "the received file is removed")
+		})
+	}
+}
+
+func TestParseFlags(t *testing.T) {
+	t.Parallel()
+
+	opts, err := parseFlags([]string{"-mode", "file", "-size", "10", "-dir", "/x"}, io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, &options{mode: modeFile, size: 10, dir: "/x"}, opts)
+
+	for _, args := range [][]string{
+		{"-mode", "udp"},
+		{"-size", "0"},
+		{"-mode", "file"},
+		{"extra"},
+		{"-nosuchflag"},
+	} {
+		_, err := parseFlags(args, io.Discard)
+		require.ErrorIs(t, err, errUsage, "%q", args)
+	}
+}

@@ -1,0 +1,662 @@
+#!/usr/bin/env bash
+# Compares ftpkit's bundled server (cmd/ftpserver) with vsftpd and pure-ftpd, side by side in
+# one run, with one client (curl) and with the same files on tmpfs, and measures in the same run
+# what this machine can do without an FTP server (bench/ceiling): loopback TCP, TCP into a file,
+# and Go's TLS. Run it from anywhere in the repository, as root (vsftpd and pure-ftpd chroot and
+# change user):
+#
+#	bash bench/compare.sh
+#
+# The peers are Debian's packages, fetched with `apt-get download` and unpacked into a
+# temporary directory, never installed (Debian's FTP servers conflict with one another); a
+# library they need that this machine lacks is fetched the same way. Everything the script
+# starts is stopped when it exits, and its temporary directories are removed.
+#
+# Environment: REPS (3) repetitions of each measurement, of which the median is shown;
+# LOGINS (200) sequential logins per repetition; SIZE_MIB (1024) size of the RETR/STOR file,
+# lowered when /dev/shm or the memory is short, never below 256.
+#
+# It prints a Markdown report on stdout and its progress on stderr. It exits 1 if a server could
+# not be started or a measurement failed (the report then shows n/a), after measuring the rest.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+REPS="${REPS:-3}"
+LOGINS="${LOGINS:-200}"
+SIZE_MIB="${SIZE_MIB:-1024}"
+SMALL_FILES=500
+SMALL_SIZE=4096
+LIST_ENTRIES=10000
+LIST_RUNS=5
+HOST=127.0.0.1
+SERVERS=(ftpkit vsftpd pure-ftpd)
+# curl's own time limits, so that nothing waits for ever.
+BIG_TIMEOUT=120
+SMALL_TIMEOUT=60
+# AES-128-GCM on every TLS connection: it is what Go's TLS picks (so the bare TLS ceiling too),
+# while OpenSSL servers would otherwise pick AES-256-GCM.
+TLS13_CIPHER=TLS_AES_128_GCM_SHA256
+
+# log prints a progress line on stderr, after the seconds since the start.
+log() { printf '[%4ds] %s\n' "$SECONDS" "$*" >&2; }
+die() {
+	log "compare.sh: $*"
+	exit 1
+}
+
+declare -a STARTED_PIDS=()
+WORK=""
+DATA=""
+
+# cleanup stops every server this script started (and the session processes they forked),
+# then removes the temporary directories.
+cleanup() {
+	local pid
+	for pid in "${STARTED_PIDS[@]}"; do
+		stop_pid "$pid"
+	done
+	[ -n "$DATA" ] && rm -rf "$DATA"
+	[ -n "$WORK" ] && rm -rf "$WORK"
+	return 0
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# stop_pid ends one process this script started: SIGTERM, then SIGKILL after 5 seconds. The
+# session processes it forked are ended first, by their own PIDs.
+stop_pid() {
+	local pid=$1 child
+	kill -0 "$pid" 2>/dev/null || return 0
+	for child in $(ps -o pid= --ppid "$pid" 2>/dev/null || true); do
+		kill -TERM "$child" 2>/dev/null || true
+	done
+	kill -TERM "$pid" 2>/dev/null || true
+	for _ in $(seq 50); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+
+# ---------------------------------------------------------------------------------------------
+# Small helpers
+# ---------------------------------------------------------------------------------------------
+
+# median prints the median of its arguments (the lower middle one for an even count).
+median() {
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+
+# calc evaluates an awk expression.
+calc() { awk "BEGIN { printf \"%s\", $1 }"; }
+
+# group formats a number with a thousands separator and the given decimals.
+group() {
+	awk -v n="$1" -v d="${2:-0}" 'BEGIN {
+		s = sprintf("%." d "f", n); frac = ""
+		if (index(s, ".")) { frac = substr(s, index(s, ".")); s = substr(s, 1, index(s, ".") - 1) }
+		out = ""
+		while (length(s) > 3) { out = "," substr(s, length(s) - 2) out; s = substr(s, 1, length(s) - 3) }
+		print s out frac
+	}'
+}
+
+# port_free tells whether nothing listens on HOST:$1.
+port_free() { ! (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
+
+# pick_ports sets CONTROL_PORT to a free port and PASV_MIN..PASV_MAX to the 1,000 ports after
+# it, all below the kernel's ephemeral range, so that curl's own ports never take one of them.
+NEXT_PORT=""
+CONTROL_PORT=""
+PASV_MIN=""
+PASV_MAX=""
+pick_ports() {
+	local low
+	if [ -z "$NEXT_PORT" ]; then
+		low=$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range)
+		NEXT_PORT=$((low - 3 * 1001 - 1 - RANDOM % 2000))
+	fi
+	while ! port_free "$NEXT_PORT"; do
+		NEXT_PORT=$((NEXT_PORT + 1))
+	done
+	CONTROL_PORT=$NEXT_PORT
+	PASV_MIN=$((NEXT_PORT + 1))
+	PASV_MAX=$((NEXT_PORT + 1000))
+	NEXT_PORT=$((NEXT_PORT + 1001))
+}
+
+# ---------------------------------------------------------------------------------------------
+# Machine, temporary directories, test data
+# ---------------------------------------------------------------------------------------------
+
+# The load before this script adds its own: other work running meanwhile blurs the figures.
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+if awk -v n="$(nproc)" '{ exit !($1 > n / 2) }' /proc/loadavg; then
+	log "warning: load average ${LOAD_START%% *} on $(nproc) cores: other work will blur the figures"
+fi
+
+for tool in curl go awk openssl dpkg-deb apt-get ldd ps; do
+	command -v "$tool" >/dev/null 2>&1 || die "$tool is needed (apt-get install it)"
+done
+
+WORK=$(mktemp -d)
+chmod 755 "$WORK"
+
+if [ "$(stat -f -c %T /dev/shm 2>/dev/null || true)" = tmpfs ]; then
+	DATA=$(mktemp -d -p /dev/shm ftpbench.XXXXXX)
+else
+	log "warning: /dev/shm is not tmpfs; the data goes to $(dirname "$WORK"), whose disk may decide the result"
+	DATA=$(mktemp -d)
+fi
+chmod 755 "$DATA"
+
+# Five copies of the big file may live on the data file system at once: the source, one per
+# server, and one upload.
+avail_mib=$(($(df -Pk "$DATA" | awk 'NR == 2 { print $4 }') / 1024))
+mem_mib=$(($(awk '/^MemAvailable:/ { print $2 }' /proc/meminfo) / 1024))
+limit_mib=$(((avail_mib < mem_mib ? avail_mib : mem_mib) / 6))
+while [ "$SIZE_MIB" -gt "$limit_mib" ] && [ "$SIZE_MIB" -gt 256 ]; do
+	SIZE_MIB=$((SIZE_MIB / 2))
+done
+[ "$SIZE_MIB" -ge 256 ] || SIZE_MIB=256
+[ "$SIZE_MIB" -le "$limit_mib" ] ||
+	die "need $((6 * SIZE_MIB)) MiB free on $DATA and in memory; $avail_mib MiB and $mem_mib MiB are"
+SIZE=$((SIZE_MIB << 20))
+
+log "== building ftpkit and the ceiling tool"
+go build -o "$WORK/ftpserver" ./cmd/ftpserver || die "go build ./cmd/ftpserver failed"
+go build -o "$WORK/ceiling" ./bench/ceiling || die "go build ./bench/ceiling failed"
+
+log "== test data in $DATA ($SIZE_MIB MiB file, $SMALL_FILES small files, $LIST_ENTRIES-entry directory)"
+SRC="$DATA/src"
+mkdir -p "$SRC/small" "$SRC/list" "$DATA/upload-src"
+head -c "$SIZE" /dev/urandom >"$DATA/upload-src/big.bin"
+cp "$DATA/upload-src/big.bin" "$SRC/big.bin"
+head -c $((SMALL_FILES * SMALL_SIZE)) /dev/urandom >"$WORK/small.all"
+split -b "$SMALL_SIZE" -d -a 3 --numeric-suffixes=1 --additional-suffix=.bin "$WORK/small.all" "$SRC/small/"
+rm "$WORK/small.all"
+(cd "$SRC/list" && seq -f 'entry-%05g.txt' 1 "$LIST_ENTRIES" | xargs touch)
+
+# Each server gets its own copy under ROOT/pub: vsftpd refuses a writable chroot, so every root
+# is root's and read-only, and pub is writable by the user the server runs the session as.
+for server in "${SERVERS[@]}"; do
+	mkdir -p "$DATA/$server/pub"
+	cp -a "$SRC/." "$DATA/$server/pub/"
+done
+rm -rf "$SRC"
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=$HOST" \
+	-keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null || die "openssl could not make a certificate"
+chmod 644 "$WORK/cert.pem"
+
+# ---------------------------------------------------------------------------------------------
+# The peers: fetched and unpacked, not installed
+# ---------------------------------------------------------------------------------------------
+
+PEERS="$WORK/peers"
+DEBS="$WORK/debs"
+mkdir -p "$PEERS" "$DEBS"
+
+# download fetches Debian packages into DEBS (after an apt-get update if the lists are stale).
+download() {
+	(cd "$DEBS" && apt-get download -o APT::Sandbox::User=root "$@" >/dev/null 2>&1) && return 0
+	[ "$(id -u)" -eq 0 ] || return 1
+	log "   apt-get download failed; running apt-get update once"
+	apt-get update >/dev/null 2>&1 || return 1
+	(cd "$DEBS" && apt-get download -o APT::Sandbox::User=root "$@" >/dev/null 2>&1)
+}
+
+# missing_libs prints the libraries that binary $1 cannot load from the system or from PEERS.
+missing_libs() {
+	LD_LIBRARY_PATH="$(peer_lib_path)" ldd "$1" 2>/dev/null | awk '/not found/ { print $1 }'
+}
+
+# peer_lib_path prints the directories of PEERS that hold shared libraries.
+peer_lib_path() {
+	find "$PEERS" -name '*.so*' -printf '%h\n' 2>/dev/null | sort -u | paste -sd:
+}
+
+# fetch_missing_deps downloads and unpacks the library packages that deb $1 depends on and this
+# machine does not have, until binary $2 loads (three rounds at most, for their own deps).
+fetch_missing_deps() {
+	local debs=("$1") binary=$2 pkg fetched
+	for _ in 1 2 3; do
+		[ -z "$(missing_libs "$binary")" ] && return 0
+		fetched=()
+		for pkg in $(for deb in "${debs[@]}"; do dpkg-deb -f "$deb" Depends; done |
+			tr ',' '\n' | sed 's/|.*//; s/(.*)//; s/:any//; s/[[:space:]]//g' | grep '^lib' | sort -u); do
+			dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' && continue
+			[ -n "$(ls "$DEBS/${pkg}"_*.deb 2>/dev/null)" ] && continue
+			log "   fetching $pkg for $(basename "$binary")"
+			download "$pkg" || continue
+			dpkg-deb -x "$DEBS/${pkg}"_*.deb "$PEERS"
+			fetched+=("$(ls "$DEBS/${pkg}"_*.deb)")
+		done
+		[ "${#fetched[@]}" -gt 0 ] || break
+		debs=("${fetched[@]}")
+	done
+	[ -z "$(missing_libs "$binary")" ]
+}
+
+declare -A VERSION=([ftpkit]="$(git log -1 --format=%h 2>/dev/null || echo '?') (working tree)")
+declare -A PEER_OK=()
+
+# get_peer fetches and unpacks Debian package $1 whose server binary is $2 (under PEERS).
+get_peer() {
+	local pkg=$1 binary="$PEERS/$2" deb
+	download "$pkg" || {
+		log "   cannot download $pkg"
+		return 1
+	}
+	deb=$(ls "$DEBS/${pkg}"_*.deb)
+	dpkg-deb -x "$deb" "$PEERS"
+	VERSION[$pkg]=$(dpkg-deb -f "$deb" Version)
+	fetch_missing_deps "$deb" "$binary" || {
+		log "   $pkg: missing libraries: $(missing_libs "$binary" | paste -sd' ')"
+		return 1
+	}
+}
+
+if [ "$(id -u)" -ne 0 ]; then
+	log "warning: not root; vsftpd and pure-ftpd need root to chroot and change user, skipping them"
+else
+	log "== fetching the peers"
+	get_peer vsftpd usr/sbin/vsftpd && PEER_OK[vsftpd]=1
+	get_peer pure-ftpd usr/sbin/pure-ftpd && PEER_OK[pure-ftpd]=1
+fi
+
+# ---------------------------------------------------------------------------------------------
+# Starting the servers
+# ---------------------------------------------------------------------------------------------
+
+declare -A PORT=() CRED=() FAILED=()
+
+# wait_ready waits up to 10 seconds for server $1 (process $2) to accept a login and list pub.
+wait_ready() {
+	local server=$1 pid=$2
+	for _ in $(seq 100); do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			log "   $server exited at start; its output:"
+			sed 's/^/     /' "$WORK/$server.log" >&2
+			return 1
+		fi
+		curl -q -s --max-time 2 -u "${CRED[$server]}" "ftp://$HOST:${PORT[$server]}/pub/" -o /dev/null && return 0
+		sleep 0.1
+	done
+	log "   $server did not accept a login within 10 s; its output:"
+	sed 's/^/     /' "$WORK/$server.log" >&2
+	return 1
+}
+
+start_ftpkit() {
+	pick_ports
+	PORT[ftpkit]=$CONTROL_PORT
+	CRED[ftpkit]=test:test
+	"$WORK/ftpserver" -root "$DATA/ftpkit" -listen "$HOST:${PORT[ftpkit]}" -idle-timeout 60 \
+		-pasv-ports "$PASV_MIN-$PASV_MAX" -tls -user test -pass test >"$WORK/ftpkit.log" 2>&1 &
+	STARTED_PIDS+=("$!")
+	wait_ready ftpkit "$!"
+}
+
+# vsftpd_user prints the user vsftpd runs anonymous sessions as: ftp when it exists (as on a
+# host with Debian's vsftpd package), else daemon; vsftpd needs the user's home to exist.
+vsftpd_user() {
+	local user home
+	for user in ftp daemon; do
+		home=$(getent passwd "$user" | cut -d: -f6) || continue
+		[ -d "$home" ] && {
+			echo "$user"
+			return 0
+		}
+	done
+	return 1
+}
+
+VSFTPD_USER=""
+start_vsftpd() {
+	VSFTPD_USER=$(vsftpd_user) || {
+		log "   vsftpd: no user ftp or daemon with an existing home directory"
+		return 1
+	}
+	pick_ports
+	PORT[vsftpd]=$CONTROL_PORT
+	CRED[vsftpd]=anonymous:bench
+	chown -R "$VSFTPD_USER:" "$DATA/vsftpd/pub"
+	mkdir -p "$WORK/vsftpd-empty"
+	cat >"$WORK/vsftpd.conf" <<-EOF
+		listen=YES
+		listen_ipv6=NO
+		listen_address=$HOST
+		listen_port=${PORT[vsftpd]}
+		background=NO
+		anonymous_enable=YES
+		no_anon_password=YES
+		ftp_username=$VSFTPD_USER
+		anon_root=$DATA/vsftpd
+		local_enable=NO
+		write_enable=YES
+		anon_upload_enable=YES
+		anon_mkdir_write_enable=YES
+		anon_other_write_enable=YES
+		anon_umask=022
+		secure_chroot_dir=$WORK/vsftpd-empty
+		seccomp_sandbox=NO
+		pasv_enable=YES
+		pasv_min_port=$PASV_MIN
+		pasv_max_port=$PASV_MAX
+		max_clients=0
+		max_per_ip=0
+		idle_session_timeout=60
+		xferlog_enable=NO
+		dirmessage_enable=NO
+		ssl_enable=YES
+		allow_anon_ssl=YES
+		force_anon_logins_ssl=NO
+		force_anon_data_ssl=NO
+		require_ssl_reuse=NO
+		ssl_ciphers=HIGH
+		rsa_cert_file=$WORK/cert.pem
+		rsa_private_key_file=$WORK/key.pem
+	EOF
+	# vsftpd writes its "500 OOPS" errors to file descriptor 0, so that goes to the log too.
+	LD_LIBRARY_PATH="$(peer_lib_path)" "$PEERS/usr/sbin/vsftpd" "$WORK/vsftpd.conf" >"$WORK/vsftpd.log" 2>&1 0>&1 &
+	STARTED_PIDS+=("$!")
+	wait_ready vsftpd "$!"
+}
+
+start_pure_ftpd() {
+	local hash
+	pick_ports
+	PORT[pure-ftpd]=$CONTROL_PORT
+	CRED[pure-ftpd]=test:test
+	chown -R nobody:nogroup "$DATA/pure-ftpd/pub"
+	# A virtual user in a PureDB, mapped to nobody and chrooted (/./) to the server's root. The
+	# password is an MD5-crypt hash, cheap like ftpkit's comparison: pure-pw's default, argon2id,
+	# would make the login figure a measure of the hash.
+	hash=$(openssl passwd -1 -salt ftpbench test)
+	printf 'test:%s:65534:65534::%s/./::::::::::::\n' "$hash" "$DATA/pure-ftpd" >"$WORK/pureftpd.passwd"
+	"$PEERS/usr/bin/pure-pw" mkdb "$WORK/pureftpd.pdb" -f "$WORK/pureftpd.passwd" >/dev/null ||
+		return 1
+	LD_LIBRARY_PATH="$(peer_lib_path)" "$PEERS/usr/sbin/pure-ftpd" -S "$HOST,${PORT[pure-ftpd]}" \
+		-l "puredb:$WORK/pureftpd.pdb" -E -A -H -u 1 -I 1 -c 50 -C 50 -L "$((2 * LIST_ENTRIES)):8" \
+		-p "$PASV_MIN:$PASV_MAX" -Y 1 -2 "$WORK/cert.pem,$WORK/key.pem" \
+		>"$WORK/pure-ftpd.log" 2>&1 &
+	STARTED_PIDS+=("$!")
+	wait_ready pure-ftpd "$!"
+}
+
+log "== starting the servers"
+start_ftpkit || die "ftpkit's server did not start; nothing to compare"
+for server in vsftpd pure-ftpd; do
+	if [ -z "${PEER_OK[$server]:-}" ]; then
+		FAILED[$server]="not fetched"
+	elif ! "start_${server//-/_}"; then
+		FAILED[$server]="did not start"
+	fi
+	[ -n "${FAILED[$server]:-}" ] && log "   $server: ${FAILED[$server]}; its column shows n/a"
+done
+
+# ---------------------------------------------------------------------------------------------
+# Measurements. Each prints one number or returns non-zero. The times are curl's own (-w), so
+# that curl's start is not counted: for a big file, from the end of the login and the commands
+# before the transfer (time_pretransfer) to the 226 reply, so that neither a slow login nor
+# curl's wait for the data connection (see ACTIVE_ARGS) lowers a throughput; for the small
+# files and LIST, each whole transfer after the first; logins are measured apart.
+# ---------------------------------------------------------------------------------------------
+
+# url prints the base URL of server $1.
+url() { printf 'ftp://%s:%s/pub' "$HOST" "${PORT[$1]}"; }
+
+# fcurl runs curl for server $1 with time limit $2 and the rest of the arguments.
+fcurl() {
+	local server=$1 timeout=$2
+	shift 2
+	curl -q -sS --max-time "$timeout" -u "${CRED[$server]}" "$@"
+}
+
+# tls_args are the extra curl arguments of the PROT P scenarios.
+TLS_ARGS=(--ssl-reqd -k --tls13-ciphers "$TLS13_CIPHER")
+
+# throughput prints MB/s from curl's "bytes pretransfer total" output, checking the size.
+throughput() {
+	awk -v want="$SIZE" '
+		$1 != want || $3 <= $2 { bad = 1 }
+		{ rate = $1 / ($3 - $2) / 1e6 }
+		END { if (bad || NR != 1) exit 1; printf "%.1f", rate }'
+}
+
+measure_retr() {
+	local server=$1
+	shift
+	fcurl "$server" "$BIG_TIMEOUT" "$@" "$(url "$server")/big.bin" -o /dev/null \
+		-w '%{size_download} %{time_pretransfer} %{time_total}\n' | throughput
+}
+
+measure_stor() {
+	local server=$1 out
+	shift
+	out=$(fcurl "$server" "$BIG_TIMEOUT" "$@" -T "$DATA/upload-src/big.bin" "$(url "$server")/upload.bin" \
+		-w '%{size_upload} %{time_pretransfer} %{time_total}\n') || return 1
+	[ "$(stat -c %s "$DATA/$server/pub/upload.bin" 2>/dev/null)" = "$SIZE" ] || return 1
+	rm -f "$DATA/$server/pub/upload.bin"
+	throughput <<<"$out"
+}
+
+measure_retr_tls() { measure_retr "$1" "${TLS_ARGS[@]}"; }
+measure_stor_tls() { measure_stor "$1" "${TLS_ARGS[@]}"; }
+
+# ACTIVE_ARGS make curl use active mode (EPRT): the server connects to curl. In passive mode,
+# curl 7.88 waits a whole second (its poll timeout) for the data connection whenever the 229
+# reply arrives within the same read as it sent EPSV, which a fast server makes frequent (up to
+# a third of ftpkit's and pure-ftpd's transfers, a few in a hundred of vsftpd's): the scenarios
+# made of many short transfers would measure that wait instead of the server.
+ACTIVE_ARGS=(-P "$HOST")
+
+# per_transfer reads curl's "bytes total" lines of a multi-URL run, checks their count and
+# sizes, and prints the mean time of the transfers after the first (which includes the
+# login), in seconds.
+per_transfer() {
+	awk -v n="$1" -v min="$2" -v max="$3" '
+		$1 < min || $1 > max { bad = 1 }
+		NR > 1 { t += $2 }
+		END { if (bad || NR != n || t <= 0) exit 1; printf "%.9f", t / (n - 1) }'
+}
+
+# measure_small downloads the small files over one control connection (curl reuses it for the
+# URLs of a glob) and prints files per second.
+measure_small() {
+	local server=$1 last mean
+	last=$(printf '%03d' "$SMALL_FILES")
+	mean=$(timeout "$SMALL_TIMEOUT" curl -q -sS --max-time "$SMALL_TIMEOUT" -u "${CRED[$server]}" "${ACTIVE_ARGS[@]}" \
+		"$(url "$server")/small/[001-$last].bin" -o /dev/null -w '%{size_download} %{time_total}\n' |
+		per_transfer "$SMALL_FILES" "$SMALL_SIZE" "$SMALL_SIZE") || return 1
+	calc "sprintf(\"%.0f\", 1 / $mean)"
+}
+
+# measure_logins logs in LOGINS times, one curl each (connect, USER, PASS, PWD; then QUIT,
+# after curl's clock stops), and prints logins per second of curl's time, its start excluded.
+measure_logins() {
+	local server=$1
+	for _ in $(seq "$LOGINS"); do
+		fcurl "$server" 10 --ftp-method nocwd -I "ftp://$HOST:${PORT[$server]}/" -o /dev/null -w '%{time_total}\n' ||
+			return 1
+	done | awk -v n="$LOGINS" '{ t += $1 } END { if (NR != n || t <= 0) exit 1; printf "%.0f", n / t }'
+}
+
+# measure_list lists the big directory LIST_RUNS + 1 times over one connection and prints the
+# mean time of one LIST in ms, the first (with the login) left out.
+measure_list() {
+	local server=$1 args=() mean
+	for _ in $(seq $((LIST_RUNS + 1))); do
+		args+=("$(url "$server")/list/" -o /dev/null)
+	done
+	mean=$(timeout "$SMALL_TIMEOUT" curl -q -sS --max-time "$SMALL_TIMEOUT" -u "${CRED[$server]}" "${ACTIVE_ARGS[@]}" \
+		"${args[@]}" -w '%{size_download} %{time_total}\n' |
+		per_transfer $((LIST_RUNS + 1)) $((LIST_ENTRIES * 20)) $((LIST_ENTRIES * 200))) || return 1
+	calc "sprintf(\"%.1f\", $mean * 1000)"
+}
+
+# check_list verifies once that server $1 lists every entry of the big directory (pure-ftpd
+# stops at 2,000 unless told otherwise).
+check_list() {
+	local lines
+	lines=$(fcurl "$1" "$SMALL_TIMEOUT" "${ACTIVE_ARGS[@]}" --list-only "$(url "$1")/list/" | grep -c '^entry-') || true
+	[ "$lines" = "$LIST_ENTRIES" ] || {
+		log "   $1 lists $lines of the $LIST_ENTRIES entries"
+		return 1
+	}
+}
+
+# measure_ceiling runs bench/ceiling in mode $1 with the size of the big file.
+measure_ceiling() { "$WORK/ceiling" -mode "$1" -size "$SIZE" -dir "$DATA"; }
+
+# SCENARIOS: id|label|unit|function|higher is better (1) or lower (0)|ceiling mode measured
+# in the same rounds, if any.
+SCENARIOS=(
+	"retr|RETR ${SIZE_MIB} MiB, one stream|MB/s|measure_retr|1|tcp"
+	"stor|STOR ${SIZE_MIB} MiB, one stream|MB/s|measure_stor|1|file"
+	"small|RETR $SMALL_FILES × 4 KiB files, one connection, active mode|files/s|measure_small|1|"
+	"logins|Logins (connect, USER, PASS, PWD), sequential|logins/s|measure_logins|1|"
+	"list|LIST of $(group "$LIST_ENTRIES") entries, active mode|ms|measure_list|0|"
+	"retr_tls|RETR ${SIZE_MIB} MiB, PROT P (TLS 1.3)|MB/s|measure_retr_tls|1|tls"
+	"stor_tls|STOR ${SIZE_MIB} MiB, PROT P (TLS 1.3)|MB/s|measure_stor_tls|1|"
+)
+
+declare -A RESULT=() CEILING=()
+STATUS=0
+
+for server in "${SERVERS[@]}"; do
+	[ -z "${FAILED[$server]:-}" ] || continue
+	check_list "$server" || FAILED[$server]="incomplete LIST"
+done
+
+# Each round takes the servers in turn, and then the ceiling the scenario is compared with, so
+# that a noisy moment of the machine falls on all of them alike.
+for scenario in "${SCENARIOS[@]}"; do
+	IFS='|' read -r id label unit fn _ ceiling <<<"$scenario"
+	log "== $label ($unit, $REPS runs each)"
+	declare -A values=()
+	ceiling_values=()
+	for rep in $(seq "$REPS"); do
+		for server in "${SERVERS[@]}"; do
+			[ -z "${FAILED[$server]:-}" ] || continue
+			if value=$("$fn" "$server"); then
+				values[$server]+="$value "
+				log "   run $rep: $server $value"
+			else
+				values[$server]+="fail "
+				log "   run $rep: $server FAILED"
+			fi
+		done
+		if [ -n "$ceiling" ]; then
+			value=$(measure_ceiling "$ceiling") || die "bench/ceiling -mode $ceiling failed"
+			ceiling_values+=("$value")
+			log "   run $rep: ceiling ($ceiling) $value"
+		fi
+	done
+	for server in "${SERVERS[@]}"; do
+		if [ -n "${FAILED[$server]:-}" ]; then
+			RESULT[$id,$server]=n/a
+		elif [[ " ${values[$server]}" == *" fail "* ]]; then
+			RESULT[$id,$server]=n/a
+			STATUS=1
+		else
+			# shellcheck disable=SC2086 # the values are numbers separated by spaces
+			RESULT[$id,$server]=$(median ${values[$server]})
+		fi
+	done
+	[ -z "$ceiling" ] || CEILING[$ceiling]=$(median "${ceiling_values[@]}")
+	unset values
+done
+LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ---------------------------------------------------------------------------------------------
+# Report
+# ---------------------------------------------------------------------------------------------
+
+# cell formats a result for the table.
+cell() {
+	local value=$1 unit=$2
+	[ "$value" = n/a ] && {
+		echo n/a
+		return
+	}
+	case $unit in
+	ms) echo "$(group "$value" 1) ms" ;;
+	*) echo "$(group "$value") $unit" ;;
+	esac
+}
+
+# ratio prints how many times faster ftpkit is than a peer (>1: ftpkit is faster).
+ratio() {
+	local ours=$1 theirs=$2 higher=$3
+	if [ "$ours" = n/a ] || [ "$theirs" = n/a ]; then
+		echo n/a
+	elif [ "$higher" = 1 ]; then
+		echo "$(calc "sprintf(\"%.2f\", $ours / $theirs)")×"
+	else
+		echo "$(calc "sprintf(\"%.2f\", $theirs / $ours)")×"
+	fi
+}
+
+# percent prints ftpkit's result $1 as a percentage of ceiling $2.
+percent() {
+	[ "$1" = n/a ] && {
+		echo n/a
+		return
+	}
+	echo "$(calc "sprintf(\"%.0f\", 100 * $1 / $2)") %"
+}
+
+CPU_MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+CURL_VERSION=$(curl --version | awk 'NR == 1 { print $2 }')
+
+cat <<EOF
+Machine: $(nproc) cores, ${CPU_MODEL:-unknown CPU}, Linux $(uname -r), $(go version | awk '{ print $3 }'), curl $CURL_VERSION
+Date: $(date -u '+%Y-%m-%d %H:%M UTC'); load average $LOAD_START at the start, $LOAD_END at the end
+Servers: ftpkit ${VERSION[ftpkit]}, vsftpd ${VERSION[vsftpd]:-n/a}, pure-ftpd ${VERSION[pure-ftpd]:-n/a}
+Data on $(stat -f -c %T "$DATA"); median of $REPS runs; ratios above 1 mean ftpkit is faster.
+
+| Scenario | ftpkit | vsftpd | pure-ftpd | ftpkit/vsftpd | ftpkit/pure-ftpd |
+| --- | --- | --- | --- | --- | --- |
+EOF
+for scenario in "${SCENARIOS[@]}"; do
+	IFS='|' read -r id label unit _ higher _ <<<"$scenario"
+	printf '| %s | %s | %s | %s | %s | %s |\n' "$label" \
+		"$(cell "${RESULT[$id,ftpkit]}" "$unit")" \
+		"$(cell "${RESULT[$id,vsftpd]}" "$unit")" \
+		"$(cell "${RESULT[$id,pure-ftpd]}" "$unit")" \
+		"$(ratio "${RESULT[$id,ftpkit]}" "${RESULT[$id,vsftpd]}" "$higher")" \
+		"$(ratio "${RESULT[$id,ftpkit]}" "${RESULT[$id,pure-ftpd]}" "$higher")"
+done
+
+cat <<EOF
+
+| Ceiling (bench/ceiling, no FTP) | MB/s | ftpkit's share of it |
+| --- | --- | --- |
+| Loopback TCP, memory to memory | $(group "${CEILING[tcp]}") | RETR: $(percent "${RESULT[retr,ftpkit]}" "${CEILING[tcp]}") |
+| Loopback TCP into a file on the data file system | $(group "${CEILING[file]}") | STOR: $(percent "${RESULT[stor,ftpkit]}" "${CEILING[file]}") |
+| Go crypto/tls 1.3 (AES-128-GCM), memory to memory | $(group "${CEILING[tls]}") | RETR: $(percent "${RESULT[retr_tls,ftpkit]}" "${CEILING[tls]}"), STOR: $(percent "${RESULT[stor_tls,ftpkit]}" "${CEILING[tls]}") |
+EOF
+
+cat <<EOF
+
+How the servers ran: ftpkit as \`cmd/ftpserver -root DIR -idle-timeout 60 -pasv-ports MIN-MAX -tls\`
+(user and password, no chroot, as root); vsftpd standalone, anonymous with uploads, chrooted,
+sessions as ${VSFTPD_USER:-n/a}, isolate and isolate_network on (its defaults), seccomp_sandbox off,
+ssl_enable without require_ssl_reuse; pure-ftpd standalone with a virtual user (PureDB,
+MD5-crypt) mapped to nobody and chrooted, TLS optional. pure-ftpd sleeps 0 to 15 ms at random
+before answering every non-anonymous PASS, on purpose, which bounds its logins per second.
+Big files go over passive data connections; the small files and LIST over active ones (EPRT).
+EOF
+
+for server in "${SERVERS[@]}"; do
+	if [ -n "${FAILED[$server]:-}" ]; then
+		log "compare.sh: $server ${FAILED[$server]}; see the messages above"
+		STATUS=1
+	fi
+done
+[ "$STATUS" -eq 0 ] || log "compare.sh: some measurements failed (n/a in the table)"
+exit "$STATUS"
