@@ -65,6 +65,8 @@ type clientHandler struct {
 	closeOnIdle    bool         // set by Shutdown: close once no transfer runs
 	ticketKey      [32]byte     // session ticket key of this client's TLS sessions only
 	hasTicketKey   bool
+
+	limits sessionBandwidth // the logged-in user's per-connection limiters, also under mu
 }
 
 func newClientHandler(s *FtpServer, conn net.Conn, id uint32) *clientHandler {
@@ -99,7 +101,8 @@ func (c *clientHandler) serve() {
 		}
 	}()
 
-	setOOBInline(c.rawConn)
+	setOOBInline(socketConn(c.rawConn))
+	c.emit(Event{Kind: EventConnected, Time: c.start})
 
 	if !c.greet() {
 		return
@@ -268,6 +271,7 @@ func (c *clientHandler) end() {
 	_ = c.conn.Close()
 
 	c.server.driver.ClientDisconnected(c)
+	c.emit(Event{Kind: EventDisconnected, Duration: time.Since(c.start)})
 }
 
 // closeNow closes the control connection from outside the serve goroutine (Stop).

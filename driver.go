@@ -216,9 +216,11 @@ type ClientContext interface {
 	Debug() bool
 	// ID is unique among the clients of one server.
 	ID() uint32
-	// RemoteAddr is the client's address.
+	// RemoteAddr is the client's address: behind a load balancer with Settings.ProxyProtocol,
+	// the source its PROXY header gives, not the balancer's.
 	RemoteAddr() net.Addr
-	// LocalAddr is the server address the client connected to.
+	// LocalAddr is the server address the client connected to: with Settings.ProxyProtocol,
+	// the destination its PROXY header gives (the balancer's front end).
 	LocalAddr() net.Addr
 	// GetClientVersion is what the client sent with CLNT, or "".
 	GetClientVersion() string

@@ -127,11 +127,17 @@ func (c *clientHandler) handlePASS(pass string) {
 	c.reply(StatusUserLoggedIn, orDefault(msg, "User logged in, proceed"))
 }
 
+// login makes driver the session's file system, reads the user's bandwidth limits from it and
+// reports the login; c.user is the user's name.
 func (c *clientHandler) login(driver ClientDriver) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	limits := c.server.bandwidth.forSession(driver)
 
+	c.mu.Lock()
 	c.driver = driver
+	c.limits = limits
+	c.mu.Unlock()
+
+	c.emit(Event{Kind: EventLoginSucceeded, User: c.user})
 }
 
 func orDefault(s, def string) string {

@@ -58,7 +58,8 @@ func (c *clientHandler) handleRETR(param string) {
 				dst = newASCIIWriter(conn)
 			}
 
-			return copyData(conn, dst, unwrapFile(file), counter, stall, c.server.copyBuffers)
+			return copyData(conn, dst, unwrapFile(file), counter, stall, c.server.copyBuffers,
+				c.throttle(TransferDownload))
 		},
 		finish: func(err error) error { return finishTransferFile(file, false, err) },
 	})
@@ -139,7 +140,8 @@ func (c *clientHandler) storeAs(command, p string, flags int, opening string) {
 				src = newASCIIReader(conn)
 			}
 
-			return copyData(conn, unwrapFile(upload.file), src, counter, stall, c.server.copyBuffers)
+			return copyData(conn, unwrapFile(upload.file), src, counter, stall, c.server.copyBuffers,
+				c.throttle(TransferUpload))
 		},
 		finish: upload.finish,
 	})

@@ -91,7 +91,7 @@ func startServerBinary(t *testing.T, binary, root string, extra ...string) *serv
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 
-	var stderr strings.Builder
+	var stderr lockedBuilder // read while the server logs its transfers
 
 	cmd.Stderr = &stderr
 	require.NoError(t, cmd.Start())

@@ -41,6 +41,8 @@ func (c *clientHandler) notifyLoginFailure(user string, err error) {
 	if watcher, ok := c.server.driver.(MainDriverExtensionLoginFailures); ok {
 		watcher.LoginFailed(c, user, err)
 	}
+
+	c.emit(Event{Kind: EventLoginFailed, User: user, Err: err})
 }
 
 // loginFailureDelay is how long the reply to a connection's nth failed login waits:

@@ -30,7 +30,9 @@ type FtpServer struct {
 	closing  bool
 	done     chan struct{} // closed by Stop and Shutdown
 
-	copyBuffers *copyBuffers // transfer buffers, shared by this server's clients
+	copyBuffers *copyBuffers     // transfer buffers, shared by this server's clients
+	bandwidth   *serverBandwidth // server-wide limiters and per-connection limits, set by Listen
+	passiveMux  *passiveMux      // shared passive ports (PassiveTransferPortMultiplexing), set by Listen
 
 	lastID  atomic.Uint32
 	clientW sync.WaitGroup // one per running client goroutine
@@ -50,7 +52,9 @@ func NewFtpServer(driver MainDriver) *FtpServer {
 }
 
 // Listen reads the settings and opens the control listener: Settings.Listener when set,
-// otherwise ListenAddr (IPv4 or IPv6). With ImplicitEncryption the listener speaks TLS.
+// otherwise ListenAddr (IPv4 or IPv6). With ImplicitEncryption the listener speaks TLS. With
+// ProxyProtocol it reads PROXY headers; with PassiveTransferPortMultiplexing it also opens the
+// shared passive ports, on the control listener's host, and fails if one cannot be opened.
 func (s *FtpServer) Listen() error {
 	if s.Logger == nil {
 		s.Logger = log.NewNopLogger()
@@ -66,6 +70,7 @@ func (s *FtpServer) Listen() error {
 	}
 
 	s.settings = settings.withDefaults()
+	s.bandwidth = newServerBandwidth(s.settings)
 
 	listener := s.settings.Listener
 	if listener == nil {
@@ -74,6 +79,17 @@ func (s *FtpServer) Listen() error {
 			return newNetworkError("listening on "+s.settings.ListenAddr, err)
 		}
 	}
+
+	served, err := s.setUpListeners(listener)
+	if err != nil {
+		if s.settings.Listener == nil {
+			_ = listener.Close()
+		}
+
+		return err
+	}
+
+	listener = served
 
 	s.mu.Lock()
 	s.listener = listener
@@ -189,6 +205,7 @@ func (s *FtpServer) Stop() error {
 	}
 
 	s.clientW.Wait()
+	s.closePassiveMux()
 
 	return err
 }
@@ -216,6 +233,8 @@ func (s *FtpServer) Shutdown(ctx context.Context) error {
 
 	select {
 	case <-finished:
+		s.closePassiveMux()
+
 		return nil
 	case <-ctx.Done():
 		_ = s.Stop()

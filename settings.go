@@ -91,6 +91,20 @@ type Settings struct {
 	// The renamed file gets the mode of a new file, not the old target's, and the driver sees
 	// OpenFile (or GetHandle) of the temporary name, then Rename or Remove.
 	AtomicUploads bool
+	// MaxUploadRate bounds the uploads (STOR, APPE, STOU) of each control connection, in bytes
+	// per second; its transfers share the limit. A ClientDriverExtensionBandwidth can change it
+	// per user. The bytes counted are the file's (before MODE Z compression, after TYPE A
+	// conversion). 0 or negative: no limit, and no cost.
+	MaxUploadRate int64
+	// MaxDownloadRate bounds the downloads (RETR) of each control connection, in bytes per
+	// second, as MaxUploadRate does uploads. Listings are not limited.
+	MaxDownloadRate int64
+	// MaxServerUploadRate bounds the uploads of all the server's clients together, in bytes
+	// per second, on top of each connection's limit. 0 or negative: no limit.
+	MaxServerUploadRate int64
+	// MaxServerDownloadRate bounds the downloads of all the server's clients together, in
+	// bytes per second. 0 or negative: no limit.
+	MaxServerDownloadRate int64
 
 	DisableMLSD            bool // DisableMLSD turns MLSD off (502).
 	DisableMLST            bool // DisableMLST turns MLST off (502).
@@ -122,8 +136,40 @@ type Settings struct {
 	// ActiveConnectionsCheck: IPMatchRequired (default) refuses PORT/EPRT to another IP.
 	ActiveConnectionsCheck DataConnectionRequirement
 	// PasvConnectionsCheck: IPMatchRequired (default) refuses a passive connection from
-	// another IP than the control connection's.
+	// another IP than the control connection's. Behind a TCP load balancer that forwards the
+	// passive ports without a PROXY header, passive connections come from the balancer, not
+	// from the client: set IPMatchDisabled, or make the passive listeners read PROXY headers
+	// with MainDriverExtensionPassiveWrapper.
 	PasvConnectionsCheck DataConnectionRequirement
+
+	// PassiveTransferPortMultiplexing serves the passive connections of all clients on the
+	// ports of PassiveTransferPortRange (which it requires), listened on once, at Listen, on
+	// the control listener's host, instead of a listener per PASV: a range of a few ports
+	// serves any number of clients. Each PASV reserves a port no other client of its IP waits
+	// on, and an arriving connection goes to the client of its source IP on that port; one no
+	// client waits for is closed. With every port of the range taken by clients of one IP, a
+	// PASV waits for one, up to ConnectionTimeout, then gets 425. MainDriverExtensionPassiveWrapper
+	// wraps each shared listener once.
+	PassiveTransferPortMultiplexing bool
+
+	// ProxyProtocol reads the PROXY protocol header (version 1 or 2) a TCP load balancer puts
+	// before each control connection: ClientContext.RemoteAddr is then the client it names, for
+	// the driver, the connection filter, MaxClientsPerIP and the data connection checks, and
+	// LocalAddr the address the client connected to, which PASV announces unless PublicHost
+	// or PublicIPResolver say otherwise. Default ProxyProtocolOff.
+	ProxyProtocol ProxyProtocolMode
+	// ProxyAllowedUpstreams are the addresses allowed to send a PROXY header: CIDRs
+	// ("10.0.0.0/24") or addresses ("192.0.2.10", "::1"). Required with ProxyProtocol; Listen
+	// fails on an empty or malformed list.
+	ProxyAllowedUpstreams []string
+	// ProxyUntrusted says what to do, with ProxyProtocol on, with a control connection from any
+	// other address: ProxyUntrustedRefuse (default) answers 421 and closes it,
+	// ProxyUntrustedDirect serves it as a direct connection, reading no header.
+	ProxyUntrusted ProxyUntrustedPolicy
+	// ProxyHeaderTimeout bounds the wait for the PROXY header of a trusted upstream's
+	// connection. Headers are read off the accept loop, so a silent connection delays nobody
+	// else. Default DefaultProxyHeaderTimeout.
+	ProxyHeaderTimeout time.Duration
 }
 
 // withDefaults returns a copy of s with the zero fields set to their defaults.
@@ -170,6 +216,10 @@ func (s Settings) withDefaults() *Settings {
 
 	if s.Banner == "" {
 		s.Banner = "ftpkit ftpserver"
+	}
+
+	if s.ProxyHeaderTimeout <= 0 {
+		s.ProxyHeaderTimeout = DefaultProxyHeaderTimeout
 	}
 
 	return &s

@@ -1,6 +1,7 @@
 package ftpserver
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -93,7 +94,11 @@ type transferRun struct {
 	aborted   atomic.Bool
 	done      chan struct{}
 	tlsActive bool
-	deflate   int // flate level under MODE Z, 0 in MODE S
+	deflate   int    // flate level under MODE Z, 0 in MODE S
+	user      string // who runs it, for its event
+	// ctx is canceled when the transfer is aborted or ends; bandwidth waits end with it.
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 // transferJob is what a command asks the transfer goroutine to do once the data connection
@@ -128,7 +133,9 @@ func (c *clientHandler) startTransfer(job transferJob) {
 		start:   time.Now(),
 		done:    make(chan struct{}),
 		deflate: c.deflateLevel(),
+		user:    c.user,
 	}
+	t.ctx, t.cancel = context.WithCancel(context.Background())
 
 	c.mu.Lock()
 	c.transfer = t
@@ -145,6 +152,7 @@ func (c *clientHandler) startTransfer(job transferJob) {
 // runTransfer is the body of the transfer goroutine.
 func (c *clientHandler) runTransfer(t *transferRun, job transferJob) {
 	defer c.transferEnded(t)
+	defer t.cancel()
 	// Closed in every case, a panic included, so the client never waits on a dead transfer.
 	defer func() { _ = t.data.Close() }()
 
@@ -179,10 +187,12 @@ func (c *clientHandler) runTransfer(t *transferRun, job transferJob) {
 	c.replyTransferResult(t, err)
 }
 
-// replyTransferResult sends the final reply of a transfer and logs it.
+// replyTransferResult sends the final reply of a transfer, logs it and reports it to the
+// driver's MainDriverExtensionEvents before the reply.
 func (c *clientHandler) replyTransferResult(t *transferRun, err error) {
 	level.Info(c.logger).Log("event", "transfer", "cmd", t.command, "path", t.path, "bytes", t.bytes.Load(),
 		"duration", time.Since(t.start), "err", err)
+	c.emitTransferEnded(t, err)
 
 	switch {
 	case err == nil:
@@ -278,6 +288,7 @@ func (c *clientHandler) abortTransfer() bool {
 	}
 
 	t.aborted.Store(true)
+	t.cancel()
 	_ = t.data.Close()
 	<-t.done
 
@@ -361,9 +372,10 @@ func newCopyBuffers() *copyBuffers {
 // transfer fails only when no chunk completes within stall (0: no limit). A download from a
 // file to a TCP socket is left to io.Copy, which hands it to sendfile; anything else goes
 // through a pooled buffer, of uploadChunk for uploads into files, else of transferChunk,
-// instead of the small buffer io.Copy would allocate at each call.
+// instead of the small buffer io.Copy would allocate at each call. A non-nil limit paces the
+// copy: chunks no larger than its buckets, each paid for once it has moved (sendfile stays).
 func copyData(conn net.Conn, dst io.Writer, src io.Reader, counter *atomic.Int64, stall time.Duration,
-	buffers *copyBuffers,
+	buffers *copyBuffers, limit *throttle,
 ) error {
 	var buf []byte
 
@@ -386,6 +398,11 @@ func copyData(conn net.Conn, dst io.Writer, src io.Reader, counter *atomic.Int64
 		chunkSize = int64(len(buf))
 	}
 
+	if limit != nil {
+		// No chunk larger than a limiter's bucket: it could never be allowed at once.
+		chunkSize = min(chunkSize, int64(limit.chunk))
+	}
+
 	for {
 		if stall > 0 {
 			_ = conn.SetDeadline(time.Now().Add(stall))
@@ -405,6 +422,13 @@ func copyData(conn net.Conn, dst io.Writer, src io.Reader, counter *atomic.Int64
 		}
 
 		counter.Add(n)
+
+		if err == nil && limit != nil && n > 0 {
+			// Paid after the chunk moved, so the tokens match the bytes exactly.
+			if waitErr := limit.wait(int(n)); waitErr != nil {
+				return waitErr
+			}
+		}
 
 		switch {
 		case err != nil:

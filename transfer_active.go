@@ -97,7 +97,7 @@ func (c *clientHandler) prepareActive(raddr *net.TCPAddr) bool {
 	handler := &activeTransferHandler{raddr: raddr, timeout: seconds(c.settings.ConnectionTimeout)}
 
 	if !c.settings.ActiveTransferPortNon20 {
-		if local, ok := c.LocalAddr().(*net.TCPAddr); ok && local.Port > 1 {
+		if local, ok := c.socketLocalAddr().(*net.TCPAddr); ok && local.Port > 1 {
 			handler.laddr = &net.TCPAddr{IP: local.IP, Port: local.Port - 1}
 		}
 	}

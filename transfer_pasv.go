@@ -60,7 +60,7 @@ func (p *passiveTransferHandler) Channel() DataChannel {
 // the configured port range, and lets the driver wrap it. It returns the listener and the port
 // to announce (which differs from the listened one behind a mapping NAT).
 func (c *clientHandler) listenPassive() (net.Listener, int, error) {
-	localIP := net.ParseIP(remoteIP(c.LocalAddr()))
+	localIP := net.ParseIP(remoteIP(c.socketLocalAddr()))
 
 	listener, exposed, err := listenInRange(localIP, c.settings.PassiveTransferPortRange)
 	if err != nil {
@@ -152,6 +152,10 @@ func (c *clientHandler) preparePassive() (int, error) {
 	// The connection this one replaces is closed first: its listener may hold the only free
 	// port of the range, and a client that sends PASV again must get it back.
 	c.closeData()
+
+	if mux := c.server.passiveMux; mux != nil {
+		return c.prepareSharedPassive(mux)
+	}
 
 	listener, port, err := c.listenPassive()
 	if err != nil {

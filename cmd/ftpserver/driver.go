@@ -39,12 +39,22 @@ type driver struct {
 	available func(dirName string) (int64, error)
 	tls       *tls.Config // nil without -tls
 	bans      *banList    // nil when bans are off
+	events    *observer   // nil: events are not followed
 }
 
 var (
 	_ ftpserver.MainDriverExtensionConnectionFilter = (*driver)(nil)
 	_ ftpserver.MainDriverExtensionLoginFailures    = (*driver)(nil)
+	_ ftpserver.MainDriverExtensionEvents           = (*driver)(nil)
 )
+
+// HandleEvent passes the server's events to the observer, which logs transfers and counts
+// them for -metrics.
+func (d *driver) HandleEvent(cc ftpserver.ClientContext, event ftpserver.Event) {
+	if d.events != nil {
+		d.events.HandleEvent(cc, event)
+	}
+}
 
 // newDriver builds the driver for cfg, creating the -root directory if it is missing.
 func newDriver(cfg *config) (*driver, error) {
@@ -64,8 +74,12 @@ func newDriver(cfg *config) (*driver, error) {
 	return d, nil
 }
 
-// newFsDriver builds the driver's file system: memory, or the -root directory.
+// newFsDriver builds the driver's file system: memory, the -root directory, or -s3-bucket.
 func newFsDriver(cfg *config) (*driver, error) {
+	if cfg.s3.bucket != "" {
+		return newS3Driver(cfg)
+	}
+
 	if cfg.root == "" {
 		fs := afero.NewMemMapFs()
 
@@ -98,6 +112,10 @@ func (d *driver) describe(implicit bool) string {
 		what = "in-memory file system"
 	}
 
+	if d.cfg.s3.bucket != "" {
+		what = d.cfg.s3.describe()
+	}
+
 	switch {
 	case implicit:
 		return "implicit TLS, " + what
@@ -124,9 +142,11 @@ func (d *driver) GetSettings() (*ftpserver.Settings, error) {
 		DeflateCompressionLevel: 5,
 		DefaultTransferType:     ftpserver.TransferTypeBinary,
 		Banner:                  welcomeMessage,
-		AtomicUploads:           true,
+		AtomicUploads:           d.cfg.s3.bucket == "", // S3 stores an object whole or not at all
 		MaxLoginFailures:        d.cfg.maxLoginFailures,
 		LoginFailureDelay:       d.cfg.loginFailureDelay,
+		MaxUploadRate:           d.cfg.maxUploadRate,
+		MaxDownloadRate:         d.cfg.maxDownloadRate,
 	}
 
 	// The flags' 0 means none; the library's 0 means its default and a negative value none.
@@ -146,6 +166,8 @@ func (d *driver) GetSettings() (*ftpserver.Settings, error) {
 	if d.cfg.pasvPorts != nil {
 		settings.PassiveTransferPortRange = d.cfg.pasvPorts
 	}
+
+	d.cfg.applyProxySettings(settings)
 
 	return settings, nil
 }

@@ -41,11 +41,20 @@ type config struct {
 	tlsRequired     bool     // login and transfers only over TLS
 	implicitListen  string   // "" or the address of an implicit-TLS listener
 	hosts           []string // virtual host names HOST accepts; empty: any
+	proxyProtocol   bool     // PROXY headers from proxyAllowed on control and passive connections
+	proxyAllowed    []string // CIDRs and addresses allowed to send a PROXY header
+	pasvMultiplex   bool     // passive ports shared by all clients
 
 	maxLoginFailures  int           // per connection, and per IP within banWindow; <= 0: no limit
 	loginFailureDelay time.Duration // first failed login's delay; 0: none
 	banWindow         time.Duration
 	banDuration       time.Duration // 0: no bans
+
+	metricsAddr     string // "" or the address of the Prometheus metrics HTTP server
+	maxUploadRate   int64  // bytes/s per connection; 0: no limit
+	maxDownloadRate int64
+
+	s3 s3Options // -s3-*: serve a bucket instead of memory or -root
 }
 
 // parseFlags reads the command line. On an error, it writes the error and the usage to stderr,
@@ -80,6 +89,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 
 			return nil
 		})
+	registerProxyFlags(flags, cfg)
+	registerS3Flags(flags, &cfg.s3)
 	flags.BoolVar(&cfg.tlsRequired, "tls-required", false,
 		"refuse login and transfers without TLS (implies -tls)")
 	flags.StringVar(&cfg.implicitListen, "implicit-listen", "",
@@ -95,12 +106,14 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	flags.DurationVar(&cfg.banDuration, "ban-duration", defaultBanDuration,
 		"refuse new connections (421) from a banned IP for `D`; 0: no bans")
 
-	flags.Usage = func() {
-		fmt.Fprintf(flags.Output(), "Usage: ftpserver [flags]\n\n"+
-			"Runs an FTP server for one user. Sessions start in binary mode (TYPE I);\n"+
-			"HASH, COMB and MODE Z are enabled; TLS with -tls.\n\nFlags:\n")
-		flags.PrintDefaults()
-	}
+	flags.StringVar(&cfg.metricsAddr, "metrics", "",
+		"serve Prometheus metrics at http://`ADDR`/metrics (default: no metrics)")
+	flags.Int64Var(&cfg.maxUploadRate, "max-upload-rate", 0,
+		"limit each connection's uploads to `BYTES` per second; 0: no limit")
+	flags.Int64Var(&cfg.maxDownloadRate, "max-download-rate", 0,
+		"limit each connection's downloads to `BYTES` per second; 0: no limit")
+
+	flags.Usage = func() { printUsage(flags) }
 
 	if err := flags.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -110,7 +123,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, fmt.Errorf("%w: %w", errUsage, err)
 	}
 
-	err := cfg.validate(pasvPorts)
+	// In this order: validate parses the ports.
+	err := errors.Join(cfg.validate(pasvPorts), cfg.validateProxy(), cfg.s3.validate(cfg.root))
 	if err == nil && flags.NArg() > 0 {
 		err = fmt.Errorf("unexpected argument %q", flags.Arg(0))
 	}
@@ -123,6 +137,14 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 
 	return cfg, nil
+}
+
+// printUsage writes what -h shows: what the server does, then its flags.
+func printUsage(flags *flag.FlagSet) {
+	fmt.Fprintf(flags.Output(), "Usage: ftpserver [flags]\n\n"+
+		"Runs an FTP server for one user. Sessions start in binary mode (TYPE I);\n"+
+		"HASH, COMB and MODE Z are enabled; TLS with -tls.\n\nFlags:\n")
+	flags.PrintDefaults()
 }
 
 // validate checks the values the flag package cannot, and parses -pasv-ports.
@@ -142,12 +164,18 @@ func (cfg *config) validate(pasvPorts string) error {
 		}
 	}
 
-	if cfg.maxClients < 0 {
-		return fmt.Errorf("-max-clients: %d is negative", cfg.maxClients)
-	}
-
-	if cfg.maxClientsPerIP < 0 {
-		return fmt.Errorf("-max-clients-per-ip: %d is negative", cfg.maxClientsPerIP)
+	for _, count := range []struct {
+		name  string
+		value int64
+	}{
+		{"-max-clients", int64(cfg.maxClients)},
+		{"-max-clients-per-ip", int64(cfg.maxClientsPerIP)},
+		{"-max-upload-rate", cfg.maxUploadRate},
+		{"-max-download-rate", cfg.maxDownloadRate},
+	} {
+		if count.value < 0 {
+			return fmt.Errorf("%s: %d is negative", count.name, count.value)
+		}
 	}
 
 	for _, duration := range []struct {

@@ -69,7 +69,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		drivers = append(drivers, implicitDriver{drv})
 	}
 
-	logger := newLogger(stderr, cfg.debug)
+	logger, transfers := newLogger(stderr, cfg.debug)
+
+	metricsSrv, err := startObserver(cfg, drv, transfers)
+	if err != nil {
+		return err
+	}
+
+	defer metricsSrv.close(logger)
+
 	servers := make([]*ftpserver.FtpServer, 0, len(drivers))
 
 	for i, mainDriver := range drivers {
@@ -88,6 +96,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	fmt.Fprintf(stdout, "credentials: user %q, password %q\n", cfg.user, cfg.pass)
+	metricsSrv.announce(stdout)
 
 	served := make(chan error, len(servers))
 
@@ -158,16 +167,32 @@ func shutdown(servers []*ftpserver.FtpServer, served <-chan error, logger log.Lo
 	}
 }
 
-// newLogger returns a logfmt logger writing to w. With debug it passes every line; without,
-// only lines at level warn or error, so that a quiet server prints nothing after its start
-// lines (lines without a level count as debug).
-func newLogger(w io.Writer, debug bool) log.Logger {
-	logger := log.NewLogfmtLogger(log.NewSyncWriter(w))
-	logger = log.With(logger, "ts", log.DefaultTimestampUTC)
+// newLogger returns two logfmt loggers writing to w: the server's and, unfiltered, the one of
+// the transfer lines. With debug the server's passes every line; without, only lines at level
+// warn or error, so that a quiet server prints nothing after its start lines but one line per
+// transfer (lines without a level count as debug).
+func newLogger(w io.Writer, debug bool) (logger, transfers log.Logger) {
+	transfers = log.NewLogfmtLogger(log.NewSyncWriter(w))
+	transfers = log.With(transfers, "ts", log.DefaultTimestampUTC)
 
 	if debug {
-		return logger
+		return transfers, transfers
 	}
 
-	return level.NewFilter(logger, level.AllowWarn(), level.SquelchNoLevel(true))
+	return level.NewFilter(transfers, level.AllowWarn(), level.SquelchNoLevel(true)), transfers
+}
+
+// startObserver has drv follow the server's events: a log line per transfer to transfers, and
+// with -metrics the metrics, served over HTTP until the returned server is stopped (nil
+// without -metrics).
+func startObserver(cfg *config, drv *driver, transfers log.Logger) (*metricsServer, error) {
+	drv.events = &observer{logger: transfers}
+
+	if cfg.metricsAddr == "" {
+		return nil, nil
+	}
+
+	drv.events.metrics = newMetrics()
+
+	return startMetricsServer(cfg.metricsAddr, drv.events.metrics)
 }

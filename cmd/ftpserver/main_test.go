@@ -29,6 +29,7 @@ type runningServer struct {
 	addr   string
 	cancel context.CancelFunc
 	done   <-chan error
+	stdout <-chan string // the lines run printed after its start lines
 
 	once sync.Once
 	err  error
@@ -116,7 +117,7 @@ func startRunLogging(t *testing.T, stderr io.Writer, args ...string) *runningSer
 		done <- run(ctx, append([]string{"-listen", "127.0.0.1:0"}, args...), stdout, stderr)
 	}()
 
-	srv := &runningServer{cancel: cancel, done: done}
+	srv := &runningServer{cancel: cancel, done: done, stdout: stdout.lines}
 	t.Cleanup(func() { _ = srv.stop(t) })
 
 	addr, found := strings.CutPrefix(nextLine(t, stdout.lines), "listening on ")
@@ -243,7 +244,13 @@ func TestRunLogging(t *testing.T) {
 		if debug {
 			assert.NotEmpty(t, stderr.String(), "-debug logged nothing")
 		} else {
-			assert.Empty(t, stderr.String(), "a server without -debug must stay quiet")
+			// Quiet but for one line per transfer: here the listing's.
+			lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+			require.Len(t, lines, 1, "a server without -debug logs only its transfers:\n%s", stderr.String())
+			assert.True(t, strings.HasPrefix(lines[0], "level=info "), lines[0])
+			assert.Contains(t, lines[0], " msg=transfer client=1 remote=127.0.0.1:")
+			assert.Contains(t, lines[0], " user=test cmd=MLSD path=/ direction=download bytes=")
+			assert.Contains(t, lines[0], " err=null")
 		}
 	}
 }
@@ -265,6 +272,9 @@ func TestRunFlagErrors(t *testing.T) {
 		{"negative max clients", []string{"-max-clients", "-1"}},
 		{"negative max clients per IP", []string{"-max-clients-per-ip", "-2"}},
 		{"empty user", []string{"-user", ""}},
+		{"negative upload rate", []string{"-max-upload-rate", "-1"}},
+		{"negative download rate", []string{"-max-download-rate", "-1"}},
+		{"download rate not a number", []string{"-max-download-rate", "1M"}},
 		{"unknown flag", []string{"-nope"}},
 		{"stray argument", []string{"extra"}},
 	}
@@ -294,6 +304,7 @@ func TestRunHelp(t *testing.T) {
 		"-listen", "-root", "-user", "-pass", "-pasv-ports", "-public-host",
 		"-idle-timeout", "-debug", "-max-clients", "-max-clients-per-ip",
 		"-max-login-failures", "-login-failure-delay", "-ban-window", "-ban-duration",
+		"-metrics", "-max-upload-rate", "-max-download-rate",
 	} {
 		assert.Regexp(t, `(?m)^  `+name+`( |$)`, stderr.String())
 	}

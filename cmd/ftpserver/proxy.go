@@ -1,0 +1,109 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/pires/go-proxyproto"
+
+	"github.com/ftpkit/ftpserver"
+)
+
+// defaultProxyAllowed trusts a load balancer on this machine.
+const defaultProxyAllowed = "127.0.0.0/8,::1"
+
+// passiveHeaderTimeout bounds the wait for the PROXY header of a passive connection.
+const passiveHeaderTimeout = 5 * time.Second
+
+var _ ftpserver.MainDriverExtensionPassiveWrapper = (*driver)(nil)
+
+// registerProxyFlags adds the flags of a server behind a load balancer.
+func registerProxyFlags(flags *flag.FlagSet, cfg *config) {
+	cfg.proxyAllowed = splitList(defaultProxyAllowed)
+
+	flags.BoolVar(&cfg.proxyProtocol, "proxy-protocol", false,
+		"read a PROXY protocol header (v1 or v2) before each control and passive connection from -proxy-allowed; "+
+			"refuse other control connections")
+	flags.Func("proxy-allowed", "comma-separated `CIDRS` or addresses allowed to send PROXY headers (default "+
+		defaultProxyAllowed+")", func(v string) error {
+		cfg.proxyAllowed = splitList(v)
+
+		return validateUpstreams(cfg.proxyAllowed)
+	})
+	flags.BoolVar(&cfg.pasvMultiplex, "pasv-multiplex", false,
+		"share the -pasv-ports among all clients, a listener per port, so few ports serve many clients")
+}
+
+// splitList splits a comma- or space-separated list.
+func splitList(v string) []string {
+	return strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' })
+}
+
+// validateUpstreams checks each entry of -proxy-allowed.
+func validateUpstreams(entries []string) error {
+	if len(entries) == 0 {
+		return errors.New("empty list")
+	}
+
+	for _, entry := range entries {
+		var err error
+		if strings.Contains(entry, "/") {
+			_, err = netip.ParsePrefix(entry)
+		} else {
+			_, err = netip.ParseAddr(entry)
+		}
+
+		if err != nil {
+			return fmt.Errorf("%q is neither a CIDR nor an IP address", entry)
+		}
+	}
+
+	return nil
+}
+
+// validateProxy checks the load balancer flags together with the others.
+func (cfg *config) validateProxy() error {
+	if cfg.pasvMultiplex && cfg.pasvPorts == nil {
+		return errors.New("-pasv-multiplex needs -pasv-ports")
+	}
+
+	return nil
+}
+
+// applyProxySettings sets the library's settings for the load balancer flags.
+func (cfg *config) applyProxySettings(settings *ftpserver.Settings) {
+	settings.PassiveTransferPortMultiplexing = cfg.pasvMultiplex
+
+	if cfg.proxyProtocol {
+		settings.ProxyProtocol = ftpserver.ProxyProtocolRequired
+		settings.ProxyAllowedUpstreams = cfg.proxyAllowed
+		settings.ProxyUntrusted = ftpserver.ProxyUntrustedRefuse
+	}
+}
+
+// WrapPassiveListener makes passive listeners read the PROXY header of connections from
+// -proxy-allowed when -proxy-protocol is on: a balancer that forwards the passive ports then
+// names the client (HAProxy: send-proxy on those backends too), and the check that a passive
+// connection comes from its client's IP still holds. Connections from other addresses are
+// taken as they are, from a client that reaches the passive ports directly.
+func (d *driver) WrapPassiveListener(listener net.Listener) (net.Listener, error) {
+	if !d.cfg.proxyProtocol {
+		return listener, nil
+	}
+
+	trusted, err := proxyproto.PolicyFromRanges(d.cfg.proxyAllowed, proxyproto.REQUIRE, proxyproto.SKIP)
+	if err != nil {
+		return nil, fmt.Errorf("-proxy-allowed: %w", err)
+	}
+
+	return &proxyproto.Listener{
+		Listener:          listener,
+		ConnPolicy:        trusted,
+		ReadHeaderTimeout: passiveHeaderTimeout,
+	}, nil
+}

@@ -1,0 +1,44 @@
+package ftpserver
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestDeployCheck runs docs/deploy-check.sh, the set-up of docs/deploying.md on loopback: two
+// bundled servers behind HAProxy with the PROXY protocol, a file uploaded through one and
+// downloaded through the other. It needs haproxy (CI installs it) and curl.
+func TestDeployCheck(t *testing.T) {
+	if _, err := exec.LookPath("haproxy"); err != nil {
+		t.Skip("haproxy is not installed: deploy check skipped (apt-get install -y haproxy)")
+	}
+
+	requireTool(t, "curl")
+
+	binary := bundledServerBinary(t)
+
+	for _, multiplex := range []string{"1", "0"} {
+		t.Run("MULTIPLEX="+multiplex, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+
+			cmd := exec.CommandContext(ctx, "bash", "docs/deploy-check.sh")
+			cmd.Env = append(os.Environ(), "FTPSERVER_BIN="+binary, "MULTIPLEX="+multiplex, "STORAGE=dir")
+			// On SIGTERM the script stops what it started, as when it ends (its EXIT trap).
+			cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+			cmd.WaitDelay = 20 * time.Second
+
+			out, err := cmd.CombinedOutput()
+			t.Log(string(out))
+			require.NoError(t, err)
+			require.True(t, strings.HasSuffix(strings.TrimSpace(string(out)), "deploy-check passed"))
+		})
+	}
+}

@@ -1,0 +1,230 @@
+package ftpserver
+
+import (
+	"errors"
+	"io"
+	"net"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// eventTimeout bounds the wait for an event the server must send; a guard against a hang.
+const eventTimeout = 10 * time.Second
+
+// seenEvent is an event and the client it was about.
+type seenEvent struct {
+	Event
+
+	clientID uint32
+	remote   string
+}
+
+// eventsDriver adds MainDriverExtensionEvents to testDriver: it passes every event to a
+// channel the test reads.
+type eventsDriver struct {
+	*testDriver
+
+	events chan seenEvent
+}
+
+func (d eventsDriver) HandleEvent(cc ClientContext, event Event) {
+	d.events <- seenEvent{Event: event, clientID: cc.ID(), remote: cc.RemoteAddr().String()}
+}
+
+// newEventsServer starts a test server whose driver records events.
+func newEventsServer(t *testing.T, opts ...testOption) (*testServer, <-chan seenEvent) {
+	t.Helper()
+
+	events := make(chan seenEvent, 64)
+	s := newTestServerMain(t, func(d *testDriver) MainDriver { return eventsDriver{d, events} }, opts...)
+
+	return s, events
+}
+
+// nextEvent returns the next event the server sent.
+func nextEvent(t *testing.T, events <-chan seenEvent) seenEvent {
+	t.Helper()
+
+	select {
+	case e := <-events:
+		return e
+	case <-time.After(eventTimeout):
+		require.FailNow(t, "no event")
+
+		return seenEvent{}
+	}
+}
+
+// retrRaw downloads name over a passive connection, and returns its bytes and the final reply.
+func (rc *rawClient) retrRaw(name string) ([]byte, int) {
+	rc.t.Helper()
+
+	conn := rc.pasv()
+	rc.expect("RETR "+name, StatusFileStatusOK)
+
+	data, err := io.ReadAll(conn)
+	require.NoError(rc.t, err)
+
+	code, _ := rc.read()
+
+	return data, code
+}
+
+// TestEventsSession runs one whole session and checks every event it produced, in order.
+func TestEventsSession(t *testing.T) {
+	s, events := newEventsServer(t)
+	require.NoError(t, writeFile(s.driver.fs, "/long.bin", testContent(16<<20)))
+
+	before := time.Now()
+	rc := s.raw(t)
+
+	rc.expect("USER "+testUser, StatusUserOK)
+	rc.expect("PASS wrong", StatusNotLoggedIn)
+	rc.expect("USER "+testUser, StatusUserOK)
+	rc.expect("PASS "+testPass, StatusUserLoggedIn)
+	rc.expect("TYPE I", StatusOK)
+
+	uploaded := testContent(100_000)
+	code, msg := rc.storeRaw("/up.bin", uploaded)
+	require.Equal(t, StatusClosingDataConn, code, msg)
+
+	downloaded, code := rc.retrRaw("/up.bin")
+	require.Equal(t, StatusClosingDataConn, code)
+	require.Equal(t, sha256Hex(uploaded), sha256Hex(downloaded))
+
+	rc.startRETR("/long.bin")
+	rc.abort("ABOR")
+
+	rc.expect("QUIT", StatusClosingControlConn)
+
+	var got []seenEvent
+	for len(got) == 0 || got[len(got)-1].Kind != EventDisconnected {
+		got = append(got, nextEvent(t, events))
+	}
+
+	kinds := make([]EventKind, 0, len(got))
+	for _, e := range got {
+		kinds = append(kinds, e.Kind)
+	}
+
+	require.Equal(t, []EventKind{
+		EventConnected, EventLoginFailed, EventLoginSucceeded,
+		EventTransferEnded, EventTransferEnded, EventTransferEnded, EventDisconnected,
+	}, kinds)
+
+	for _, e := range got {
+		assert.Equal(t, got[0].clientID, e.clientID, "%s: client ID", e.Kind)
+		assert.Equal(t, rc.conn.LocalAddr().String(), e.remote, "%s: remote address", e.Kind)
+		assert.False(t, e.Time.Before(before), "%s: time", e.Kind)
+	}
+
+	assert.Equal(t, testUser, got[1].User)
+	require.ErrorIs(t, got[1].Err, errBadCredentials)
+	assert.Equal(t, testUser, got[2].User)
+	require.NoError(t, got[2].Err)
+
+	stor, retr, aborted := got[3], got[4], got[5]
+
+	assert.Equal(t, Event{
+		Kind: EventTransferEnded, Time: stor.Time, User: testUser, Command: "STOR", Path: "/up.bin",
+		Direction: TransferUpload, Bytes: int64(len(uploaded)), Duration: stor.Duration,
+	}, stor.Event)
+	assert.Positive(t, stor.Duration)
+
+	assert.Equal(t, Event{
+		Kind: EventTransferEnded, Time: retr.Time, User: testUser, Command: "RETR", Path: "/up.bin",
+		Direction: TransferDownload, Bytes: int64(len(uploaded)), Duration: retr.Duration,
+	}, retr.Event)
+	assert.Positive(t, retr.Duration)
+
+	assert.Equal(t, "RETR", aborted.Command)
+	assert.Equal(t, "/long.bin", aborted.Path)
+	assert.Equal(t, TransferDownload, aborted.Direction)
+	require.ErrorIs(t, aborted.Err, errTransferAborted)
+	assert.GreaterOrEqual(t, aborted.Bytes, int64(1000), "startRETR read 1000 bytes")
+	assert.Less(t, aborted.Bytes, int64(16<<20))
+
+	assert.GreaterOrEqual(t, got[6].Duration, aborted.Duration, "the session outlasts its transfers")
+}
+
+// TestEventsListing reports listings as downloads of the listed directory.
+func TestEventsListing(t *testing.T) {
+	s, events := newEventsServer(t)
+	require.NoError(t, writeFile(s.driver.fs, "/dir/a.txt", []byte("a")))
+
+	conn := s.dial(t)
+	_, err := conn.List("/dir")
+	require.NoError(t, err)
+
+	for _, want := range []EventKind{EventConnected, EventLoginSucceeded} {
+		require.Equal(t, want, nextEvent(t, events).Kind)
+	}
+
+	e := nextEvent(t, events)
+	require.Equal(t, EventTransferEnded, e.Kind)
+	assert.Equal(t, "MLSD", e.Command)
+	assert.Equal(t, "/dir", e.Path)
+	assert.Equal(t, TransferDownload, e.Direction)
+	assert.Positive(t, e.Bytes)
+	assert.NoError(t, e.Err)
+}
+
+// TestEventsRefusedWelcome pairs the connection a driver refuses at ClientConnected with its
+// disconnection, so a gauge of connections goes back down.
+func TestEventsRefusedWelcome(t *testing.T) {
+	s, events := newEventsServer(t, func(d *testDriver) { d.welcomeErr = errors.New("closed today") })
+
+	conn, err := net.DialTimeout("tcp", s.Addr(), 5*time.Second)
+	require.NoError(t, err)
+
+	defer conn.Close()
+
+	assert.Equal(t, EventConnected, nextEvent(t, events).Kind)
+	assert.Equal(t, EventDisconnected, nextEvent(t, events).Kind)
+}
+
+// TestEventsFailedDataConnection reports a transfer whose data connection never opened.
+func TestEventsFailedDataConnection(t *testing.T) {
+	s, events := newEventsServer(t)
+	require.NoError(t, writeFile(s.driver.fs, "/f.bin", []byte("data")))
+
+	rc := s.rawLoggedIn(t)
+	require.Equal(t, EventConnected, nextEvent(t, events).Kind)
+	require.Equal(t, EventLoginSucceeded, nextEvent(t, events).Kind)
+
+	// A port nobody listens on: the server's dial is refused at once.
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+
+	port := listener.Addr().(*net.TCPAddr).Port //nolint:forcetypeassert,errcheck // a TCP listener
+	require.NoError(t, listener.Close())
+	rc.expect("EPRT |1|127.0.0.1|"+strconv.Itoa(port)+"|", StatusOK)
+	rc.expect("RETR /f.bin", StatusFileStatusOK)
+
+	code, _ := rc.read()
+	assert.Equal(t, StatusCannotOpenDataConnection, code)
+
+	e := nextEvent(t, events)
+	require.Equal(t, EventTransferEnded, e.Kind)
+	assert.Equal(t, "RETR", e.Command)
+	assert.Zero(t, e.Bytes)
+	require.ErrorIs(t, e.Err, errOpeningData)
+}
+
+func TestEventKindString(t *testing.T) {
+	t.Parallel()
+
+	for kind, name := range map[EventKind]string{
+		EventConnected: "connected", EventLoginSucceeded: "login_succeeded", EventLoginFailed: "login_failed",
+		EventTransferEnded: "transfer_ended", EventDisconnected: "disconnected", 0: "unknown",
+	} {
+		assert.Equal(t, name, kind.String())
+	}
+
+	assert.Equal(t, "upload", TransferUpload.String())
+	assert.Equal(t, "download", TransferDownload.String())
+}
