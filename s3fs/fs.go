@@ -1,0 +1,221 @@
+// Package s3fs is an afero.Fs on S3-compatible object storage (AWS S3, MinIO, Ceph RGW,
+// versitygw...), for serving a bucket with ftpserver. It lives beside the server, not in it: a
+// program that does not import it does not link the AWS SDK.
+//
+// Objects map to files by their keys: "/dir/file.txt" is the key "dir/file.txt" (after
+// Options.Prefix). Directories are key prefixes ending in "/"; Mkdir stores an empty marker
+// object "dir/" so that an empty directory exists, and any object under "dir/" makes "dir"
+// exist too, marker or not, as S3 consoles show them. The root always exists.
+//
+// What S3 cannot do is refused with an error wrapping fs.ErrPermission (ErrNotSupported), which
+// ftpserver answers with 550: writing into an existing object (APPE onto a non-empty file, STOR
+// after REST, WriteAt, Truncate), opening for reading and writing at once, Chown, Chtimes (and so
+// MFMT), and Chmod unless Options.IgnoreChmod. Renaming is a copy and a delete; a directory is
+// renamed only when it holds at most Options.MaxDirRenameObjects objects.
+//
+// Uploads stream: a file opened for writing feeds a multipart upload through an io.Pipe, so an
+// upload holds about (Concurrency + 2) × PartSize bytes whatever the size of the file. The
+// object appears only when Close completes the upload; a failed or interrupted upload (see
+// TransferError) is aborted and leaves nothing behind. Downloads are ranged GETs, so REST and
+// Seek cost nothing until the next Read.
+package s3fs
+
+import (
+	"context"
+	"os"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/spf13/afero"
+)
+
+// Defaults of Options.
+const (
+	// DefaultPartSize is the part size of uploads: an object can have 10,000 parts, so uploads
+	// are limited to about 78 GiB with it.
+	DefaultPartSize = 8 << 20
+	// DefaultConcurrency is the number of parts of one upload sent at once.
+	DefaultConcurrency = 2
+	// DefaultMaxKeys is the number of entries a directory listing asks for per request, the
+	// most S3 returns.
+	DefaultMaxKeys = 1000
+	// DefaultMaxDirRenameObjects is how many objects a directory may hold and still be renamed.
+	DefaultMaxDirRenameObjects = 1000
+	// DefaultRequestTimeout bounds each metadata request (HEAD, LIST, PUT of a marker, COPY,
+	// DELETE); streamed reads and uploads have no overall limit.
+	DefaultRequestTimeout = time.Minute
+)
+
+// maxUploadParts is S3's limit on the parts of a multipart upload.
+const maxUploadParts = 10_000
+
+// maxCopyObjectSize is the largest object CopyObject copies in one request (5 GiB); larger ones
+// are copied part by part.
+const maxCopyObjectSize = 5 << 30
+
+// copyPartSize is the size of the parts of a multipart copy.
+const copyPartSize = 512 << 20
+
+// Options tunes an Fs. The zero value gives the defaults.
+type Options struct {
+	// Prefix is prepended to every key, so the Fs serves only the "folder" Prefix of the bucket
+	// (one per user, say). A trailing "/" is added when missing. Empty: the whole bucket.
+	Prefix string
+
+	// PartSize is the size of the parts of multipart uploads, at least 5 MiB (S3's minimum);
+	// 0 means DefaultPartSize. Files up to 10,000 × PartSize can be uploaded; a larger upload
+	// fails with an error wrapping ftpserver.ErrStorageExceeded (552).
+	PartSize int64
+
+	// Concurrency is the number of parts of one upload sent at once; 0 means
+	// DefaultConcurrency. An upload holds about (Concurrency + 2) × PartSize bytes of memory.
+	Concurrency int
+
+	// MaxKeys is the number of entries each listing request asks for; 0 means DefaultMaxKeys.
+	// Lowering it only makes listings take more requests (tests use it to cross pages).
+	MaxKeys int32
+
+	// MaxDirRenameObjects is the most objects a directory may hold (at any depth) to be renamed,
+	// which copies each one; 0 means DefaultMaxDirRenameObjects, a negative value refuses every
+	// directory rename (ErrNotSupported).
+	MaxDirRenameObjects int
+
+	// IgnoreChmod makes Chmod succeed without doing anything, for clients that set modes after
+	// every upload (lftp's mirror -R, for one). Without it Chmod fails with ErrNotSupported.
+	IgnoreChmod bool
+
+	// RequestTimeout bounds each metadata request; 0 means DefaultRequestTimeout.
+	RequestTimeout time.Duration
+}
+
+// Fs is an afero.Fs on one bucket. It is safe for concurrent use, and several Fs (in one
+// process or in several) may share a bucket: every call asks S3, nothing is cached.
+type Fs struct {
+	client   *s3.Client
+	uploader *manager.Uploader //nolint:staticcheck // see New
+	bucket   string
+	prefix   string
+	opts     Options
+
+	// Thresholds of the multipart copy, fields so that tests can lower them.
+	copyThreshold int64
+	copyPartSize  int64
+}
+
+var _ afero.Fs = (*Fs)(nil)
+
+// New returns an Fs on bucket through client. It sends no request: a missing bucket or wrong
+// credentials show at the first call (or at CheckBucket).
+func New(client *s3.Client, bucket string, opts Options) *Fs {
+	opts = opts.withDefaults()
+
+	prefix := strings.TrimLeft(opts.Prefix, "/")
+	if prefix != "" && !strings.HasSuffix(prefix, "/") {
+		prefix += "/"
+	}
+
+	// feature/s3/manager is marked deprecated in favour of feature/s3/transfermanager, which is
+	// still v0 (its API may change); the manager is the SDK's stable v1 multipart uploader.
+	uploader := manager.NewUploader(client, func(u *manager.Uploader) { //nolint:staticcheck // as above
+		u.PartSize = opts.PartSize
+		u.Concurrency = opts.Concurrency
+		u.MaxUploadParts = maxUploadParts
+		u.LeavePartsOnError = false // abort: an interrupted upload leaves no parts behind
+	})
+
+	return &Fs{
+		client:        client,
+		uploader:      uploader,
+		bucket:        bucket,
+		prefix:        prefix,
+		opts:          opts,
+		copyThreshold: maxCopyObjectSize,
+		copyPartSize:  copyPartSize,
+	}
+}
+
+// withDefaults fills the zero fields of o.
+func (o Options) withDefaults() Options {
+	if o.PartSize <= 0 {
+		o.PartSize = DefaultPartSize
+	}
+
+	o.PartSize = max(o.PartSize, manager.MinUploadPartSize)
+
+	if o.Concurrency <= 0 {
+		o.Concurrency = DefaultConcurrency
+	}
+
+	if o.MaxKeys <= 0 {
+		o.MaxKeys = DefaultMaxKeys
+	}
+
+	if o.MaxDirRenameObjects == 0 {
+		o.MaxDirRenameObjects = DefaultMaxDirRenameObjects
+	}
+
+	if o.RequestTimeout <= 0 {
+		o.RequestTimeout = DefaultRequestTimeout
+	}
+
+	return o
+}
+
+// Name returns "s3fs".
+func (*Fs) Name() string { return "s3fs" }
+
+// CheckBucket asks S3 whether the bucket exists and the credentials may use it, so that a
+// program can refuse to start rather than fail at the first client. Its error is mapped like
+// every other (fs.ErrNotExist for a missing bucket, fs.ErrPermission for refused credentials).
+func (f *Fs) CheckBucket(ctx context.Context) error {
+	_, err := f.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(f.bucket)})
+
+	return pathError("check bucket", f.bucket, err)
+}
+
+// clean turns a name into the path of a file relative to the root: "" for the root, else
+// slash-separated with no leading, trailing or doubled "/" and no dot elements. A name cannot
+// get above the root.
+func clean(name string) string {
+	return strings.TrimPrefix(path.Clean("/"+name), "/")
+}
+
+// objectKey is the key of the object of the file rel.
+func (f *Fs) objectKey(rel string) string {
+	return f.prefix + rel
+}
+
+// dirPrefix is the key prefix of the entries of the directory rel, which is also the key of its
+// marker object.
+func (f *Fs) dirPrefix(rel string) string {
+	if rel == "" {
+		return f.prefix
+	}
+
+	return f.prefix + rel + "/"
+}
+
+// parent is the directory holding rel ("" for the root's children).
+func parent(rel string) string {
+	dir := path.Dir(rel)
+	if dir == "." {
+		return ""
+	}
+
+	return dir
+}
+
+// context returns the context of one metadata request.
+func (f *Fs) context() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), f.opts.RequestTimeout)
+}
+
+// dirMode and fileMode are the modes Stat reports: S3 has none.
+const (
+	dirMode  = os.ModeDir | 0o755
+	fileMode = 0o644
+)

@@ -1,0 +1,332 @@
+package s3fs
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/tls"
+	"errors"
+	"io"
+	"io/fs"
+	"net"
+	"net/textproto"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jlaffaye/ftp"
+	"github.com/spf13/afero"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ftpkit/ftpserver"
+	"github.com/ftpkit/ftpserver/s3fs/s3test"
+)
+
+// The one user of the test FTP servers.
+const (
+	ftpUser = "user"
+	ftpPass = "pass"
+)
+
+// ftpTimeout bounds every client operation; a guard against a hang, not a delay.
+const ftpTimeout = 30 * time.Second
+
+var errBadLogin = errors.New("bad credentials")
+
+// ftpDriver is the smallest MainDriver: one user, whose file system is the s3fs.
+type ftpDriver struct {
+	fs afero.Fs
+}
+
+func (*ftpDriver) GetSettings() (*ftpserver.Settings, error) {
+	return &ftpserver.Settings{
+		ListenAddr:          "127.0.0.1:0",
+		DefaultTransferType: ftpserver.TransferTypeBinary,
+		LoginFailureDelay:   -1,
+	}, nil
+}
+
+func (*ftpDriver) ClientConnected(ftpserver.ClientContext) (string, error) { return "s3fs test", nil }
+
+func (*ftpDriver) ClientDisconnected(ftpserver.ClientContext) {}
+
+func (d *ftpDriver) AuthUser(_ ftpserver.ClientContext, user, pass string) (ftpserver.ClientDriver, error) {
+	if user != ftpUser || pass != ftpPass {
+		return nil, errBadLogin
+	}
+
+	return d.fs, nil
+}
+
+func (*ftpDriver) GetTLSConfig() (*tls.Config, error) { return nil, errors.New("no TLS") }
+
+// newFTPServer serves fsys on a loopback port until the test ends and returns its address.
+func newFTPServer(t *testing.T, fsys afero.Fs) string {
+	t.Helper()
+
+	server := ftpserver.NewFtpServer(&ftpDriver{fs: fsys})
+	require.NoError(t, server.Listen())
+
+	served := make(chan error, 1)
+
+	go func() { served <- server.Serve() }()
+
+	t.Cleanup(func() {
+		require.NoError(t, server.Stop())
+		require.NoError(t, <-served)
+	})
+
+	return server.Addr()
+}
+
+// ftpLogin connects jlaffaye/ftp to addr and logs in.
+func ftpLogin(t *testing.T, addr string) *ftp.ServerConn {
+	t.Helper()
+
+	conn, err := ftp.Dial(addr, ftp.DialWithTimeout(ftpTimeout))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Quit() })
+
+	require.NoError(t, conn.Login(ftpUser, ftpPass))
+
+	return conn
+}
+
+// retrieve downloads name from offset on and returns its bytes.
+func retrieve(t *testing.T, conn *ftp.ServerConn, name string, offset uint64) []byte {
+	t.Helper()
+
+	resp, err := conn.RetrFrom(name, offset)
+	require.NoError(t, err)
+
+	data, err := io.ReadAll(resp)
+	require.NoError(t, err)
+	require.NoError(t, resp.Close())
+
+	return data
+}
+
+// requireRefused checks that err is a 550 reply whose text contains text.
+func requireRefused(t *testing.T, err error, text string) {
+	t.Helper()
+
+	var protoErr *textproto.Error
+	require.ErrorAs(t, err, &protoErr)
+	assert.Equal(t, ftpserver.StatusActionNotTaken, protoErr.Code, protoErr.Msg)
+	assert.Contains(t, protoErr.Msg, text)
+}
+
+// entryNames returns the names of a listing without ".", which MLSD starts with.
+func entryNames(entries []*ftp.Entry) []string {
+	names := []string{}
+
+	for _, entry := range entries {
+		if entry.Name != "." {
+			names = append(names, entry.Name)
+		}
+	}
+
+	return names
+}
+
+func TestFTPEndToEnd(t *testing.T) {
+	t.Parallel()
+
+	f, gw, bucket := newTestFs(t, Options{PartSize: minPart})
+	conn := ftpLogin(t, newFTPServer(t, f))
+
+	data := testData(20<<20, 10) // four parts
+	sum := sha256.Sum256(data)
+
+	require.NoError(t, conn.MakeDir("/data"))
+	require.NoError(t, conn.ChangeDir("/data"))
+	require.NoError(t, conn.Stor("big.bin", bytes.NewReader(data)))
+	assert.Zero(t, gw.PendingUploads(t, bucket))
+
+	size, err := conn.FileSize("/data/big.bin")
+	require.NoError(t, err)
+	assert.Equal(t, int64(len(data)), size)
+
+	entries, err := conn.List("/data")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"big.bin"}, entryNames(entries))
+
+	for _, entry := range entries {
+		if entry.Name == "big.bin" {
+			assert.Equal(t, ftp.EntryTypeFile, entry.Type)
+			assert.Equal(t, uint64(len(data)), entry.Size)
+		}
+	}
+
+	// A download broken off after 7 MiB and some, then resumed with REST.
+	resp, err := conn.Retr("big.bin")
+	require.NoError(t, err)
+
+	head := make([]byte, 7<<20+4321)
+	_, err = io.ReadFull(resp, head)
+	require.NoError(t, err)
+	_ = resp.Close() // 426 or 226, depending on how much the server had sent
+
+	tail := retrieve(t, conn, "big.bin", uint64(len(head)))
+	assert.Equal(t, sum, sha256.Sum256(append(head, tail...)), "the resumed download completes the file")
+	assert.Equal(t, sum, sha256.Sum256(retrieve(t, conn, "big.bin", 0)))
+
+	require.NoError(t, conn.Rename("big.bin", "/moved.bin"))
+	assert.Equal(t, sum, sha256.Sum256(retrieve(t, conn, "/moved.bin", 0)))
+
+	_, err = conn.Retr("big.bin")
+	requireRefused(t, err, "No such file or directory")
+
+	// What S3 cannot do is refused with 550, and the file is left as it was.
+	err = conn.Append("/moved.bin", strings.NewReader("more"))
+	requireRefused(t, err, "Permission denied")
+
+	err = conn.StorFrom("/moved.bin", strings.NewReader("tail"), 100)
+	requireRefused(t, err, "Permission denied")
+
+	err = conn.StorFrom("/new.bin", strings.NewReader("tail"), 100)
+	requireRefused(t, err, "Permission denied")
+
+	_, err = f.Stat("/new.bin")
+	require.ErrorIs(t, err, fs.ErrNotExist, "a refused resumed upload stores nothing")
+
+	size, err = conn.FileSize("/moved.bin")
+	require.NoError(t, err)
+	assert.Equal(t, int64(len(data)), size)
+
+	// RMD of a directory that is not empty: 550 with the reason.
+	require.NoError(t, conn.Stor("/data/small", strings.NewReader("x")))
+	requireRefused(t, conn.RemoveDir("/data"), "directory not empty")
+
+	require.NoError(t, conn.Delete("/data/small"))
+	require.NoError(t, conn.RemoveDir("/data"))
+	require.NoError(t, conn.Delete("/moved.bin"))
+
+	entries, err = conn.List("/")
+	require.NoError(t, err)
+	assert.Empty(t, entryNames(entries))
+	assert.Empty(t, gw.Keys(t, bucket))
+}
+
+func TestFTPInterruptedUpload(t *testing.T) {
+	t.Parallel()
+
+	f, gw, bucket := newTestFs(t, Options{PartSize: minPart})
+	addr := newFTPServer(t, f)
+
+	control, err := net.DialTimeout("tcp", addr, ftpTimeout)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = control.Close() })
+	require.NoError(t, control.SetDeadline(time.Now().Add(ftpTimeout)))
+
+	text := textproto.NewConn(control)
+	command := func(cmd string, want int) string {
+		t.Helper()
+
+		if cmd != "" {
+			require.NoError(t, text.PrintfLine("%s", cmd))
+		}
+
+		code, msg, readErr := text.ReadResponse(0)
+		require.NoError(t, readErr, cmd)
+		require.Equal(t, want, code, "%s: %s", cmd, msg)
+
+		return msg
+	}
+
+	command("", ftpserver.StatusServiceReady)
+	command("USER "+ftpUser, ftpserver.StatusUserOK)
+	command("PASS "+ftpPass, ftpserver.StatusUserLoggedIn)
+	command("TYPE I", ftpserver.StatusOK)
+
+	// 229 Entering Extended Passive Mode (|||port|)
+	msg := command("EPSV", ftpserver.StatusEnteringEPSV)
+	_, port, _ := strings.Cut(strings.TrimSuffix(strings.TrimSpace(msg), "|)"), "(|||")
+	_, err = strconv.Atoi(port)
+	require.NoError(t, err, msg)
+
+	host, _, err := net.SplitHostPort(addr)
+	require.NoError(t, err)
+
+	data, err := net.DialTimeout("tcp", net.JoinHostPort(host, port), ftpTimeout)
+	require.NoError(t, err)
+
+	command("STOR /interrupted.bin", ftpserver.StatusFileStatusOK)
+
+	// More than two parts; the reset comes once the multipart upload exists.
+	_, err = data.Write(testData(24<<20, 11))
+	require.NoError(t, err)
+	waitFor(t, "a multipart upload in progress", func() bool { return gw.PendingUploads(t, bucket) == 1 })
+
+	tcp, ok := data.(*net.TCPConn)
+	require.True(t, ok)
+	require.NoError(t, tcp.SetLinger(0)) // a reset, not the end of the upload
+	require.NoError(t, tcp.Close())
+
+	code, msg, replyErr := text.ReadResponse(0)
+	require.NoError(t, replyErr)
+	assert.Contains(t, []int{ftpserver.StatusTransferAborted, ftpserver.StatusActionAborted}, code, msg)
+
+	// The reply follows the abort: nothing is stored, no upload is left pending.
+	_, err = f.Stat("/interrupted.bin")
+	require.ErrorIs(t, err, fs.ErrNotExist)
+	assert.Empty(t, gw.Keys(t, bucket))
+	assert.Zero(t, gw.PendingUploads(t, bucket))
+
+	command("QUIT", ftpserver.StatusClosingControlConn)
+}
+
+// waitFor checks cond every 10 ms until it holds, failing the test after ftpTimeout. It is for
+// what S3 shows of a running upload, which nothing announces.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+
+	deadline := time.Now().Add(ftpTimeout)
+	tick := time.NewTicker(10 * time.Millisecond)
+
+	defer tick.Stop()
+
+	for !cond() {
+		require.True(t, time.Now().Before(deadline), "waiting for %s", what)
+		<-tick.C
+	}
+}
+
+func TestFTPTwoServersOneBucket(t *testing.T) {
+	t.Parallel()
+
+	gw := s3test.Start(t)
+	bucket := gw.NewBucket(t)
+
+	// Two instances, as two processes would run them: clients, file systems and servers of
+	// their own, sharing only the bucket.
+	first := New(newTestClient(t, gw.Endpoint, s3test.SecretKey), bucket, Options{PartSize: minPart})
+	second := New(newTestClient(t, gw.Endpoint, s3test.SecretKey), bucket, Options{PartSize: minPart})
+	connA := ftpLogin(t, newFTPServer(t, first))
+	connB := ftpLogin(t, newFTPServer(t, second))
+
+	data := testData(6<<20, 12)
+	sum := sha256.Sum256(data)
+
+	require.NoError(t, connA.MakeDir("/shared"))
+	require.NoError(t, connA.Stor("/shared/from-a.bin", bytes.NewReader(data)))
+
+	entries, err := connB.List("/shared")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"from-a.bin"}, entryNames(entries))
+	assert.Equal(t, sum, sha256.Sum256(retrieve(t, connB, "/shared/from-a.bin", 0)))
+
+	require.NoError(t, connB.Stor("/shared/from-b.txt", strings.NewReader("hello from b")))
+	assert.Equal(t, []byte("hello from b"), retrieve(t, connA, "/shared/from-b.txt", 0))
+
+	require.NoError(t, connB.Rename("/shared/from-a.bin", "/shared/renamed.bin"))
+	assert.Equal(t, sum, sha256.Sum256(retrieve(t, connA, "/shared/renamed.bin", 0)))
+
+	require.NoError(t, connA.Delete("/shared/renamed.bin"))
+	require.NoError(t, connA.Delete("/shared/from-b.txt"))
+
+	entries, err = connB.List("/shared")
+	require.NoError(t, err)
+	assert.Empty(t, entryNames(entries))
+}
