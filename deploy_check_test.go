@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/ftpkit/ftpserver/s3fs/s3test"
 )
 
 // TestDeployCheck runs docs/deploy-check.sh, the set-up of docs/deploying.md on loopback: two
@@ -24,21 +26,37 @@ func TestDeployCheck(t *testing.T) {
 
 	binary := bundledServerBinary(t)
 
+	run := func(t *testing.T, env ...string) {
+		t.Helper()
+
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+
+		cmd := exec.CommandContext(ctx, "bash", "docs/deploy-check.sh")
+		cmd.Env = append(append(os.Environ(), "FTPSERVER_BIN="+binary), env...)
+		// On SIGTERM the script stops what it started, as when it ends (its EXIT trap).
+		cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+		cmd.WaitDelay = 20 * time.Second
+
+		out, err := cmd.CombinedOutput()
+		t.Log(string(out))
+		require.NoError(t, err)
+		require.True(t, strings.HasSuffix(strings.TrimSpace(string(out)), "deploy-check passed"))
+	}
+
 	for _, multiplex := range []string{"1", "0"} {
-		t.Run("MULTIPLEX="+multiplex, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-			defer cancel()
-
-			cmd := exec.CommandContext(ctx, "bash", "docs/deploy-check.sh")
-			cmd.Env = append(os.Environ(), "FTPSERVER_BIN="+binary, "MULTIPLEX="+multiplex, "STORAGE=dir")
-			// On SIGTERM the script stops what it started, as when it ends (its EXIT trap).
-			cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-			cmd.WaitDelay = 20 * time.Second
-
-			out, err := cmd.CombinedOutput()
-			t.Log(string(out))
-			require.NoError(t, err)
-			require.True(t, strings.HasSuffix(strings.TrimSpace(string(out)), "deploy-check passed"))
+		t.Run("dir/MULTIPLEX="+multiplex, func(t *testing.T) {
+			run(t, "MULTIPLEX="+multiplex, "STORAGE=dir")
 		})
 	}
+
+	// The set-up of docs/deploying.md itself: both instances on one bucket of a real S3 server.
+	t.Run("s3", func(t *testing.T) {
+		gateway := s3test.Start(t)
+		bucket := gateway.NewBucket(t)
+
+		run(t, "MULTIPLEX=1", "STORAGE=s3", "S3_ENDPOINT="+gateway.Endpoint, "S3_BUCKET="+bucket,
+			"AWS_ACCESS_KEY_ID="+s3test.AccessKey, "AWS_SECRET_ACCESS_KEY="+s3test.SecretKey,
+			"AWS_REGION="+s3test.Region)
+	})
 }

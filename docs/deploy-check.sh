@@ -117,6 +117,7 @@ s3)
 	;;
 *) fail "STORAGE must be dir or s3, not $STORAGE" ;;
 esac
+echo "shared storage: ${storage_flags[*]}"
 
 # Ports below Linux's ephemeral range (32768 and up), so no client takes them meanwhile: the
 # public control port, then each instance's passive range.
