@@ -69,15 +69,20 @@ func hashName(algo HASHAlgo) string {
 	return ""
 }
 
-// newHash returns a hash.Hash computing algo.
-func newHash(algo HASHAlgo) hash.Hash {
+// errUnknownHashAlgo is returned by NewHash for a value that is not one of the HASHAlgo
+// constants.
+var errUnknownHashAlgo = errors.New("unknown hash algorithm")
+
+// NewHash returns a hash.Hash computing algo, for drivers implementing
+// ClientDriverExtensionHasher: its hex-encoded Sum is what HASH and the X* commands answer.
+func NewHash(algo HASHAlgo) (hash.Hash, error) {
 	for _, a := range hashAlgos {
 		if a.algo == algo {
-			return a.new()
+			return a.new(), nil
 		}
 	}
 
-	return sha256.New() // unreachable: every HASHAlgo is in hashAlgos
+	return nil, fmt.Errorf("%w: %d", errUnknownHashAlgo, algo)
 }
 
 // parseHashName finds an algorithm by name; the draft (3.1) compares names case-insensitively.
@@ -376,13 +381,16 @@ func (c *clientHandler) computeHash(p string, algo HASHAlgo, start, end int64) (
 		return strings.ToLower(sum), nil
 	}
 
+	h, err := NewHash(algo)
+	if err != nil {
+		return "", err
+	}
+
 	file, err := c.openTransferFile(p, os.O_RDONLY, start)
 	if err != nil {
 		return "", err
 	}
 	defer file.Close()
-
-	h := newHash(algo)
 
 	// io.EOF here means the file shrank since it was stat'ed: the digest would not be of the
 	// range the reply names.

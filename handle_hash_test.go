@@ -543,3 +543,12 @@ func BenchmarkComputeHash(b *testing.B) {
 		})
 	}
 }
+
+func TestNewHash(t *testing.T) {
+	h, err := NewHash(HASHAlgoSHA256)
+	require.NoError(t, err)
+	assert.Equal(t, 32, h.Size())
+
+	_, err = NewHash(HASHAlgo(42))
+	require.ErrorIs(t, err, errUnknownHashAlgo)
+}

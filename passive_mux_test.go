@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"strconv"
 	"sync"
@@ -16,44 +15,15 @@ import (
 	"github.com/jlaffaye/ftp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ftpkit/ftpserver/internal/porttest"
 )
-
-// quietPortRange finds n consecutive free ports of 127.0.0.1 below the kernel's ephemeral
-// range (32768 and up on Linux), so no client's source port takes one between this check and
-// the server's Listen.
-func quietPortRange(t *testing.T, n int) int {
-	t.Helper()
-
-	for range 100 {
-		start := 20000 + rand.IntN(12000-n)
-		free := true
-
-		for port := start; port < start+n && free; port++ {
-			l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-			if err != nil {
-				free = false
-
-				continue
-			}
-
-			require.NoError(t, l.Close())
-		}
-
-		if free {
-			return start
-		}
-	}
-
-	require.FailNow(t, "no free range of ports", "%d ports", n)
-
-	return 0
-}
 
 // withSharedPorts turns PassiveTransferPortMultiplexing on over n ports, and returns the first.
 func withSharedPorts(t *testing.T, n int) (testOption, int) {
 	t.Helper()
 
-	start := quietPortRange(t, n)
+	start := porttest.QuietRange(t, n)
 
 	return withSettings(func(s *Settings) {
 		s.PassiveTransferPortRange = &PortRange{Start: start, End: start + n - 1}
@@ -183,12 +153,7 @@ func TestPassiveMultiplexingQueuesOneAddress(t *testing.T) {
 	// The one port already waits for a client of 127.0.0.1: the second one's EPSV waits.
 	second := s.rawLoggedIn(t)
 	second.send("EPSV")
-	require.NoError(t, second.conn.SetReadDeadline(time.Now().Add(300*time.Millisecond)))
-	_, err := second.text.ReadLine()
-
-	var netErr net.Error
-	require.ErrorAs(t, err, &netErr, "no reply while the port is taken")
-	require.True(t, netErr.Timeout())
+	requireNoReplyYet(t, second)
 
 	// Another address is not held up.
 	third := rawOver(t, s.dialFrom(t, strangerIP))
@@ -253,7 +218,7 @@ func TestPassiveMultiplexingWithoutIPCheck(t *testing.T) {
 }
 
 func TestPassiveMultiplexingPortMapping(t *testing.T) {
-	listened := quietPortRange(t, 2)
+	listened := porttest.QuietRange(t, 2)
 	exposed := listened + 10000 // on the NAT in front
 
 	s, content := serverWithFile(t, withSettings(func(s *Settings) {
@@ -361,12 +326,7 @@ func TestPassiveMultiplexingStopWhileWaiting(t *testing.T) {
 
 	second := s.rawLoggedIn(t)
 	second.send("EPSV")
-	require.NoError(t, second.conn.SetReadDeadline(time.Now().Add(300*time.Millisecond)))
-	_, err := second.text.ReadLine()
-
-	var netErr net.Error
-	require.ErrorAs(t, err, &netErr, "no reply while the port is taken")
-	require.True(t, netErr.Timeout())
+	requireNoReplyYet(t, second)
 
 	// The second client waits for the port, and would for a minute: Stop ends the wait.
 	begin := time.Now()
@@ -375,8 +335,22 @@ func TestPassiveMultiplexingStopWhileWaiting(t *testing.T) {
 
 	// Closed by the server: an end of stream, or a reset if Stop came before it read the EPSV.
 	require.NoError(t, second.conn.SetReadDeadline(time.Now().Add(10*time.Second)))
-	_, err = io.ReadAll(second.conn)
+	_, err := io.ReadAll(second.conn)
+
+	var netErr net.Error
 	if errors.As(err, &netErr) {
 		assert.False(t, netErr.Timeout(), "the connection is still open")
 	}
+}
+
+// requireNoReplyYet checks that rc gets no reply for a moment: its EPSV waits for a port.
+func requireNoReplyYet(t *testing.T, rc *rawClient) {
+	t.Helper()
+
+	require.NoError(t, rc.conn.SetReadDeadline(time.Now().Add(300*time.Millisecond)))
+	_, err := rc.text.ReadLine()
+
+	var netErr net.Error
+	require.ErrorAs(t, err, &netErr, "no reply while the port is taken")
+	require.True(t, netErr.Timeout())
 }

@@ -6,15 +6,15 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/jlaffaye/ftp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ftpkit/ftpserver/internal/porttest"
 
 	"github.com/ftpkit/ftpserver"
 )
@@ -71,35 +71,6 @@ func TestWrapPassiveListenerOnlyWithProxyProtocol(t *testing.T) {
 	assert.NotSame(t, listener, wrapped)
 }
 
-// freePortRange returns the first of n free ports of 127.0.0.1 below the ephemeral range.
-func freePortRange(t *testing.T, n int) int {
-	t.Helper()
-
-	for range 100 {
-		start := 20000 + rand.IntN(12000-n)
-		free := true
-
-		for port := start; port < start+n && free; port++ {
-			l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-			if err != nil {
-				free = false
-
-				continue
-			}
-
-			require.NoError(t, l.Close())
-		}
-
-		if free {
-			return start
-		}
-	}
-
-	t.Fatal("no free range of ports")
-
-	return 0
-}
-
 // TestRunBehindProxy plays the load balancer at 127.0.0.1 for a client at 127.0.0.9: the
 // control connection carries a PROXY header, and passive connections come either from the
 // client itself or from the balancer with a header of their own.
@@ -108,7 +79,7 @@ func TestRunBehindProxy(t *testing.T) {
 
 	const balancer, client = "127.0.0.1", "127.0.0.9"
 
-	start := freePortRange(t, 2)
+	start := porttest.QuietRange(t, 2)
 	srv := startRun(t, "-proxy-protocol", "-proxy-allowed", balancer,
 		"-pasv-ports", fmt.Sprintf("%d-%d", start, start+1), "-pasv-multiplex")
 
