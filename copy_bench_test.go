@@ -18,7 +18,7 @@ func BenchmarkUploadCopy(b *testing.B) {
 	for _, tc := range []struct {
 		name string
 		buf  int
-	}{{"splice", 0}, {"buffer_256KiB", 256 << 10}, {"buffer_1MiB", 1 << 20}} {
+	}{{"splice", 0}, {"buffer_256KiB", 256 << 10}, {"buffer_1MiB", 1 << 20}, {"filled_1MiB", -(1 << 20)}} {
 		b.Run(tc.name, func(b *testing.B) { benchmarkUploadCopy(b, tc.buf) })
 	}
 }
@@ -67,9 +67,13 @@ func benchmarkUploadCopy(b *testing.B, bufSize int) {
 		require.NoError(b, err)
 
 		var n int64
-		if bufSize == 0 {
+
+		switch {
+		case bufSize == 0:
 			n, err = io.Copy(file, conn)
-		} else {
+		case bufSize < 0:
+			n, err = copyFilled(file, conn, make([]byte, -bufSize))
+		default:
 			n, err = io.CopyBuffer(struct{ io.Writer }{file}, struct{ io.Reader }{conn}, make([]byte, bufSize))
 		}
 
@@ -79,5 +83,19 @@ func benchmarkUploadCopy(b *testing.B, bufSize int) {
 		require.NoError(b, file.Close())
 		require.NoError(b, os.Remove(file.Name())) //nolint:gosec // the benchmark's own temporary file
 		wg.Wait()
+	}
+}
+
+// copyFilled copies src to dst the way copyData does, through buf filled before each write.
+func copyFilled(dst io.Writer, src io.Reader, buf []byte) (int64, error) {
+	var total int64
+
+	for {
+		n, err := copyChunk(dst, src, buf)
+		total += n
+
+		if err != nil || n < int64(len(buf)) {
+			return total, err
+		}
 	}
 }

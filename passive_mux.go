@@ -120,7 +120,7 @@ func newPassiveMux(host string, ports PasvPortGetter, byIP bool, wrap func(net.L
 func listenShared(host string, port int, wrap func(net.Listener) (net.Listener, error)) (net.Listener, error) {
 	addr := net.JoinHostPort(host, strconv.Itoa(port))
 
-	listener, err := net.Listen("tcp", addr)
+	listener, err := listenData(addr)
 	if err != nil {
 		return nil, newNetworkError("listening for passive connections on "+addr, err)
 	}

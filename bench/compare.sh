@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Compares ftpkit's bundled server (cmd/ftpserver) with vsftpd and pure-ftpd, side by side in
-# one run, with one client (curl) and with the same files on tmpfs, and measures in the same run
-# what this machine can do without an FTP server (bench/ceiling): loopback TCP, TCP into a file,
-# and Go's TLS. Run it from anywhere in the repository, as root (vsftpd and pure-ftpd chroot and
+# one run, with one client (bench/ftpload, which is not the bottleneck: see its doc) and with the
+# same files on tmpfs, and measures in the same run what this machine can do without an FTP
+# server (bench/ceiling): loopback TCP, TCP into a file, and Go's TLS. Run it from anywhere in the repository, as root (vsftpd and pure-ftpd chroot and
 # change user):
 #
 #	bash bench/compare.sh
@@ -31,12 +31,9 @@ LIST_ENTRIES=10000
 LIST_RUNS=5
 HOST=127.0.0.1
 SERVERS=(ftpkit vsftpd pure-ftpd)
-# curl's own time limits, so that nothing waits for ever.
+# ftpload's time limits, so that nothing waits for ever.
 BIG_TIMEOUT=120
 SMALL_TIMEOUT=60
-# AES-128-GCM on every TLS connection: it is what Go's TLS picks (so the bare TLS ceiling too),
-# while OpenSSL servers would otherwise pick AES-256-GCM.
-TLS13_CIPHER=TLS_AES_128_GCM_SHA256
 
 # log prints a progress line on stderr, after the seconds since the start.
 log() { printf '[%4ds] %s\n' "$SECONDS" "$*" >&2; }
@@ -107,7 +104,7 @@ group() {
 port_free() { ! (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
 
 # pick_ports sets CONTROL_PORT to a free port and PASV_MIN..PASV_MAX to the 1,000 ports after
-# it, all below the kernel's ephemeral range, so that curl's own ports never take one of them.
+# it, all below the kernel's ephemeral range, so that the client's own ports never take one of them.
 NEXT_PORT=""
 CONTROL_PORT=""
 PASV_MIN=""
@@ -137,7 +134,7 @@ if awk -v n="$(nproc)" '{ exit !($1 > n / 2) }' /proc/loadavg; then
 	log "warning: load average ${LOAD_START%% *} on $(nproc) cores: other work will blur the figures"
 fi
 
-for tool in curl go awk openssl dpkg-deb apt-get ldd ps; do
+for tool in go awk openssl dpkg-deb apt-get ldd ps; do
 	command -v "$tool" >/dev/null 2>&1 || die "$tool is needed (apt-get install it)"
 done
 
@@ -165,9 +162,10 @@ done
 	die "need $((6 * SIZE_MIB)) MiB free on $DATA and in memory; $avail_mib MiB and $mem_mib MiB are"
 SIZE=$((SIZE_MIB << 20))
 
-log "== building ftpkit and the ceiling tool"
+log "== building ftpkit, the load client and the ceiling tool"
 go build -o "$WORK/ftpserver" ./cmd/ftpserver || die "go build ./cmd/ftpserver failed"
 go build -o "$WORK/ceiling" ./bench/ceiling || die "go build ./bench/ceiling failed"
+go build -o "$WORK/ftpload" ./bench/ftpload || die "go build ./bench/ftpload failed"
 
 log "== test data in $DATA ($SIZE_MIB MiB file, $SMALL_FILES small files, $LIST_ENTRIES-entry directory)"
 SRC="$DATA/src"
@@ -273,6 +271,14 @@ fi
 
 declare -A PORT=() CRED=() FAILED=()
 
+# load runs ftpload against server $1 with time limit $2 and the rest of the arguments.
+load() {
+	local server=$1 limit=$2
+	shift 2
+	timeout "$limit" "$WORK/ftpload" -addr "$HOST:${PORT[$server]}" -user "${CRED[$server]%%:*}" \
+		-pass "${CRED[$server]#*:}" "$@"
+}
+
 # wait_ready waits up to 10 seconds for server $1 (process $2) to accept a login and list pub.
 wait_ready() {
 	local server=$1 pid=$2
@@ -282,7 +288,7 @@ wait_ready() {
 			sed 's/^/     /' "$WORK/$server.log" >&2
 			return 1
 		fi
-		curl -q -s --max-time 2 -u "${CRED[$server]}" "ftp://$HOST:${PORT[$server]}/pub/" -o /dev/null && return 0
+		load "$server" 2 -scenario logins -count 1 >/dev/null 2>&1 && return 0
 		sleep 0.1
 	done
 	log "   $server did not accept a login within 10 s; its output:"
@@ -399,114 +405,48 @@ for server in vsftpd pure-ftpd; do
 done
 
 # ---------------------------------------------------------------------------------------------
-# Measurements. Each prints one number or returns non-zero. The times are curl's own (-w), so
-# that curl's start is not counted: for a big file, from the end of the login and the commands
-# before the transfer (time_pretransfer) to the 226 reply, so that neither a slow login nor
-# curl's wait for the data connection (see ACTIVE_ARGS) lowers a throughput; for the small
-# files and LIST, each whole transfer after the first; logins are measured apart.
+# Measurements, all made by bench/ftpload, which speaks FTP itself and times only the server's
+# part: for a big file, from EPSV to the 226 reply; for the small files, from the first EPSV to
+# the last 226 over one connection; for a login, from the dial to the reply to PWD; for LIST, the
+# mean of LIST_RUNS after one that is not counted. Each prints one number or returns non-zero.
 # ---------------------------------------------------------------------------------------------
-
-# url prints the base URL of server $1.
-url() { printf 'ftp://%s:%s/pub' "$HOST" "${PORT[$1]}"; }
-
-# fcurl runs curl for server $1 with time limit $2 and the rest of the arguments.
-fcurl() {
-	local server=$1 timeout=$2
-	shift 2
-	curl -q -sS --max-time "$timeout" -u "${CRED[$server]}" "$@"
-}
-
-# tls_args are the extra curl arguments of the PROT P scenarios.
-TLS_ARGS=(--ssl-reqd -k --tls13-ciphers "$TLS13_CIPHER")
-
-# throughput prints MB/s from curl's "bytes pretransfer total" output, checking the size.
-throughput() {
-	awk -v want="$SIZE" '
-		$1 != want || $3 <= $2 { bad = 1 }
-		{ rate = $1 / ($3 - $2) / 1e6 }
-		END { if (bad || NR != 1) exit 1; printf "%.1f", rate }'
-}
 
 measure_retr() {
 	local server=$1
 	shift
-	fcurl "$server" "$BIG_TIMEOUT" "$@" "$(url "$server")/big.bin" -o /dev/null \
-		-w '%{size_download} %{time_pretransfer} %{time_total}\n' | throughput
+	load "$server" "$BIG_TIMEOUT" -scenario retr -path pub/big.bin -size "$SIZE" "$@"
 }
 
 measure_stor() {
 	local server=$1 out
 	shift
-	out=$(fcurl "$server" "$BIG_TIMEOUT" "$@" -T "$DATA/upload-src/big.bin" "$(url "$server")/upload.bin" \
-		-w '%{size_upload} %{time_pretransfer} %{time_total}\n') || return 1
+	out=$(load "$server" "$BIG_TIMEOUT" -scenario stor -path pub/upload.bin -size "$SIZE" "$@") || return 1
 	[ "$(stat -c %s "$DATA/$server/pub/upload.bin" 2>/dev/null)" = "$SIZE" ] || return 1
 	rm -f "$DATA/$server/pub/upload.bin"
-	throughput <<<"$out"
+	echo "$out"
 }
 
-measure_retr_tls() { measure_retr "$1" "${TLS_ARGS[@]}"; }
-measure_stor_tls() { measure_stor "$1" "${TLS_ARGS[@]}"; }
+measure_retr_tls() { measure_retr "$1" -tls; }
+measure_stor_tls() { measure_stor "$1" -tls; }
 
-# ACTIVE_ARGS make curl use active mode (EPRT): the server connects to curl. In passive mode,
-# curl 7.88 waits a whole second (its poll timeout) for the data connection whenever the 229
-# reply arrives within the same read as it sent EPSV, which a fast server makes frequent (up to
-# a third of ftpkit's and pure-ftpd's transfers, a few in a hundred of vsftpd's): the scenarios
-# made of many short transfers would measure that wait instead of the server.
-ACTIVE_ARGS=(-P "$HOST")
-
-# per_transfer reads curl's "bytes total" lines of a multi-URL run, checks their count and
-# sizes, and prints the mean time of the transfers after the first (which includes the
-# login), in seconds.
-per_transfer() {
-	awk -v n="$1" -v min="$2" -v max="$3" '
-		$1 < min || $1 > max { bad = 1 }
-		NR > 1 { t += $2 }
-		END { if (bad || NR != n || t <= 0) exit 1; printf "%.9f", t / (n - 1) }'
-}
-
-# measure_small downloads the small files over one control connection (curl reuses it for the
-# URLs of a glob) and prints files per second.
 measure_small() {
-	local server=$1 last mean
-	last=$(printf '%03d' "$SMALL_FILES")
-	mean=$(timeout "$SMALL_TIMEOUT" curl -q -sS --max-time "$SMALL_TIMEOUT" -u "${CRED[$server]}" "${ACTIVE_ARGS[@]}" \
-		"$(url "$server")/small/[001-$last].bin" -o /dev/null -w '%{size_download} %{time_total}\n' |
-		per_transfer "$SMALL_FILES" "$SMALL_SIZE" "$SMALL_SIZE") || return 1
-	calc "sprintf(\"%.0f\", 1 / $mean)"
+	load "$1" "$SMALL_TIMEOUT" -scenario small -path 'pub/small/%03d.bin' -count "$SMALL_FILES" -size "$SMALL_SIZE"
 }
 
-# measure_logins logs in LOGINS times, one curl each (connect, USER, PASS, PWD; then QUIT,
-# after curl's clock stops), and prints logins per second of curl's time, its start excluded.
 measure_logins() {
-	local server=$1
-	for _ in $(seq "$LOGINS"); do
-		fcurl "$server" 10 --ftp-method nocwd -I "ftp://$HOST:${PORT[$server]}/" -o /dev/null -w '%{time_total}\n' ||
-			return 1
-	done | awk -v n="$LOGINS" '{ t += $1 } END { if (NR != n || t <= 0) exit 1; printf "%.0f", n / t }'
+	load "$1" "$SMALL_TIMEOUT" -scenario logins -count "$LOGINS"
 }
 
-# measure_list lists the big directory LIST_RUNS + 1 times over one connection and prints the
-# mean time of one LIST in ms, the first (with the login) left out.
+# measure_list checks that the listing has at least LIST_ENTRIES lines (pure-ftpd stops at
+# 2,000 unless told otherwise).
 measure_list() {
-	local server=$1 args=() mean
-	for _ in $(seq $((LIST_RUNS + 1))); do
-		args+=("$(url "$server")/list/" -o /dev/null)
-	done
-	mean=$(timeout "$SMALL_TIMEOUT" curl -q -sS --max-time "$SMALL_TIMEOUT" -u "${CRED[$server]}" "${ACTIVE_ARGS[@]}" \
-		"${args[@]}" -w '%{size_download} %{time_total}\n' |
-		per_transfer $((LIST_RUNS + 1)) $((LIST_ENTRIES * 20)) $((LIST_ENTRIES * 200))) || return 1
-	calc "sprintf(\"%.1f\", $mean * 1000)"
+	load "$1" "$SMALL_TIMEOUT" -scenario list -path pub/list -count "$LIST_RUNS" -size "$LIST_ENTRIES"
 }
 
-# check_list verifies once that server $1 lists every entry of the big directory (pure-ftpd
-# stops at 2,000 unless told otherwise).
-check_list() {
-	local lines
-	lines=$(fcurl "$1" "$SMALL_TIMEOUT" "${ACTIVE_ARGS[@]}" --list-only "$(url "$1")/list/" | grep -c '^entry-') || true
-	[ "$lines" = "$LIST_ENTRIES" ] || {
-		log "   $1 lists $lines of the $LIST_ENTRIES entries"
-		return 1
-	}
+# tls_suite prints the TLS version and cipher suite that server $1 negotiates with ftpload.
+tls_suite() {
+	load "$1" 10 -scenario list -path pub/small -count 1 -size 1 -tls -v 2>&1 >/dev/null |
+		sed -n 's/^ftpload: //p'
 }
 
 # measure_ceiling runs bench/ceiling in mode $1 with the size of the big file.
@@ -517,9 +457,9 @@ measure_ceiling() { "$WORK/ceiling" -mode "$1" -size "$SIZE" -dir "$DATA"; }
 SCENARIOS=(
 	"retr|RETR ${SIZE_MIB} MiB, one stream|MB/s|measure_retr|1|tcp"
 	"stor|STOR ${SIZE_MIB} MiB, one stream|MB/s|measure_stor|1|file"
-	"small|RETR $SMALL_FILES × 4 KiB files, one connection, active mode|files/s|measure_small|1|"
+	"small|RETR $SMALL_FILES × 4 KiB files, one connection|files/s|measure_small|1|"
 	"logins|Logins (connect, USER, PASS, PWD), sequential|logins/s|measure_logins|1|"
-	"list|LIST of $(group "$LIST_ENTRIES") entries, active mode|ms|measure_list|0|"
+	"list|LIST of $(group "$LIST_ENTRIES") entries|ms|measure_list|0|"
 	"retr_tls|RETR ${SIZE_MIB} MiB, PROT P (TLS 1.3)|MB/s|measure_retr_tls|1|tls"
 	"stor_tls|STOR ${SIZE_MIB} MiB, PROT P (TLS 1.3)|MB/s|measure_stor_tls|1|"
 )
@@ -527,9 +467,10 @@ SCENARIOS=(
 declare -A RESULT=() CEILING=()
 STATUS=0
 
+declare -A SUITE=()
 for server in "${SERVERS[@]}"; do
 	[ -z "${FAILED[$server]:-}" ] || continue
-	check_list "$server" || FAILED[$server]="incomplete LIST"
+	SUITE[$server]=$(tls_suite "$server") || SUITE[$server]=n/a
 done
 
 # Each round takes the servers in turn, and then the ceiling the scenario is compared with, so
@@ -611,10 +552,9 @@ percent() {
 }
 
 CPU_MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-CURL_VERSION=$(curl --version | awk 'NR == 1 { print $2 }')
 
 cat <<EOF
-Machine: $(nproc) cores, ${CPU_MODEL:-unknown CPU}, Linux $(uname -r), $(go version | awk '{ print $3 }'), curl $CURL_VERSION
+Machine: $(nproc) cores, ${CPU_MODEL:-unknown CPU}, Linux $(uname -r), $(go version | awk '{ print $3 }')
 Date: $(date -u '+%Y-%m-%d %H:%M UTC'); load average $LOAD_START at the start, $LOAD_END at the end
 Servers: ftpkit ${VERSION[ftpkit]}, vsftpd ${VERSION[vsftpd]:-n/a}, pure-ftpd ${VERSION[pure-ftpd]:-n/a}
 Data on $(stat -f -c %T "$DATA"); median of $REPS runs; ratios above 1 mean ftpkit is faster.
@@ -649,7 +589,9 @@ sessions as ${VSFTPD_USER:-n/a}, isolate and isolate_network on (its defaults), 
 ssl_enable without require_ssl_reuse; pure-ftpd standalone with a virtual user (PureDB,
 MD5-crypt) mapped to nobody and chrooted, TLS optional. pure-ftpd sleeps 0 to 15 ms at random
 before answering every non-anonymous PASS, on purpose, which bounds its logins per second.
-Big files go over passive data connections; the small files and LIST over active ones (EPRT).
+Every data connection is passive (EPSV). PROT P negotiated ftpkit ${SUITE[ftpkit]:-n/a}, vsftpd
+${SUITE[vsftpd]:-n/a}, pure-ftpd ${SUITE[pure-ftpd]:-n/a}; the bare TLS ceiling uses TLS 1.3 with
+AES-128-GCM.
 EOF
 
 for server in "${SERVERS[@]}"; do

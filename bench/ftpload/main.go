@@ -1,0 +1,655 @@
+// Command ftpload is the FTP client of bench/compare.sh: one client for every server, built so
+// that it is not what limits a measurement. It speaks the protocol directly, reads data
+// connections into one 256 KiB buffer, sends uploads from memory, and times only the part of a
+// scenario that the server does:
+//
+//	ftpload -addr 127.0.0.1:2121 -user u -pass p -scenario retr -path pub/big.bin -size N
+//	ftpload ... -scenario stor -path pub/upload.bin -size N
+//	ftpload ... -scenario small -path 'pub/small/%03d.bin' -count 500 -size 4096
+//	ftpload ... -scenario logins -count 200
+//	ftpload ... -scenario list -path pub/list -count 5 -size 10000
+//
+// -tls adds AUTH TLS, PBSZ 0 and PROT P, with TLS 1.3 and the control session resumed on the
+// data connections. Data connections are passive (EPSV).
+//
+// It prints one number on stdout: MB/s (10^6 bytes per second) for retr and stor, from EPSV to
+// the 226 reply; files per second for small, from the first EPSV to the last 226; logins per
+// second for logins, each from the dial to the reply to PWD; and the mean milliseconds of one
+// LIST for list, after one LIST that is not counted. -size is checked: the bytes of retr and
+// small, the entries of list (at least that many lines). With -v it describes the run on stderr.
+package main
+
+import (
+	"bufio"
+	"crypto/rand"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// bufferSize is the size of the read buffer and of the upload's memory block.
+const bufferSize = 256 << 10
+
+// replyTimeout bounds the wait for any reply, and dialTimeout for any connection.
+const (
+	replyTimeout = 2 * time.Minute
+	dialTimeout  = 10 * time.Second
+)
+
+// Scenarios.
+const (
+	scenarioRETR   = "retr"
+	scenarioSTOR   = "stor"
+	scenarioSmall  = "small"
+	scenarioLogins = "logins"
+	scenarioList   = "list"
+)
+
+var (
+	// errUsage reports a bad command line; the usage has been printed.
+	errUsage = errors.New("invalid command line")
+	// errReply reports a reply with another code than the one the scenario needs.
+	errReply = errors.New("unexpected reply")
+	// errCount reports a transfer of another size than -size.
+	errCount = errors.New("unexpected size")
+)
+
+// options is the parsed command line.
+type options struct {
+	addr, user, pass string
+	scenario, path   string
+	size             int64
+	count            int
+	tls, verbose     bool
+}
+
+func main() {
+	opts, err := parseFlags(os.Args[1:], os.Stderr)
+	if err != nil {
+		os.Exit(2)
+	}
+
+	value, err := run(opts, os.Stderr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ftpload:", err)
+		os.Exit(1)
+	}
+
+	fmt.Println(value)
+}
+
+// parseFlags reads the command line, printing the error and the usage to stderr on an error.
+func parseFlags(args []string, stderr io.Writer) (*options, error) {
+	opts := &options{}
+	flags := flag.NewFlagSet("ftpload", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	flags.StringVar(&opts.addr, "addr", "127.0.0.1:21", "the server's control address, host:port")
+	flags.StringVar(&opts.user, "user", "anonymous", "user name")
+	flags.StringVar(&opts.pass, "pass", "ftpload", "password")
+	flags.StringVar(&opts.scenario, "scenario", scenarioRETR, "retr, stor, small, logins or list")
+	flags.StringVar(&opts.path, "path", "", "file, directory, or for small a pattern with one %d")
+	flags.Int64Var(&opts.size, "size", 0, "bytes of each file (retr, stor, small); entries (list)")
+	flags.IntVar(&opts.count, "count", 1, "files (small), logins (logins), counted LISTs (list)")
+	flags.BoolVar(&opts.tls, "tls", false, "AUTH TLS, and PROT P for data connections")
+	flags.BoolVar(&opts.verbose, "v", false, "describe the run on stderr")
+
+	if err := flags.Parse(args); err != nil {
+		return nil, fmt.Errorf("%w: %w", errUsage, err)
+	}
+
+	var err error
+
+	switch opts.scenario {
+	case scenarioRETR, scenarioSTOR, scenarioSmall, scenarioList:
+		if opts.path == "" {
+			err = fmt.Errorf("-scenario %s needs -path", opts.scenario)
+		}
+	case scenarioLogins:
+	default:
+		err = fmt.Errorf("-scenario: %q is not retr, stor, small, logins or list", opts.scenario)
+	}
+
+	switch {
+	case err != nil:
+	case opts.count <= 0:
+		err = fmt.Errorf("-count: %d is not positive", opts.count)
+	case opts.size <= 0 && opts.scenario != scenarioLogins:
+		err = fmt.Errorf("-size: %d is not positive", opts.size)
+	case flags.NArg() > 0:
+		err = fmt.Errorf("unexpected argument %q", flags.Arg(0))
+	}
+
+	if err != nil {
+		fmt.Fprintln(flags.Output(), err)
+		flags.Usage()
+
+		return nil, fmt.Errorf("%w: %w", errUsage, err)
+	}
+
+	return opts, nil
+}
+
+// run performs the scenario and returns its figure, formatted.
+func run(opts *options, stderr io.Writer) (string, error) {
+	if opts.scenario == scenarioLogins {
+		return runLogins(opts)
+	}
+
+	sess, err := login(opts)
+	if err != nil {
+		return "", err
+	}
+	defer sess.close()
+
+	err = sess.cmd("TYPE I", 200)
+	if err != nil {
+		return "", err
+	}
+
+	var value string
+
+	switch opts.scenario {
+	case scenarioRETR:
+		value, err = runRETR(sess, opts)
+	case scenarioSTOR:
+		value, err = runSTOR(sess, opts)
+	case scenarioSmall:
+		value, err = runSmall(sess, opts)
+	default:
+		value, err = runList(sess, opts)
+	}
+
+	if err == nil && opts.verbose {
+		sess.describe(stderr)
+	}
+
+	return value, err
+}
+
+// mbps formats a throughput.
+func mbps(bytes int64, elapsed time.Duration) string {
+	return strconv.FormatFloat(float64(bytes)/elapsed.Seconds()/1e6, 'f', 1, 64)
+}
+
+func runRETR(sess *session, opts *options) (string, error) {
+	start := time.Now()
+
+	n, err := sess.download("RETR " + opts.path)
+	if err != nil {
+		return "", err
+	}
+
+	if n != opts.size {
+		return "", fmt.Errorf("%w: RETR %s: %d bytes, not %d", errCount, opts.path, n, opts.size)
+	}
+
+	return mbps(n, time.Since(start)), nil
+}
+
+func runSTOR(sess *session, opts *options) (string, error) {
+	// Random bytes, so that no layer could shrink them; the block repeats.
+	block := make([]byte, bufferSize)
+	if _, err := rand.Read(block); err != nil {
+		return "", fmt.Errorf("random bytes: %w", err)
+	}
+
+	start := time.Now()
+
+	if err := sess.upload("STOR "+opts.path, block, opts.size); err != nil {
+		return "", err
+	}
+
+	return mbps(opts.size, time.Since(start)), nil
+}
+
+func runSmall(sess *session, opts *options) (string, error) {
+	start := time.Now()
+
+	for i := 1; i <= opts.count; i++ {
+		name := fmt.Sprintf(opts.path, i)
+
+		n, err := sess.download("RETR " + name)
+		if err != nil {
+			return "", err
+		}
+
+		if n != opts.size {
+			return "", fmt.Errorf("%w: RETR %s: %d bytes, not %d", errCount, name, n, opts.size)
+		}
+	}
+
+	rate := float64(opts.count) / time.Since(start).Seconds()
+
+	return strconv.FormatFloat(rate, 'f', 0, 64), nil
+}
+
+func runList(sess *session, opts *options) (string, error) {
+	var elapsed time.Duration
+
+	// The first LIST warms the caches of the server and is not counted.
+	for i := 0; i <= opts.count; i++ {
+		start := time.Now()
+
+		lines, err := sess.list("LIST " + opts.path)
+		if err != nil {
+			return "", err
+		}
+
+		if lines < opts.size {
+			return "", fmt.Errorf("%w: LIST %s: %d lines, not at least %d", errCount, opts.path, lines, opts.size)
+		}
+
+		if i > 0 {
+			elapsed += time.Since(start)
+		}
+	}
+
+	ms := elapsed.Seconds() * 1000 / float64(opts.count)
+
+	return strconv.FormatFloat(ms, 'f', 1, 64), nil
+}
+
+// runLogins logs in opts.count times in a row, each on a new connection.
+func runLogins(opts *options) (string, error) {
+	var elapsed time.Duration
+
+	for range opts.count {
+		start := time.Now()
+
+		sess, err := login(opts)
+		if err == nil {
+			err = sess.cmd("PWD", 257)
+		}
+
+		elapsed += time.Since(start)
+
+		if sess != nil {
+			sess.close()
+		}
+
+		if err != nil {
+			return "", err
+		}
+	}
+
+	rate := float64(opts.count) / elapsed.Seconds()
+
+	return strconv.FormatFloat(rate, 'f', 0, 64), nil
+}
+
+// session is one control connection.
+type session struct {
+	conn   net.Conn
+	reader *bufio.Reader
+	host   string
+	tls    *tls.Config // nil without -tls
+	buf    []byte
+}
+
+// login dials opts.addr and logs in, with AUTH TLS, PBSZ and PROT P first under -tls.
+func login(opts *options) (*session, error) {
+	host, _, err := net.SplitHostPort(opts.addr)
+	if err != nil {
+		return nil, fmt.Errorf("-addr: %w", err)
+	}
+
+	conn, err := net.DialTimeout("tcp", opts.addr, dialTimeout)
+	if err != nil {
+		return nil, fmt.Errorf("dialing: %w", err)
+	}
+
+	sess := &session{conn: conn, reader: bufio.NewReader(conn), host: host}
+
+	err = sess.login(opts)
+	if err != nil {
+		conn.Close()
+
+		return nil, err
+	}
+
+	return sess, nil
+}
+
+func (s *session) login(opts *options) error {
+	if _, err := s.expect(220); err != nil {
+		return err
+	}
+
+	if opts.tls {
+		if err := s.cmd("AUTH TLS", 234); err != nil {
+			return err
+		}
+
+		s.tls = &tls.Config{
+			MinVersion: tls.VersionTLS13,
+			// The servers of a benchmark use throw-away certificates.
+			InsecureSkipVerify: true, //nolint:gosec // G402: the certificate is not the point here
+			ServerName:         s.host,
+			ClientSessionCache: tls.NewLRUClientSessionCache(4),
+		}
+		s.conn = tls.Client(s.conn, s.tls)
+		s.reader = bufio.NewReader(s.conn)
+	}
+
+	if err := s.send("USER " + opts.user); err != nil {
+		return err
+	}
+
+	code, err := s.read()
+	if err != nil {
+		return err
+	}
+
+	if code == 331 {
+		err = s.cmd("PASS "+opts.pass, 230)
+	} else if code != 230 {
+		err = fmt.Errorf("%w: USER: %d", errReply, code)
+	}
+
+	if err == nil && opts.tls {
+		err = s.cmd("PBSZ 0", 200)
+		if err == nil {
+			err = s.cmd("PROT P", 200)
+		}
+	}
+
+	return err
+}
+
+// close says QUIT without waiting long for the answer, and closes the connection.
+func (s *session) close() {
+	_ = s.conn.SetDeadline(time.Now().Add(time.Second))
+	if s.send("QUIT") == nil {
+		_, _ = s.read()
+	}
+
+	s.conn.Close()
+}
+
+// describe tells what the control connection negotiated.
+func (s *session) describe(w io.Writer) {
+	if tlsConn, ok := s.conn.(*tls.Conn); ok {
+		state := tlsConn.ConnectionState()
+		fmt.Fprintf(w, "ftpload: %s, %s\n", tls.VersionName(state.Version), tls.CipherSuiteName(state.CipherSuite))
+
+		return
+	}
+
+	fmt.Fprintln(w, "ftpload: plain FTP")
+}
+
+func (s *session) send(line string) error {
+	_ = s.conn.SetWriteDeadline(time.Now().Add(replyTimeout))
+	if _, err := io.WriteString(s.conn, line+"\r\n"); err != nil {
+		return fmt.Errorf("sending %s: %w", strings.Fields(line)[0], err)
+	}
+
+	return nil
+}
+
+// read reads one reply (all its lines) and returns its code and its last line.
+func (s *session) read() (int, error) {
+	code, _, err := s.readLine()
+
+	return code, err
+}
+
+func (s *session) readLine() (int, string, error) {
+	_ = s.conn.SetReadDeadline(time.Now().Add(replyTimeout))
+
+	line, err := s.reader.ReadString('\n')
+	if err != nil {
+		return 0, "", fmt.Errorf("reading a reply: %w", err)
+	}
+
+	if len(line) < 4 {
+		return 0, "", fmt.Errorf("%w: %q", errReply, line)
+	}
+
+	code, err := strconv.Atoi(line[:3])
+	if err != nil {
+		return 0, "", fmt.Errorf("%w: %q", errReply, line)
+	}
+
+	// RFC 959 4.2: a multi-line reply ends with the code followed by a space.
+	if line[3] == '-' {
+		end := line[:3] + " "
+		for !strings.HasPrefix(line, end) {
+			if line, err = s.reader.ReadString('\n'); err != nil {
+				return 0, "", fmt.Errorf("reading a reply: %w", err)
+			}
+		}
+	}
+
+	return code, strings.TrimRight(line, "\r\n"), nil
+}
+
+// expect reads a reply and checks its code, returning its last line.
+func (s *session) expect(want int) (string, error) {
+	code, line, err := s.readLine()
+	if err == nil && code != want {
+		err = fmt.Errorf("%w: %q, wanted %d", errReply, line, want)
+	}
+
+	return line, err
+}
+
+// cmd sends a command and checks the code of its reply.
+func (s *session) cmd(line string, want int) error {
+	if err := s.send(line); err != nil {
+		return err
+	}
+
+	if _, err := s.expect(want); err != nil {
+		return fmt.Errorf("%s: %w", strings.Fields(line)[0], err)
+	}
+
+	return nil
+}
+
+// openData sends EPSV and dials the port of its reply (RFC 2428 3: "(|||port|)").
+func (s *session) openData() (net.Conn, error) {
+	if err := s.send("EPSV"); err != nil {
+		return nil, err
+	}
+
+	line, err := s.expect(229)
+	if err != nil {
+		return nil, fmt.Errorf("EPSV: %w", err)
+	}
+
+	open, end := strings.Index(line, "(|||"), strings.LastIndex(line, "|)")
+	if open < 0 || end < open+4 {
+		return nil, fmt.Errorf("%w: EPSV: %q", errReply, line)
+	}
+
+	port := line[open+4 : end]
+
+	conn, err := net.DialTimeout("tcp", net.JoinHostPort(s.host, port), dialTimeout)
+	if err != nil {
+		return nil, fmt.Errorf("dialing the data port: %w", err)
+	}
+
+	return conn, nil
+}
+
+// transfer opens a data connection, sends command and waits for its 150 (or 125) reply; the
+// TLS handshake of a protected connection is done by then.
+func (s *session) transfer(command string) (net.Conn, error) {
+	conn, err := s.openData()
+	if err != nil {
+		return nil, err
+	}
+
+	if err = s.send(command); err == nil {
+		var code int
+		if code, err = s.read(); err == nil && code != 150 && code != 125 {
+			err = fmt.Errorf("%w: %s: %d", errReply, strings.Fields(command)[0], code)
+		}
+	}
+
+	if err == nil && s.tls != nil {
+		tlsConn := tls.Client(conn, s.tls)
+		_ = tlsConn.SetDeadline(time.Now().Add(dialTimeout))
+		if err = tlsConn.Handshake(); err != nil {
+			err = fmt.Errorf("TLS handshake on the data connection: %w", err)
+		}
+
+		_ = tlsConn.SetDeadline(time.Time{})
+		conn = tlsConn
+	}
+
+	if err != nil {
+		conn.Close()
+
+		return nil, err
+	}
+
+	return conn, nil
+}
+
+// download runs command and reads its data connection to the end, returning the bytes read.
+func (s *session) download(command string) (int64, error) {
+	conn, err := s.transfer(command)
+	if err != nil {
+		return 0, err
+	}
+
+	n, err := s.drain(conn, nil)
+	conn.Close()
+
+	if err != nil {
+		return n, err
+	}
+
+	return n, s.done(command)
+}
+
+// list runs command and counts the lines of its data connection.
+func (s *session) list(command string) (int64, error) {
+	conn, err := s.transfer(command)
+	if err != nil {
+		return 0, err
+	}
+
+	var lines int64
+
+	_, err = s.drain(conn, func(chunk []byte) {
+		for _, b := range chunk {
+			if b == '\n' {
+				lines++
+			}
+		}
+	})
+	conn.Close()
+
+	if err != nil {
+		return lines, err
+	}
+
+	return lines, s.done(command)
+}
+
+// drain reads conn to its end into the session's buffer, handing each chunk to seen if set.
+func (s *session) drain(conn net.Conn, seen func([]byte)) (int64, error) {
+	if s.buf == nil {
+		s.buf = make([]byte, bufferSize)
+	}
+
+	var total int64
+
+	for {
+		_ = conn.SetReadDeadline(time.Now().Add(replyTimeout))
+		n, err := conn.Read(s.buf)
+		total += int64(n)
+
+		if seen != nil {
+			seen(s.buf[:n])
+		}
+
+		switch {
+		case errors.Is(err, io.EOF):
+			return total, nil
+		case err != nil:
+			return total, fmt.Errorf("reading the data connection: %w", err)
+		}
+	}
+}
+
+// upload runs command and writes size bytes of block, repeated, to its data connection.
+func (s *session) upload(command string, block []byte, size int64) error {
+	conn, err := s.transfer(command)
+	if err != nil {
+		return err
+	}
+
+	for remaining := size; remaining > 0 && err == nil; {
+		_ = conn.SetWriteDeadline(time.Now().Add(replyTimeout))
+
+		var n int
+
+		n, err = conn.Write(block[:min(remaining, int64(len(block)))])
+		remaining -= int64(n)
+	}
+
+	if err == nil {
+		err = closeWrite(conn)
+	}
+
+	if err == nil {
+		// The server closes once it has read everything. Closing first, with bytes it sent
+		// still unread (TLS session tickets), would reset the connection, and a reset can
+		// throw away the end of the upload before the server has read it.
+		_ = conn.SetReadDeadline(time.Now().Add(replyTimeout))
+		_, err = io.Copy(io.Discard, conn)
+	}
+
+	if closeErr := conn.Close(); err == nil {
+		err = closeErr
+	}
+
+	if err != nil {
+		return fmt.Errorf("writing the data connection: %w", err)
+	}
+
+	return s.done(command)
+}
+
+// closeWrite ends the sending side of conn: a TLS close_notify, then a TCP FIN.
+func closeWrite(conn net.Conn) error {
+	if tlsConn, ok := conn.(*tls.Conn); ok {
+		if err := tlsConn.CloseWrite(); err != nil {
+			return fmt.Errorf("sending close_notify: %w", err)
+		}
+
+		conn = tlsConn.NetConn()
+	}
+
+	tcpConn, ok := conn.(*net.TCPConn)
+	if !ok {
+		return nil
+	}
+
+	if err := tcpConn.CloseWrite(); err != nil {
+		return fmt.Errorf("closing the sending side: %w", err)
+	}
+
+	return nil
+}
+
+// done waits for the 226 (or 250) that ends a transfer.
+func (s *session) done(command string) error {
+	code, line, err := s.readLine()
+	if err == nil && code != 226 && code != 250 {
+		err = fmt.Errorf("%w: %s: %q", errReply, strings.Fields(command)[0], line)
+	}
+
+	return err
+}
