@@ -370,66 +370,103 @@ func newCopyBuffers() *copyBuffers {
 
 // copyData moves src to dst in chunks until EOF, renewing conn's deadline before each so a
 // transfer fails only when no chunk completes within stall (0: no limit). A download from a
-// file to a TCP socket is left to io.Copy, which hands it to sendfile; anything else goes
-// through a pooled buffer, of uploadChunk for uploads into files, else of transferChunk,
-// instead of the small buffer io.Copy would allocate at each call. A non-nil limit paces the
-// copy: chunks no larger than its buckets, each paid for once it has moved (sendfile stays).
+// file to a TCP socket is left to io.Copy, which hands it to sendfile. Another download from a
+// file (TLS, MODE Z, TYPE A) is sent from memory mappings of the file (sendMapped), which
+// spares copying it into a buffer. Anything else goes through a pooled buffer, of uploadChunk
+// for uploads into files, else of transferChunk, instead of the small buffer io.Copy would
+// allocate at each call. A non-nil limit paces the copy: chunks no larger than its buckets,
+// each paid for once it has moved (sendfile stays).
 func copyData(conn net.Conn, dst io.Writer, src io.Reader, counter *atomic.Int64, stall time.Duration,
 	buffers *copyBuffers, limit *throttle,
 ) error {
-	var buf []byte
+	pacing := &copyPacing{conn: conn, stall: stall, counter: counter, limit: limit}
 
-	if !sendfilePossible(dst, src) {
-		pool := &buffers.small
-		if _, toFile := dst.(*os.File); toFile {
-			pool = &buffers.large
+	if sendfilePossible(dst, src) {
+		return pacing.loop(transferChunk, func(size int64) (int64, error) {
+			return io.Copy(dst, io.LimitReader(src, size))
+		})
+	}
+
+	_, toFile := dst.(*os.File)
+
+	if file, fromFile := src.(*os.File); fromFile && !toFile {
+		chunk := pacing.chunkSize(transferChunk)
+
+		if _, err := sendMapped(file, chunk, func(data []byte) error {
+			pacing.before()
+			n, err := dst.Write(data)
+
+			return pacing.after(int64(n), err)
+		}); err != nil {
+			return err
 		}
-
-		pooled := pool.Get().(*[]byte) //nolint:forcetypeassert,errcheck // the pool holds only these
-		defer pool.Put(pooled)
-
-		buf = *pooled
 	}
 
-	chunkSize := int64(transferChunk)
-	if buf != nil {
-		chunkSize = int64(len(buf))
+	pool := &buffers.small
+	if toFile {
+		pool = &buffers.large
 	}
 
-	if limit != nil {
-		// No chunk larger than a limiter's bucket: it could never be allowed at once.
-		chunkSize = min(chunkSize, int64(limit.chunk))
+	pooled := pool.Get().(*[]byte) //nolint:forcetypeassert,errcheck // the pool holds only these
+	defer pool.Put(pooled)
+
+	buf := *pooled
+
+	return pacing.loop(len(buf), func(size int64) (int64, error) {
+		return copyChunk(dst, src, buf[:size])
+	})
+}
+
+// copyPacing is what every chunk of a copy goes through: the stall deadline before it, the
+// byte counter and the bandwidth limit after it.
+type copyPacing struct {
+	conn    net.Conn
+	stall   time.Duration
+	counter *atomic.Int64
+	limit   *throttle
+}
+
+// chunkSize bounds a chunk of size by the limiter's bucket, which could never allow more.
+func (p *copyPacing) chunkSize(size int) int {
+	if p.limit != nil {
+		return min(size, p.limit.chunk)
 	}
+
+	return size
+}
+
+// before renews the stall deadline.
+func (p *copyPacing) before() {
+	if p.stall > 0 {
+		_ = p.conn.SetDeadline(time.Now().Add(p.stall))
+	}
+}
+
+// after counts the n bytes a chunk moved and, when it succeeded, pays for them.
+func (p *copyPacing) after(n int64, err error) error {
+	p.counter.Add(n)
+
+	if err == nil && p.limit != nil && n > 0 {
+		// Paid after the chunk moved, so the tokens match the bytes exactly.
+		return p.limit.wait(int(n))
+	}
+
+	return err
+}
+
+// loop runs move on chunks of size until one moves less than asked.
+func (p *copyPacing) loop(size int, move func(size int64) (int64, error)) error {
+	chunk := int64(p.chunkSize(size))
 
 	for {
-		if stall > 0 {
-			_ = conn.SetDeadline(time.Now().Add(stall))
-		}
+		p.before()
 
-		var (
-			n   int64
-			err error
-		)
-
-		if buf == nil {
-			n, err = io.Copy(dst, io.LimitReader(src, chunkSize))
-		} else {
-			n, err = copyChunk(dst, src, buf[:chunkSize])
-		}
-
-		counter.Add(n)
-
-		if err == nil && limit != nil && n > 0 {
-			// Paid after the chunk moved, so the tokens match the bytes exactly.
-			if waitErr := limit.wait(int(n)); waitErr != nil {
-				return waitErr
-			}
-		}
-
-		switch {
-		case err != nil:
+		n, moveErr := move(chunk)
+		if err := p.after(n, moveErr); err != nil {
 			return err
-		case n < chunkSize:
+		}
+
+		if n < chunk {
 			return nil
 		}
 	}
