@@ -5,6 +5,7 @@
 //	ceiling -mode tcp  -size 1073741824            # memory to memory over loopback TCP
 //	ceiling -mode file -size 1073741824 -dir /dev/shm/x   # TCP into a new file in DIR (no fsync)
 //	ceiling -mode tls  -size 1073741824            # crypto/tls 1.3, ECDSA P-256, memory to memory
+//	ceiling -mode tls-file -size 1073741824 -dir /dev/shm/x   # the same TLS into a new file in DIR
 //
 // It prints one line: the throughput in MB/s (10^6 bytes per second), from the dial to the
 // receiver's last byte (the TLS handshake included). The file written in -dir is removed.
@@ -35,6 +36,9 @@ const (
 	modeTCP  = "tcp"
 	modeFile = "file"
 	modeTLS  = "tls"
+	// modeTLSFile is the upload ceiling under TLS: what a protected STOR pays for the file on
+	// top of the bare TLS copy.
+	modeTLSFile = "tls-file"
 )
 
 // errUsage reports a bad command line; the flag package has printed the usage.
@@ -67,7 +71,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	opts := &options{}
 	flags := flag.NewFlagSet("ceiling", flag.ContinueOnError)
 	flags.SetOutput(stderr)
-	flags.StringVar(&opts.mode, "mode", modeTCP, "what to measure: tcp, file or tls")
+	flags.StringVar(&opts.mode, "mode", modeTCP, "what to measure: tcp, file, tls or tls-file")
 	flags.Int64Var(&opts.size, "size", 1<<30, "bytes to move")
 	flags.StringVar(&opts.dir, "dir", "", "directory of the received file (mode file)")
 
@@ -78,12 +82,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	var err error
 
 	switch {
-	case opts.mode != modeTCP && opts.mode != modeFile && opts.mode != modeTLS:
-		err = fmt.Errorf("-mode: %q is not tcp, file or tls", opts.mode)
+	case opts.mode != modeTCP && opts.mode != modeFile && opts.mode != modeTLS && opts.mode != modeTLSFile:
+		err = fmt.Errorf("-mode: %q is not tcp, file, tls or tls-file", opts.mode)
 	case opts.size <= 0:
 		err = fmt.Errorf("-size: %d is not positive", opts.size)
-	case opts.mode == modeFile && opts.dir == "":
-		err = errors.New("-mode file needs -dir")
+	case (opts.mode == modeFile || opts.mode == modeTLSFile) && opts.dir == "":
+		err = fmt.Errorf("-mode %s needs -dir", opts.mode)
 	case flags.NArg() > 0:
 		err = fmt.Errorf("unexpected argument %q", flags.Arg(0))
 	}
@@ -103,7 +107,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 func measure(opts *options) (float64, error) {
 	var serverTLS, clientTLS *tls.Config
 
-	if opts.mode == modeTLS {
+	if opts.mode == modeTLS || opts.mode == modeTLSFile {
 		var err error
 
 		serverTLS, clientTLS, err = tlsConfigs()
@@ -162,7 +166,7 @@ func receive(listener net.Listener, config *tls.Config, opts *options) result {
 		conn = tls.Server(conn, config)
 	}
 
-	if opts.mode == modeFile {
+	if opts.mode == modeFile || opts.mode == modeTLSFile {
 		return receiveFile(conn, opts.dir)
 	}
 
@@ -194,8 +198,14 @@ func receiveFile(conn net.Conn, dir string) result {
 
 	defer os.Remove(file.Name())
 
-	// *os.File's ReadFrom is kept on purpose: it lets the kernel splice from the socket.
-	n, err := io.Copy(file, conn)
+	var n int64
+
+	if _, isTLS := conn.(*tls.Conn); isTLS {
+		n, err = copyFilled(file, conn)
+	} else {
+		// *os.File's ReadFrom is kept on purpose: it lets the kernel splice from the socket.
+		n, err = io.Copy(file, conn)
+	}
 
 	if closeErr := file.Close(); err == nil && closeErr != nil {
 		err = closeErr
@@ -206,6 +216,30 @@ func receiveFile(conn net.Conn, dir string) result {
 	}
 
 	return result{n: n}
+}
+
+// copyFilled copies a TLS connection into file through a 1 MiB buffer filled before each
+// write: a TLS read returns one record (16 KiB) at most, and io.Copy would write each alone.
+func copyFilled(file *os.File, conn net.Conn) (int64, error) {
+	buf := make([]byte, 1<<20)
+
+	var total int64
+
+	for {
+		n, err := io.ReadFull(conn, buf)
+		total += int64(n)
+
+		if _, writeErr := file.Write(buf[:n]); writeErr != nil {
+			return total, fmt.Errorf("writing: %w", writeErr)
+		}
+
+		switch {
+		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+			return total, nil
+		case err != nil:
+			return total, fmt.Errorf("reading: %w", err)
+		}
+	}
 }
 
 // send dials addr and writes size bytes, then half-closes the connection.

@@ -11,7 +11,7 @@ import (
 func TestMeasure(t *testing.T) {
 	t.Parallel()
 
-	for _, mode := range []string{modeTCP, modeFile, modeTLS} {
+	for _, mode := range []string{modeTCP, modeFile, modeTLS, modeTLSFile} {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
 
@@ -41,6 +41,7 @@ func TestParseFlags(t *testing.T) {
 		{"-mode", "udp"},
 		{"-size", "0"},
 		{"-mode", "file"},
+		{"-mode", "tls-file"},
 		{"extra"},
 		{"-nosuchflag"},
 	} {

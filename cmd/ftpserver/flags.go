@@ -35,6 +35,7 @@ type config struct {
 	maxClients      int
 	maxClientsPerIP int
 	debug           bool
+	noTransferLog   bool // no line per transfer
 	tls             bool   // explicit TLS (AUTH TLS) offered
 	certFile        string // "" with tls: a self-signed certificate made at start
 	keyFile         string
@@ -79,6 +80,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	flags.IntVar(&cfg.maxClients, "max-clients", 0, "at most `N` clients at once; 0: no limit")
 	flags.IntVar(&cfg.maxClientsPerIP, "max-clients-per-ip", 0, "at most `N` clients at once from one IP; 0: no limit")
 	flags.BoolVar(&cfg.debug, "debug", false, "log at debug level to stderr, with every command and reply")
+	flags.BoolVar(&cfg.noTransferLog, "no-transfer-log", false, "do not log a line per transfer")
 	flags.BoolVar(&cfg.tls, "tls", false,
 		"offer explicit TLS (AUTH TLS), with a self-signed certificate made at start unless -cert and -key are given")
 	flags.StringVar(&cfg.certFile, "cert", "", "TLS certificate `FILE` (PEM); implies -tls")

@@ -186,6 +186,10 @@ func newLogger(w io.Writer, debug bool) (logger, transfers log.Logger) {
 // with -metrics the metrics, served over HTTP until the returned server is stopped (nil
 // without -metrics).
 func startObserver(cfg *config, drv *driver, transfers log.Logger) (*metricsServer, error) {
+	if cfg.noTransferLog {
+		transfers = log.NewNopLogger()
+	}
+
 	drv.events = &observer{logger: transfers}
 
 	if cfg.metricsAddr == "" {

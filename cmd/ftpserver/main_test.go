@@ -255,6 +255,21 @@ func TestRunLogging(t *testing.T) {
 	}
 }
 
+func TestRunWithoutTransferLog(t *testing.T) {
+	t.Parallel()
+
+	var stderr bytes.Buffer
+
+	srv := startRunLogging(t, &stderr, "-no-transfer-log")
+	conn := login(t, srv.addr)
+	_, err := conn.List("/")
+	require.NoError(t, err)
+	require.NoError(t, conn.Quit())
+	require.NoError(t, srv.stop(t))
+
+	assert.Empty(t, stderr.String(), "-no-transfer-log logged a transfer")
+}
+
 func TestRunFlagErrors(t *testing.T) {
 	t.Parallel()
 
