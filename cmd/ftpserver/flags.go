@@ -35,7 +35,7 @@ type config struct {
 	maxClients      int
 	maxClientsPerIP int
 	debug           bool
-	noTransferLog   bool // no line per transfer
+	noTransferLog   bool   // no line per transfer
 	tls             bool   // explicit TLS (AUTH TLS) offered
 	certFile        string // "" with tls: a self-signed certificate made at start
 	keyFile         string
