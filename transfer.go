@@ -159,11 +159,22 @@ func (c *clientHandler) runTransfer(t *transferRun, job transferJob) {
 	var err error
 
 	defer func() {
-		if r := recover(); r != nil {
-			level.Error(c.logger).Log("event", "panic", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-			err = job.finish(fmt.Errorf("%w: internal error", errTransferAborted))
-			c.reply(StatusActionAborted, "Internal error, transfer aborted")
+		r := recover()
+		if r == nil {
+			return
 		}
+
+		if _, fault := r.(interface{ Addr() uintptr }); fault {
+			// Only sendMapped turns memory faults into panics: its file was cut short.
+			_ = t.data.Close()
+			c.replyTransferResult(t, job.finish(errFileShrank))
+
+			return
+		}
+
+		level.Error(c.logger).Log("event", "panic", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		err = job.finish(fmt.Errorf("%w: internal error", errTransferAborted))
+		c.reply(StatusActionAborted, "Internal error, transfer aborted")
 	}()
 
 	conn, err := c.openDataConn(t)
@@ -207,6 +218,10 @@ func (c *clientHandler) replyTransferResult(t *transferRun, err error) {
 		c.replyError(StatusActionAborted, "Transfer failed", err)
 	}
 }
+
+// errFileShrank fails a download whose file was cut short while it was being sent from a
+// mapping (sendMapped): a read of the mapping past the new end faults.
+var errFileShrank = errors.New("file shrank during the transfer")
 
 // errOpeningData marks failures to establish the data connection (425).
 var errOpeningData = errors.New("opening data connection")

@@ -3,7 +3,6 @@
 package ftpserver
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -17,10 +16,6 @@ const mapWindow = 8 << 20
 // mapMinimum is the smallest rest of a file worth mapping: below it a read costs less than
 // setting up and tearing down a mapping.
 const mapMinimum = 1 << 20
-
-// errFileShrank fails a download whose file was cut short while it was being sent from a
-// mapping (a read of the mapping past the new end faults).
-var errFileShrank = errors.New("file shrank during the transfer")
 
 // sendMapped sends file from its current offset to its size at the start, through memory
 // mappings of mapWindow, handing each chunk bytes to send. A download that cannot go to the
@@ -41,18 +36,8 @@ func sendMapped(file *os.File, chunk int, send func([]byte) error) (sent int64, 
 	}
 
 	// A read of a page past the end of a file that was truncated meanwhile raises SIGBUS; in
-	// this goroutine it becomes a panic, turned into an error here.
+	// this goroutine it becomes a panic, which runTransfer answers with errFileShrank.
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-
-	defer func() {
-		if r := recover(); r != nil {
-			if _, fault := r.(interface{ Addr() uintptr }); !fault {
-				panic(r)
-			}
-
-			err = errFileShrank
-		}
-	}()
 
 	raw, err := file.SyscallConn()
 	if err != nil {
@@ -65,20 +50,10 @@ func sendMapped(file *os.File, chunk int, send func([]byte) error) (sent int64, 
 		start := offset &^ (pageSize - 1)
 		length := min(int64(mapWindow), end-start)
 
-		var mapped []byte
-
-		var mapErr error = syscall.EINVAL
-
-		if err = raw.Control(func(fd uintptr) {
-			// Populated at once: faulting the pages in one by one costs more.
-			mapped, mapErr = syscall.Mmap(int(fd), start, int(length), syscall.PROT_READ,
-				syscall.MAP_SHARED|syscall.MAP_POPULATE)
-		}); err != nil || mapErr != nil {
+		n, mapped, sendErr := sendWindow(raw, start, length, offset-start, chunk, send)
+		if !mapped {
 			break
 		}
-
-		n, sendErr := sendWindow(mapped[offset-start:], chunk, send)
-		_ = syscall.Munmap(mapped)
 
 		sent += n
 		offset += n
@@ -95,19 +70,37 @@ func sendMapped(file *os.File, chunk int, send func([]byte) error) (sent int64, 
 	return sent, nil
 }
 
-// sendWindow hands data to send in pieces of chunk bytes.
-func sendWindow(data []byte, chunk int, send func([]byte) error) (int64, error) {
+// sendWindow maps length bytes of the file from start and hands them to send from skip on, in
+// pieces of chunk bytes; it reports false when the file could not be mapped. The mapping is
+// released however it ends, a fault included.
+func sendWindow(raw syscall.RawConn, start, length, skip int64, chunk int, send func([]byte) error,
+) (int64, bool, error) {
+	var (
+		data   []byte
+		mapErr error = syscall.EINVAL
+	)
+
+	if err := raw.Control(func(fd uintptr) {
+		// Populated at once: faulting the pages in one by one costs more.
+		data, mapErr = syscall.Mmap(int(fd), start, int(length), syscall.PROT_READ,
+			syscall.MAP_SHARED|syscall.MAP_POPULATE)
+	}); err != nil || mapErr != nil {
+		return 0, false, nil
+	}
+
+	defer func() { _ = syscall.Munmap(data) }()
+
 	var sent int64
 
-	for len(data) > 0 {
-		piece := data[:min(len(data), chunk)]
+	for rest := data[skip:]; len(rest) > 0; {
+		piece := rest[:min(len(rest), chunk)]
 		if err := send(piece); err != nil {
-			return sent, err
+			return sent, true, err
 		}
 
 		sent += int64(len(piece))
-		data = data[len(piece):]
+		rest = rest[len(piece):]
 	}
 
-	return sent, nil
+	return sent, true, nil
 }

@@ -78,19 +78,53 @@ func TestSendMappedFileShrinks(t *testing.T) {
 	file := mappedFile(t, content, 0)
 
 	calls := 0
-	sent, err := sendMapped(file, transferChunk, func(data []byte) error {
-		calls++
-		if calls == 1 {
-			// Another client cuts the file while it is being sent.
-			require.NoError(t, os.Truncate(file.Name(), transferChunk))
-		}
+	fault := func() (r any) {
+		defer func() { r = recover() }()
 
-		_ = bytes.Count(data, []byte{0}) // reads every byte, as a connection would
+		_, _ = sendMapped(file, transferChunk, func(data []byte) error {
+			calls++
+			if calls == 1 {
+				// Another client cuts the file while it is being sent.
+				require.NoError(t, os.Truncate(file.Name(), transferChunk))
+			}
+
+			_ = bytes.Count(data, []byte{0}) // reads every byte, as a connection would
+
+			return nil
+		})
 
 		return nil
-	})
-	require.ErrorIs(t, err, errFileShrank)
-	require.Less(t, sent, int64(len(content)))
+	}()
+
+	require.Implements(t, (*interface{ Addr() uintptr })(nil), fault,
+		"reading past the new end is a memory fault, which runTransfer answers")
+	require.Greater(t, calls, 1)
+}
+
+func TestRETRMappedFileShrinks(t *testing.T) {
+	s := newTestServer(t, withTLS(t), withOsFs(t))
+	content := testContent(4 * mapWindow)
+	require.NoError(t, afero.WriteFile(s.driver.fs, "/big.bin", content, 0o600))
+
+	conn := s.dial(t, ftp.DialWithExplicitTLS(clientTLSConfig()))
+
+	r, err := conn.Retr("big.bin")
+	require.NoError(t, err)
+
+	_, err = io.ReadFull(r, make([]byte, mapMinimum))
+	require.NoError(t, err)
+
+	file, err := s.driver.fs.OpenFile("/big.bin", os.O_WRONLY, 0)
+	require.NoError(t, err)
+	require.NoError(t, file.Truncate(mapMinimum))
+	require.NoError(t, file.Close())
+
+	_, _ = io.Copy(io.Discard, r)
+	err = r.Close()
+	require.ErrorContains(t, err, "451", "the transfer fails")
+
+	// The session goes on.
+	require.NoError(t, conn.NoOp())
 }
 
 func TestSendMappedFileGrows(t *testing.T) {
