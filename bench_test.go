@@ -3,6 +3,7 @@ package ftpserver
 import (
 	"bytes"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"net"
 	"net/textproto"
@@ -73,6 +74,66 @@ func BenchmarkSTOR(b *testing.B) {
 	b.Run("PROT_P", func(b *testing.B) {
 		benchmarkSTOR(b, []testOption{withTLS(b)}, ftp.DialWithExplicitTLS(clientTLSConfig()))
 	})
+}
+
+// BenchmarkSmallFiles measures the download rate of 4 KiB files over one session, a file per
+// op: EPSV, RETR and the 226 reply, from a real directory so each may take the sendfile path.
+func BenchmarkSmallFiles(b *testing.B) {
+	const (
+		files = 100
+		size  = 4 << 10
+	)
+
+	s := benchServer(b)
+	content := testContent(size)
+
+	for i := range files {
+		require.NoError(b, writeFile(s.driver.fs, fmt.Sprintf("/small-%03d.bin", i), content))
+	}
+
+	conn := s.dial(b)
+
+	b.SetBytes(size)
+
+	i := 0
+	for b.Loop() {
+		r, err := conn.Retr(fmt.Sprintf("small-%03d.bin", i%files))
+		require.NoError(b, err)
+
+		n, err := io.Copy(io.Discard, r)
+		require.NoError(b, err)
+		require.EqualValues(b, size, n)
+		require.NoError(b, r.Close())
+
+		i++
+	}
+
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N), "µs/file")
+}
+
+// BenchmarkLIST measures a LIST of a directory of 10,000 files, read to its end.
+func BenchmarkLIST(b *testing.B) {
+	const entries = 10000
+
+	s := benchServer(b)
+	require.NoError(b, s.driver.fs.Mkdir("/list", 0o755))
+
+	for i := range entries {
+		require.NoError(b, writeFile(s.driver.fs, fmt.Sprintf("/list/entry-%05d.txt", i), nil))
+	}
+
+	rc := s.rawLoggedIn(b)
+
+	for b.Loop() {
+		data := rc.pasv()
+		rc.expect("LIST /list", StatusFileStatusOK)
+
+		listing := readAllClose(b, data)
+		require.Equal(b, entries, bytes.Count(listing, []byte("\n")))
+
+		code, msg := rc.read()
+		require.Equal(b, StatusClosingDataConn, code, msg)
+	}
 }
 
 // BenchmarkTLSHandshake measures AUTH TLS handshakes per second on the control connection.

@@ -14,7 +14,8 @@
 #
 # Environment: REPS (3) repetitions of each measurement, of which the median is shown;
 # LOGINS (200) sequential logins per repetition; SIZE_MIB (1024) size of the RETR/STOR file,
-# lowered when /dev/shm or the memory is short, never below 256.
+# lowered when /dev/shm or the memory is short, never below 256; ONLY (all) the scenarios to
+# run, by their ids in SCENARIOS below, separated by commas (ONLY=retr,small).
 #
 # It prints a Markdown report on stdout and its progress on stderr. It exits 1 if a server could
 # not be started or a measurement failed (the report then shows n/a), after measuring the rest.
@@ -25,6 +26,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 REPS="${REPS:-3}"
 LOGINS="${LOGINS:-200}"
 SIZE_MIB="${SIZE_MIB:-1024}"
+ONLY="${ONLY:-}"
 SMALL_FILES=500
 SMALL_SIZE=4096
 LIST_ENTRIES=10000
@@ -91,6 +93,10 @@ calc() { awk "BEGIN { printf \"%s\", $1 }"; }
 
 # group formats a number with a thousands separator and the given decimals.
 group() {
+	[ "$1" = n/a ] && {
+		echo n/a
+		return
+	}
 	awk -v n="$1" -v d="${2:-0}" 'BEGIN {
 		s = sprintf("%." d "f", n); frac = ""
 		if (index(s, ".")) { frac = substr(s, index(s, ".")); s = substr(s, 1, index(s, ".") - 1) }
@@ -278,7 +284,7 @@ fi
 # Starting the servers
 # ---------------------------------------------------------------------------------------------
 
-declare -A PORT=() CRED=() FAILED=()
+declare -A PORT=() CRED=() FAILED=() SERVER_PID=()
 
 # load runs ftpload against server $1 with time limit $2 and the rest of the arguments.
 load() {
@@ -312,6 +318,7 @@ start_ftpkit() {
 	"$WORK/ftpserver" -root "$DATA/ftpkit" -listen "$HOST:${PORT[ftpkit]}" -idle-timeout 60 \
 		-pasv-ports "$PASV_MIN-$PASV_MAX" -tls -no-transfer-log -user test -pass test >"$WORK/ftpkit.log" 2>&1 &
 	STARTED_PIDS+=("$!")
+	SERVER_PID[ftpkit]=$!
 	wait_ready ftpkit "$!"
 }
 
@@ -378,6 +385,7 @@ start_vsftpd() {
 	# vsftpd writes its "500 OOPS" errors to file descriptor 0, so that goes to the log too.
 	LD_LIBRARY_PATH="$(peer_lib_path)" "$PEERS/usr/sbin/vsftpd" "$WORK/vsftpd.conf" >"$WORK/vsftpd.log" 2>&1 0>&1 &
 	STARTED_PIDS+=("$!")
+	SERVER_PID[vsftpd]=$!
 	wait_ready vsftpd "$!"
 }
 
@@ -399,6 +407,7 @@ start_pure_ftpd() {
 		-p "$PASV_MIN:$PASV_MAX" -Y 1 -2 "$WORK/cert.pem,$WORK/key.pem" \
 		>"$WORK/pure-ftpd.log" 2>&1 &
 	STARTED_PIDS+=("$!")
+	SERVER_PID[pure-ftpd]=$!
 	wait_ready pure-ftpd "$!"
 }
 
@@ -462,18 +471,38 @@ tls_suite() {
 measure_ceiling() { "$WORK/ceiling" -mode "$1" -size "$SIZE" -dir "$DATA"; }
 
 # SCENARIOS: id|label|unit|function|higher is better (1) or lower (0)|ceiling mode measured
-# in the same rounds, if any.
+# in the same rounds, if any|unit of the server's CPU time|the work of one run in that unit's
+# denominator|seconds per that unit's numerator.
+GIB=$(calc "$SIZE_MIB / 1024")
 SCENARIOS=(
-	"retr|RETR ${SIZE_MIB} MiB, one stream|MB/s|measure_retr|1|tcp"
-	"stor|STOR ${SIZE_MIB} MiB, one stream|MB/s|measure_stor|1|file"
-	"small|RETR $SMALL_FILES × 4 KiB files, one connection|files/s|measure_small|1|"
-	"logins|Logins (connect, USER, PASS, PWD), sequential|logins/s|measure_logins|1|"
-	"list|LIST of $(group "$LIST_ENTRIES") entries|ms|measure_list|0|"
-	"retr_tls|RETR ${SIZE_MIB} MiB, PROT P (TLS 1.3)|MB/s|measure_retr_tls|1|tls"
-	"stor_tls|STOR ${SIZE_MIB} MiB, PROT P (TLS 1.3)|MB/s|measure_stor_tls|1|tls-file"
+	"retr|RETR ${SIZE_MIB} MiB, one stream|MB/s|measure_retr|1|tcp|ms per GiB|$GIB|0.001"
+	"stor|STOR ${SIZE_MIB} MiB, one stream|MB/s|measure_stor|1|file|ms per GiB|$GIB|0.001"
+	"small|RETR $SMALL_FILES × 4 KiB files, one connection|files/s|measure_small|1||µs per file|$SMALL_FILES|0.000001"
+	"logins|Logins (connect, USER, PASS, PWD), sequential|logins/s|measure_logins|1||µs per login|$LOGINS|0.000001"
+	"list|LIST of $(group "$LIST_ENTRIES") entries|ms|measure_list|0||ms per LIST|$((LIST_RUNS + 1))|0.001"
+	"retr_tls|RETR ${SIZE_MIB} MiB, PROT P (TLS 1.3)|MB/s|measure_retr_tls|1|tls|ms per GiB|$GIB|0.001"
+	"stor_tls|STOR ${SIZE_MIB} MiB, PROT P (TLS 1.3)|MB/s|measure_stor_tls|1|tls-file|ms per GiB|$GIB|0.001"
 )
 
-declare -A RESULT=() CEILING=()
+# The server's CPU time is read from /proc in clock ticks: its own, and that of the session
+# processes it forked, once it has reaped them (vsftpd and pure-ftpd fork one or two per client).
+# Less blurred by a noisy machine than a rate, it shows how much work each server does.
+TICK=$(calc "1 / $(getconf CLK_TCK)")
+
+# cpu_ticks prints the clock ticks process $1 and the children it reaped have run.
+cpu_ticks() { awk '{ print $14 + $15 + $16 + $17 }' "/proc/$1/stat"; }
+
+# wait_reaped waits up to 2 seconds for process $1 to have no child left, live or zombie, so
+# that the sessions of the last measurement are in its counters.
+wait_reaped() {
+	for _ in $(seq 20); do
+		[ -z "$(ps -o pid= --ppid "$1" 2>/dev/null)" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+declare -A RESULT=() CEILING=() CPU=()
 STATUS=0
 
 declare -A SUITE=()
@@ -485,15 +514,31 @@ done
 # Each round takes the servers in turn, and then the ceiling the scenario is compared with, so
 # that a noisy moment of the machine falls on all of them alike.
 for scenario in "${SCENARIOS[@]}"; do
-	IFS='|' read -r id label unit fn _ ceiling <<<"$scenario"
+	IFS='|' read -r id label unit fn _ ceiling _ work scale <<<"$scenario"
+	if [ -n "$ONLY" ] && [[ ",$ONLY," != *",$id,"* ]]; then
+		for server in "${SERVERS[@]}"; do
+			RESULT[$id,$server]=n/a
+			CPU[$id,$server]=n/a
+		done
+		[ -z "$ceiling" ] || CEILING[$ceiling]=n/a
+		continue
+	fi
 	log "== $label ($unit, $REPS runs each)"
-	declare -A values=()
+	declare -A values=() ticks=()
 	ceiling_values=()
 	for rep in $(seq "$REPS"); do
 		for server in "${SERVERS[@]}"; do
 			[ -z "${FAILED[$server]:-}" ] || continue
+			pid=${SERVER_PID[$server]}
+			wait_reaped "$pid" || true
+			before=$(cpu_ticks "$pid")
 			if value=$("$fn" "$server"); then
 				values[$server]+="$value "
+				if [ "${ticks[$server]:-0}" != n/a ] && wait_reaped "$pid"; then
+					ticks[$server]=$((${ticks[$server]:-0} + $(cpu_ticks "$pid") - before))
+				else
+					ticks[$server]=n/a
+				fi
 				log "   run $rep: $server $value"
 			else
 				values[$server]+="fail "
@@ -516,9 +561,15 @@ for scenario in "${SCENARIOS[@]}"; do
 			# shellcheck disable=SC2086 # the values are numbers separated by spaces
 			RESULT[$id,$server]=$(median ${values[$server]})
 		fi
+		if [ "${RESULT[$id,$server]}" = n/a ] || [ "${ticks[$server]:-n/a}" = n/a ]; then
+			CPU[$id,$server]=n/a
+		else
+			# All the runs together: one run of a short scenario lasts only a few ticks.
+			CPU[$id,$server]=$(calc "${ticks[$server]} * $TICK / $scale / ($REPS * $work)")
+		fi
 	done
 	[ -z "$ceiling" ] || CEILING[$ceiling]=$(median "${ceiling_values[@]}")
-	unset values
+	unset values ticks
 done
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -539,6 +590,15 @@ cell() {
 	esac
 }
 
+# cpu_cell formats a CPU time for the table, with three significant digits at most.
+cpu_cell() {
+	[ "$1" = n/a ] && {
+		echo n/a
+		return
+	}
+	awk -v v="$1" 'BEGIN { if (v >= 100) printf "%.0f", v; else if (v >= 10) printf "%.1f", v; else printf "%.2f", v }'
+}
+
 # ratio prints how many times faster ftpkit is than a peer (>1: ftpkit is faster).
 ratio() {
 	local ours=$1 theirs=$2 higher=$3
@@ -553,7 +613,7 @@ ratio() {
 
 # percent prints ftpkit's result $1 as a percentage of ceiling $2.
 percent() {
-	[ "$1" = n/a ] && {
+	{ [ "$1" = n/a ] || [ "$2" = n/a ]; } && {
 		echo n/a
 		return
 	}
@@ -579,6 +639,23 @@ for scenario in "${SCENARIOS[@]}"; do
 		"$(cell "${RESULT[$id,pure-ftpd]}" "$unit")" \
 		"$(ratio "${RESULT[$id,ftpkit]}" "${RESULT[$id,vsftpd]}" "$higher")" \
 		"$(ratio "${RESULT[$id,ftpkit]}" "${RESULT[$id,pure-ftpd]}" "$higher")"
+done
+
+cat <<EOF
+
+Server CPU time (user and system, its sessions included) in the same runs; lower is better, and
+ratios above 1 mean ftpkit uses less:
+
+| Scenario | Unit | ftpkit | vsftpd | pure-ftpd | vsftpd/ftpkit | pure-ftpd/ftpkit |
+| --- | --- | --- | --- | --- | --- | --- |
+EOF
+for scenario in "${SCENARIOS[@]}"; do
+	IFS='|' read -r id label _ _ _ _ cpu_unit _ _ <<<"$scenario"
+	printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$label" "$cpu_unit" \
+		"$(cpu_cell "${CPU[$id,ftpkit]}")" "$(cpu_cell "${CPU[$id,vsftpd]}")" \
+		"$(cpu_cell "${CPU[$id,pure-ftpd]}")" \
+		"$(ratio "${CPU[$id,ftpkit]}" "${CPU[$id,vsftpd]}" 0)" \
+		"$(ratio "${CPU[$id,ftpkit]}" "${CPU[$id,pure-ftpd]}" 0)"
 done
 
 cat <<EOF
