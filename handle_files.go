@@ -61,6 +61,13 @@ func (c *clientHandler) handleRETR(param string) {
 			return copyData(conn, dst, unwrapFile(file), counter, stall, c.server.copyBuffers,
 				c.throttle(TransferDownload))
 		},
+		runAtOnce: func(conn net.Conn, counter *atomic.Int64) (bool, error) {
+			if ascii || c.throttle(TransferDownload) != nil {
+				return false, nil
+			}
+
+			return sendWithoutWaiting(conn, unwrapFile(file), counter)
+		},
 		finish: func(err error) error { return finishTransferFile(file, false, err) },
 	})
 }

@@ -12,3 +12,6 @@ func setOOBInline(net.Conn) {}
 
 // reuseAddrControl does nothing where the socket option is not available.
 func reuseAddrControl(_, _ string, _ syscall.RawConn) error { return nil }
+
+// connectionQueued reports false: transfers then always open their connection in a goroutine.
+func connectionQueued(*net.TCPListener) bool { return false }

@@ -5,6 +5,8 @@ package ftpserver
 import (
 	"net"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // setOOBInline keeps TCP urgent data in the stream. Python's ftplib sends "ABOR\r\n" as urgent
@@ -38,4 +40,23 @@ func reuseAddrControl(_, _ string, raw syscall.RawConn) error {
 	}
 
 	return sockErr //nolint:wrapcheck // reported by the dialer with context
+}
+
+// connectionQueued tells, without waiting, whether a connection waits in listener's accept
+// queue.
+func connectionQueued(listener *net.TCPListener) bool {
+	raw, err := listener.SyscallConn()
+	if err != nil {
+		return false
+	}
+
+	queued := false
+
+	_ = raw.Control(func(fd uintptr) {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}} //nolint:gosec // a descriptor fits in int32
+		n, err := unix.Poll(fds, 0)
+		queued = err == nil && n == 1 && fds[0].Revents&unix.POLLIN != 0
+	})
+
+	return queued
 }

@@ -34,17 +34,51 @@ func (p *passiveTransferHandler) Open() (net.Conn, error) {
 			return nil, newNetworkError("accepting data connection", err)
 		}
 
-		if p.clientIP != nil && !net.ParseIP(remoteIP(conn.RemoteAddr())).Equal(p.clientIP) {
-			p.onTheft(conn.RemoteAddr())
-			_ = conn.Close()
-
-			continue
+		if p.take(conn) {
+			return p.held.keep(conn)
 		}
-
-		_ = p.listener.Close() // one connection per PASV
-
-		return p.held.keep(conn)
 	}
+}
+
+// take tells whether conn is the client's data connection, and then closes the listener (one
+// connection per PASV); it closes one from another IP.
+func (p *passiveTransferHandler) take(conn net.Conn) bool {
+	if p.clientIP != nil && !net.ParseIP(remoteIP(conn.RemoteAddr())).Equal(p.clientIP) {
+		p.onTheft(conn.RemoteAddr())
+		_ = conn.Close()
+
+		return false
+	}
+
+	_ = p.listener.Close()
+
+	return true
+}
+
+// queuedAcceptWait bounds the accept of a connection the listener's queue was seen to hold: a
+// client that reset it in between must not hold up the serve goroutine.
+const queuedAcceptWait = 100 * time.Millisecond
+
+// openQueued implements queuedOpener for a plain TCP listener (not one a driver wrapped, whose
+// Accept may read from the connection). A refused connection from another IP is closed, and
+// Open then waits for the client's.
+func (p *passiveTransferHandler) openQueued() (net.Conn, bool) {
+	listener, ok := p.listener.(*net.TCPListener)
+	if !ok || !connectionQueued(listener) {
+		return nil, false
+	}
+
+	_ = listener.SetDeadline(time.Now().Add(queuedAcceptWait))
+	conn, err := listener.Accept()
+	_ = listener.SetDeadline(time.Time{})
+
+	if err != nil || !p.take(conn) {
+		return nil, false
+	}
+
+	conn, err = p.held.keep(conn)
+
+	return conn, err == nil
 }
 
 // Close implements transferHandler.

@@ -56,7 +56,7 @@ func (rc *rawClient) epsvPort(command string) int {
 
 // dialData connects to a port of the server's loopback address, from the local IP from
 // ("" for the default one).
-func dialData(t *testing.T, from string, port int) net.Conn {
+func dialData(t testing.TB, from string, port int) net.Conn {
 	t.Helper()
 
 	dialer := net.Dialer{Timeout: 5 * time.Second}
@@ -342,6 +342,27 @@ func TestPublicHostAndResolver(t *testing.T) {
 	}
 }
 
+// refuseThenServe requires that the server closes thief's connection to its passive port
+// without data, then serves content to a connection from the client's address and replies 226.
+func (rc *rawClient) refuseThenServe(thief net.Conn, port int, content []byte) {
+	t := rc.t
+	t.Helper()
+
+	require.NoError(t, thief.SetDeadline(time.Now().Add(10*time.Second)))
+
+	stolen, err := io.ReadAll(thief)
+	var netErr net.Error
+	require.False(t, errors.As(err, &netErr) && netErr.Timeout(), "the thief's connection must be closed")
+	assert.Empty(t, stolen)
+
+	data := dialData(t, "", port)
+	require.NoError(t, data.SetDeadline(time.Now().Add(10*time.Second)))
+	assert.Equal(t, sha256Hex(content), sha256Hex(readAllClose(t, data)))
+
+	code, msg := rc.read()
+	require.Equal(t, StatusClosingDataConn, code, msg)
+}
+
 func TestPassiveConnectionTheft(t *testing.T) {
 	t.Run("refused", func(t *testing.T) {
 		s, content := serverWithFile(t)
@@ -352,20 +373,20 @@ func TestPassiveConnectionTheft(t *testing.T) {
 		rc.expect("RETR /f.bin", StatusFileStatusOK)
 
 		// Linux routes all of 127/8 to lo: 127.0.0.2 is another host as far as the server knows.
+		rc.refuseThenServe(dialData(t, "127.0.0.2", port), port, content)
+	})
+
+	t.Run("refused when queued before RETR", func(t *testing.T) {
+		// The serve goroutine finds the thief's connection waiting (transferAtOnce) and must
+		// still wait for the client's.
+		s, content := serverWithFile(t, withOsFs(t))
+		rc := s.rawLoggedIn(t)
+		rc.expect("TYPE I", StatusOK)
+
+		_, port := rc.pasvAnnounce()
 		thief := dialData(t, "127.0.0.2", port)
-		require.NoError(t, thief.SetDeadline(time.Now().Add(10*time.Second)))
-
-		stolen, err := io.ReadAll(thief)
-		var netErr net.Error
-		require.False(t, errors.As(err, &netErr) && netErr.Timeout(), "the thief's connection must be closed")
-		assert.Empty(t, stolen)
-
-		data := dialData(t, "", port)
-		require.NoError(t, data.SetDeadline(time.Now().Add(10*time.Second)))
-		assert.Equal(t, sha256Hex(content), sha256Hex(readAllClose(t, data)))
-
-		code, msg := rc.read()
-		require.Equal(t, StatusClosingDataConn, code, msg)
+		rc.expect("RETR /f.bin", StatusFileStatusOK)
+		rc.refuseThenServe(thief, port, content)
 	})
 
 	t.Run("IPMatchDisabled", func(t *testing.T) {

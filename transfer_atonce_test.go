@@ -1,0 +1,217 @@
+//go:build linux
+
+package ftpserver
+
+import (
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// tcpPair returns the two ends of a loopback TCP connection: the accepted one and the dialed one.
+func tcpPair(t *testing.T) (*net.TCPConn, net.Conn) {
+	t.Helper()
+
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+
+	defer listener.Close()
+
+	client, err := net.Dial("tcp", listener.Addr().String())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = client.Close() })
+
+	server, err := listener.Accept()
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = server.Close() })
+
+	require.NoError(t, client.SetDeadline(time.Now().Add(10*time.Second)))
+
+	return server.(*net.TCPConn), client //nolint:forcetypeassert // a TCP listener's
+}
+
+// tempFile writes content to a new file and opens it for reading.
+func tempFile(t *testing.T, content []byte) *os.File {
+	t.Helper()
+
+	name := filepath.Join(t.TempDir(), "f.bin")
+	require.NoError(t, os.WriteFile(name, content, 0o600))
+
+	file, err := os.Open(name) //nolint:gosec // the test's own file
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = file.Close() })
+
+	return file
+}
+
+func TestSendWithoutWaiting(t *testing.T) {
+	t.Run("a small file is sent whole", func(t *testing.T) {
+		server, client := tcpPair(t)
+		content := testContent(4096)
+
+		var counter atomic.Int64
+
+		done, err := sendWithoutWaiting(server, tempFile(t, content), &counter)
+		require.NoError(t, err)
+		assert.True(t, done)
+		assert.EqualValues(t, len(content), counter.Load())
+
+		require.NoError(t, server.Close())
+		assert.Equal(t, sha256Hex(content), sha256Hex(readAllClose(t, client)))
+	})
+
+	t.Run("a large file is left to the transfer goroutine", func(t *testing.T) {
+		server, client := tcpPair(t)
+		content := testContent(16 << 20)
+		file := tempFile(t, content)
+
+		var counter atomic.Int64
+
+		// The client reads nothing yet: the socket's buffers fill, or the limit is reached.
+		done, err := sendWithoutWaiting(server, file, &counter)
+		require.NoError(t, err)
+		assert.False(t, done)
+		assert.Positive(t, counter.Load())
+		assert.LessOrEqual(t, counter.Load(), int64(atOnceLimit))
+
+		offset, err := file.Seek(0, io.SeekCurrent)
+		require.NoError(t, err)
+		assert.Equal(t, counter.Load(), offset, "the rest goes on from the file's offset")
+
+		go func() {
+			_, _ = io.Copy(server, file)
+			_ = server.Close()
+		}()
+
+		assert.Equal(t, sha256Hex(content), sha256Hex(readAllClose(t, client)))
+	})
+
+	t.Run("only a file to a TCP socket", func(t *testing.T) {
+		server, _ := tcpPair(t)
+		pipe, other := net.Pipe()
+
+		defer pipe.Close()
+		defer other.Close()
+
+		var counter atomic.Int64
+
+		for _, tc := range []struct {
+			conn net.Conn
+			src  io.Reader
+		}{{pipe, tempFile(t, []byte("x"))}, {server, io.LimitReader(tempFile(t, []byte("x")), 1)}} {
+			done, err := sendWithoutWaiting(tc.conn, tc.src, &counter)
+			require.NoError(t, err)
+			assert.False(t, done)
+		}
+
+		assert.Zero(t, counter.Load())
+	})
+}
+
+func TestOpenQueued(t *testing.T) {
+	passive := func(t *testing.T, clientIP string, theft *atomic.Int32) *passiveTransferHandler {
+		t.Helper()
+
+		listener, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+
+		p := &passiveTransferHandler{
+			listener: listener, timeout: 5 * time.Second, clientIP: net.ParseIP(clientIP),
+			onTheft: func(net.Addr) { theft.Add(1) },
+		}
+		t.Cleanup(func() { _ = p.Close() })
+
+		return p
+	}
+
+	t.Run("nothing queued", func(t *testing.T) {
+		var theft atomic.Int32
+
+		p := passive(t, "127.0.0.1", &theft)
+		conn, ok := p.openQueued()
+		assert.False(t, ok)
+		assert.Nil(t, conn)
+	})
+
+	t.Run("the client's connection is queued", func(t *testing.T) {
+		var theft atomic.Int32
+
+		p := passive(t, "127.0.0.1", &theft)
+		dialData(t, "", tcpPort(t, p.listener.Addr()))
+
+		conn, ok := p.openQueued()
+		require.True(t, ok)
+		require.NotNil(t, conn)
+		assert.Zero(t, theft.Load())
+
+		// One connection per PASV: the listener is closed, and Close reaches the connection.
+		require.NoError(t, p.Close())
+		_, err := conn.Write([]byte("x"))
+		require.ErrorIs(t, err, net.ErrClosed)
+	})
+
+	t.Run("another host's connection is refused", func(t *testing.T) {
+		var theft atomic.Int32
+
+		p := passive(t, "127.0.0.1", &theft)
+		thief := dialData(t, "127.0.0.2", tcpPort(t, p.listener.Addr()))
+
+		conn, ok := p.openQueued()
+		assert.False(t, ok)
+		assert.Nil(t, conn)
+		assert.EqualValues(t, 1, theft.Load())
+
+		_, err := io.ReadAll(thief)
+		require.NoError(t, err, "the thief's connection is closed")
+
+		// The listener still waits for the client's connection.
+		dialData(t, "", tcpPort(t, p.listener.Addr()))
+
+		conn, err = p.Open()
+		require.NoError(t, err)
+		assert.NotNil(t, conn)
+	})
+}
+
+// TestRETRAtOnce downloads files from a real directory over a data connection opened before
+// RETR, as most clients do: small ones end in the serve goroutine, larger ones are handed to a
+// transfer goroutine after the first part.
+func TestRETRAtOnce(t *testing.T) {
+	s := newTestServer(t, withOsFs(t))
+	rc := s.rawLoggedIn(t)
+	rc.expect("TYPE I", StatusOK)
+
+	for _, size := range []int{0, 1, 4096, atOnceLimit - 1, atOnceLimit, atOnceLimit + 1, 16 << 20} {
+		content := testContent(size)
+		require.NoError(t, writeFile(s.driver.fs, "/f.bin", content))
+
+		data := rc.pasv()
+		require.NoError(t, data.SetDeadline(time.Now().Add(10*time.Second)))
+		assert.Equal(t, sha256Hex(content), sha256Hex(rc.retrOver(data, "/f.bin")), "size %d", size)
+	}
+
+	t.Run("REST", func(t *testing.T) {
+		content := testContent(10000)
+		require.NoError(t, writeFile(s.driver.fs, "/f.bin", content))
+
+		rc.expect("REST 9000", StatusFileActionPending)
+
+		data := rc.pasv()
+		assert.Equal(t, sha256Hex(content[9000:]), sha256Hex(rc.retrOver(data, "/f.bin")))
+	})
+
+	t.Run("ABOR once handed off", func(t *testing.T) {
+		require.NoError(t, writeFile(s.driver.fs, "/big.bin", testContent(64<<20)))
+
+		rc.startRETR("/big.bin")
+		rc.abort("ABOR")
+		rc.expect("NOOP", StatusOK)
+	})
+}
