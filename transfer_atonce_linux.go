@@ -46,7 +46,7 @@ func sendWithoutWaiting(conn net.Conn, file io.Reader, counter *atomic.Int64) (b
 
 	controlErr := in.Control(func(inFd uintptr) {
 		writeErr := out.Write(func(outFd uintptr) bool {
-			eof, sendErr = sendfileNow(int(outFd), int(inFd), counter) //nolint:gosec // descriptors fit in int
+			eof, sendErr = sendfileNow(int(outFd), int(inFd), counter)
 
 			return true // never wait: what is left goes to the transfer goroutine
 		})

@@ -34,7 +34,7 @@ func tcpPair(t *testing.T) (*net.TCPConn, net.Conn) {
 
 	require.NoError(t, client.SetDeadline(time.Now().Add(10*time.Second)))
 
-	return server.(*net.TCPConn), client //nolint:forcetypeassert // a TCP listener's
+	return server.(*net.TCPConn), client //nolint:forcetypeassert,errcheck // a TCP listener's
 }
 
 // tempFile writes content to a new file and opens it for reading.
@@ -44,7 +44,7 @@ func tempFile(t *testing.T, content []byte) *os.File {
 	name := filepath.Join(t.TempDir(), "f.bin")
 	require.NoError(t, os.WriteFile(name, content, 0o600))
 
-	file, err := os.Open(name) //nolint:gosec // the test's own file
+	file, err := os.Open(name)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = file.Close() })
 

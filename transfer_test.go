@@ -56,8 +56,8 @@ func (rc *rawClient) epsvPort(command string) int {
 
 // dialData connects to a port of the server's loopback address, from the local IP from
 // ("" for the default one).
-func dialData(t testing.TB, from string, port int) net.Conn {
-	t.Helper()
+func dialData(tb testing.TB, from string, port int) net.Conn {
+	tb.Helper()
 
 	dialer := net.Dialer{Timeout: 5 * time.Second}
 	if from != "" {
@@ -65,8 +65,8 @@ func dialData(t testing.TB, from string, port int) net.Conn {
 	}
 
 	conn, err := dialer.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = conn.Close() })
+	require.NoError(tb, err)
+	tb.Cleanup(func() { _ = conn.Close() })
 
 	return conn
 }

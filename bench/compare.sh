@@ -2,8 +2,9 @@
 # Compares ftpkit's bundled server (cmd/ftpserver) with vsftpd and pure-ftpd, side by side in
 # one run, with one client (bench/ftpload, which is not the bottleneck: see its doc) and with the
 # same files on tmpfs, and measures in the same run what this machine can do without an FTP
-# server (bench/ceiling): loopback TCP, TCP into a file, and Go's TLS. Run it from anywhere in the repository, as root (vsftpd and pure-ftpd chroot and
-# change user):
+# server (bench/ceiling): loopback TCP from memory and from a file, TCP into a file, and Go's
+# TLS. Run it from anywhere in the repository, as root (vsftpd and pure-ftpd chroot and change
+# user):
 #
 #	bash bench/compare.sh
 #
@@ -468,14 +469,15 @@ tls_suite() {
 }
 
 # measure_ceiling runs bench/ceiling in mode $1 with the size of the big file.
-measure_ceiling() { "$WORK/ceiling" -mode "$1" -size "$SIZE" -dir "$DATA"; }
+# The sendfile ceiling sends the source of the servers' copies, a file on the same tmpfs.
+measure_ceiling() { "$WORK/ceiling" -mode "$1" -size "$SIZE" -dir "$DATA" -file "$DATA/upload-src/big.bin"; }
 
 # SCENARIOS: id|label|unit|function|higher is better (1) or lower (0)|ceiling mode measured
-# in the same rounds, if any|unit of the server's CPU time|the work of one run in that unit's
+# in the same rounds, if any (several: separated by spaces)|unit of the server's CPU time|the work of one run in that unit's
 # denominator|seconds per that unit's numerator.
 GIB=$(calc "$SIZE_MIB / 1024")
 SCENARIOS=(
-	"retr|RETR ${SIZE_MIB} MiB, one stream|MB/s|measure_retr|1|tcp|ms per GiB|$GIB|0.001"
+	"retr|RETR ${SIZE_MIB} MiB, one stream|MB/s|measure_retr|1|tcp sendfile|ms per GiB|$GIB|0.001"
 	"stor|STOR ${SIZE_MIB} MiB, one stream|MB/s|measure_stor|1|file|ms per GiB|$GIB|0.001"
 	"small|RETR $SMALL_FILES × 4 KiB files, one connection|files/s|measure_small|1||µs per file|$SMALL_FILES|0.000001"
 	"logins|Logins (connect, USER, PASS, PWD), sequential|logins/s|measure_logins|1||µs per login|$LOGINS|0.000001"
@@ -520,12 +522,13 @@ for scenario in "${SCENARIOS[@]}"; do
 			RESULT[$id,$server]=n/a
 			CPU[$id,$server]=n/a
 		done
-		[ -z "$ceiling" ] || CEILING[$ceiling]=n/a
+		for mode in $ceiling; do
+			CEILING[$mode]=n/a
+		done
 		continue
 	fi
 	log "== $label ($unit, $REPS runs each)"
-	declare -A values=() ticks=()
-	ceiling_values=()
+	declare -A values=() ticks=() ceiling_values=()
 	for rep in $(seq "$REPS"); do
 		for server in "${SERVERS[@]}"; do
 			[ -z "${FAILED[$server]:-}" ] || continue
@@ -545,11 +548,11 @@ for scenario in "${SCENARIOS[@]}"; do
 				log "   run $rep: $server FAILED"
 			fi
 		done
-		if [ -n "$ceiling" ]; then
-			value=$(measure_ceiling "$ceiling") || die "bench/ceiling -mode $ceiling failed"
-			ceiling_values+=("$value")
-			log "   run $rep: ceiling ($ceiling) $value"
-		fi
+		for mode in $ceiling; do
+			value=$(measure_ceiling "$mode") || die "bench/ceiling -mode $mode failed"
+			ceiling_values[$mode]+="$value "
+			log "   run $rep: ceiling ($mode) $value"
+		done
 	done
 	for server in "${SERVERS[@]}"; do
 		if [ -n "${FAILED[$server]:-}" ]; then
@@ -568,8 +571,11 @@ for scenario in "${SCENARIOS[@]}"; do
 			CPU[$id,$server]=$(calc "${ticks[$server]} * $TICK / $scale / ($REPS * $work)")
 		fi
 	done
-	[ -z "$ceiling" ] || CEILING[$ceiling]=$(median "${ceiling_values[@]}")
-	unset values ticks
+	for mode in $ceiling; do
+		# shellcheck disable=SC2086 # the values are numbers separated by spaces
+		CEILING[$mode]=$(median ${ceiling_values[$mode]})
+	done
+	unset values ticks ceiling_values
 done
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -663,6 +669,7 @@ cat <<EOF
 | Ceiling (bench/ceiling, no FTP) | MB/s | ftpkit's share of it |
 | --- | --- | --- |
 | Loopback TCP, memory to memory | $(group "${CEILING[tcp]}") | RETR: $(percent "${RESULT[retr,ftpkit]}" "${CEILING[tcp]}") |
+| Loopback TCP from a file on the data file system (sendfile) into memory | $(group "${CEILING[sendfile]}") | RETR: $(percent "${RESULT[retr,ftpkit]}" "${CEILING[sendfile]}") |
 | Loopback TCP into a file on the data file system | $(group "${CEILING[file]}") | STOR: $(percent "${RESULT[stor,ftpkit]}" "${CEILING[file]}") |
 | Go crypto/tls 1.3 (AES-128-GCM), memory to memory | $(group "${CEILING[tls]}") | RETR: $(percent "${RESULT[retr_tls,ftpkit]}" "${CEILING[tls]}"), STOR: $(percent "${RESULT[stor_tls,ftpkit]}" "${CEILING[tls]}") |
 | The same TLS into a file on the data file system | $(group "${CEILING[tls-file]}") | STOR: $(percent "${RESULT[stor_tls,ftpkit]}" "${CEILING[tls-file]}") |

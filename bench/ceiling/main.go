@@ -3,6 +3,7 @@
 // bound measured in the same run:
 //
 //	ceiling -mode tcp  -size 1073741824            # memory to memory over loopback TCP
+//	ceiling -mode sendfile -size 1073741824 -file F   # file F's first bytes to memory, by sendfile
 //	ceiling -mode file -size 1073741824 -dir /dev/shm/x   # TCP into a new file in DIR (no fsync)
 //	ceiling -mode tls  -size 1073741824            # crypto/tls 1.3, ECDSA P-256, memory to memory
 //	ceiling -mode tls-file -size 1073741824 -dir /dev/shm/x   # the same TLS into a new file in DIR
@@ -36,6 +37,10 @@ const (
 	modeTCP  = "tcp"
 	modeFile = "file"
 	modeTLS  = "tls"
+	// modeSendfile is the download ceiling from a file: the sender hands the file to the
+	// kernel's sendfile, as a server does, so its pages are read from the page cache rather
+	// than from one buffer that stays in the processor's cache.
+	modeSendfile = "sendfile"
 	// modeTLSFile is the upload ceiling under TLS: what a protected STOR pays for the file on
 	// top of the bare TLS copy.
 	modeTLSFile = "tls-file"
@@ -49,6 +54,7 @@ type options struct {
 	mode string
 	size int64
 	dir  string
+	file string // what modeSendfile sends
 }
 
 func main() {
@@ -71,9 +77,10 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	opts := &options{}
 	flags := flag.NewFlagSet("ceiling", flag.ContinueOnError)
 	flags.SetOutput(stderr)
-	flags.StringVar(&opts.mode, "mode", modeTCP, "what to measure: tcp, file, tls or tls-file")
+	flags.StringVar(&opts.mode, "mode", modeTCP, "what to measure: tcp, sendfile, file, tls or tls-file")
 	flags.Int64Var(&opts.size, "size", 1<<30, "bytes to move")
-	flags.StringVar(&opts.dir, "dir", "", "directory of the received file (mode file)")
+	flags.StringVar(&opts.dir, "dir", "", "directory of the received file (modes file and tls-file)")
+	flags.StringVar(&opts.file, "file", "", "the file to send, of at least -size bytes (mode sendfile)")
 
 	if err := flags.Parse(args); err != nil {
 		return nil, fmt.Errorf("%w: %w", errUsage, err)
@@ -82,12 +89,15 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	var err error
 
 	switch {
-	case opts.mode != modeTCP && opts.mode != modeFile && opts.mode != modeTLS && opts.mode != modeTLSFile:
-		err = fmt.Errorf("-mode: %q is not tcp, file, tls or tls-file", opts.mode)
+	case opts.mode != modeTCP && opts.mode != modeSendfile && opts.mode != modeFile && opts.mode != modeTLS &&
+		opts.mode != modeTLSFile:
+		err = fmt.Errorf("-mode: %q is not tcp, sendfile, file, tls or tls-file", opts.mode)
 	case opts.size <= 0:
 		err = fmt.Errorf("-size: %d is not positive", opts.size)
 	case (opts.mode == modeFile || opts.mode == modeTLSFile) && opts.dir == "":
 		err = fmt.Errorf("-mode %s needs -dir", opts.mode)
+	case opts.mode == modeSendfile && opts.file == "":
+		err = fmt.Errorf("-mode %s needs -file", opts.mode)
 	case flags.NArg() > 0:
 		err = fmt.Errorf("unexpected argument %q", flags.Arg(0))
 	}
@@ -128,7 +138,7 @@ func measure(opts *options) (float64, error) {
 
 	start := time.Now()
 
-	sendErr := send(listener.Addr().String(), clientTLS, opts.size)
+	sendErr := send(listener.Addr().String(), clientTLS, opts)
 	if sendErr != nil {
 		// The receiver may wait for a connection that never came.
 		listener.Close()
@@ -242,13 +252,20 @@ func copyFilled(file *os.File, conn net.Conn) (int64, error) {
 	}
 }
 
-// send dials addr and writes size bytes, then half-closes the connection.
-func send(addr string, config *tls.Config, size int64) error {
+// send dials addr and writes opts.size bytes, from memory or from opts.file, then half-closes
+// the connection.
+func send(addr string, config *tls.Config, opts *options) error {
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("dialing %s: %w", addr, err)
 	}
 	defer conn.Close()
+
+	if opts.mode == modeSendfile {
+		return sendFile(conn, opts.file, opts.size)
+	}
+
+	size := opts.size
 
 	buf := make([]byte, bufferSize)
 	for i := range buf {
@@ -281,16 +298,47 @@ func send(addr string, config *tls.Config, size int64) error {
 		remaining -= int64(n)
 	}
 
-	if err = closeWrite(); err != nil {
+	return finishSending(conn, closeWrite)
+}
+
+// finishSending half-closes conn and waits for the receiver to close, so that the last bytes
+// are not cut short.
+func finishSending(conn net.Conn, closeWrite func() error) error {
+	if err := closeWrite(); err != nil {
 		return fmt.Errorf("closing the sending side: %w", err)
 	}
 
-	// Wait for the receiver to close, so that the client's last bytes are not cut short.
-	if _, err = io.Copy(io.Discard, conn); err != nil {
+	if _, err := io.Copy(io.Discard, conn); err != nil {
 		return fmt.Errorf("waiting for the receiver: %w", err)
 	}
 
 	return nil
+}
+
+// sendFile sends the first size bytes of the file name to conn: io.Copy from an *os.File to a
+// TCP connection, which Go hands to sendfile.
+func sendFile(conn net.Conn, name string, size int64) error {
+	tcpConn, ok := conn.(*net.TCPConn)
+	if !ok {
+		return errors.New("sending a file: not a TCP connection")
+	}
+
+	file, err := os.Open(name)
+	if err != nil {
+		return fmt.Errorf("opening the file to send: %w", err)
+	}
+	defer file.Close()
+
+	n, err := tcpConn.ReadFrom(io.LimitReader(file, size))
+	if err != nil {
+		return fmt.Errorf("sending %s: %w", name, err)
+	}
+
+	if n != size {
+		return fmt.Errorf("sending %s: it has %d bytes, not %d", name, n, size)
+	}
+
+	return finishSending(conn, tcpConn.CloseWrite)
 }
 
 // tlsConfigs returns a server configuration with a new self-signed ECDSA P-256 certificate for

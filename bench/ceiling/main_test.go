@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -11,13 +12,16 @@ import (
 func TestMeasure(t *testing.T) {
 	t.Parallel()
 
-	for _, mode := range []string{modeTCP, modeFile, modeTLS, modeTLSFile} {
+	source := filepath.Join(t.TempDir(), "source.bin")
+	require.NoError(t, os.WriteFile(source, make([]byte, 4*bufferSize), 0o600))
+
+	for _, mode := range []string{modeTCP, modeSendfile, modeFile, modeTLS, modeTLSFile} {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
 
 			dir := t.TempDir()
 			// Not a multiple of the buffer size, so the last write is a short one.
-			opts := &options{mode: mode, size: 3*bufferSize + 123, dir: dir}
+			opts := &options{mode: mode, size: 3*bufferSize + 123, dir: dir, file: source}
 
 			mbps, err := measure(opts)
 			require.NoError(t, err)
@@ -37,11 +41,15 @@ func TestParseFlags(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, &options{mode: modeFile, size: 10, dir: "/x"}, opts)
 
+	_, err = measure(&options{mode: modeSendfile, size: 10, file: filepath.Join(t.TempDir(), "missing")})
+	require.ErrorIs(t, err, os.ErrNotExist)
+
 	for _, args := range [][]string{
 		{"-mode", "udp"},
 		{"-size", "0"},
 		{"-mode", "file"},
 		{"-mode", "tls-file"},
+		{"-mode", "sendfile"},
 		{"extra"},
 		{"-nosuchflag"},
 	} {
