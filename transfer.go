@@ -184,14 +184,30 @@ func (c *clientHandler) transferAtOnce(t *transferRun, job transferJob) (net.Con
 		return nil, false
 	}
 
+	return c.runAtOnce(t, job, conn)
+}
+
+// runAtOnce is transferAtOnce once the connection is open. Ended here, by a panic too, the
+// transfer is released as a transfer goroutine releases it.
+func (c *clientHandler) runAtOnce(t *transferRun, job transferJob, conn net.Conn) (rest net.Conn, ended bool) {
+	defer func() {
+		if c.transferPanicked(t, job, recover()) {
+			rest, ended = nil, true
+		}
+
+		if ended {
+			_ = t.data.Close()
+			t.cancel()
+			c.transferEnded(t)
+		}
+	}()
+
 	done, err := job.runAtOnce(conn, &t.bytes)
 	if !done && err == nil {
 		return conn, false
 	}
 
 	c.endTransfer(t, job, closeDataConn(conn, err))
-	t.cancel()
-	c.transferEnded(t)
 
 	return nil, true
 }
@@ -204,26 +220,9 @@ func (c *clientHandler) runTransfer(t *transferRun, job transferJob, conn net.Co
 	// Closed in every case, a panic included, so the client never waits on a dead transfer.
 	defer func() { _ = t.data.Close() }()
 
+	defer func() { c.transferPanicked(t, job, recover()) }()
+
 	var err error
-
-	defer func() {
-		r := recover()
-		if r == nil {
-			return
-		}
-
-		if _, fault := r.(interface{ Addr() uintptr }); fault {
-			// Only sendMapped turns memory faults into panics: its file was cut short.
-			_ = t.data.Close()
-			c.replyTransferResult(t, job.finish(errFileShrank))
-
-			return
-		}
-
-		level.Error(c.logger).Log("event", "panic", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-		err = job.finish(fmt.Errorf("%w: internal error", errTransferAborted))
-		c.reply(StatusActionAborted, "Internal error, transfer aborted")
-	}()
 
 	if conn == nil {
 		conn, err = c.openDataConn(t)
@@ -240,6 +239,28 @@ func (c *clientHandler) runTransfer(t *transferRun, job transferJob, conn net.Co
 	}
 
 	c.endTransfer(t, job, err)
+}
+
+// transferPanicked answers a panic r of a transfer, if r is one, and tells whether it was: a
+// memory fault of sendMapped (its file was cut short) fails the transfer with 451, anything
+// else is logged and answered 451 too. The session goes on either way.
+func (c *clientHandler) transferPanicked(t *transferRun, job transferJob, r any) bool {
+	if r == nil {
+		return false
+	}
+
+	if _, fault := r.(interface{ Addr() uintptr }); fault {
+		_ = t.data.Close()
+		c.replyTransferResult(t, job.finish(errFileShrank))
+
+		return true
+	}
+
+	level.Error(c.logger).Log("event", "panic", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+	_ = job.finish(fmt.Errorf("%w: internal error", errTransferAborted))
+	c.reply(StatusActionAborted, "Internal error, transfer aborted")
+
+	return true
 }
 
 // endTransfer closes the data connection, lets the job release what it holds and sends the

@@ -215,3 +215,37 @@ func TestRETRAtOnce(t *testing.T) {
 		rc.expect("NOOP", StatusOK)
 	})
 }
+
+// panickyEventsDriver panics in the event that ends a transfer: a driver bug in the serve
+// goroutine once a download ended there.
+type panickyEventsDriver struct {
+	*testDriver
+}
+
+func (panickyEventsDriver) HandleEvent(_ ClientContext, event Event) {
+	if event.Kind == EventTransferEnded {
+		panic(errTestPanic)
+	}
+}
+
+func TestRETRAtOncePanic(t *testing.T) {
+	s := newTestServerMain(t, func(d *testDriver) MainDriver { return panickyEventsDriver{d} }, withOsFs(t))
+	content := testContent(4096)
+	require.NoError(t, writeFile(s.driver.fs, "/f.bin", content))
+
+	rc := s.rawLoggedIn(t)
+	rc.expect("TYPE I", StatusOK)
+
+	for range 2 {
+		data := rc.pasv()
+		rc.expect("RETR /f.bin", StatusFileStatusOK)
+		assert.Equal(t, sha256Hex(content), sha256Hex(readAllClose(t, data)))
+
+		code, msg := rc.read()
+		assert.Equal(t, StatusActionAborted, code)
+		assert.Equal(t, "Internal error, transfer aborted", msg)
+	}
+
+	// The session goes on, and the server stops without waiting for a transfer (goleak).
+	rc.expect("NOOP", StatusOK)
+}
