@@ -10,9 +10,10 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/ftpkit/ftpserver/internal/porttest"
 	"github.com/jlaffaye/ftp"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ftpkit/ftpserver/internal/porttest"
 )
 
 // benchFileSize is the size of the file moved by the throughput benchmarks.
