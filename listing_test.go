@@ -2,6 +2,7 @@ package ftpserver
 
 import (
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"strings"
 	"testing"
@@ -102,6 +103,31 @@ func TestAppendLISTLine(t *testing.T) {
 			got := appendLISTLine(prefix, tt.file, listingTestNow)
 			assert.Equal(t, "kept|"+tt.want, string(got))
 		})
+	}
+}
+
+func TestListingTimesMatchAppendFormat(t *testing.T) {
+	times := []time.Time{
+		time.Date(2026, time.January, 2, 3, 4, 5, 0, time.UTC),
+		time.Date(2026, time.December, 31, 23, 59, 59, 999, time.UTC),
+		time.Date(1999, time.February, 28, 0, 0, 0, 0, time.UTC),
+		time.Date(0, time.March, 10, 12, 30, 0, 0, time.UTC),
+		time.Date(999, time.October, 9, 9, 9, 9, 0, time.UTC),
+		time.Date(9999, time.November, 30, 1, 2, 3, 0, time.UTC),
+		time.Date(10000, time.May, 1, 1, 1, 1, 0, time.UTC),
+		time.Date(-1, time.June, 1, 1, 1, 1, 0, time.UTC),
+		time.Unix(0, 0).UTC(),
+	}
+
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 2000 {
+		times = append(times, time.Unix(r.Int64N(1<<36)-(1<<35), 0).UTC())
+	}
+
+	for _, tm := range times {
+		assert.Equal(t, tm.Format("Jan _2 15:04"), string(appendLSTime(nil, tm, true)), "%v", tm)
+		assert.Equal(t, tm.Format("Jan _2  2006"), string(appendLSTime(nil, tm, false)), "%v", tm)
+		assert.Equal(t, tm.Format("20060102150405"), string(appendTimeVal(nil, tm)), "%v", tm)
 	}
 }
 
