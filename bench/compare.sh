@@ -486,6 +486,9 @@ SCENARIOS=(
 	"stor_tls|STOR ${SIZE_MIB} MiB, PROT P (TLS 1.3)|MB/s|measure_stor_tls|1|tls-file|ms per GiB|$GIB|0.001"
 )
 
+# selected tells whether scenario $1 is to be run (ONLY).
+selected() { [ -z "$ONLY" ] || [[ ",$ONLY," == *",$1,"* ]]; }
+
 # The server's CPU time is read from /proc in clock ticks: its own, and that of the session
 # processes it forked, once it has reaped them (vsftpd and pure-ftpd fork one or two per client).
 # Less blurred by a noisy machine than a rate, it shows how much work each server does.
@@ -517,7 +520,7 @@ done
 # that a noisy moment of the machine falls on all of them alike.
 for scenario in "${SCENARIOS[@]}"; do
 	IFS='|' read -r id label unit fn _ ceiling _ work scale <<<"$scenario"
-	if [ -n "$ONLY" ] && [[ ",$ONLY," != *",$id,"* ]]; then
+	if ! selected "$id"; then
 		for server in "${SERVERS[@]}"; do
 			RESULT[$id,$server]=n/a
 			CPU[$id,$server]=n/a
@@ -639,6 +642,7 @@ Data on $(stat -f -c %T "$DATA"); median of $REPS runs; ratios above 1 mean ftpk
 EOF
 for scenario in "${SCENARIOS[@]}"; do
 	IFS='|' read -r id label unit _ higher _ <<<"$scenario"
+	selected "$id" || continue
 	printf '| %s | %s | %s | %s | %s | %s |\n' "$label" \
 		"$(cell "${RESULT[$id,ftpkit]}" "$unit")" \
 		"$(cell "${RESULT[$id,vsftpd]}" "$unit")" \
@@ -657,6 +661,7 @@ ratios above 1 mean ftpkit uses less:
 EOF
 for scenario in "${SCENARIOS[@]}"; do
 	IFS='|' read -r id label _ _ _ _ cpu_unit _ _ <<<"$scenario"
+	selected "$id" || continue
 	printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$label" "$cpu_unit" \
 		"$(cpu_cell "${CPU[$id,ftpkit]}")" "$(cpu_cell "${CPU[$id,vsftpd]}")" \
 		"$(cpu_cell "${CPU[$id,pure-ftpd]}")" \
