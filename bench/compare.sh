@@ -489,19 +489,26 @@ SCENARIOS=(
 # selected tells whether scenario $1 is to be run (ONLY).
 selected() { [ -z "$ONLY" ] || [[ ",$ONLY," == *",$1,"* ]]; }
 
-# The server's CPU time is read from /proc in clock ticks: its own, and that of the session
-# processes it forked, once it has reaped them (vsftpd and pure-ftpd fork one or two per client).
-# Less blurred by a noisy machine than a rate, it shows how much work each server does.
+# A server's CPU time is the time the whole machine was busy during a measurement (user,
+# system, irq and softirq time from /proc/stat, not idle, iowait or steal) less the client's own
+# (bash's time of ftpload): it takes in every process a server forks, however its sessions end,
+# and the kernel's network work on its behalf. Less blurred by a noisy machine than a rate, it
+# shows how much work each server does.
 TICK=$(calc "1 / $(getconf CLK_TCK)")
+TIMEFORMAT='%3U %3S'
 
-# cpu_ticks prints the clock ticks process $1 and the children it reaped have run.
-cpu_ticks() { awk '{ print $14 + $15 + $16 + $17 }' "/proc/$1/stat"; }
+# machine_ticks prints the clock ticks the processors have been busy since boot.
+machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8; exit }' /proc/stat; }
 
 # wait_reaped waits up to 2 seconds for process $1 to have no child left, live or zombie, so
-# that the sessions of the last measurement are in its counters.
+# that the sessions of the last measurement have ended. It reads /proc rather than run ps, whose
+# own CPU time would count.
 wait_reaped() {
+	local kids
 	for _ in $(seq 20); do
-		[ -z "$(ps -o pid= --ppid "$1" 2>/dev/null)" ] && return 0
+		kids=""
+		read -r kids <"/proc/$1/task/$1/children" 2>/dev/null || true
+		[ -z "$kids" ] && return 0
 		sleep 0.1
 	done
 	return 1
@@ -531,19 +538,23 @@ for scenario in "${SCENARIOS[@]}"; do
 		continue
 	fi
 	log "== $label ($unit, $REPS runs each)"
-	declare -A values=() ticks=() ceiling_values=()
+	declare -A values=() cpu_seconds=() ceiling_values=()
 	for rep in $(seq "$REPS"); do
 		for server in "${SERVERS[@]}"; do
 			[ -z "${FAILED[$server]:-}" ] || continue
 			pid=${SERVER_PID[$server]}
 			wait_reaped "$pid" || true
-			before=$(cpu_ticks "$pid")
-			if value=$("$fn" "$server"); then
+			before=$(machine_ticks)
+			# time reports on fd 2, into client-cpu; the measurement's own errors go to fd 3.
+			if { time "$fn" "$server" >"$WORK/value" 2>&3; } 3>&2 2>"$WORK/client-cpu"; then
+				value=$(<"$WORK/value")
 				values[$server]+="$value "
-				if [ "${ticks[$server]:-0}" != n/a ] && wait_reaped "$pid"; then
-					ticks[$server]=$((${ticks[$server]:-0} + $(cpu_ticks "$pid") - before))
+				if [ "${cpu_seconds[$server]:-0}" != n/a ] && wait_reaped "$pid"; then
+					busy=$(($(machine_ticks) - before))
+					cpu_seconds[$server]=$(awk -v sum="${cpu_seconds[$server]:-0}" -v busy="$busy" -v tick="$TICK" \
+						'{ printf "%.3f", sum + busy * tick - $1 - $2 }' "$WORK/client-cpu")
 				else
-					ticks[$server]=n/a
+					cpu_seconds[$server]=n/a
 				fi
 				log "   run $rep: $server $value"
 			else
@@ -567,18 +578,18 @@ for scenario in "${SCENARIOS[@]}"; do
 			# shellcheck disable=SC2086 # the values are numbers separated by spaces
 			RESULT[$id,$server]=$(median ${values[$server]})
 		fi
-		if [ "${RESULT[$id,$server]}" = n/a ] || [ "${ticks[$server]:-n/a}" = n/a ]; then
+		if [ "${RESULT[$id,$server]}" = n/a ] || [ "${cpu_seconds[$server]:-n/a}" = n/a ]; then
 			CPU[$id,$server]=n/a
 		else
 			# All the runs together: one run of a short scenario lasts only a few ticks.
-			CPU[$id,$server]=$(calc "${ticks[$server]} * $TICK / $scale / ($REPS * $work)")
+			CPU[$id,$server]=$(calc "${cpu_seconds[$server]} / $scale / ($REPS * $work)")
 		fi
 	done
 	for mode in $ceiling; do
 		# shellcheck disable=SC2086 # the values are numbers separated by spaces
 		CEILING[$mode]=$(median ${ceiling_values[$mode]})
 	done
-	unset values ticks ceiling_values
+	unset values cpu_seconds ceiling_values
 done
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -653,8 +664,9 @@ done
 
 cat <<EOF
 
-Server CPU time (user and system, its sessions included) in the same runs; lower is better, and
-ratios above 1 mean ftpkit uses less:
+Server CPU time in the same runs: the machine's busy time less the client's, so the server's
+processes and the kernel's work for them; lower is better, and ratios above 1 mean ftpkit uses
+less:
 
 | Scenario | Unit | ftpkit | vsftpd | pure-ftpd | vsftpd/ftpkit | pure-ftpd/ftpkit |
 | --- | --- | --- | --- | --- | --- | --- |
