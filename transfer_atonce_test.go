@@ -5,8 +5,6 @@ package ftpserver
 import (
 	"io"
 	"net"
-	"os"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -37,20 +35,6 @@ func tcpPair(t *testing.T) (*net.TCPConn, net.Conn) {
 	return server.(*net.TCPConn), client //nolint:forcetypeassert,errcheck // a TCP listener's
 }
 
-// tempFile writes content to a new file and opens it for reading.
-func tempFile(t *testing.T, content []byte) *os.File {
-	t.Helper()
-
-	name := filepath.Join(t.TempDir(), "f.bin")
-	require.NoError(t, os.WriteFile(name, content, 0o600))
-
-	file, err := os.Open(name)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = file.Close() })
-
-	return file
-}
-
 func TestSendWithoutWaiting(t *testing.T) {
 	t.Run("a small file is sent whole", func(t *testing.T) {
 		server, client := tcpPair(t)
@@ -58,7 +42,7 @@ func TestSendWithoutWaiting(t *testing.T) {
 
 		var counter atomic.Int64
 
-		done, err := sendWithoutWaiting(server, tempFile(t, content), &counter)
+		done, err := sendWithoutWaiting(server, mappedFile(t, content, 0), &counter)
 		require.NoError(t, err)
 		assert.True(t, done)
 		assert.EqualValues(t, len(content), counter.Load())
@@ -70,7 +54,7 @@ func TestSendWithoutWaiting(t *testing.T) {
 	t.Run("a large file is left to the transfer goroutine", func(t *testing.T) {
 		server, client := tcpPair(t)
 		content := testContent(16 << 20)
-		file := tempFile(t, content)
+		file := mappedFile(t, content, 0)
 
 		var counter atomic.Int64
 
@@ -105,7 +89,7 @@ func TestSendWithoutWaiting(t *testing.T) {
 		for _, tc := range []struct {
 			conn net.Conn
 			src  io.Reader
-		}{{pipe, tempFile(t, []byte("x"))}, {server, io.LimitReader(tempFile(t, []byte("x")), 1)}} {
+		}{{pipe, mappedFile(t, []byte("x"), 0)}, {server, io.LimitReader(mappedFile(t, []byte("x"), 0), 1)}} {
 			done, err := sendWithoutWaiting(tc.conn, tc.src, &counter)
 			require.NoError(t, err)
 			assert.False(t, done)

@@ -14,7 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// mappedFile writes content to a new file and opens it for reading at offset.
+// mappedFile writes content to a new file and opens it for reading at offset (the downloads
+// from a file that transfer code sends by mapping or by sendfile).
 func mappedFile(t *testing.T, content []byte, offset int64) *os.File {
 	t.Helper()
 
