@@ -1,7 +1,6 @@
 package ftpserver
 
 import (
-	"bufio"
 	"errors"
 	"io"
 	"net"
@@ -238,7 +237,8 @@ func (c *clientHandler) startListing(param string, l listing) {
 		command: l.command,
 		path:    dir,
 		run: func(conn net.Conn, counter *atomic.Int64) error {
-			w := bufio.NewWriterSize(&countingWriter{w: conn, n: counter}, listBufferSize)
+			w := c.server.copyBuffers.listingWriter(&countingWriter{w: conn, n: counter})
+			defer c.server.copyBuffers.putListingWriter(w)
 			buf := make([]byte, 0, 256)
 
 			var err error

@@ -1,6 +1,7 @@
 package ftpserver
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -447,8 +448,9 @@ const uploadChunk = 512 << 10
 
 // copyBuffers are the transfer buffers of one server, pooled so no transfer allocates its own.
 type copyBuffers struct {
-	small sync.Pool // transferChunk: TLS, TYPE A, MODE Z, drivers' own files
-	large sync.Pool // uploadChunk: uploads into files
+	small   sync.Pool // transferChunk: TLS, TYPE A, MODE Z, drivers' own files
+	large   sync.Pool // uploadChunk: uploads into files
+	listing sync.Pool // *bufio.Writer of listBufferSize: LIST, NLST, MLSD
 }
 
 func newCopyBuffers() *copyBuffers {
@@ -460,7 +462,25 @@ func newCopyBuffers() *copyBuffers {
 		}
 	}
 
-	return &copyBuffers{small: sync.Pool{New: pooled(transferChunk)}, large: sync.Pool{New: pooled(uploadChunk)}}
+	return &copyBuffers{
+		small:   sync.Pool{New: pooled(transferChunk)},
+		large:   sync.Pool{New: pooled(uploadChunk)},
+		listing: sync.Pool{New: func() any { return bufio.NewWriterSize(nil, listBufferSize) }},
+	}
+}
+
+// listingWriter returns a pooled buffered writer to w; putListingWriter gives it back.
+func (b *copyBuffers) listingWriter(w io.Writer) *bufio.Writer {
+	bw := b.listing.Get().(*bufio.Writer) //nolint:forcetypeassert,errcheck // the pool holds only these
+	bw.Reset(w)
+
+	return bw
+}
+
+// putListingWriter returns bw to the pool, keeping no reference to its connection.
+func (b *copyBuffers) putListingWriter(bw *bufio.Writer) {
+	bw.Reset(nil)
+	b.listing.Put(bw)
 }
 
 // copyData moves src to dst in chunks until EOF, renewing conn's deadline before each so a
