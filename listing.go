@@ -53,11 +53,12 @@ func appendLISTLine(buf []byte, fi os.FileInfo, now time.Time) []byte {
 func appendLSTime(buf []byte, t time.Time, recent bool) []byte {
 	year, month, day := t.Date()
 	if year < 0 || year > 9999 {
+		layout := "Jan _2  2006"
 		if recent {
-			return t.AppendFormat(buf, "Jan _2 15:04")
+			layout = "Jan _2 15:04"
 		}
 
-		return t.AppendFormat(buf, "Jan _2  2006")
+		return t.AppendFormat(buf, layout)
 	}
 
 	buf = append(buf, month.String()[:3]...)

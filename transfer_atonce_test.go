@@ -191,6 +191,20 @@ func TestRETRAtOnce(t *testing.T) {
 		assert.Equal(t, sha256Hex(content[9000:]), sha256Hex(rc.retrOver(data, "/f.bin")))
 	})
 
+	t.Run("data connection reset before RETR", func(t *testing.T) {
+		require.NoError(t, writeFile(s.driver.fs, "/f.bin", testContent(4096)))
+
+		data := rc.pasv()
+		require.NoError(t, data.(*net.TCPConn).SetLinger(0)) //nolint:forcetypeassert // a TCP dial
+		require.NoError(t, data.Close())
+
+		rc.expect("RETR /f.bin", StatusFileStatusOK)
+
+		code, msg := rc.read()
+		assert.Equal(t, StatusTransferAborted, code, msg)
+		rc.expect("NOOP", StatusOK)
+	})
+
 	t.Run("ABOR once handed off", func(t *testing.T) {
 		require.NoError(t, writeFile(s.driver.fs, "/big.bin", testContent(64<<20)))
 
