@@ -195,7 +195,7 @@ func TestRETRAtOnce(t *testing.T) {
 		require.NoError(t, writeFile(s.driver.fs, "/f.bin", testContent(4096)))
 
 		data := rc.pasv()
-		require.NoError(t, data.(*net.TCPConn).SetLinger(0)) //nolint:forcetypeassert // a TCP dial
+		require.NoError(t, data.(*net.TCPConn).SetLinger(0)) //nolint:forcetypeassert,errcheck // a TCP dial
 		require.NoError(t, data.Close())
 
 		rc.expect("RETR /f.bin", StatusFileStatusOK)
