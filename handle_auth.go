@@ -217,7 +217,7 @@ func (c *clientHandler) handleAUTH(mechanism string) {
 	}
 
 	if _, err := c.server.tlsConfig(); err != nil {
-		level.Warn(c.logger).Log("event", "tls_unavailable", "err", err)
+		level.Debug(c.logger).Log("event", "tls_unavailable", "err", err)
 		c.reply(StatusTLSUnavailable, "TLS is not available")
 
 		return

@@ -1,0 +1,21 @@
+module github.com/ftpkit/ftpserver/bench
+
+go 1.25.0
+
+require (
+	github.com/ftpkit/ftpserver v0.0.0
+	github.com/spf13/afero v1.15.0
+	github.com/stretchr/testify v1.12.1
+)
+
+require (
+	github.com/go-kit/log v0.2.1 // indirect
+	github.com/go-logfmt/logfmt v0.5.1 // indirect
+	github.com/pires/go-proxyproto v0.15.0 // indirect
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
+	golang.org/x/sys v0.47.0 // indirect
+	golang.org/x/text v0.41.0 // indirect
+	golang.org/x/time v0.15.0 // indirect
+)
+
+replace github.com/ftpkit/ftpserver => ../
