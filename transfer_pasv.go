@@ -3,6 +3,7 @@ package ftpserver
 import (
 	"context"
 	"errors"
+	"fmt"
 	"iter"
 	"net"
 	"strconv"
@@ -99,7 +100,8 @@ func (c *clientHandler) listenPassive() (net.Listener, int, error) {
 
 	listener, exposed, err := listenInRange(localIP, c.settings.PassiveTransferPortRange)
 	if errors.Is(err, errNilPortRange) {
-		level.Warn(c.logger).Log("event", "passive_port_range_invalid", "err", err)
+		level.Warn(c.logger).Log("event", "passive_port_range_invalid", "err", err,
+			"setting", fmt.Sprintf("PassiveTransferPortRange is a nil %T", c.settings.PassiveTransferPortRange))
 	}
 
 	if err != nil {
