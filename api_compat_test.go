@@ -209,7 +209,7 @@ type finalizingListener struct {
 func (l finalizingListener) Accept() (net.Conn, error) {
 	conn, err := l.Listener.Accept()
 	if err != nil {
-		return nil, err //nolint:wrapcheck // a listener's error, as it is
+		return nil, err
 	}
 
 	return &finalizingConn{Conn: conn, driver: l.driver}, nil
@@ -229,7 +229,7 @@ func (c *finalizingConn) FinalizeTransfer() error {
 func (c *finalizingConn) Close() error {
 	c.once.Do(func() { _ = c.driver.record("close") })
 
-	return c.Conn.Close() //nolint:wrapcheck // a connection's error, as it is
+	return c.Conn.Close()
 }
 
 // TestExportedConstants holds every constant ftpserverlib v0.32.3 exports, with its value there.

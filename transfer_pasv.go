@@ -167,10 +167,10 @@ func listenData(addr string) (net.Listener, error) {
 }
 
 // candidatePorts yields the (exposed, listened) port pairs a passive listener tries, from ports
-// as portRangeOf returns them. The package's ranges pick a port at random, so asking them NumberAttempts times would often miss
-// the one free port of a nearly full range (a third of the time for 8 ports with 7 taken): they
-// are walked instead, every port once, from the random pick on. Any other PasvPortGetter is
-// asked NumberAttempts times.
+// as portRangeOf returns them. The package's ranges pick a port at random, so asking them
+// NumberAttempts times would often miss the one free port of a nearly full range (a third of the
+// time for 8 ports with 7 taken): they are walked instead, every port once, from the random pick
+// on. Any other PasvPortGetter is asked NumberAttempts times.
 func candidatePorts(ports PasvPortGetter) iter.Seq2[int, int] {
 	return func(yield func(int, int) bool) {
 		for range max(ports.NumberAttempts(), 1) {
