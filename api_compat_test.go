@@ -1,6 +1,7 @@
 package ftpserver
 
 import (
+	"compress/zlib"
 	"errors"
 	"net"
 	"sync"
@@ -125,13 +126,13 @@ func TestNilPortRangeMultiplexing(t *testing.T) {
 }
 
 // TestTransferFinalizer checks that a data connection of a driver's wrapped passive listener is
-// finalized after each complete transfer, before it is closed, and that an error of
-// FinalizeTransfer fails the transfer.
+// finalized after each complete transfer, before it is closed, in MODE S and under MODE Z's
+// stream, and that an error of FinalizeTransfer fails the transfer.
 func TestTransferFinalizer(t *testing.T) {
 	t.Parallel()
 
 	wrapper := &finalizingDriver{}
-	s, content := serverWithFile(t, func(d *testDriver) {
+	s, content := serverWithFile(t, withDeflate(1), func(d *testDriver) {
 		d.wrap = func(d *testDriver) MainDriver {
 			wrapper.testDriver = d
 
@@ -145,16 +146,34 @@ func TestTransferFinalizer(t *testing.T) {
 	assert.Equal(t, sha256Hex(content), sha256Hex(rc.retrOver(dialData(t, "", port), "/f.bin")))
 	assert.Equal(t, []string{"finalize", "close"}, wrapper.calls())
 
-	wrapper.failWith(errFinalize)
+	// Under MODE Z the end of the zlib stream is written first, then the connection finalized.
+	rc.expect("MODE Z", StatusOK)
 
 	port = rc.epsvPort("EPSV")
 	data := dialData(t, "", port)
 	rc.expect("RETR /f.bin", StatusFileStatusOK)
-	assert.Equal(t, sha256Hex(content), sha256Hex(readAllClose(t, data)))
+
+	inflated, err := zlib.NewReader(data)
+	require.NoError(t, err)
+	assert.Equal(t, sha256Hex(content), sha256Hex(readAllClose(t, inflated)))
+	require.NoError(t, data.Close())
+
 	code, msg := rc.read()
+	assert.Equal(t, StatusClosingDataConn, code, msg)
+	assert.Equal(t, []string{"finalize", "close", "finalize", "close"}, wrapper.calls())
+
+	rc.expect("MODE S", StatusOK)
+	wrapper.failWith(errFinalize)
+
+	port = rc.epsvPort("EPSV")
+	data = dialData(t, "", port)
+	rc.expect("RETR /f.bin", StatusFileStatusOK)
+	assert.Equal(t, sha256Hex(content), sha256Hex(readAllClose(t, data)))
+
+	code, msg = rc.read()
 	assert.Equal(t, statusLocalError, code)
 	assert.Equal(t, "Transfer failed: finalizing data connection: "+errFinalize.Error(), msg)
-	assert.Equal(t, []string{"finalize", "close", "finalize", "close"}, wrapper.calls())
+	assert.Equal(t, []string{"finalize", "close", "finalize", "close", "finalize", "close"}, wrapper.calls())
 }
 
 var errFinalize = errors.New("end marker not written")
