@@ -39,7 +39,7 @@ type clientHandler struct {
 	renameFrom   string
 	epsvAll      bool
 	utf8         bool
-	deflate      bool // MODE Z: data connections carry zlib streams
+	mode         TransferMode // MODE: TransferModeDeflate makes data connections zlib streams
 	mlstFacts    mlstFacts
 	hashAlgo     HASHAlgo   // used by HASH, chosen by OPTS HASH
 	hashRange    *byteRange // set by RANG for the next HASH; nil: the whole file

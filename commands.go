@@ -5,6 +5,19 @@ import (
 	"strings"
 )
 
+// CommandDescription exists for compatibility with ftpserverlib, where it types the rows of the
+// internal command table: whether a verb is allowed before login (Open), may open a data
+// connection (TransferRelated) or is answered while a transfer runs (SpecialAction), and its
+// handler (Fn). In both libraries the table is unexported and Fn takes the unexported client
+// handler, so a driver can neither read the table nor make a row of it that does anything. This
+// package's table has its own row type; it creates no CommandDescription and ignores any.
+type CommandDescription struct {
+	Open            bool                               // allowed before login
+	TransferRelated bool                               // may open a data connection
+	SpecialAction   bool                               // answered while a transfer runs
+	Fn              func(*clientHandler, string) error // handler; never called
+}
+
 // commandDesc is one row of the command table: the handler of a verb and the flags that the
 // dispatcher checks before calling it.
 type commandDesc struct {

@@ -38,7 +38,6 @@ const (
 	StatusInvalidCredentials                  = 430 // RFC 2228 3 (also: TLS resource unavailable)
 	StatusTLSUnavailable                      = 431 // RFC 2228 3: need some unavailable resource
 	StatusFileActionNotTaken                  = 450 // RFC 959 4.2.1: file unavailable (busy)
-	StatusActionAborted                       = 451 // RFC 959 4.2.1: local error in processing
 	StatusActionNotTakenInsufficientStorage   = 452 // RFC 959 4.2.1
 	StatusSyntaxErrorNotRecognised            = 500 // RFC 959 4.2.1
 	StatusSyntaxErrorParameters               = 501 // RFC 959 4.2.1
@@ -57,3 +56,15 @@ const (
 	StatusProtectionLevelNotSupported         = 536 // RFC 2228 3: protection level not supported
 	StatusProtectionLevelNotSupportedBySecure = 537 // RFC 2228 3: not supported by security mechanism
 )
+
+// StatusActionAborted is 552, the value ftpserverlib gives it, and exists for compatibility with
+// code written for that library. RFC 959 4.2.1 defines 552 as "requested file action aborted,
+// exceeded storage allocation", the code StatusActionNotTakenStorageExceeded names and the
+// server sends for ErrStorageExceeded; a transfer that fails on the server's side is answered
+// 451, "local error in processing".
+const StatusActionAborted = 552
+
+// statusLocalError is RFC 959 4.2.1's 451, "requested action aborted: local error in
+// processing", the answer to a transfer that fails on the server's side. ftpserverlib exports no
+// name for it (its StatusActionAborted is 552).
+const statusLocalError = 451

@@ -200,6 +200,18 @@ type Flusher interface {
 	Flush() error
 }
 
+// TransferFinalizer is an optional extension of a data connection: when a transfer has moved all
+// its data, FinalizeTransfer is called before the connection is closed, and its error fails the
+// transfer (451). The server's MODE Z stream implements it to write the end of its zlib stream,
+// then calls the FinalizeTransfer of the connection beneath it. A driver's connection takes part
+// through MainDriverExtensionPassiveWrapper: a net.Conn returned by the wrapped listener's Accept
+// that implements TransferFinalizer is finalized after each successful transfer over it, unless
+// PROT P wraps it in TLS. FinalizeTransfer is not Close: the connection is closed afterwards in
+// every case.
+type TransferFinalizer interface {
+	FinalizeTransfer() error
+}
+
 // ClientContext is the view a driver has of one client connection. Its methods are safe to call
 // from the driver's callbacks.
 type ClientContext interface {
@@ -301,6 +313,21 @@ const (
 	TransferTypeASCII TransferType = iota
 	// TransferTypeBinary sends bytes as they are (TYPE I).
 	TransferTypeBinary
+)
+
+// TransferMode is the transfer mode set by MODE: the session's data connections carry the
+// data as it is, or compressed.
+type TransferMode int8
+
+// Transfer modes.
+const (
+	// TransferModeStream sends the data as it is (MODE S, RFC 959 3.4.1), the mode of a new
+	// session and after REIN.
+	TransferModeStream TransferMode = iota
+	// TransferModeDeflate compresses each data connection (MODE Z, draft-preston-ftpext-deflate),
+	// available when Settings.DeflateCompressionLevel is above 0. Each direction of a data
+	// connection is one zlib stream (RFC 1950), the framing lftp and ProFTPD use.
+	TransferModeDeflate
 )
 
 // DataChannel says how the last data connection was opened.

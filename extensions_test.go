@@ -228,7 +228,7 @@ func TestFlushError(t *testing.T) {
 		code int
 		text string
 	}{
-		{"any error", errors.New("backend flush failed"), StatusActionAborted, "backend flush failed"},
+		{"any error", errors.New("backend flush failed"), statusLocalError, "backend flush failed"},
 		{"quota", ErrStorageExceeded, StatusActionNotTakenStorageExceeded, "Transfer failed: Storage limit exceeded"},
 	}
 
@@ -785,7 +785,7 @@ func TestDriverPanicDuringTransfer(t *testing.T) {
 	rc.expect("RETR /panic.bin", StatusFileStatusOK)
 
 	code, msg := rc.read()
-	assert.Equal(t, StatusActionAborted, code)
+	assert.Equal(t, statusLocalError, code)
 	assert.Equal(t, "Internal error, transfer aborted", msg)
 
 	// The session and the server go on.

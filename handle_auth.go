@@ -169,7 +169,7 @@ func (c *clientHandler) handleREIN(string) {
 	c.restOffset = 0
 	c.renameFrom = ""
 	c.epsvAll = false
-	c.deflate = false
+	c.mode = TransferModeStream
 	c.mlstFacts = defaultMLSTFacts
 	c.hashAlgo = defaultHashAlgo // draft-bryan-ftpext-hash-02 3.2: OPTS HASH lasts until REIN
 	c.hashRange = nil

@@ -155,9 +155,9 @@ func (c *clientHandler) handleMODE(param string) {
 
 	switch {
 	case mode == "S":
-		c.deflate = false
+		c.mode = TransferModeStream
 	case mode == "Z" && c.settings.DeflateCompressionLevel > 0:
-		c.deflate = true
+		c.mode = TransferModeDeflate
 	default:
 		c.reply(StatusNotImplementedParam, "Unsupported mode "+quoteVerb(param))
 
@@ -178,7 +178,7 @@ func (c *clientHandler) featMODE() string {
 
 // modeName names the current MODE in the STAT reply.
 func (c *clientHandler) modeName() string {
-	if c.deflate {
+	if c.mode == TransferModeDeflate {
 		return "Deflate"
 	}
 

@@ -72,7 +72,8 @@ type slotRequest struct {
 func newPassiveMux(host string, ports PasvPortGetter, byIP bool, wrap func(net.Listener) (net.Listener, error),
 	onStray func(net.Addr),
 ) (*passiveMux, error) {
-	if ports == nil {
+	ports, err := portRangeOf(ports)
+	if err != nil || ports == nil {
 		return nil, errPassiveMuxNeedsRange
 	}
 

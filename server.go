@@ -25,10 +25,10 @@ type FtpServer struct {
 
 	mu       sync.Mutex
 	listener net.Listener
-	clients  map[uint32]*clientHandler
-	perIP    map[string]int
 	closing  bool
 	done     chan struct{} // closed by Stop and Shutdown
+
+	*clientTable // s.clients and s.perIP, guarded by mu
 
 	copyBuffers *copyBuffers     // transfer buffers, shared by this server's clients
 	bandwidth   *serverBandwidth // server-wide limiters and per-connection limits, set by Listen
@@ -38,14 +38,24 @@ type FtpServer struct {
 	clientW sync.WaitGroup // one per running client goroutine
 }
 
+// clientTable holds the server's maps, guarded by FtpServer.mu. It sits behind a pointer so that
+// FtpServer stays comparable, as ftpserverlib's is: a map, slice or func field in FtpServer itself
+// would make == on two servers a compile error.
+type clientTable struct {
+	clients map[uint32]*clientHandler
+	perIP   map[string]int
+}
+
 // NewFtpServer returns a server that asks driver for its settings at Listen.
 func NewFtpServer(driver MainDriver) *FtpServer {
 	return &FtpServer{
-		driver:  driver,
-		Logger:  log.NewNopLogger(),
-		clients: make(map[uint32]*clientHandler),
-		perIP:   make(map[string]int),
-		done:    make(chan struct{}),
+		driver: driver,
+		Logger: log.NewNopLogger(),
+		clientTable: &clientTable{
+			clients: make(map[uint32]*clientHandler),
+			perIP:   make(map[string]int),
+		},
+		done: make(chan struct{}),
 
 		copyBuffers: newCopyBuffers(),
 	}

@@ -3,6 +3,7 @@ package ftpserver
 import (
 	"math/rand/v2"
 	"net"
+	"reflect"
 	"time"
 )
 
@@ -33,8 +34,11 @@ type Settings struct {
 	PublicHost string
 	// PublicIPResolver, when set, chooses the PASV address per client; it wins over PublicHost.
 	PublicIPResolver PublicIPResolver
-	// PassiveTransferPortRange chooses passive ports; &PortRange{Start, End} or
-	// &PortMappingRange{...}. Default: any port the system gives.
+	// PassiveTransferPortRange chooses passive ports: a PortRange or a PortMappingRange, as a
+	// value or a pointer, or a PasvPortGetter of the driver's own. Default (nil): any port the
+	// system gives. A nil pointer, such as a *PortRange left nil, is a misconfiguration: PASV
+	// and EPSV are then answered 500 and the session goes on, and Listen fails with
+	// PassiveTransferPortMultiplexing.
 	PassiveTransferPortRange PasvPortGetter
 	// ActiveTransferPortNon20 lets active connections leave from any local port instead of
 	// the control port minus one (RFC 959's L-1, port 20 for a server on 21).
@@ -246,7 +250,8 @@ func seconds(n int) time.Duration {
 	return time.Duration(n) * time.Second
 }
 
-// PortRange is a range of passive ports, both ends included.
+// PortRange is a range of passive ports, both ends included. Its methods have value receivers,
+// so both PortRange{...} and &PortRange{...} are a PasvPortGetter.
 type PortRange struct {
 	Start int // first port
 	End   int // last port
@@ -254,7 +259,7 @@ type PortRange struct {
 
 // FetchNext returns a random port of the range, so that concurrent PASVs spread out; exposed
 // and listened ports are the same.
-func (r *PortRange) FetchNext() (int, int, bool) {
+func (r PortRange) FetchNext() (int, int, bool) {
 	if r.Start <= 0 || r.End < r.Start {
 		return 0, 0, false
 	}
@@ -265,12 +270,13 @@ func (r *PortRange) FetchNext() (int, int, bool) {
 }
 
 // NumberAttempts returns the size of the range.
-func (r *PortRange) NumberAttempts() int {
+func (r PortRange) NumberAttempts() int {
 	return r.End - r.Start + 1
 }
 
 // PortMappingRange is a range of passive ports behind a NAT that maps ExposedStart+i, as
-// clients see it, to ListenedStart+i on this machine, for i in [0, Count).
+// clients see it, to ListenedStart+i on this machine, for i in [0, Count). Like PortRange, it
+// is a PasvPortGetter as a value and as a pointer.
 type PortMappingRange struct {
 	ExposedStart  int // first port the clients connect to
 	ListenedStart int // first port the server listens on
@@ -278,7 +284,7 @@ type PortMappingRange struct {
 }
 
 // FetchNext returns a random exposed port of the range and the port to listen on for it.
-func (r *PortMappingRange) FetchNext() (int, int, bool) {
+func (r PortMappingRange) FetchNext() (int, int, bool) {
 	if r.Count <= 0 || r.ExposedStart <= 0 || r.ListenedStart <= 0 {
 		return 0, 0, false
 	}
@@ -289,6 +295,35 @@ func (r *PortMappingRange) FetchNext() (int, int, bool) {
 }
 
 // NumberAttempts returns Count.
-func (r *PortMappingRange) NumberAttempts() int {
+func (r PortMappingRange) NumberAttempts() int {
 	return r.Count
+}
+
+// portRangeOf returns the ranges of the PassiveTransferPortRange setting p: nil for none (any
+// port), and errNilPortRange for a nil pointer in the interface, such as a *PortRange left nil,
+// whose methods cannot be called. The package's own ranges come back as values, so that callers
+// need to know one type of each.
+func portRangeOf(p PasvPortGetter) (PasvPortGetter, error) {
+	switch r := p.(type) {
+	case nil:
+		return nil, nil
+	case *PortRange:
+		if r == nil {
+			return nil, errNilPortRange
+		}
+
+		return *r, nil
+	case *PortMappingRange:
+		if r == nil {
+			return nil, errNilPortRange
+		}
+
+		return *r, nil
+	}
+
+	if v := reflect.ValueOf(p); v.Kind() == reflect.Pointer && v.IsNil() {
+		return nil, errNilPortRange
+	}
+
+	return p, nil
 }

@@ -27,9 +27,13 @@ func setOOBInline(conn net.Conn) {
 	})
 }
 
-// reuseAddrControl sets SO_REUSEADDR on active data sockets, so the fixed source port of
-// RFC 959 can serve several clients and be reused at once after a transfer.
-func reuseAddrControl(_, _ string, raw syscall.RawConn) error {
+// Control is a net.Dialer (or net.ListenConfig) Control function that sets SO_REUSEADDR on the
+// socket. The server dials active data connections with it, so that RFC 959's fixed source
+// port (the control port minus one) serves several clients and is reused at once after a
+// transfer. ftpserverlib exports the same name for the same use; its version also sets
+// SO_REUSEPORT, which lets another process bind the port too and which an active connection
+// does not need. Where the option is not available (not Unix) it does nothing.
+func Control(_, _ string, raw syscall.RawConn) error {
 	var sockErr error
 
 	err := raw.Control(func(fd uintptr) {

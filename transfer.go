@@ -259,7 +259,7 @@ func (c *clientHandler) transferPanicked(t *transferRun, job transferJob, r any)
 
 	level.Error(c.logger).Log("event", "panic", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 	_ = job.finish(fmt.Errorf("%w: internal error", errTransferAborted))
-	c.reply(StatusActionAborted, "Internal error, transfer aborted")
+	c.reply(statusLocalError, "Internal error, transfer aborted")
 
 	return true
 }
@@ -293,7 +293,7 @@ func (c *clientHandler) replyTransferResult(t *transferRun, err error) {
 	case isNetworkError(err):
 		c.reply(StatusTransferAborted, "Data connection closed, transfer aborted")
 	default:
-		c.replyError(StatusActionAborted, "Transfer failed", err)
+		c.replyError(statusLocalError, "Transfer failed", err)
 	}
 }
 

@@ -44,7 +44,7 @@ func (a *activeTransferHandler) Open() (net.Conn, error) {
 }
 
 func (a *activeTransferHandler) dial(ctx context.Context, laddr *net.TCPAddr) (net.Conn, error) {
-	dialer := net.Dialer{Control: reuseAddrControl}
+	dialer := net.Dialer{Control: Control}
 	if laddr != nil {
 		dialer.LocalAddr = laddr
 	}

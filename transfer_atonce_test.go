@@ -240,7 +240,7 @@ func TestRETRAtOncePanic(t *testing.T) {
 		assert.Equal(t, sha256Hex(content), sha256Hex(readAllClose(t, data)))
 
 		code, msg := rc.read()
-		assert.Equal(t, StatusActionAborted, code)
+		assert.Equal(t, statusLocalError, code)
 		assert.Equal(t, "Internal error, transfer aborted", msg)
 	}
 

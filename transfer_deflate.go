@@ -5,6 +5,7 @@ import (
 	"compress/flate"
 	"compress/zlib"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 )
@@ -40,7 +41,7 @@ func newDeflateConn(conn net.Conn, level int) *deflateConn {
 
 // deflateLevel is the compression level of the next transfer: 0 in MODE S.
 func (c *clientHandler) deflateLevel() int {
-	if !c.deflate {
+	if c.mode != TransferModeDeflate {
 		return 0
 	}
 
@@ -99,10 +100,20 @@ func (d *deflateConn) Read(p []byte) (int, error) {
 	return d.r.Read(p) //nolint:wrapcheck // transparent wrapper
 }
 
-// finish ends a complete download's stream: the compressor's last block and the checksum are
-// written and flushed. A download that wrote nothing still sends a valid, empty stream, so the
-// client can tell it from a broken one. An upload has nothing to finish.
-func (d *deflateConn) finish() error {
+// FinalizeTransfer implements TransferFinalizer. It ends a complete download's stream: the
+// compressor's last block and the checksum are written and flushed. A download that wrote
+// nothing still sends a valid, empty stream, so the client can tell it from a broken one. An
+// upload has no stream to end. The connection beneath is then finalized in turn.
+func (d *deflateConn) FinalizeTransfer() error {
+	if err := d.endStream(); err != nil {
+		return err
+	}
+
+	return finalizeDataConn(d.Conn)
+}
+
+// endStream writes the end of a download's zlib stream.
+func (d *deflateConn) endStream() error {
 	if d.reading {
 		return nil
 	}
@@ -122,11 +133,26 @@ func (d *deflateConn) finish() error {
 	return nil
 }
 
+// finalizeDataConn calls the FinalizeTransfer of conn, if it has one.
+func finalizeDataConn(conn net.Conn) error {
+	finalizer, ok := conn.(TransferFinalizer)
+	if !ok {
+		return nil
+	}
+
+	if err := finalizer.FinalizeTransfer(); err != nil {
+		return fmt.Errorf("finalizing data connection: %w", err)
+	}
+
+	return nil
+}
+
 // closeDataConn ends a transfer's data connection and returns the transfer's result: err, or
-// else the failure to finish a MODE Z stream or to close the connection.
+// else the failure to finalize the connection (the end of a MODE Z stream, a driver's
+// TransferFinalizer) or to close it.
 func closeDataConn(conn net.Conn, err error) error {
-	if deflated, ok := conn.(*deflateConn); ok && err == nil {
-		err = deflated.finish()
+	if err == nil {
+		err = finalizeDataConn(conn)
 	}
 
 	if closeErr := conn.Close(); err == nil && closeErr != nil && !errors.Is(closeErr, net.ErrClosed) {

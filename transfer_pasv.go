@@ -3,6 +3,7 @@ package ftpserver
 import (
 	"context"
 	"errors"
+	"fmt"
 	"iter"
 	"net"
 	"strconv"
@@ -98,6 +99,11 @@ func (c *clientHandler) listenPassive() (net.Listener, int, error) {
 	localIP := net.ParseIP(remoteIP(c.socketLocalAddr()))
 
 	listener, exposed, err := listenInRange(localIP, c.settings.PassiveTransferPortRange)
+	if errors.Is(err, errNilPortRange) {
+		level.Warn(c.logger).Log("event", "passive_port_range_invalid", "err", err,
+			"setting", fmt.Sprintf("PassiveTransferPortRange is a nil %T", c.settings.PassiveTransferPortRange))
+	}
+
 	if err != nil {
 		return nil, 0, err
 	}
@@ -116,8 +122,14 @@ func (c *clientHandler) listenPassive() (net.Listener, int, error) {
 	return listener, exposed, nil
 }
 
-// listenInRange listens on ip at a port from ports (any port when nil).
-func listenInRange(ip net.IP, ports PasvPortGetter) (net.Listener, int, error) {
+// listenInRange listens on ip at a port from the PassiveTransferPortRange setting (any port
+// when nil).
+func listenInRange(ip net.IP, setting PasvPortGetter) (net.Listener, int, error) {
+	ports, err := portRangeOf(setting)
+	if err != nil {
+		return nil, 0, err
+	}
+
 	if ports == nil {
 		listener, err := listenData(net.JoinHostPort(ip.String(), "0"))
 		if err != nil {
@@ -154,11 +166,11 @@ func listenData(addr string) (net.Listener, error) {
 	return dataListenConfig.Listen(context.Background(), "tcp", addr) //nolint:wrapcheck // callers wrap it
 }
 
-// candidatePorts yields the (exposed, listened) port pairs a passive listener tries. The
-// package's ranges pick a port at random, so asking them NumberAttempts times would often miss
-// the one free port of a nearly full range (a third of the time for 8 ports with 7 taken): they
-// are walked instead, every port once, from the random pick on. Any other PasvPortGetter is
-// asked NumberAttempts times.
+// candidatePorts yields the (exposed, listened) port pairs a passive listener tries, from ports
+// as portRangeOf returns them. The package's ranges pick a port at random, so asking them
+// NumberAttempts times would often miss the one free port of a nearly full range (a third of the
+// time for 8 ports with 7 taken): they are walked instead, every port once, from the random pick
+// on. Any other PasvPortGetter is asked NumberAttempts times.
 func candidatePorts(ports PasvPortGetter) iter.Seq2[int, int] {
 	return func(yield func(int, int) bool) {
 		for range max(ports.NumberAttempts(), 1) {
@@ -168,13 +180,13 @@ func candidatePorts(ports PasvPortGetter) iter.Seq2[int, int] {
 			}
 
 			switch r := ports.(type) {
-			case *PortRange:
+			case PortRange:
 				walkRange(exposed-r.Start, r.NumberAttempts(), func(i int) bool {
 					return yield(r.Start+i, r.Start+i)
 				})
 
 				return
-			case *PortMappingRange:
+			case PortMappingRange:
 				walkRange(exposed-r.ExposedStart, r.Count, func(i int) bool {
 					return yield(r.ExposedStart+i, r.ListenedStart+i)
 				})
