@@ -23,6 +23,7 @@ func newTestDriver(t *testing.T, args ...string) *driver {
 
 	drv, err := newDriver(cfg)
 	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, drv.Close()) })
 
 	return drv
 }
