@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/afero"
 
 	"github.com/ftpkit/ftpserver"
+	"github.com/ftpkit/ftpserver/rootfs"
 )
 
 // driver serves one directory to one user. It is the README's embedding example, kept here so
@@ -39,7 +40,12 @@ func (d *driver) GetTLSConfig() (*tls.Config, error) {
 }
 
 func Example() {
-	fs := afero.NewBasePathFs(afero.NewOsFs(), "/srv/ftp")
+	fs, err := rootfs.New("/srv/ftp")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer fs.Close()
+
 	server := ftpserver.NewFtpServer(&driver{fs: fs})
 
 	if err := server.ListenAndServe(); err != nil {
