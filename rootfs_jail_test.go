@@ -20,6 +20,17 @@ import (
 // and check that no link, however it is moved, lets a client read, write, create, remove or
 // change anything outside the served directory.
 
+// withRootFs serves a fresh temporary directory through rootfs, closed when the test ends.
+func withRootFs(tb testing.TB) testOption {
+	tb.Helper()
+
+	fsys, err := rootfs.New(tb.TempDir())
+	require.NoError(tb, err)
+	tb.Cleanup(func() { assert.NoError(tb, fsys.Close()) })
+
+	return withFs(fsys)
+}
+
 // outsideSecret is the content of the file beside the served directory.
 const outsideSecret = "outside secret"
 

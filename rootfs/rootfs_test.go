@@ -359,3 +359,43 @@ func TestNewRefusesMissingDirectory(t *testing.T) {
 	_, err := New(filepath.Join(t.TempDir(), "missing"))
 	require.ErrorIs(t, err, fs.ErrNotExist)
 }
+
+// BenchmarkOpenRead opens, stats, reads and closes a 4 KiB file, as a download does, at the
+// top of the served directory and four directories down, through afero's BasePathFs over OsFs
+// and through rootfs, which resolves each element beneath the root.
+func BenchmarkOpenRead(b *testing.B) {
+	dir := b.TempDir()
+	content := make([]byte, 4<<10)
+	deep := filepath.Join(dir, "a", "b", "c", "d")
+	require.NoError(b, os.MkdirAll(deep, 0o755))
+	require.NoError(b, os.WriteFile(filepath.Join(dir, "f"), content, 0o644))
+	require.NoError(b, os.WriteFile(filepath.Join(deep, "f"), content, 0o644))
+
+	fsys, err := New(dir)
+	require.NoError(b, err)
+	b.Cleanup(func() { assert.NoError(b, fsys.Close()) })
+
+	systems := []struct {
+		name string
+		fs   afero.Fs
+	}{{"BasePathFs", afero.NewBasePathFs(afero.NewOsFs(), dir)}, {"rootfs", fsys}}
+
+	buf := make([]byte, len(content))
+
+	for _, system := range systems {
+		for _, name := range []string{"/f", "/a/b/c/d/f"} {
+			b.Run(system.name+name, func(b *testing.B) {
+				for b.Loop() {
+					file, err := system.fs.Open(name)
+					require.NoError(b, err)
+
+					_, err = file.Stat()
+					require.NoError(b, err)
+					_, err = io.ReadFull(file, buf)
+					require.NoError(b, err)
+					require.NoError(b, file.Close())
+				}
+			})
+		}
+	}
+}
