@@ -44,11 +44,12 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer fs.Close()
 
 	server := ftpserver.NewFtpServer(&driver{fs: fs})
+	err = server.ListenAndServe()
 
-	if err := server.ListenAndServe(); err != nil {
+	fs.Close() // once no session uses it
+	if err != nil {
 		log.Fatal(err)
 	}
 }

@@ -1,13 +1,15 @@
 // Package rootfs serves a directory of the local file system as an afero.Fs whose every
-// operation stays beneath that directory, enforced by the kernel through Go's os.Root.
+// operation stays beneath that directory, enforced through Go's os.Root: names are resolved one
+// element at a time with system calls relative to the open directory (openat and its kin), not
+// as strings, so neither a link nor a rename racing with the lookup can lead above it.
 //
 // Prefer it to afero's BasePathFs over OsFs for serving a directory to FTP clients. BasePathFs
 // joins a prefix to each name as a string and lets the kernel resolve the result, so a symbolic
 // link is followed wherever it points: a link placed outside the tree by an administrator, or a
 // relative link such as "w/latest -> ../../file" that pointed inside until a client moved it
 // (RNFR/RNTO) to a shallower directory, or moved the directory holding it. Through rootfs every
-// open, stat, rename, remove, mkdir, chmod, chown, chtimes, symlink and readlink resolves one
-// path element at a time beneath the root: links that end inside the root keep working, those
+// open, stat, rename, remove, mkdir, chmod, chown, chtimes, symlink and readlink resolves
+// beneath the root: links that end inside the root keep working, those
 // that would leave it fail with an error matching both ErrOutsideRoot and fs.ErrPermission
 // (the FTP server answers 550).
 //
