@@ -84,6 +84,19 @@ func BenchmarkSTOR(b *testing.B) {
 // TIME_WAIT, and with tens of thousands of them the kernel's search for a free ephemeral port
 // made later runs three times slower than the first.
 func BenchmarkSmallFiles(b *testing.B) {
+	benchmarkSmallFiles(b, withOsFs(b))
+}
+
+// BenchmarkSmallFilesRootfs is BenchmarkSmallFiles with the directory served through rootfs,
+// which resolves each name one element at a time beneath an os.Root.
+func BenchmarkSmallFilesRootfs(b *testing.B) {
+	benchmarkSmallFiles(b, withRootFs(b))
+}
+
+// benchmarkSmallFiles downloads 4 KiB files from the directory served by fsOption.
+func benchmarkSmallFiles(b *testing.B, fsOption testOption) {
+	b.Helper()
+
 	const (
 		files = 100
 		size  = 4 << 10
@@ -91,7 +104,7 @@ func BenchmarkSmallFiles(b *testing.B) {
 	)
 
 	start := porttest.QuietRange(b, ports)
-	s := benchServer(b, withSettings(func(s *Settings) {
+	s := newTestServer(b, fsOption, withSettings(func(s *Settings) {
 		s.PassiveTransferPortRange = &PortRange{Start: start, End: start + ports - 1}
 	}))
 	content := testContent(size)

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/afero"
 
 	"github.com/ftpkit/ftpserver"
+	"github.com/ftpkit/ftpserver/rootfs"
 )
 
 // driver serves one directory to one user. It is the README's embedding example, kept here so
@@ -39,10 +40,16 @@ func (d *driver) GetTLSConfig() (*tls.Config, error) {
 }
 
 func Example() {
-	fs := afero.NewBasePathFs(afero.NewOsFs(), "/srv/ftp")
-	server := ftpserver.NewFtpServer(&driver{fs: fs})
+	fs, err := rootfs.New("/srv/ftp")
+	if err != nil {
+		log.Fatal(err)
+	}
 
-	if err := server.ListenAndServe(); err != nil {
+	server := ftpserver.NewFtpServer(&driver{fs: fs})
+	err = server.ListenAndServe()
+
+	fs.Close() // once no session uses it
+	if err != nil {
 		log.Fatal(err)
 	}
 }

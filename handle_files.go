@@ -305,7 +305,7 @@ func (c *clientHandler) handleDELE(param string) {
 
 	fs := c.fs()
 
-	info, err := fs.Stat(p)
+	info, err := lstat(fs, p)
 	if err == nil && info.IsDir() {
 		err = errIsDirectory
 	}
@@ -330,7 +330,7 @@ func (c *clientHandler) handleRNFR(param string) {
 		return
 	}
 
-	if _, err := c.fs().Stat(p); err != nil {
+	if _, err := lstat(c.fs(), p); err != nil {
 		c.replyError(StatusActionNotTaken, "Cannot rename "+p, err)
 
 		return

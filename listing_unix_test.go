@@ -13,6 +13,8 @@ import (
 	"github.com/spf13/afero"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ftpkit/ftpserver/rootfs"
 )
 
 // statTestFile is a FileInfo carrying stat data, as the os package's do.
@@ -80,7 +82,24 @@ func osFacts(t *testing.T, path string) map[string]string {
 
 func TestMLSxSystemFactsOnDisk(t *testing.T) {
 	dir := t.TempDir()
-	s := newTestServer(t, withFs(afero.NewBasePathFs(afero.NewOsFs(), dir)))
+	checkMLSxSystemFacts(t, dir, afero.NewBasePathFs(afero.NewOsFs(), dir))
+}
+
+func TestMLSxSystemFactsOnRootfs(t *testing.T) {
+	dir := t.TempDir()
+	fsys, err := rootfs.New(dir)
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, fsys.Close()) })
+
+	checkMLSxSystemFacts(t, dir, fsys)
+}
+
+// checkMLSxSystemFacts checks the facts MLSD and MLST take from the system's stat data, for a
+// file system fs serving dir.
+func checkMLSxSystemFacts(t *testing.T, dir string, fs afero.Fs) {
+	t.Helper()
+
+	s := newTestServer(t, withFs(fs))
 	require.NoError(t, writeFile(s.driver.fs, "/f.txt", []byte("x")))
 	require.NoError(t, s.driver.fs.Mkdir("/sub", 0o755))
 

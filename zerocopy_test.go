@@ -21,8 +21,8 @@ import (
 // syscallLine matches a completed sendfile or splice call in strace's output and its result.
 var syscallLine = regexp.MustCompile(`(sendfile|splice)\(.*\)\s+=\s+(\d+)`)
 
-// TestZeroCopyPaths runs the bundled server, which serves -root through afero's BasePathFs
-// jail, under strace, and checks that a plain download reaches the kernel's sendfile for every
+// TestZeroCopyPaths runs the bundled server, which serves -root through rootfs (os.Root),
+// under strace, and checks that a plain download reaches the kernel's sendfile for every
 // byte (nothing on the path hides io.ReaderFrom), and that an upload takes the buffered copy
 // that BenchmarkUploadCopy measured faster than splice.
 func TestZeroCopyPaths(t *testing.T) {

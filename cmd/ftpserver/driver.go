@@ -8,13 +8,13 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
 
 	"github.com/spf13/afero"
 
 	"github.com/ftpkit/ftpserver"
+	"github.com/ftpkit/ftpserver/rootfs"
 )
 
 // memoryCapacity is the size AVBL reports for the in-memory file system, less the bytes its
@@ -40,6 +40,8 @@ type driver struct {
 	tls       *tls.Config // nil without -tls
 	bans      *banList    // nil when bans are off
 	events    *observer   // nil: events are not followed
+
+	closeFs func() error // releases fs; nil when it holds nothing open
 }
 
 var (
@@ -67,6 +69,8 @@ func newDriver(cfg *config) (*driver, error) {
 
 	if cfg.tls {
 		if d.tls, err = newTLSConfig(cfg.certFile, cfg.keyFile); err != nil {
+			_ = d.Close()
+
 			return nil, err
 		}
 	}
@@ -95,14 +99,41 @@ func newFsDriver(cfg *config) (*driver, error) {
 		return nil, fmt.Errorf("-root: %w", err)
 	}
 
-	cfg.root = root
-	available := func(dirName string) (int64, error) {
-		// dirName is a client path, absolute and clean; cleaning again keeps it under root
-		// whatever the caller gives.
-		return diskAvailable(filepath.Join(root, filepath.FromSlash(path.Clean("/"+dirName))))
+	// os.Root, not a path prefix: links in the tree, however they are moved, cannot lead a
+	// client outside it.
+	fs, fsErr := rootfs.New(root)
+	if fsErr != nil {
+		return nil, fmt.Errorf("-root: %w", fsErr)
 	}
 
-	return &driver{cfg: cfg, fs: afero.NewBasePathFs(afero.NewOsFs(), root), available: available}, nil
+	cfg.root = root
+	available := func(dirName string) (int64, error) {
+		// Opened through the root, so the figure is never that of a file system a link leads to.
+		dir, err := fs.Open(dirName)
+		if err != nil {
+			return 0, err
+		}
+		defer dir.Close()
+
+		file, ok := dir.(*os.File)
+		if !ok {
+			return 0, fmt.Errorf("free space: %w", errors.ErrUnsupported)
+		}
+
+		return diskAvailable(file)
+	}
+
+	return &driver{cfg: cfg, fs: fs, available: available, closeFs: fs.Close}, nil
+}
+
+// Close releases what the driver opened: the -root directory. It is called once every session
+// has ended.
+func (d *driver) Close() error {
+	if d.closeFs == nil {
+		return nil
+	}
+
+	return d.closeFs()
 }
 
 // describe says what a listener of the driver serves, for the start message.

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ftpkit/ftpserver"
+	"github.com/ftpkit/ftpserver/rootfs"
 )
 
 // newTestDriver returns the driver the command line args would build.
@@ -23,6 +24,7 @@ func newTestDriver(t *testing.T, args ...string) *driver {
 
 	drv, err := newDriver(cfg)
 	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, drv.Close()) })
 
 	return drv
 }
@@ -149,4 +151,19 @@ func TestRootSymlinkAndSpace(t *testing.T) {
 	// A path that does not exist is an error, not a figure for another directory.
 	_, err = cd.GetAvailableSpace("/missing")
 	require.Error(t, err)
+}
+
+func TestRootSpaceNotThroughLinkLeaving(t *testing.T) {
+	t.Parallel()
+
+	if runtime.GOOS == "windows" {
+		t.Skip("needs Unix symbolic links")
+	}
+
+	root := t.TempDir()
+	require.NoError(t, os.Symlink("..", filepath.Join(root, "top")))
+
+	// AVBL measures the directory opened beneath the root, never one a link leads out to.
+	_, err := logIn(t, newTestDriver(t, "-root", root)).GetAvailableSpace("/top")
+	require.ErrorIs(t, err, rootfs.ErrOutsideRoot)
 }

@@ -64,6 +64,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
+	// Deferred first, so it runs last: after every session has ended.
+	defer func() { _ = drv.Close() }()
+
 	drivers := []ftpserver.MainDriver{drv}
 	if cfg.implicitListen != "" {
 		drivers = append(drivers, implicitDriver{drv})

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -208,6 +209,40 @@ func TestRunServesRoot(t *testing.T) {
 
 	require.NoError(t, conn.Quit())
 	require.NoError(t, srv.stop(t))
+}
+
+// TestRunRootKeepsLinksInside moves a relative link that points inside the root to where its
+// text names a file outside: -root resolves it beneath the root and refuses it.
+func TestRunRootKeepsLinksInside(t *testing.T) {
+	t.Parallel()
+
+	if runtime.GOOS == "windows" {
+		t.Skip("needs Unix symbolic links")
+	}
+
+	outside := t.TempDir()
+	root := filepath.Join(outside, "root")
+	secret := filepath.Join(outside, "secret.txt")
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "mirror", "w"), 0o755))
+	require.NoError(t, os.WriteFile(secret, []byte("outside"), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(root, "secret.txt"), []byte("inside"), 0o600))
+	require.NoError(t, os.Symlink("../../secret.txt", filepath.Join(root, "mirror", "w", "latest")))
+
+	srv := startRun(t, "-root", root)
+	conn := login(t, srv.addr)
+
+	assert.Equal(t, sha256.Sum256([]byte("inside")), download(t, conn, "/mirror/w/latest"))
+	require.NoError(t, conn.Rename("/mirror/w/latest", "/latest"))
+
+	_, err := conn.Retr("/latest")
+	// The client's error is the reply: its code, then its text quoted.
+	require.EqualError(t, err, `550 "Cannot open /latest: Permission denied"`)
+	require.EqualError(t, conn.Append("/latest", strings.NewReader("appended")),
+		`550 "Cannot store /latest: Permission denied"`)
+
+	data, err := os.ReadFile(secret)
+	require.NoError(t, err)
+	assert.Equal(t, "outside", string(data))
 }
 
 func TestRunRefusesWrongPassword(t *testing.T) {

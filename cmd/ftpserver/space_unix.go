@@ -5,16 +5,31 @@ package main
 import (
 	"fmt"
 	"math"
+	"os"
 
 	"golang.org/x/sys/unix"
 )
 
 // diskAvailable returns the bytes an unprivileged user may still write on the file system
-// holding dir.
-func diskAvailable(dir string) (int64, error) {
-	var st unix.Statfs_t
-	if err := unix.Statfs(dir, &st); err != nil {
-		return 0, fmt.Errorf("statfs %s: %w", dir, err)
+// holding the open directory dir.
+func diskAvailable(dir *os.File) (int64, error) {
+	// The errors name no path: the client sees their text, and dir.Name() is the server's.
+	conn, err := dir.SyscallConn()
+	if err != nil {
+		return 0, fmt.Errorf("free space: %w", err)
+	}
+
+	var (
+		st      unix.Statfs_t
+		statErr error
+	)
+
+	if err := conn.Control(func(fd uintptr) { statErr = unix.Fstatfs(int(fd), &st) }); err != nil {
+		statErr = err
+	}
+
+	if statErr != nil {
+		return 0, fmt.Errorf("free space: %w", os.NewSyscallError("fstatfs", statErr))
 	}
 
 	// The field types differ between systems (and Bavail is signed on some), so both go

@@ -1,0 +1,327 @@
+package ftpserver
+
+import (
+	"net/textproto"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jlaffaye/ftp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ftpkit/ftpserver/rootfs"
+)
+
+// These tests serve a directory through rootfs, with symbolic links in it, to a real client,
+// and check that no link, however it is moved, lets a client read, write, create, remove or
+// change anything outside the served directory.
+
+// withRootFs serves a fresh temporary directory through rootfs, closed when the test ends.
+func withRootFs(tb testing.TB) testOption {
+	tb.Helper()
+
+	fsys, err := rootfs.New(tb.TempDir())
+	require.NoError(tb, err)
+	tb.Cleanup(func() { assert.NoError(tb, fsys.Close()) })
+
+	return withFs(fsys)
+}
+
+// outsideSecret is the content of the file beside the served directory.
+const outsideSecret = "outside secret"
+
+// jailedServer is a server over rootfs with the served directory inside a directory of its own,
+// which holds secret.txt beside it.
+type jailedServer struct {
+	*testServer
+
+	served, outside string
+	before          map[string]outsideEntry
+}
+
+// outsideEntry is what a test checks of an entry outside the served directory.
+type outsideEntry struct {
+	data  string
+	mode  os.FileMode
+	mtime time.Time
+}
+
+// newJailedServer serves a new directory through rootfs, with links made by links (name to
+// target, both slash-separated; a target starting with "@/" is made absolute in the directory
+// around the served one) and regular files by files. The outside is recorded once all is made.
+func newJailedServer(t *testing.T, links, files map[string]string, opts ...testOption) *jailedServer {
+	t.Helper()
+
+	if runtime.GOOS == "windows" {
+		t.Skip("these link trees need Unix symbolic links")
+	}
+
+	outside := t.TempDir()
+	served := filepath.Join(outside, "served")
+	require.NoError(t, os.Mkdir(served, 0o755))
+
+	secret := filepath.Join(outside, "secret.txt")
+	require.NoError(t, os.WriteFile(secret, []byte(outsideSecret), 0o600))
+	// An old time, so that a change made now would show.
+	old := time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
+	require.NoError(t, os.Chtimes(secret, old, old))
+
+	for name, content := range files {
+		p := filepath.Join(served, filepath.FromSlash(name))
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
+	}
+
+	for name, target := range links {
+		if rest, ok := strings.CutPrefix(target, "@/"); ok {
+			target = filepath.Join(outside, filepath.FromSlash(rest))
+		}
+
+		p := filepath.Join(served, filepath.FromSlash(name))
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.Symlink(filepath.FromSlash(target), p))
+	}
+
+	fsys, err := rootfs.New(served)
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, fsys.Close()) })
+
+	s := &jailedServer{testServer: newTestServer(t, append([]testOption{withFs(fsys)}, opts...)...),
+		served: served, outside: outside}
+	s.before = s.outsideState(t)
+
+	return s
+}
+
+// outsideState records every entry of the directory around the served one, but the served
+// directory itself.
+func (s *jailedServer) outsideState(t *testing.T) map[string]outsideEntry {
+	t.Helper()
+
+	entries, err := os.ReadDir(s.outside)
+	require.NoError(t, err)
+
+	state := map[string]outsideEntry{}
+
+	for _, entry := range entries {
+		p := filepath.Join(s.outside, entry.Name())
+		if p == s.served {
+			continue
+		}
+
+		info, err := os.Lstat(p)
+		require.NoError(t, err)
+
+		var data []byte
+		if info.Mode().IsRegular() {
+			data, err = os.ReadFile(p)
+			require.NoError(t, err)
+		}
+
+		state[entry.Name()] = outsideEntry{data: string(data), mode: info.Mode(), mtime: info.ModTime()}
+	}
+
+	return state
+}
+
+// requireOutsideUntouched checks that nothing outside the served directory changed: same
+// entries, same bytes, modes and modification times, nothing new.
+func (s *jailedServer) requireOutsideUntouched(t *testing.T) {
+	t.Helper()
+
+	require.Equal(t, s.before, s.outsideState(t), "the directory around the served one changed")
+	require.Equal(t, outsideSecret, s.before["secret.txt"].data)
+}
+
+// requireRefused checks that a client call failed with 550 and the text for a path that leads
+// outside the root.
+func requireRefused(t *testing.T, err error, what string) {
+	t.Helper()
+
+	var reply *textproto.Error
+
+	require.ErrorAs(t, err, &reply, what)
+	assert.Equal(t, StatusActionNotTaken, reply.Code, what)
+	assert.True(t, strings.HasSuffix(reply.Msg, ": Permission denied"), "%s: %q", what, reply.Msg)
+}
+
+// expectRefused sends line and checks the 550 reply and its text.
+func expectRefused(rc *rawClient, line, text string) {
+	rc.t.Helper()
+
+	assert.Equal(rc.t, text+": Permission denied", rc.expect(line, StatusActionNotTaken), line)
+}
+
+// retrText downloads name and returns its content.
+func retrText(t *testing.T, conn *ftp.ServerConn, name string) string {
+	t.Helper()
+
+	r, err := conn.Retr(name)
+	require.NoError(t, err, "RETR %s", name)
+
+	return string(readAllClose(t, r))
+}
+
+func TestRootfsLinkMovedByRenameStaysInside(t *testing.T) {
+	s := newJailedServer(t,
+		map[string]string{"mirror/w/latest": "../../secret.txt"},
+		map[string]string{"secret.txt": "inside"})
+	conn := s.dial(t)
+
+	// The link points inside, and works.
+	assert.Equal(t, "inside", retrText(t, conn, "mirror/w/latest"))
+
+	// Moved to the top, its text "../../secret.txt" would name the file outside.
+	require.NoError(t, conn.Rename("mirror/w/latest", "/latest"))
+
+	_, err := conn.Retr("latest")
+	requireRefused(t, err, "RETR latest")
+	requireRefused(t, conn.Append("latest", strings.NewReader("appended")), "APPE latest")
+	requireRefused(t, conn.Stor("latest", strings.NewReader("stored")), "STOR latest")
+
+	rc := s.rawLoggedIn(t)
+	expectRefused(rc, "SIZE latest", "Cannot describe /latest")
+	expectRefused(rc, "MDTM latest", "Cannot describe /latest")
+
+	// The link itself stays, inside, as a link: it can be moved back and works again.
+	require.NoError(t, conn.Rename("latest", "mirror/w/latest"))
+	assert.Equal(t, "inside", retrText(t, conn, "mirror/w/latest"))
+
+	s.requireOutsideUntouched(t)
+}
+
+func TestRootfsDirectoryWithLinkMoved(t *testing.T) {
+	s := newJailedServer(t,
+		map[string]string{"mirror/w/latest": "../../secret.txt"},
+		map[string]string{"secret.txt": "inside", "mirror/w/data.txt": "data"})
+	conn := s.dial(t)
+
+	require.NoError(t, conn.Rename("mirror/w", "/w"))
+
+	// The directory moved with its files; its link now climbs out and is refused.
+	assert.Equal(t, "data", retrText(t, conn, "w/data.txt"))
+
+	_, err := conn.Retr("w/latest")
+	requireRefused(t, err, "RETR w/latest")
+	requireRefused(t, conn.Append("w/latest", strings.NewReader("appended")), "APPE w/latest")
+	requireRefused(t, conn.Stor("w/latest", strings.NewReader("stored")), "STOR w/latest")
+
+	s.requireOutsideUntouched(t)
+}
+
+func TestRootfsLinksLeavingRefused(t *testing.T) {
+	// abs and up name the secret outside; chain reaches up through two more links; top is the
+	// directory around the served one.
+	s := newJailedServer(t, map[string]string{
+		"abs": "@/secret.txt", "up": "../secret.txt", "chain": "chain2", "chain2": "sub/chain3",
+		"sub/chain3": "../up", "top": "..",
+	}, map[string]string{"sub/keep.txt": "keep"})
+	conn := s.dial(t)
+	rc := s.rawLoggedIn(t)
+
+	for _, name := range []string{"abs", "up", "chain", "top/secret.txt"} {
+		_, err := conn.Retr(name)
+		requireRefused(t, err, "RETR "+name)
+		requireRefused(t, conn.Append(name, strings.NewReader("appended")), "APPE "+name)
+		requireRefused(t, conn.Stor(name, strings.NewReader("stored")), "STOR "+name)
+
+		what := "/" + name
+		expectRefused(rc, "SIZE "+name, "Cannot describe "+what)
+		expectRefused(rc, "SITE CHMOD 777 "+name, "Cannot change mode")
+		expectRefused(rc, "MFMT 20200102030405 "+name, "Cannot set time of "+what)
+	}
+
+	// Beneath the directory link: nothing is removed, renamed away, created or listed.
+	expectRefused(rc, "DELE top/secret.txt", "Cannot delete /top/secret.txt")
+	expectRefused(rc, "RNFR top/secret.txt", "Cannot rename /top/secret.txt")
+	expectRefused(rc, "MKD top/made", "Cannot create directory")
+	expectRefused(rc, "CWD top", "Cannot change directory")
+	expectRefused(rc, "SITE SYMLINK /sub/keep.txt top/planted", "Cannot create link")
+	_, err := conn.List("top")
+	requireRefused(t, err, "LIST top")
+	requireRefused(t, conn.Rename("sub/keep.txt", "top/keep.txt"), "RNTO top/keep.txt")
+
+	// Removing a link removes the link, never what it names.
+	require.NoError(t, conn.Delete("abs"))
+	require.NoError(t, conn.Delete("top"))
+
+	s.requireOutsideUntouched(t)
+}
+
+func TestRootfsDanglingLinkUpload(t *testing.T) {
+	links := map[string]string{"dangling": "../created.txt", "dangling-abs": "@/created-abs.txt"}
+
+	t.Run("in place", func(t *testing.T) {
+		s := newJailedServer(t, links, nil)
+		conn := s.dial(t)
+
+		for _, name := range []string{"dangling", "dangling-abs"} {
+			requireRefused(t, conn.Stor(name, strings.NewReader("stored")), "STOR "+name)
+			requireRefused(t, conn.Append(name, strings.NewReader("appended")), "APPE "+name)
+		}
+
+		s.requireOutsideUntouched(t)
+	})
+
+	t.Run("atomic", func(t *testing.T) {
+		s := newJailedServer(t, links, nil, withSettings(func(s *Settings) { s.AtomicUploads = true }))
+		conn := s.dial(t)
+
+		// The upload is renamed over the link: a regular file inside replaces it.
+		require.NoError(t, conn.Stor("dangling", strings.NewReader("stored")))
+		assert.Equal(t, "stored", retrText(t, conn, "dangling"))
+
+		info, err := os.Lstat(filepath.Join(s.served, "dangling"))
+		require.NoError(t, err)
+		assert.True(t, info.Mode().IsRegular())
+
+		s.requireOutsideUntouched(t)
+	})
+}
+
+func TestRootfsLinksInsideWork(t *testing.T) {
+	s := newJailedServer(t,
+		map[string]string{"docs/current": "v2", "docs/v2/readme": "../../readme.txt", "alias": "docs/current/readme"},
+		map[string]string{"readme.txt": "read me"})
+	conn := s.dial(t)
+
+	assert.Equal(t, "read me", retrText(t, conn, "alias"))
+	assert.Equal(t, "read me", retrText(t, conn, "docs/current/readme"))
+
+	require.NoError(t, conn.Append("alias", strings.NewReader(", please")))
+	assert.Equal(t, "read me, please", retrText(t, conn, "readme.txt"))
+
+	rc := s.rawLoggedIn(t)
+	rc.expect("SITE CHMOD 600 alias", StatusOK)
+	rc.expect("MFMT 20200102030405 alias", StatusFileStatus)
+	rc.expect("CWD docs/current", StatusFileOK)
+
+	info, err := os.Stat(filepath.Join(s.served, "readme.txt"))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+	assert.Equal(t, time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC), info.ModTime().UTC())
+
+	// SITE SYMLINK takes paths of the client; the link is written relative and works.
+	rc.expect("SITE SYMLINK /readme.txt /docs/v2/again", StatusOK)
+	assert.Equal(t, "read me, please", retrText(t, conn, "docs/current/again"))
+
+	text, err := os.Readlink(filepath.Join(s.served, "docs", "v2", "again"))
+	require.NoError(t, err)
+	assert.Equal(t, filepath.FromSlash("../../readme.txt"), text)
+
+	s.requireOutsideUntouched(t)
+}
+
+// TestRootfsEscapeIsPermissionError keeps the mapping the replies above rely on: rootfs's
+// escape error is a permission error, which errorCode answers with 550.
+func TestRootfsEscapeIsPermissionError(t *testing.T) {
+	err := &os.PathError{Op: "openat", Path: "latest", Err: rootfs.ErrOutsideRoot}
+
+	assert.Equal(t, StatusActionNotTaken, errorCode(err, StatusActionAborted))
+	assert.Equal(t, "Permission denied", clientErrorText(err))
+	assert.NotErrorIs(t, err, os.ErrNotExist)
+}
