@@ -18,9 +18,10 @@ const maxTrackedAddrs = 1 << 16
 var errBanned = errors.New("too many failed logins from your address, try again later")
 
 // banList bans for a while the addresses that fail to log in too often: maxFailures failed
-// logins from one IP within window, over any number of connections, refuse that IP's new
-// connections for duration. It implements the library's connection filter and login failure
-// extensions, and is safe for concurrent use.
+// logins from one IP within window, over any number of connections, refuse that IP for
+// duration: its new connections at connect, and its open ones at their next USER or PASS (the
+// library asks the connection filter again there). It implements the library's connection
+// filter and login failure extensions, and is safe for concurrent use.
 type banList struct {
 	maxFailures int
 	window      time.Duration

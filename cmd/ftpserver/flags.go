@@ -106,7 +106,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	flags.DurationVar(&cfg.banWindow, "ban-window", defaultBanWindow,
 		"`D` within which -max-login-failures failures from one IP ban it")
 	flags.DurationVar(&cfg.banDuration, "ban-duration", defaultBanDuration,
-		"refuse new connections (421) from a banned IP for `D`; 0: no bans")
+		"refuse a banned IP for `D` (421 at connect, and at the next USER or PASS of its open connections); 0: no bans")
 
 	flags.StringVar(&cfg.metricsAddr, "metrics", "",
 		"serve Prometheus metrics at http://`ADDR`/metrics (default: no metrics)")
