@@ -63,7 +63,7 @@ func newDriver(cfg *config) (*driver, error) {
 		return nil, err
 	}
 
-	d.bans = newBanList(cfg.maxLoginFailures, cfg.banWindow, cfg.banDuration)
+	d.bans = newBanList(cfg.maxLoginFailures, cfg.banWindow, cfg.banDuration, cfg.banExempt)
 
 	if cfg.tls {
 		if d.tls, err = newTLSConfig(cfg.certFile, cfg.keyFile); err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +18,9 @@ import (
 const (
 	defaultBanWindow   = 10 * time.Minute
 	defaultBanDuration = 15 * time.Minute
+	// defaultBanExempt never bans loopback, as fail2ban does unless told otherwise: a local
+	// client (a monitor, a test run) that mistypes a password must not lock out every other.
+	defaultBanExempt = "127.0.0.0/8,::1"
 )
 
 // errUsage is wrapped by every error about the command line. The error and the usage are
@@ -50,6 +54,8 @@ type config struct {
 	loginFailureDelay time.Duration // first failed login's delay; 0: none
 	banWindow         time.Duration
 	banDuration       time.Duration // 0: no bans
+	banExemptList     string        // -ban-exempt as given
+	banExempt         []netip.Prefix
 
 	metricsAddr     string // "" or the address of the Prometheus metrics HTTP server
 	maxUploadRate   int64  // bytes/s per connection; 0: no limit
@@ -107,6 +113,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		"`D` within which -max-login-failures failures from one IP ban it")
 	flags.DurationVar(&cfg.banDuration, "ban-duration", defaultBanDuration,
 		"refuse a banned IP for `D` (421 at connect, and at the next USER or PASS of its open connections); 0: no bans")
+	flags.StringVar(&cfg.banExemptList, "ban-exempt", defaultBanExempt,
+		"comma-separated `networks` (CIDR) and addresses never banned; \"\": none")
 
 	flags.StringVar(&cfg.metricsAddr, "metrics", "",
 		"serve Prometheus metrics at http://`ADDR`/metrics (default: no metrics)")
@@ -196,6 +204,13 @@ func (cfg *config) validate(pasvPorts string) error {
 	if cfg.user == "" {
 		return errors.New("-user: empty")
 	}
+
+	exempt, err := parseBanExempt(cfg.banExemptList)
+	if err != nil {
+		return fmt.Errorf("-ban-exempt: %w", err)
+	}
+
+	cfg.banExempt = exempt
 
 	if (cfg.certFile == "") != (cfg.keyFile == "") {
 		return errors.New("-cert and -key go together")
