@@ -89,7 +89,9 @@ type Settings struct {
 	// target as it was, and of two STORs to one name at once one whole upload wins. APPE,
 	// STOU and a STOR after REST write in place, as they must extend or create the target.
 	// The renamed file gets the mode of a new file, not the old target's, and the driver sees
-	// OpenFile (or GetHandle) of the temporary name, then Rename or Remove.
+	// OpenFile (or GetHandle) of the temporary name, then Rename or Remove. Whatever this
+	// setting, names starting with AtomicUploadPrefix are never listed nor reachable by a
+	// client (550).
 	AtomicUploads bool
 	// MaxUploadRate bounds the uploads (STOR, APPE, STOU) of each control connection, in bytes
 	// per second; its transfers share the limit. A ClientDriverExtensionBandwidth can change it
