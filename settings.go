@@ -127,7 +127,10 @@ type Settings struct {
 	// TLSRequireSessionReuse refuses (425) a protected data connection that does not resume
 	// the TLS session of its control connection, so that nobody but the logged-in client can
 	// take the data connection (vsftpd's require_ssl_reuse). Most clients (FileZilla, lftp,
-	// curl) resume; a few do not, hence off by default.
+	// curl, WinSCP) resume; a few do not, Python's ftplib among them unless its FTP_TLS is
+	// taught to (CPython issue 63699). Default false, as in ftpserverlib, so that an embedding
+	// upgraded to this library keeps serving those clients; a server that requires TLS should
+	// set it (the bundled server does with -tls-required).
 	TLSRequireSessionReuse bool
 	// DefaultTransferType is the TYPE of a new session. Default TransferTypeASCII, as RFC 959
 	// says; many servers choose TransferTypeBinary.

@@ -162,6 +162,8 @@ func (d *driver) GetSettings() (*ftpserver.Settings, error) {
 		settings.TLSRequired = ftpserver.MandatoryEncryption
 	}
 
+	settings.TLSRequireSessionReuse = d.cfg.tlsReuseNeeded
+
 	// Assigned only when set: a nil *PortRange in the interface would not compare equal to nil.
 	if d.cfg.pasvPorts != nil {
 		settings.PassiveTransferPortRange = d.cfg.pasvPorts

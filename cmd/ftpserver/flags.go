@@ -44,6 +44,8 @@ type config struct {
 	certFile        string // "" with tls: a self-signed certificate made at start
 	keyFile         string
 	tlsRequired     bool     // login and transfers only over TLS
+	tlsSessionReuse string   // -tls-session-reuse as given: "required", "optional" or "" (by -tls-required)
+	tlsReuseNeeded  bool     // protected data connections must resume the control connection's session
 	implicitListen  string   // "" or the address of an implicit-TLS listener
 	hosts           []string // virtual host names HOST accepts; empty: any
 	proxyProtocol   bool     // PROXY headers from proxyAllowed on control and passive connections
@@ -101,6 +103,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	registerS3Flags(flags, &cfg.s3)
 	flags.BoolVar(&cfg.tlsRequired, "tls-required", false,
 		"refuse login and transfers without TLS (implies -tls)")
+	flags.StringVar(&cfg.tlsSessionReuse, "tls-session-reuse", "",
+		"`MODE` of TLS session reuse on data connections: required (refuse, 425, a data connection that does not "+
+			"resume the control connection's TLS session) or optional (default: required with -tls-required)")
 	flags.StringVar(&cfg.implicitListen, "implicit-listen", "",
 		"also listen on `ADDR` for implicit TLS (TLS from the first byte, usually port 990; implies -tls)")
 
@@ -217,6 +222,15 @@ func (cfg *config) validate(pasvPorts string) error {
 	}
 
 	cfg.tls = cfg.tls || cfg.certFile != "" || cfg.tlsRequired || cfg.implicitListen != ""
+
+	switch cfg.tlsSessionReuse {
+	case "":
+		cfg.tlsReuseNeeded = cfg.tlsRequired
+	case "required", "optional":
+		cfg.tlsReuseNeeded = cfg.tlsSessionReuse == "required"
+	default:
+		return fmt.Errorf("-tls-session-reuse: %q is neither required nor optional", cfg.tlsSessionReuse)
+	}
 
 	return nil
 }
