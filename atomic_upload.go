@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"io/fs"
 	"os"
 	"path"
 	"strings"
@@ -23,7 +22,7 @@ const AtomicUploadPrefix = ".ftpkit-upload-"
 
 // errUploadTemp answers a client path naming an atomic upload's temporary file: 550, as for a
 // file that does not exist.
-var errUploadTemp = fmt.Errorf("%w: reserved for uploads in progress", fs.ErrNotExist)
+var errUploadTemp = fmt.Errorf("%w: reserved for uploads in progress", os.ErrNotExist)
 
 // isUploadTemp tells whether the clean absolute path p goes through a name reserved for the
 // temporary files of atomic uploads.

@@ -29,7 +29,7 @@ func uploadTempName(t *testing.T, fs afero.Fs, dir string) string {
 
 // requireNoTempListed runs every listing of dir on rc, and STAT over the control connection,
 // and requires them to show other names but no temporary upload file.
-func requireNoTempListed(t *testing.T, rc *rawClient, dir string, visible string) {
+func requireNoTempListed(t *testing.T, rc *rawClient, dir, visible string) {
 	t.Helper()
 
 	for _, command := range []string{"LIST", "LIST -a", "NLST", "NLST -a", "MLSD"} {

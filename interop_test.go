@@ -186,7 +186,7 @@ func runClientResult(t *testing.T, name string, args ...string) (string, error) 
 
 	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
 
-	return string(out), err //nolint:wrapcheck // the caller checks it
+	return string(out), err
 }
 
 // makeTree writes a small tree of files of varied sizes and names, and returns its root.

@@ -46,7 +46,7 @@ func TestStorageFullTmpfs(t *testing.T) {
 	assert.Equal(t, StatusActionNotTakenInsufficientStorage, code)
 	assert.Equal(t, "Transfer failed: no space left on device", msg)
 
-	kept, err := os.ReadFile(filepath.Join(dir, "keep.bin")) //nolint:gosec // the test's own directory
+	kept, err := os.ReadFile(filepath.Join(dir, "keep.bin"))
 	require.NoError(t, err)
 	assert.Equal(t, sha256Hex(old), sha256Hex(kept), "the old file survives")
 	requireOnlyNames(t, fsys, "/", "keep.bin")
@@ -55,7 +55,7 @@ func TestStorageFullTmpfs(t *testing.T) {
 	code, _ = rc.storeRaw("/keep.bin", replacement)
 	require.Equal(t, StatusClosingDataConn, code, "the failed upload's room is free again")
 
-	stored, err := os.ReadFile(filepath.Join(dir, "keep.bin")) //nolint:gosec // the test's own directory
+	stored, err := os.ReadFile(filepath.Join(dir, "keep.bin"))
 	require.NoError(t, err)
 	assert.Equal(t, sha256Hex(replacement), sha256Hex(stored))
 }

@@ -109,17 +109,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	flags.StringVar(&cfg.implicitListen, "implicit-listen", "",
 		"also listen on `ADDR` for implicit TLS (TLS from the first byte, usually port 990; implies -tls)")
 
-	flags.IntVar(&cfg.maxLoginFailures, "max-login-failures", ftpserver.DefaultMaxLoginFailures,
-		"close a connection at its `N`th failed login, and ban an IP with N failed logins within -ban-window; "+
-			"0: no limit, no bans")
-	flags.DurationVar(&cfg.loginFailureDelay, "login-failure-delay", ftpserver.DefaultLoginFailureDelay,
-		"delay the reply to a connection's first failed login by `D`, doubling at each further one; 0: none")
-	flags.DurationVar(&cfg.banWindow, "ban-window", defaultBanWindow,
-		"`D` within which -max-login-failures failures from one IP ban it")
-	flags.DurationVar(&cfg.banDuration, "ban-duration", defaultBanDuration,
-		"refuse a banned IP for `D` (421 at connect, and at the next USER or PASS of its open connections); 0: no bans")
-	flags.StringVar(&cfg.banExemptList, "ban-exempt", defaultBanExempt,
-		"comma-separated `networks` (CIDR) and addresses never banned; \"\": none")
+	registerBanFlags(flags, cfg)
 
 	flags.StringVar(&cfg.metricsAddr, "metrics", "",
 		"serve Prometheus metrics at http://`ADDR`/metrics (default: no metrics)")
@@ -139,7 +129,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 
 	// In this order: validate parses the ports.
-	err := errors.Join(cfg.validate(pasvPorts), cfg.validateProxy(), cfg.s3.validate(cfg.root))
+	err := errors.Join(cfg.validate(pasvPorts), cfg.validateProxy(), cfg.validateAbuse(), cfg.s3.validate(cfg.root))
 	if err == nil && flags.NArg() > 0 {
 		err = fmt.Errorf("unexpected argument %q", flags.Arg(0))
 	}
@@ -210,18 +200,39 @@ func (cfg *config) validate(pasvPorts string) error {
 		return errors.New("-user: empty")
 	}
 
+	if (cfg.certFile == "") != (cfg.keyFile == "") {
+		return errors.New("-cert and -key go together")
+	}
+
+	cfg.tls = cfg.tls || cfg.certFile != "" || cfg.tlsRequired || cfg.implicitListen != ""
+
+	return nil
+}
+
+// registerBanFlags adds the flags against password guessing.
+func registerBanFlags(flags *flag.FlagSet, cfg *config) {
+	flags.IntVar(&cfg.maxLoginFailures, "max-login-failures", ftpserver.DefaultMaxLoginFailures,
+		"close a connection at its `N`th failed login, and ban an IP with N failed logins within -ban-window; "+
+			"0: no limit, no bans")
+	flags.DurationVar(&cfg.loginFailureDelay, "login-failure-delay", ftpserver.DefaultLoginFailureDelay,
+		"delay the reply to a connection's first failed login by `D`, doubling at each further one; 0: none")
+	flags.DurationVar(&cfg.banWindow, "ban-window", defaultBanWindow,
+		"`D` within which -max-login-failures failures from one IP ban it")
+	flags.DurationVar(&cfg.banDuration, "ban-duration", defaultBanDuration,
+		"refuse a banned IP for `D` (421 at connect, and at the next USER or PASS of its open connections); 0: no bans")
+	flags.StringVar(&cfg.banExemptList, "ban-exempt", defaultBanExempt,
+		"comma-separated `networks` (CIDR) and addresses never banned; \"\": none")
+}
+
+// validateAbuse parses -ban-exempt and decides whether data connections must resume the
+// control connection's TLS session.
+func (cfg *config) validateAbuse() error {
 	exempt, err := parseBanExempt(cfg.banExemptList)
 	if err != nil {
 		return fmt.Errorf("-ban-exempt: %w", err)
 	}
 
 	cfg.banExempt = exempt
-
-	if (cfg.certFile == "") != (cfg.keyFile == "") {
-		return errors.New("-cert and -key go together")
-	}
-
-	cfg.tls = cfg.tls || cfg.certFile != "" || cfg.tlsRequired || cfg.implicitListen != ""
 
 	switch cfg.tlsSessionReuse {
 	case "":

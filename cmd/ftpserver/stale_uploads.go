@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/go-kit/log"
@@ -15,18 +14,29 @@ import (
 
 // removeStaleUploads removes, before the server accepts anyone, the temporary files of atomic
 // uploads (ftpserver.AtomicUploadPrefix) found under root: no upload runs yet, so each was left
-// by a process that died during an upload. Each removal, and each part of the tree that could
-// not be read or cleaned, is logged at level warn; none stops the start. Links are removed, not
-// followed, and linked directories are not entered. It returns how many files it removed.
+// by a process that died during an upload. The tree is walked through an os.Root, so links are
+// removed, not followed, and nothing outside root is touched. Each removal, and each part of
+// the tree that could not be read or cleaned, is logged at level warn; none stops the start.
+// It returns how many files it removed.
 func removeStaleUploads(root string, logger log.Logger) int {
+	dir, err := os.OpenRoot(root)
+	if err != nil {
+		_ = level.Warn(logger).Log("msg", "cannot look for stale uploads", "path", root, "err", err)
+
+		return 0
+	}
+
+	defer dir.Close()
+
 	removed := 0
 
-	err := filepath.WalkDir(root, func(path string, entry fs.DirEntry, err error) error {
+	// The callback logs its errors and never returns one, so neither does the walk.
+	_ = fs.WalkDir(dir.FS(), ".", func(name string, entry fs.DirEntry, err error) error {
 		if err != nil {
 			// An unreadable directory is skipped; the walk goes on with the rest.
-			_ = level.Warn(logger).Log("msg", "cannot look for stale uploads", "path", path, "err", err)
+			_ = level.Warn(logger).Log("msg", "cannot look for stale uploads", "path", name, "err", err)
 
-			if entry != nil && entry.IsDir() && path != root {
+			if entry != nil && entry.IsDir() && name != "." {
 				return fs.SkipDir
 			}
 
@@ -37,21 +47,17 @@ func removeStaleUploads(root string, logger log.Logger) int {
 			return nil
 		}
 
-		rel, _ := filepath.Rel(root, path)
-		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			_ = level.Warn(logger).Log("msg", "cannot remove stale upload", "path", rel, "err", err)
+		if err := dir.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			_ = level.Warn(logger).Log("msg", "cannot remove stale upload", "path", name, "err", err)
 
 			return nil
 		}
 
 		removed++
-		_ = level.Warn(logger).Log("msg", "removed stale upload", "path", rel)
+		_ = level.Warn(logger).Log("msg", "removed stale upload", "path", name)
 
 		return nil
 	})
-	if err != nil {
-		_ = level.Warn(logger).Log("msg", "cannot look for stale uploads", "path", root, "err", err)
-	}
 
 	return removed
 }
