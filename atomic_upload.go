@@ -3,15 +3,53 @@ package ftpserver
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path"
+	"strings"
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 )
 
-// atomicUploadPrefix starts the name of the temporary file of an atomic upload.
-const atomicUploadPrefix = ".ftpkit-upload-"
+// AtomicUploadPrefix starts the name of the temporary file of an atomic upload (see
+// Settings.AtomicUploads): the prefix, then 16 lowercase hexadecimal digits, in the target's
+// directory. Names with this prefix are reserved: listings skip them and client paths through
+// them are answered 550 as absent, so that no client reads a partial upload, lists one left by
+// a crash, or writes into another session's upload. A file of that name that no upload is
+// writing was left by a process that died during an upload; it may be removed at start.
+const AtomicUploadPrefix = ".ftpkit-upload-"
+
+// errUploadTemp answers a client path naming an atomic upload's temporary file: 550, as for a
+// file that does not exist.
+var errUploadTemp = fmt.Errorf("%w: reserved for uploads in progress", os.ErrNotExist)
+
+// isUploadTemp tells whether the clean absolute path p goes through a name reserved for the
+// temporary files of atomic uploads.
+func isUploadTemp(p string) bool {
+	return strings.Contains(p, "/"+AtomicUploadPrefix)
+}
+
+// withoutUploadTemps returns entries without the temporary files of atomic uploads; entries
+// itself, which may belong to the driver, is never changed.
+func withoutUploadTemps(entries []os.FileInfo) []os.FileInfo {
+	for i, entry := range entries {
+		if !strings.HasPrefix(entry.Name(), AtomicUploadPrefix) {
+			continue
+		}
+
+		kept := append(make([]os.FileInfo, 0, len(entries)-1), entries[:i]...)
+		for _, rest := range entries[i+1:] {
+			if !strings.HasPrefix(rest.Name(), AtomicUploadPrefix) {
+				kept = append(kept, rest)
+			}
+		}
+
+		return kept
+	}
+
+	return entries
+}
 
 // upload is the file an upload writes into: the target itself, or under AtomicUploads a
 // temporary file beside the target that finish renames over it.
@@ -47,7 +85,7 @@ func (c *clientHandler) openUpload(command, p string, flags int, offset int64) (
 	var suffix [8]byte
 
 	_, _ = rand.Read(suffix[:])
-	temp := path.Join(path.Dir(p), atomicUploadPrefix+hex.EncodeToString(suffix[:]))
+	temp := path.Join(path.Dir(p), AtomicUploadPrefix+hex.EncodeToString(suffix[:]))
 
 	file, err := c.openTransferFile(temp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0)
 	if err != nil {

@@ -38,7 +38,7 @@ func requireNoUploadTemp(t *testing.T, fs afero.Fs, dir string) {
 	require.NoError(t, err)
 
 	for _, entry := range entries {
-		assert.False(t, strings.HasPrefix(entry.Name(), atomicUploadPrefix), "left behind: %s", entry.Name())
+		assert.False(t, strings.HasPrefix(entry.Name(), AtomicUploadPrefix), "left behind: %s", entry.Name())
 	}
 }
 

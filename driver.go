@@ -91,6 +91,11 @@ type MainDriverExtensionConnectionFilter interface {
 	// client gets "421 " and the error's text and is closed, and neither ClientConnected nor
 	// ClientDisconnected is called. It runs on the accept loop, so it must return quickly (a
 	// map lookup, not a network query); a panic in it refuses the connection.
+	//
+	// It is asked again, with the same address, before each USER and PASS of a client not
+	// logged in yet, so that a ban decided while a connection is open (in LoginFailed, for
+	// example) reaches that connection too: an error then is answered "421 " and the error's
+	// text, and the session ends (ClientDisconnected is called).
 	AllowConnection(remote net.Addr) error
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"syscall"
 )
 
 var (
@@ -15,7 +16,8 @@ var (
 	// ErrRemoteAddrFormat is returned when a PORT/EPRT address cannot be parsed.
 	ErrRemoteAddrFormat = errors.New("remote address has a bad format")
 	// ErrStorageExceeded is returned by a driver when a write would exceed the user's quota;
-	// the client sees 552.
+	// the client sees 552. A full disk, an error wrapping syscall.ENOSPC, is answered 452
+	// instead (RFC 959 4.2.1), so that clients can tell a quota from a transient lack of room.
 	ErrStorageExceeded = errors.New("storage limit exceeded")
 	// ErrFileNameNotAllowed is returned by a driver for a name it refuses; the client sees 553.
 	ErrFileNameNotAllowed = errors.New("filename not allowed")
@@ -98,6 +100,8 @@ func errorCode(err error, fallback int) int {
 	switch {
 	case errors.Is(err, ErrStorageExceeded):
 		return StatusActionNotTakenStorageExceeded
+	case errors.Is(err, syscall.ENOSPC): // RFC 959 4.2.1: a full disk, unlike a quota, is transient
+		return StatusActionNotTakenInsufficientStorage
 	case errors.Is(err, ErrFileNameNotAllowed), errors.Is(err, errInvalidPath), errors.Is(err, errNotRegularFile):
 		return StatusActionNotTakenNoFile
 	case errors.Is(err, fs.ErrNotExist), errors.Is(err, fs.ErrPermission), errors.Is(err, fs.ErrExist):

@@ -26,6 +26,10 @@ func (c *clientHandler) handleUSER(user string) {
 		return
 	}
 
+	if c.refusedAtLogin("USER") {
+		return
+	}
+
 	if c.needsTLS() {
 		c.reply(StatusNotLoggedIn, "This server requires TLS: use AUTH TLS before USER")
 
@@ -101,6 +105,8 @@ func (c *clientHandler) handlePASS(pass string) {
 	case c.user == "":
 		c.reply(StatusBadCommandSequence, "Send USER first")
 
+		return
+	case c.refusedAtLogin("PASS"):
 		return
 	}
 

@@ -288,7 +288,8 @@ func writeEntries(w io.Writer, buf []byte, entries []os.FileInfo, format listFor
 }
 
 // forEachBatch calls fn with the entries of dir, in the order the driver returns them, a batch
-// at a time (ClientDriverExtensionFileList returns them all at once).
+// at a time (ClientDriverExtensionFileList returns them all at once), without the temporary
+// files of atomic uploads. fn may get an empty batch.
 func (c *clientHandler) forEachBatch(fs ClientDriver, dir string, fn func([]os.FileInfo) error) error {
 	if lister, ok := fs.(ClientDriverExtensionFileList); ok {
 		entries, err := lister.ReadDir(dir)
@@ -296,7 +297,7 @@ func (c *clientHandler) forEachBatch(fs ClientDriver, dir string, fn func([]os.F
 			return newDriverError("listing "+dir, err)
 		}
 
-		return fn(entries)
+		return fn(withoutUploadTemps(entries))
 	}
 
 	f, err := fs.Open(dir)
@@ -309,7 +310,7 @@ func (c *clientHandler) forEachBatch(fs ClientDriver, dir string, fn func([]os.F
 	for {
 		entries, err := f.Readdir(listBatch)
 		if len(entries) > 0 {
-			if fnErr := fn(entries); fnErr != nil {
+			if fnErr := fn(withoutUploadTemps(entries)); fnErr != nil {
 				return fnErr
 			}
 		}

@@ -170,13 +170,23 @@ func requireTool(t *testing.T, name string) {
 func runClient(t *testing.T, name string, args ...string) string {
 	t.Helper()
 
+	out, err := runClientResult(t, name, args...)
+	require.NoError(t, err, "%s %s:\n%s", name, strings.Join(args, " "), out)
+
+	return out
+}
+
+// runClientResult runs a client command within clientTimeout and returns its output and how
+// it ended.
+func runClientResult(t *testing.T, name string, args ...string) (string, error) {
+	t.Helper()
+
 	ctx, cancel := context.WithTimeout(context.Background(), clientTimeout)
 	defer cancel()
 
 	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
-	require.NoError(t, err, "%s %s:\n%s", name, strings.Join(args, " "), out)
 
-	return string(out)
+	return string(out), err
 }
 
 // makeTree writes a small tree of files of varied sizes and names, and returns its root.
@@ -272,7 +282,8 @@ func TestInteropPythonFtplib(t *testing.T) {
 
 			flags := []string{}
 			if mode.tls {
-				flags = append(flags, "-tls")
+				// -tls-required requires TLS session reuse on data connections.
+				flags = append(flags, "-tls-required")
 			}
 
 			addr := startBundledServer(t, root, flags...)[0]
@@ -284,12 +295,42 @@ func TestInteropPythonFtplib(t *testing.T) {
 			}
 
 			if mode.tls {
-				args = append(args, "--tls")
+				args = append(args, "--tls", "--reuse-session")
 			}
 
 			assert.Equal(t, "ok\n", runClient(t, "python3", args...))
 			assert.Equal(t, treeHashes(t, src), treeHashes(t, dst))
 			require.NoError(t, os.Remove(filepath.Join(root, "abort.bin")))
+			requireEmptyDir(t, root)
+		})
+	}
+}
+
+// TestInteropPythonFtplibWithoutSessionReuse runs ftplib's FTP_TLS as it is, which starts a
+// new TLS session on each data connection (CPython issue 63699): -tls-required refuses its
+// data connections, so nothing is stored, and -tls-session-reuse optional lets it work.
+func TestInteropPythonFtplibWithoutSessionReuse(t *testing.T) {
+	requireTool(t, "python3")
+
+	for _, reuse := range []string{"required", "optional"} {
+		t.Run(reuse, func(t *testing.T) {
+			root, src, dst := t.TempDir(), makeTree(t), t.TempDir()
+
+			addr := startBundledServer(t, root, "-tls-required", "-tls-session-reuse", reuse)[0]
+			host, port, _ := strings.Cut(addr, ":")
+
+			out, err := runClientResult(t, "python3", "testdata/interop/ftplib_tree.py", host, port, src, dst, "--tls")
+
+			if reuse == "required" {
+				require.Error(t, err, "a new TLS session on a data connection is refused:\n%s", out)
+				assert.Empty(t, treeHashes(t, root), "no upload got through")
+
+				return
+			}
+
+			require.NoError(t, err, out)
+			assert.Equal(t, "ok\n", out)
+			assert.Equal(t, treeHashes(t, src), treeHashes(t, dst))
 			requireEmptyDir(t, root)
 		})
 	}
@@ -351,7 +392,8 @@ func TestInteropCurl(t *testing.T) {
 
 			flags := []string{}
 			if mode.tls {
-				flags = append(flags, "-tls")
+				// -tls-required requires TLS session reuse on data connections.
+				flags = append(flags, "-tls-required")
 			}
 
 			addr := startBundledServer(t, root, flags...)[0]
@@ -375,7 +417,7 @@ func TestInteropCurlImplicitTLS(t *testing.T) {
 	requireTool(t, "curl")
 
 	root, src, dst := t.TempDir(), makeTree(t), t.TempDir()
-	addrs := startBundledServer(t, root, "-tls", "-implicit-listen", "127.0.0.1:0")
+	addrs := startBundledServer(t, root, "-tls", "-tls-session-reuse", "required", "-implicit-listen", "127.0.0.1:0")
 	require.Len(t, addrs, 2, "the explicit and the implicit listeners")
 
 	base := []string{"-sS", "--fail", "-u", "test:test", "--max-time", "30", "-k"}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/textproto"
+	"sync"
 	"testing"
 	"time"
 
@@ -317,5 +318,126 @@ func TestConnectionFilter(t *testing.T) {
 				assert.Zero(t, s.driver.disconnected)
 			}
 		})
+	}
+}
+
+// errTestBanned is what banDriver's filter answers once the address is banned.
+var errTestBanned = errors.New("too many failed logins from your address")
+
+// banDriver bans its clients' address (all tests come from 127.0.0.1) after banAfter failed
+// logins over any number of connections, as the bundled server's ban list does, and counts
+// the passwords AuthUser was asked to check.
+type banDriver struct {
+	*testDriver
+
+	banAfter int
+
+	mu       sync.Mutex
+	failures int
+	checked  int
+}
+
+func (d *banDriver) AllowConnection(net.Addr) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+
+	if d.failures >= d.banAfter {
+		return errTestBanned
+	}
+
+	return nil
+}
+
+func (d *banDriver) LoginFailed(ClientContext, string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+
+	d.failures++
+}
+
+func (d *banDriver) AuthUser(cc ClientContext, user, pass string) (ClientDriver, error) {
+	d.mu.Lock()
+	d.checked++
+	d.mu.Unlock()
+
+	return d.testDriver.AuthUser(cc, user, pass)
+}
+
+// TestBanReachesOpenConnections opens many connections before the first failed login, as a
+// password guesser would to get MaxLoginFailures guesses on each, and checks that once the
+// address is banned its open connections get 421 on their next USER or PASS and are closed,
+// so the guesses stop at the ban threshold. A session already logged in is not a guesser and
+// goes on.
+func TestBanReachesOpenConnections(t *testing.T) {
+	const (
+		connections = 30
+		banAfter    = 3
+	)
+
+	var drv *banDriver
+
+	s := newTestServerMain(t, func(d *testDriver) MainDriver {
+		drv = &banDriver{testDriver: d, banAfter: banAfter}
+
+		return drv
+	})
+
+	loggedIn := s.rawLoggedIn(t)
+
+	conns := make([]*rawClient, connections)
+	for i := range conns {
+		conns[i] = s.raw(t)
+	}
+
+	// The last connection sends its USER before the ban and its PASS after it.
+	conns[connections-1].expect("USER "+testUser, StatusUserOK)
+
+	for _, rc := range conns[:banAfter] {
+		rc.expect("USER "+testUser, StatusUserOK)
+		assert.Equal(t, "Login incorrect", rc.expect("PASS wrong", StatusNotLoggedIn))
+	}
+
+	// The connections that failed once are below their own limit, yet the ban closes them.
+	for i, rc := range conns[:connections-1] {
+		assert.Equal(t, errTestBanned.Error(), rc.expect("USER "+testUser, StatusServiceNotAvailable), "connection %d", i)
+		requireClosed(t, rc)
+	}
+
+	last := conns[connections-1]
+	assert.Equal(t, errTestBanned.Error(), last.expect("PASS "+testPass, StatusServiceNotAvailable),
+		"even the right password is refused once banned")
+	requireClosed(t, last)
+
+	drv.mu.Lock()
+	assert.Equal(t, 1+banAfter, drv.checked, "AuthUser checked one login and the guesses made before the ban")
+	drv.mu.Unlock()
+
+	code, msg := readGreeting(t, s.Addr())
+	assert.Equal(t, StatusServiceNotAvailable, code)
+	assert.Equal(t, errTestBanned.Error(), msg)
+
+	loggedIn.expect("PWD", StatusPathCreated)
+}
+
+// TestBanKeepsLoginFailureDelay checks that a filter asked at each USER and PASS leaves the
+// growing delay of a connection's failed logins as it is.
+func TestBanKeepsLoginFailureDelay(t *testing.T) {
+	const base = 40 * time.Millisecond
+
+	s := newTestServerMain(t, func(d *testDriver) MainDriver {
+		return &banDriver{testDriver: d, banAfter: 100}
+	}, withSettings(func(settings *Settings) {
+		settings.MaxLoginFailures = -1
+		settings.LoginFailureDelay = base
+	}))
+	rc := s.raw(t)
+
+	for failure := range 3 {
+		rc.expect("USER "+testUser, StatusUserOK)
+
+		start := time.Now()
+
+		rc.expect("PASS wrong", StatusNotLoggedIn)
+		assert.GreaterOrEqual(t, time.Since(start), base<<failure, "failure %d", failure+1)
 	}
 }

@@ -22,7 +22,8 @@ func cleanPath(cwd, name string) string {
 // absPath is cleanPath against the client's working directory, refusing names that no file
 // system should be asked about: NUL bytes (C-based back-ends would cut the name there),
 // bytes that are not UTF-8 unless Settings.InvalidUTF8Names lets them through, and results
-// longer than Settings.MaxPathLength.
+// longer than Settings.MaxPathLength. A path through an atomic upload's temporary file is
+// answered as absent (errUploadTemp), whoever asks.
 func (c *clientHandler) absPath(name string) (string, error) {
 	if c.settings.InvalidUTF8Names != InvalidUTF8PassThrough && !utf8.ValidString(name) {
 		return "", errNameNotUTF8
@@ -37,6 +38,8 @@ func (c *clientHandler) absPath(name string) (string, error) {
 		return "", errInvalidPath
 	case len(p) > c.settings.MaxPathLength:
 		return "", errPathTooLong
+	case isUploadTemp(p):
+		return "", errUploadTemp
 	}
 
 	return p, nil

@@ -93,7 +93,9 @@ type Settings struct {
 	// target as it was, and of two STORs to one name at once one whole upload wins. APPE,
 	// STOU and a STOR after REST write in place, as they must extend or create the target.
 	// The renamed file gets the mode of a new file, not the old target's, and the driver sees
-	// OpenFile (or GetHandle) of the temporary name, then Rename or Remove.
+	// OpenFile (or GetHandle) of the temporary name, then Rename or Remove. Whatever this
+	// setting, names starting with AtomicUploadPrefix are never listed nor reachable by a
+	// client (550).
 	AtomicUploads bool
 	// MaxUploadRate bounds the uploads (STOR, APPE, STOU) of each control connection, in bytes
 	// per second; its transfers share the limit. A ClientDriverExtensionBandwidth can change it
@@ -129,7 +131,10 @@ type Settings struct {
 	// TLSRequireSessionReuse refuses (425) a protected data connection that does not resume
 	// the TLS session of its control connection, so that nobody but the logged-in client can
 	// take the data connection (vsftpd's require_ssl_reuse). Most clients (FileZilla, lftp,
-	// curl) resume; a few do not, hence off by default.
+	// curl, WinSCP) resume; a few do not, Python's ftplib among them unless its FTP_TLS is
+	// taught to (CPython issue 63699). Default false, as in ftpserverlib, so that an embedding
+	// upgraded to this library keeps serving those clients; a server that requires TLS should
+	// set it (the bundled server does with -tls-required).
 	TLSRequireSessionReuse bool
 	// DefaultTransferType is the TYPE of a new session. Default TransferTypeASCII, as RFC 959
 	// says; many servers choose TransferTypeBinary.

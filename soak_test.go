@@ -471,7 +471,7 @@ func (k *soak) libList(c *ftp.ServerConn, w int, shared bool) {
 	}
 
 	for _, entry := range entries {
-		if strings.HasPrefix(entry.Name, atomicUploadPrefix) {
+		if strings.HasPrefix(entry.Name, AtomicUploadPrefix) {
 			k.fail("LIST %s: temporary file %s after the uploads ended", dir, entry.Name)
 		}
 	}
@@ -801,7 +801,7 @@ func (k *soak) verify() {
 	}
 
 	err := afero.Walk(fs, "/", func(p string, _ os.FileInfo, err error) error {
-		if err == nil && strings.HasPrefix(p[strings.LastIndexByte(p, '/')+1:], atomicUploadPrefix) {
+		if err == nil && strings.HasPrefix(p[strings.LastIndexByte(p, '/')+1:], AtomicUploadPrefix) {
 			t.Errorf("temporary upload file left: %s", p)
 		}
 

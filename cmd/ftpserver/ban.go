@@ -2,7 +2,10 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"net"
+	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,13 +21,15 @@ const maxTrackedAddrs = 1 << 16
 var errBanned = errors.New("too many failed logins from your address, try again later")
 
 // banList bans for a while the addresses that fail to log in too often: maxFailures failed
-// logins from one IP within window, over any number of connections, refuse that IP's new
-// connections for duration. It implements the library's connection filter and login failure
-// extensions, and is safe for concurrent use.
+// logins from one IP within window, over any number of connections, refuse that IP for
+// duration: its new connections at connect, and its open ones at their next USER or PASS (the
+// library asks the connection filter again there). It implements the library's connection
+// filter and login failure extensions, and is safe for concurrent use.
 type banList struct {
 	maxFailures int
 	window      time.Duration
 	duration    time.Duration
+	exempt      []netip.Prefix   // addresses never counted nor banned
 	now         func() time.Time // time.Now, replaced by tests
 
 	mu       sync.Mutex
@@ -32,9 +37,9 @@ type banList struct {
 	banned   map[string]time.Time   // per IP, the end of its ban
 }
 
-// newBanList returns a ban list, or nil when maxFailures or duration is not positive (no
-// bans).
-func newBanList(maxFailures int, window, duration time.Duration) *banList {
+// newBanList returns a ban list that never bans the addresses of exempt, or nil when
+// maxFailures or duration is not positive (no bans).
+func newBanList(maxFailures int, window, duration time.Duration, exempt []netip.Prefix) *banList {
 	if maxFailures <= 0 || duration <= 0 || window <= 0 {
 		return nil
 	}
@@ -43,6 +48,7 @@ func newBanList(maxFailures int, window, duration time.Duration) *banList {
 		maxFailures: maxFailures,
 		window:      window,
 		duration:    duration,
+		exempt:      exempt,
 		now:         time.Now,
 		failures:    make(map[string][]time.Time),
 		banned:      make(map[string]time.Time),
@@ -51,6 +57,11 @@ func newBanList(maxFailures int, window, duration time.Duration) *banList {
 
 // AllowConnection refuses an address while its ban runs.
 func (b *banList) AllowConnection(remote net.Addr) error {
+	// An exempt address may share its IPv6 /64 with a banned one.
+	if b.exempted(remote) {
+		return nil
+	}
+
 	ip := addrIP(remote)
 	now := b.now()
 
@@ -72,8 +83,12 @@ func (b *banList) AllowConnection(remote net.Addr) error {
 
 // LoginFailed records a failure of the connection's address and bans it when it reaches
 // maxFailures within window. The connection itself goes on: the server's own
-// MaxLoginFailures ends it.
+// MaxLoginFailures ends it. The failures of an exempt address are not counted.
 func (b *banList) LoginFailed(cc ftpserver.ClientContext, _ string, _ error) {
+	if b.exempted(cc.RemoteAddr()) {
+		return
+	}
+
 	ip := addrIP(cc.RemoteAddr())
 	now := b.now()
 
@@ -122,30 +137,90 @@ func (b *banList) roomFor(now time.Time) bool {
 	return len(b.failures)+len(b.banned) < maxTrackedAddrs
 }
 
+// exempted tells whether addr is in one of the exempt networks.
+func (b *banList) exempted(addr net.Addr) bool {
+	ip, ok := addrNetIP(addr)
+	if !ok {
+		return false
+	}
+
+	for _, network := range b.exempt {
+		if network.Contains(ip) {
+			return true
+		}
+	}
+
+	return false
+}
+
 // addrIP returns the key under which an address is counted: its IPv4 address, or the /64
 // network of an IPv6 address, since one IPv6 host usually holds a whole /64 and could
 // otherwise change address at every attempt. Another kind of address is kept whole.
 func addrIP(addr net.Addr) string {
-	var ip net.IP
-
-	switch a := addr.(type) {
-	case *net.TCPAddr:
-		ip = a.IP
-	default:
+	ip, ok := addrNetIP(addr)
+	if !ok {
 		host, _, err := net.SplitHostPort(addr.String())
 		if err != nil {
 			return addr.String()
 		}
 
-		ip = net.ParseIP(host)
-		if ip == nil {
-			return host
-		}
+		return host
 	}
 
-	if ip.To4() == nil && len(ip) == net.IPv6len {
-		return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
+	if ip.Is6() {
+		return netip.PrefixFrom(ip, 64).Masked().String()
 	}
 
 	return ip.String()
+}
+
+// addrNetIP returns the IP address of a TCP address (an IPv4 address mapped into IPv6 as
+// IPv4, without zone), and false for an address that holds none.
+func addrNetIP(addr net.Addr) (netip.Addr, bool) {
+	var ip netip.Addr
+
+	if tcp, isTCP := addr.(*net.TCPAddr); isTCP {
+		ip, _ = netip.AddrFromSlice(tcp.IP)
+	} else if host, _, err := net.SplitHostPort(addr.String()); err == nil {
+		ip, _ = netip.ParseAddr(host)
+	}
+
+	if !ip.IsValid() {
+		return netip.Addr{}, false
+	}
+
+	return ip.Unmap().WithZone(""), true
+}
+
+// parseBanExempt parses -ban-exempt: networks in CIDR notation and single addresses,
+// separated by commas or spaces; an empty list exempts nobody.
+func parseBanExempt(list string) ([]netip.Prefix, error) {
+	entries := splitList(list)
+	exempt := make([]netip.Prefix, 0, len(entries))
+
+	for _, entry := range entries {
+		network, err := parseNetwork(entry)
+		if err != nil {
+			return nil, err
+		}
+
+		exempt = append(exempt, network)
+	}
+
+	return exempt, nil
+}
+
+// parseNetwork parses a network in CIDR notation, or a single address as a network of one.
+func parseNetwork(entry string) (netip.Prefix, error) {
+	if strings.Contains(entry, "/") {
+		if network, err := netip.ParsePrefix(entry); err == nil {
+			return network.Masked(), nil
+		}
+	} else if ip, err := netip.ParseAddr(entry); err == nil {
+		ip = ip.Unmap().WithZone("")
+
+		return netip.PrefixFrom(ip, ip.BitLen()), nil
+	}
+
+	return netip.Prefix{}, fmt.Errorf("%q is neither a CIDR nor an IP address", entry)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net"
+	"net/netip"
 	"net/textproto"
 	"testing"
 	"time"
@@ -36,7 +37,7 @@ func (c *fakeClock) now() time.Time { return c.t }
 
 func newTestBanList(maxFailures int) (*banList, *fakeClock) {
 	clock := &fakeClock{t: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
-	bans := newBanList(maxFailures, time.Minute, 10*time.Minute)
+	bans := newBanList(maxFailures, time.Minute, 10*time.Minute, nil)
 	bans.now = clock.now
 
 	return bans, clock
@@ -116,8 +117,8 @@ func TestBanListBounded(t *testing.T) {
 func TestBanListOff(t *testing.T) {
 	t.Parallel()
 
-	assert.Nil(t, newBanList(0, time.Minute, time.Minute))
-	assert.Nil(t, newBanList(3, time.Minute, 0))
+	assert.Nil(t, newBanList(0, time.Minute, time.Minute, nil))
+	assert.Nil(t, newBanList(3, time.Minute, 0, nil))
 
 	drv := newTestDriver(t, "-ban-duration", "0")
 	require.NoError(t, drv.AllowConnection(tcpAddr("192.0.2.1")))
@@ -181,21 +182,145 @@ func greeting(t *testing.T, addr string) (int, string) {
 func TestRunBansAfterFailedLogins(t *testing.T) {
 	t.Parallel()
 
-	srv := startRun(t, "-max-login-failures", "3", "-login-failure-delay", "1ms", "-ban-duration", "1h")
+	// Loopback is exempt by default; both lists leave 127.0.0.1 bannable.
+	for _, exempt := range []string{"", "10.0.0.0/8,::1"} {
+		t.Run("exempt="+exempt, func(t *testing.T) {
+			t.Parallel()
 
-	// Three failures on three connections: none reaches the per-connection limit.
-	for range 3 {
-		code, _ := greeting(t, srv.addr)
-		require.Equal(t, ftpserver.StatusServiceReady, code)
-		failLogin(t, srv.addr)
+			srv := startRun(t, "-max-login-failures", "3", "-login-failure-delay", "1ms", "-ban-duration", "1h",
+				"-ban-exempt", exempt)
+
+			// Opened before the failures: the ban reaches it at its next USER.
+			open := dialText(t, srv.addr)
+
+			// Three failures on three connections: none reaches the per-connection limit.
+			for range 3 {
+				code, _ := greeting(t, srv.addr)
+				require.Equal(t, ftpserver.StatusServiceReady, code)
+				failLogin(t, srv.addr)
+			}
+
+			code, msg := greeting(t, srv.addr)
+			assert.Equal(t, ftpserver.StatusServiceNotAvailable, code)
+			assert.Equal(t, errBanned.Error(), msg)
+
+			_, err := ftp.Dial(srv.addr, ftp.DialWithTimeout(startTimeout))
+			require.Error(t, err, "a banned address cannot log in even with the right password")
+
+			code, msg = textCmd(t, open, "USER test")
+			assert.Equal(t, ftpserver.StatusServiceNotAvailable, code)
+			assert.Equal(t, errBanned.Error(), msg)
+
+			_, err = open.ReadLine()
+			require.ErrorIs(t, err, io.EOF, "the server closes a banned connection")
+		})
+	}
+}
+
+func TestRunBanExemptsLoopback(t *testing.T) {
+	t.Parallel()
+
+	for _, exempt := range []string{"", "127.0.0.1", "127.0.0.0/8, 192.0.2.0/24"} {
+		t.Run("exempt="+exempt, func(t *testing.T) {
+			t.Parallel()
+
+			args := []string{"-max-login-failures", "3", "-login-failure-delay", "1ms", "-ban-duration", "1h"}
+			if exempt != "" {
+				args = append(args, "-ban-exempt", exempt)
+			}
+
+			srv := startRun(t, args...)
+
+			for range 6 {
+				failLogin(t, srv.addr)
+			}
+
+			code, _ := greeting(t, srv.addr)
+			assert.Equal(t, ftpserver.StatusServiceReady, code, "loopback is never banned")
+			login(t, srv.addr)
+		})
+	}
+}
+
+func TestBanListExempt(t *testing.T) {
+	t.Parallel()
+
+	exempt, err := parseBanExempt(defaultBanExempt + ",192.0.2.7,2001:db8:1:2::5")
+	require.NoError(t, err)
+
+	bans, _ := newTestBanList(1)
+	bans.exempt = exempt
+
+	for _, ip := range []string{"127.0.0.1", "127.255.0.9", "::1", "::ffff:127.0.0.1", "192.0.2.7", "2001:db8:1:2::5"} {
+		bans.LoginFailed(fakeClient{addr: tcpAddr(ip)}, "u", errBadCredentials)
+		require.NoError(t, bans.AllowConnection(tcpAddr(ip)), "%s is exempt", ip)
 	}
 
-	code, msg := greeting(t, srv.addr)
-	assert.Equal(t, ftpserver.StatusServiceNotAvailable, code)
-	assert.Equal(t, errBanned.Error(), msg)
+	// Its neighbours are not, and banning the /64 of one leaves the exempt address out.
+	for _, ip := range []string{"128.0.0.1", "192.0.2.8", "::2", "2001:db8:1:2::6"} {
+		bans.LoginFailed(fakeClient{addr: tcpAddr(ip)}, "u", errBadCredentials)
+		require.ErrorIs(t, bans.AllowConnection(tcpAddr(ip)), errBanned, "%s is not exempt", ip)
+	}
 
-	_, err := ftp.Dial(srv.addr, ftp.DialWithTimeout(startTimeout))
-	require.Error(t, err, "a banned address cannot log in even with the right password")
+	require.NoError(t, bans.AllowConnection(tcpAddr("2001:db8:1:2::5")))
+}
+
+func TestBanExemptFlag(t *testing.T) {
+	t.Parallel()
+
+	cfg, err := parseFlags(nil, io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
+		cfg.banExempt)
+
+	cfg, err = parseFlags([]string{"-ban-exempt", ""}, io.Discard)
+	require.NoError(t, err)
+	assert.Empty(t, cfg.banExempt)
+
+	cfg, err = parseFlags([]string{"-ban-exempt", "10.1.2.3/8 , fd00::/8,192.0.2.1"}, io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, []netip.Prefix{
+		netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8"), netip.MustParsePrefix("192.0.2.1/32"),
+	}, cfg.banExempt)
+
+	for _, bad := range []string{"localhost", "10.0.0.0/33", "127.0.0.1/8/2"} {
+		var stderr bytes.Buffer
+
+		_, err := parseFlags([]string{"-ban-exempt", bad}, &stderr)
+		require.ErrorIs(t, err, errUsage, bad)
+		assert.Contains(t, stderr.String(), "-ban-exempt: ", bad)
+	}
+}
+
+// dialText connects to addr, with a deadline bounding the whole connection, and reads the
+// greeting.
+func dialText(t *testing.T, addr string) *textproto.Conn {
+	t.Helper()
+
+	raw, err := net.DialTimeout("tcp", addr, startTimeout)
+	require.NoError(t, err)
+	require.NoError(t, raw.SetDeadline(time.Now().Add(2*startTimeout)))
+
+	conn := textproto.NewConn(raw)
+	t.Cleanup(func() { _ = conn.Close() })
+
+	_, _, err = conn.ReadResponse(ftpserver.StatusServiceReady)
+	require.NoError(t, err)
+
+	return conn
+}
+
+// textCmd sends a command and returns the reply, whatever its code.
+func textCmd(t *testing.T, conn *textproto.Conn, line string) (int, string) {
+	t.Helper()
+
+	_, err := conn.Cmd("%s", line)
+	require.NoError(t, err)
+
+	code, msg, err := conn.ReadResponse(0)
+	require.NoError(t, err)
+
+	return code, msg
 }
 
 func TestRunClosesAfterMaxLoginFailures(t *testing.T) {

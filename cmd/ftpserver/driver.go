@@ -65,7 +65,7 @@ func newDriver(cfg *config) (*driver, error) {
 		return nil, err
 	}
 
-	d.bans = newBanList(cfg.maxLoginFailures, cfg.banWindow, cfg.banDuration)
+	d.bans = newBanList(cfg.maxLoginFailures, cfg.banWindow, cfg.banDuration, cfg.banExempt)
 
 	if cfg.tls {
 		if d.tls, err = newTLSConfig(cfg.certFile, cfg.keyFile); err != nil {
@@ -192,6 +192,8 @@ func (d *driver) GetSettings() (*ftpserver.Settings, error) {
 	if d.cfg.tlsRequired {
 		settings.TLSRequired = ftpserver.MandatoryEncryption
 	}
+
+	settings.TLSRequireSessionReuse = d.cfg.tlsReuseNeeded
 
 	// Assigned only when set: a nil *PortRange in the interface would not compare equal to nil.
 	if d.cfg.pasvPorts != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +18,9 @@ import (
 const (
 	defaultBanWindow   = 10 * time.Minute
 	defaultBanDuration = 15 * time.Minute
+	// defaultBanExempt never bans loopback, as fail2ban does unless told otherwise: a local
+	// client (a monitor, a test run) that mistypes a password must not lock out every other.
+	defaultBanExempt = "127.0.0.0/8,::1"
 )
 
 // errUsage is wrapped by every error about the command line. The error and the usage are
@@ -40,6 +44,8 @@ type config struct {
 	certFile        string // "" with tls: a self-signed certificate made at start
 	keyFile         string
 	tlsRequired     bool     // login and transfers only over TLS
+	tlsSessionReuse string   // -tls-session-reuse as given: "required", "optional" or "" (by -tls-required)
+	tlsReuseNeeded  bool     // protected data connections must resume the control connection's session
 	implicitListen  string   // "" or the address of an implicit-TLS listener
 	hosts           []string // virtual host names HOST accepts; empty: any
 	proxyProtocol   bool     // PROXY headers from proxyAllowed on control and passive connections
@@ -50,6 +56,8 @@ type config struct {
 	loginFailureDelay time.Duration // first failed login's delay; 0: none
 	banWindow         time.Duration
 	banDuration       time.Duration // 0: no bans
+	banExemptList     string        // -ban-exempt as given
+	banExempt         []netip.Prefix
 
 	metricsAddr     string // "" or the address of the Prometheus metrics HTTP server
 	maxUploadRate   int64  // bytes/s per connection; 0: no limit
@@ -95,18 +103,13 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	registerS3Flags(flags, &cfg.s3)
 	flags.BoolVar(&cfg.tlsRequired, "tls-required", false,
 		"refuse login and transfers without TLS (implies -tls)")
+	flags.StringVar(&cfg.tlsSessionReuse, "tls-session-reuse", "",
+		"`MODE` of TLS session reuse on data connections: required (refuse, 425, a data connection that does not "+
+			"resume the control connection's TLS session) or optional (default: required with -tls-required)")
 	flags.StringVar(&cfg.implicitListen, "implicit-listen", "",
 		"also listen on `ADDR` for implicit TLS (TLS from the first byte, usually port 990; implies -tls)")
 
-	flags.IntVar(&cfg.maxLoginFailures, "max-login-failures", ftpserver.DefaultMaxLoginFailures,
-		"close a connection at its `N`th failed login, and ban an IP with N failed logins within -ban-window; "+
-			"0: no limit, no bans")
-	flags.DurationVar(&cfg.loginFailureDelay, "login-failure-delay", ftpserver.DefaultLoginFailureDelay,
-		"delay the reply to a connection's first failed login by `D`, doubling at each further one; 0: none")
-	flags.DurationVar(&cfg.banWindow, "ban-window", defaultBanWindow,
-		"`D` within which -max-login-failures failures from one IP ban it")
-	flags.DurationVar(&cfg.banDuration, "ban-duration", defaultBanDuration,
-		"refuse new connections (421) from a banned IP for `D`; 0: no bans")
+	registerBanFlags(flags, cfg)
 
 	flags.StringVar(&cfg.metricsAddr, "metrics", "",
 		"serve Prometheus metrics at http://`ADDR`/metrics (default: no metrics)")
@@ -126,7 +129,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 
 	// In this order: validate parses the ports.
-	err := errors.Join(cfg.validate(pasvPorts), cfg.validateProxy(), cfg.s3.validate(cfg.root))
+	err := errors.Join(cfg.validate(pasvPorts), cfg.validateProxy(), cfg.validateAbuse(), cfg.s3.validate(cfg.root))
 	if err == nil && flags.NArg() > 0 {
 		err = fmt.Errorf("unexpected argument %q", flags.Arg(0))
 	}
@@ -202,6 +205,43 @@ func (cfg *config) validate(pasvPorts string) error {
 	}
 
 	cfg.tls = cfg.tls || cfg.certFile != "" || cfg.tlsRequired || cfg.implicitListen != ""
+
+	return nil
+}
+
+// registerBanFlags adds the flags against password guessing.
+func registerBanFlags(flags *flag.FlagSet, cfg *config) {
+	flags.IntVar(&cfg.maxLoginFailures, "max-login-failures", ftpserver.DefaultMaxLoginFailures,
+		"close a connection at its `N`th failed login, and ban an IP with N failed logins within -ban-window; "+
+			"0: no limit, no bans")
+	flags.DurationVar(&cfg.loginFailureDelay, "login-failure-delay", ftpserver.DefaultLoginFailureDelay,
+		"delay the reply to a connection's first failed login by `D`, doubling at each further one; 0: none")
+	flags.DurationVar(&cfg.banWindow, "ban-window", defaultBanWindow,
+		"`D` within which -max-login-failures failures from one IP ban it")
+	flags.DurationVar(&cfg.banDuration, "ban-duration", defaultBanDuration,
+		"refuse a banned IP for `D` (421 at connect, and at the next USER or PASS of its open connections); 0: no bans")
+	flags.StringVar(&cfg.banExemptList, "ban-exempt", defaultBanExempt,
+		"comma-separated `networks` (CIDR) and addresses never banned; \"\": none")
+}
+
+// validateAbuse parses -ban-exempt and decides whether data connections must resume the
+// control connection's TLS session.
+func (cfg *config) validateAbuse() error {
+	exempt, err := parseBanExempt(cfg.banExemptList)
+	if err != nil {
+		return fmt.Errorf("-ban-exempt: %w", err)
+	}
+
+	cfg.banExempt = exempt
+
+	switch cfg.tlsSessionReuse {
+	case "":
+		cfg.tlsReuseNeeded = cfg.tlsRequired
+	case "required", "optional":
+		cfg.tlsReuseNeeded = cfg.tlsSessionReuse == "required"
+	default:
+		return fmt.Errorf("-tls-session-reuse: %q is neither required nor optional", cfg.tlsSessionReuse)
+	}
 
 	return nil
 }

@@ -74,6 +74,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	logger, transfers := newLogger(stderr, cfg.debug)
 
+	if cfg.root != "" && cfg.s3.bucket == "" {
+		removeStaleUploads(cfg.root, logger)
+	}
+
 	metricsSrv, err := startObserver(cfg, drv, transfers)
 	if err != nil {
 		return err

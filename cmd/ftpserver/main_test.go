@@ -353,7 +353,7 @@ func TestRunHelp(t *testing.T) {
 	for _, name := range []string{
 		"-listen", "-root", "-user", "-pass", "-pasv-ports", "-public-host",
 		"-idle-timeout", "-debug", "-max-clients", "-max-clients-per-ip",
-		"-max-login-failures", "-login-failure-delay", "-ban-window", "-ban-duration",
+		"-max-login-failures", "-login-failure-delay", "-ban-window", "-ban-duration", "-ban-exempt", "-tls-session-reuse",
 		"-metrics", "-max-upload-rate", "-max-download-rate",
 	} {
 		assert.Regexp(t, `(?m)^  `+name+`( |$)`, stderr.String())

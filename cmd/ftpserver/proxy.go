@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"net"
-	"net/netip"
 	"strings"
 	"time"
 
@@ -51,15 +50,8 @@ func validateUpstreams(entries []string) error {
 	}
 
 	for _, entry := range entries {
-		var err error
-		if strings.Contains(entry, "/") {
-			_, err = netip.ParsePrefix(entry)
-		} else {
-			_, err = netip.ParseAddr(entry)
-		}
-
-		if err != nil {
-			return fmt.Errorf("%q is neither a CIDR nor an IP address", entry)
+		if _, err := parseNetwork(entry); err != nil {
+			return err
 		}
 	}
 

@@ -1,10 +1,14 @@
 """Drive the server with Python's ftplib: upload a tree, list it, download it, check ABOR, delete it.
 
-Usage: ftplib_tree.py HOST PORT SRC DST [--active] [--tls] [--abort NAME]
+Usage: ftplib_tree.py HOST PORT SRC DST [--active] [--tls [--reuse-session]] [--abort NAME]
 
 SRC is uploaded to /tree, listed with MLSD, NLST and LIST, downloaded into DST, then removed. With
 --abort NAME, a download of /NAME is aborted with ftplib's abort(), which sends ABOR as TCP urgent
 data. Exits non-zero with a message on the first failure; the caller compares SRC and DST.
+
+ftplib's FTP_TLS opens each protected data connection with a new TLS session (CPython issue
+63699), which servers that require session reuse refuse. --reuse-session resumes the control
+connection's session on data connections instead, as curl, lftp and FileZilla do.
 """
 
 import argparse
@@ -14,12 +18,23 @@ import ssl
 import sys
 
 
+class SessionReuseFTP_TLS(ftplib.FTP_TLS):
+    """FTP_TLS that resumes the control connection's TLS session on data connections."""
+
+    def ntransfercmd(self, cmd, rest=None):
+        conn, size = ftplib.FTP.ntransfercmd(self, cmd, rest)
+        if self._prot_p:
+            conn = self.context.wrap_socket(conn, server_hostname=self.host, session=self.sock.session)
+        return conn, size
+
+
 def connect(args):
     if args.tls:
         context = ssl.create_default_context()
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
-        ftp = ftplib.FTP_TLS(context=context, timeout=20)
+        cls = SessionReuseFTP_TLS if args.reuse_session else ftplib.FTP_TLS
+        ftp = cls(context=context, timeout=20)
     else:
         ftp = ftplib.FTP(timeout=20)
     ftp.connect(args.host, args.port)
@@ -97,6 +112,7 @@ def main():
     parser.add_argument("dst")
     parser.add_argument("--active", action="store_true")
     parser.add_argument("--tls", action="store_true")
+    parser.add_argument("--reuse-session", action="store_true")
     parser.add_argument("--abort")
     args = parser.parse_args()
 
