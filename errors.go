@@ -105,6 +105,8 @@ func errorCode(err error, fallback int) int {
 		return StatusTransferAborted
 	case errors.Is(err, errNoDataConn):
 		return StatusCannotOpenDataConnection
+	case errors.Is(err, errBadPattern):
+		return StatusSyntaxErrorParameters
 	}
 
 	var netErr NetworkError

@@ -20,6 +20,12 @@ const (
 	DefaultMaxPathLength        = 4096 // bytes, Linux's PATH_MAX
 )
 
+// Defaults of the limits on wildcard arguments of LIST, NLST and STAT.
+const (
+	DefaultMaxWildcardMatches    = 10_000  // names
+	DefaultMaxWildcardDirEntries = 100_000 // directory entries
+)
+
 // Settings is what MainDriver.GetSettings returns. Every field is optional but ListenAddr (or
 // Listener); zero values get the defaults given beside each field.
 type Settings struct {
@@ -83,6 +89,14 @@ type Settings struct {
 	// bytes; a longer one is answered 553 before any driver call. Default
 	// DefaultMaxPathLength.
 	MaxPathLength int
+	// MaxWildcardMatches bounds how many names a wildcard argument of LIST, NLST or STAT may
+	// match (a count of entries, held in memory to be sorted); beyond it the command gets 550
+	// and lists nothing. Default DefaultMaxWildcardMatches, also for zero or a negative value.
+	MaxWildcardMatches int
+	// MaxWildcardDirEntries bounds how many entries of the directory a wildcard argument of
+	// LIST, NLST or STAT is expanded in may be read (a count of entries); a larger directory
+	// gets 550. Default DefaultMaxWildcardDirEntries, also for zero or a negative value.
+	MaxWildcardDirEntries int
 	// AtomicUploads makes STOR write into a temporary file in the target's directory
 	// (".ftpkit-upload-" and random hex) and rename it over the target once the upload has
 	// completed; a failed or interrupted upload removes the temporary file and leaves the
@@ -212,6 +226,14 @@ func (s Settings) withDefaults() *Settings {
 
 	if s.MaxPathLength <= 0 {
 		s.MaxPathLength = DefaultMaxPathLength
+	}
+
+	if s.MaxWildcardMatches <= 0 {
+		s.MaxWildcardMatches = DefaultMaxWildcardMatches
+	}
+
+	if s.MaxWildcardDirEntries <= 0 {
+		s.MaxWildcardDirEntries = DefaultMaxWildcardDirEntries
 	}
 
 	if s.Banner == "" {
