@@ -414,9 +414,9 @@ func (c *clientHandler) handleMLST(param string) {
 }
 
 // statPath lists a path over the control connection for STAT (RFC 959 4.1.3), and expands a
-// wildcard as LIST does, as vsftpd's and ProFTPD's STAT do.
+// wildcard as LIST without options does, as vsftpd's and ProFTPD's STAT do.
 func (c *clientHandler) statPath(param string) {
-	t, ok := c.listTarget(param, "Cannot describe ", true, true)
+	t, ok := c.listTarget(param, "Cannot describe ", true, false)
 	if !ok {
 		return
 	}

@@ -57,14 +57,16 @@ func newWildcardMatcher(pattern string, showHidden bool, settings *Settings) (*w
 	}, nil
 }
 
-// add takes a batch of directory entries; it fails once a limit is passed.
+// add takes a batch of directory entries; it fails once a limit is passed. The batch is
+// counted before it is matched, so a directory over the limit is refused as such whatever the
+// pattern.
 func (m *wildcardMatcher) add(batch []os.FileInfo) error {
-	for _, info := range batch {
-		m.read++
-		if m.read > m.maxEntries {
-			return fmt.Errorf("%w (more than %d entries)", errDirectoryTooLarge, m.maxEntries)
-		}
+	m.read += len(batch)
+	if m.read > m.maxEntries {
+		return fmt.Errorf("%w (more than %d entries)", errDirectoryTooLarge, m.maxEntries)
+	}
 
+	for _, info := range batch {
 		name := info.Name()
 		if !m.showHidden && strings.HasPrefix(name, ".") {
 			continue
