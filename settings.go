@@ -228,13 +228,8 @@ func (s Settings) withDefaults() *Settings {
 		s.MaxPathLength = DefaultMaxPathLength
 	}
 
-	if s.MaxWildcardMatches <= 0 {
-		s.MaxWildcardMatches = DefaultMaxWildcardMatches
-	}
-
-	if s.MaxWildcardDirEntries <= 0 {
-		s.MaxWildcardDirEntries = DefaultMaxWildcardDirEntries
-	}
+	s.MaxWildcardMatches = positiveOr(s.MaxWildcardMatches, DefaultMaxWildcardMatches)
+	s.MaxWildcardDirEntries = positiveOr(s.MaxWildcardDirEntries, DefaultMaxWildcardDirEntries)
 
 	if s.Banner == "" {
 		s.Banner = "ftpkit ftpserver"
@@ -245,6 +240,15 @@ func (s Settings) withDefaults() *Settings {
 	}
 
 	return &s
+}
+
+// positiveOr returns n, or def when n is zero or negative.
+func positiveOr(n, def int) int {
+	if n <= 0 {
+		return def
+	}
+
+	return n
 }
 
 // InvalidUTF8Policy says what the server does with path arguments that are not valid UTF-8

@@ -3,7 +3,6 @@ package ftpserver
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path"
 	"slices"
@@ -16,7 +15,7 @@ var (
 	errBadPattern = errors.New("malformed wildcard pattern")
 	// errNoMatch answers a wildcard that matches nothing like a missing path: 550, "No such
 	// file or directory".
-	errNoMatch = fmt.Errorf("no name matches the pattern: %w", fs.ErrNotExist)
+	errNoMatch = fmt.Errorf("no name matches the pattern: %w", os.ErrNotExist)
 	// errTooManyMatches and errDirectoryTooLarge are the limits of Settings.MaxWildcardMatches
 	// and Settings.MaxWildcardDirEntries; the client sees 550.
 	errTooManyMatches    = errors.New("the pattern matches too many names")
@@ -112,7 +111,7 @@ func (c *clientHandler) expandWildcard(fs ClientDriver, p string, showHidden boo
 	info, err := fs.Stat(dir)
 	switch {
 	case err != nil:
-		return nil, err //nolint:wrapcheck // a driver error, mapped to a reply by the caller
+		return nil, err
 	case !info.IsDir():
 		return nil, errNotADirectory
 	}

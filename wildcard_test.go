@@ -199,6 +199,17 @@ func TestSTATAndMLSDWildcards(t *testing.T) {
 		rc.expect("MLST /dir/*.txt", StatusActionNotTaken))
 }
 
+func TestWildcardsReadOneDirectoryThroughReadDir(t *testing.T) {
+	fs := &listerFs{Fs: afero.NewMemMapFs()}
+	require.NoError(t, fs.MkdirAll("/real/deeper", 0o755))
+
+	s := newTestServer(t, withFs(fs))
+	got, err := s.dial(t).NameList("/real/v*.txt")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"/real/virtual.txt"}, got, "the entries come from ClientDriverExtensionFileList")
+	assert.Equal(t, []string{"/real"}, fs.dirs.all(), "only the pattern's directory is read")
+}
+
 func TestWildcardLimits(t *testing.T) {
 	s := newTestServer(t, withSettings(func(s *Settings) {
 		s.MaxWildcardMatches = 3
