@@ -173,7 +173,7 @@ func (c *clientHandler) handleMLSD(param string) {
 	facts, readOnly := c.mlstFacts, c.readOnly()
 
 	// MLSD names a directory, never a pattern.
-	target, ok := c.listTarget(param, "Cannot list ", false, true)
+	target, ok := c.resolveListing(param, "Cannot list ", false, true)
 	if !ok {
 		return
 	}
@@ -214,7 +214,7 @@ func (c *clientHandler) list(command, param string, formatFor func(arg string, t
 		showHidden = strings.ContainsAny(flags, "aA")
 	}
 
-	target, ok := c.listTarget(param, "Cannot list ", true, showHidden)
+	target, ok := c.resolveListing(param, "Cannot list ", true, showHidden)
 	if !ok {
 		return
 	}
@@ -229,7 +229,7 @@ type listTarget struct {
 	matches []os.FileInfo // the pattern's matches, sorted by name; never empty
 }
 
-// listTarget resolves the argument of LIST, NLST, MLSD or STAT: the working directory (or
+// resolveListing resolves the argument of LIST, NLST, MLSD or STAT: the working directory (or
 // SetListPath's) without one, else the path. A path that does not exist but whose last element
 // holds a wildcard is expanded when wildcards is set; a name that exists is always taken
 // literally, so a file really named "a*b" lists as itself. Errors are answered with what and
@@ -239,7 +239,7 @@ type listTarget struct {
 // rather than vsftpd's 226 with an empty listing: tnftp's and ncftp's mget report the failed
 // NLST of that one pattern and go on with the next, while a client library or a script that
 // sees 226 cannot tell a mistyped pattern from an empty match.
-func (c *clientHandler) listTarget(param, what string, wildcards, showHidden bool) (listTarget, bool) {
+func (c *clientHandler) resolveListing(param, what string, wildcards, showHidden bool) (listTarget, bool) {
 	p := c.listDir()
 	if param != "" {
 		var ok bool
@@ -416,7 +416,7 @@ func (c *clientHandler) handleMLST(param string) {
 // statPath lists a path over the control connection for STAT (RFC 959 4.1.3), and expands a
 // wildcard as LIST without options does, as vsftpd's and ProFTPD's STAT do.
 func (c *clientHandler) statPath(param string) {
-	t, ok := c.listTarget(param, "Cannot describe ", true, false)
+	t, ok := c.resolveListing(param, "Cannot describe ", true, false)
 	if !ok {
 		return
 	}
