@@ -113,6 +113,8 @@ func errorCode(err error, fallback int) int {
 	case errors.Is(err, errNilPortRange):
 		// ftpserverlib's answer to PASV with a nil *PortRange (RFC 959 5.4 lists 500 for PASV).
 		return StatusSyntaxErrorNotRecognised
+	case errors.Is(err, errBadPattern):
+		return StatusSyntaxErrorParameters
 	}
 
 	var netErr NetworkError

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -135,23 +136,25 @@ func removeEmptyDir(fs ClientDriver, p string) error {
 type listFormat func(buf []byte, info os.FileInfo, now time.Time) []byte
 
 func (c *clientHandler) handleLIST(param string) {
-	c.list("LIST", param, func(string) listFormat { return appendLISTLine })
+	c.list("LIST", param, func(string, listTarget) listFormat { return appendLISTLine })
 }
 
 // handleNLST lists names only. With a path argument the names are given as the client would
 // name them, the argument joined with each name (or the argument itself for a file), as
-// vsftpd and ProFTPD answer and as mget-style clients expect.
+// vsftpd and ProFTPD answer and as mget-style clients expect; the matches of a wildcard are
+// joined with the argument's directory part ("NLST dir/*.txt" gives "dir/a.txt").
 func (c *clientHandler) handleNLST(param string) {
-	c.list("NLST", param, func(arg string) listFormat {
+	c.list("NLST", param, func(arg string, t listTarget) listFormat {
 		prefix := ""
 
-		if arg != "" {
-			if p, err := c.absPath(arg); err == nil {
-				if info, err := c.fs().Stat(p); err == nil && !info.IsDir() {
-					return func(buf []byte, _ os.FileInfo, _ time.Time) []byte { return appendNLSTLine(buf, arg) }
-				}
-			}
-
+		switch {
+		case arg == "":
+		case t.info == nil:
+			trimmed := strings.TrimRight(arg, "/")
+			prefix = trimmed[:strings.LastIndexByte(trimmed, '/')+1]
+		case !t.info.IsDir():
+			return func(buf []byte, _ os.FileInfo, _ time.Time) []byte { return appendNLSTLine(buf, arg) }
+		default:
 			prefix = strings.TrimRight(arg, "/") + "/"
 		}
 
@@ -169,7 +172,13 @@ func (c *clientHandler) handleNLST(param string) {
 func (c *clientHandler) handleMLSD(param string) {
 	facts, readOnly := c.mlstFacts, c.readOnly()
 
-	c.startListing(param, listing{
+	// MLSD names a directory, never a pattern.
+	target, ok := c.resolveListing(param, "Cannot list ", false, true)
+	if !ok {
+		return
+	}
+
+	c.startListing(target, listing{
 		command:    "MLSD",
 		showHidden: true,
 		dirOnly:    true,
@@ -192,8 +201,9 @@ type listing struct {
 }
 
 // list starts a LIST or NLST, with ls-style options unless DisableLISTArgs; formatFor gives
-// the entry format for the path argument left once the options are taken out.
-func (c *clientHandler) list(command, param string, formatFor func(arg string) listFormat) {
+// the entry format for the path argument left once the options are taken out, and what it
+// resolved to.
+func (c *clientHandler) list(command, param string, formatFor func(arg string, t listTarget) listFormat) {
 	showHidden := true
 
 	if !c.settings.DisableLISTArgs {
@@ -204,38 +214,74 @@ func (c *clientHandler) list(command, param string, formatFor func(arg string) l
 		showHidden = strings.ContainsAny(flags, "aA")
 	}
 
-	c.startListing(param, listing{command: command, showHidden: showHidden, format: formatFor(param)})
+	target, ok := c.resolveListing(param, "Cannot list ", true, showHidden)
+	if !ok {
+		return
+	}
+
+	c.startListing(target, listing{command: command, showHidden: showHidden, format: formatFor(param, target)})
 }
 
-// startListing checks the listed path and streams its entries to the data connection as they
-// are read. A file is listed as itself, except by MLSD.
-func (c *clientHandler) startListing(param string, l listing) {
-	dir := c.listDir()
+// listTarget is what the argument of a listing command resolved to.
+type listTarget struct {
+	path    string        // the cleaned argument, or the listed directory when there is none
+	info    os.FileInfo   // path's Stat; nil when path is a wildcard pattern
+	matches []os.FileInfo // the pattern's matches, sorted by name; never empty
+}
+
+// resolveListing resolves the argument of LIST, NLST, MLSD or STAT: the working directory (or
+// SetListPath's) without one, else the path. A path that does not exist but whose last element
+// holds a wildcard is expanded when wildcards is set; a name that exists is always taken
+// literally, so a file really named "a*b" lists as itself. Errors are answered with what and
+// the path; ok is false when a reply was sent.
+//
+// A pattern that matches nothing gets 550 "No such file or directory", as a missing path does,
+// rather than vsftpd's 226 with an empty listing: tnftp's and ncftp's mget report the failed
+// NLST of that one pattern and go on with the next, while a client library or a script that
+// sees 226 cannot tell a mistyped pattern from an empty match.
+func (c *clientHandler) resolveListing(param, what string, wildcards, showHidden bool) (listTarget, bool) {
+	p := c.listDir()
 	if param != "" {
 		var ok bool
-		if dir, ok = c.pathParam(param); !ok {
-			return
+		if p, ok = c.pathParam(param); !ok {
+			return listTarget{}, false
 		}
 	}
 
 	fs := c.fs()
 
-	info, err := fs.Stat(dir)
-	if err != nil {
-		c.replyError(StatusActionNotTaken, "Cannot list "+dir, err)
-
-		return
+	info, err := fs.Stat(p)
+	if err != nil && wildcards && errors.Is(err, os.ErrNotExist) && hasWildcard(path.Base(p)) {
+		var matches []os.FileInfo
+		if matches, err = c.expandWildcard(fs, p, showHidden); err == nil {
+			return listTarget{path: p, matches: matches}, true
+		}
 	}
 
+	if err != nil {
+		c.replyError(StatusActionNotTaken, what+p, err)
+
+		return listTarget{}, false
+	}
+
+	return listTarget{path: p, info: info}, true
+}
+
+// startListing streams the entries of a resolved target to the data connection as they are
+// read. A file is listed as itself, except by MLSD; a pattern's matches are listed as entries
+// of their directory.
+func (c *clientHandler) startListing(t listTarget, l listing) {
+	info, fs := t.info, c.fs()
+
 	if l.dirOnly && !info.IsDir() {
-		c.reply(StatusSyntaxErrorParameters, dir+" is not a directory")
+		c.reply(StatusSyntaxErrorParameters, t.path+" is not a directory")
 
 		return
 	}
 
 	c.startTransfer(transferJob{
 		command: l.command,
-		path:    dir,
+		path:    t.path,
 		run: func(conn net.Conn, counter *atomic.Int64) error {
 			w := c.server.copyBuffers.listingWriter(&countingWriter{w: conn, n: counter})
 			defer c.server.copyBuffers.putListingWriter(w)
@@ -244,14 +290,17 @@ func (c *clientHandler) startListing(param string, l listing) {
 			var err error
 
 			switch {
+			case info == nil:
+				// The matcher has applied the hidden-name rule already.
+				buf, err = writeEntries(w, buf, t.matches, l.format, true)
 			case !info.IsDir():
 				buf, err = writeEntries(w, buf, []os.FileInfo{info}, l.format, true)
 			case l.self != nil:
 				buf, err = writeEntries(w, buf, []os.FileInfo{info}, l.self, true)
 			}
 
-			if err == nil && info.IsDir() {
-				err = c.forEachBatch(fs, dir, func(batch []os.FileInfo) error {
+			if err == nil && info != nil && info.IsDir() {
+				err = c.forEachBatch(fs, t.path, func(batch []os.FileInfo) error {
 					buf, err = writeEntries(w, buf, batch, l.format, l.showHidden)
 
 					return err
@@ -365,43 +414,40 @@ func (c *clientHandler) handleMLST(param string) {
 	m.end("End")
 }
 
-// statPath lists a path over the control connection for STAT (RFC 959 4.1.3).
+// statPath lists a path over the control connection for STAT (RFC 959 4.1.3), and expands a
+// wildcard as LIST without options does, as vsftpd's and ProFTPD's STAT do.
 func (c *clientHandler) statPath(param string) {
-	p, ok := c.pathParam(param)
+	t, ok := c.resolveListing(param, "Cannot describe ", true, false)
 	if !ok {
 		return
 	}
 
-	fs := c.fs()
-
-	info, err := fs.Stat(p)
-	if err != nil {
-		c.replyError(StatusActionNotTaken, "Cannot describe "+p, err)
-
-		return
-	}
-
-	m := c.startMultiline(StatusFileStatus, "Status of "+p+":")
+	m := c.startMultiline(StatusFileStatus, "Status of "+t.path+":")
 	defer m.end("End of status")
 
 	now := time.Now()
 	buf := make([]byte, 0, 256)
-
-	if !info.IsDir() {
-		m.line(strings.TrimRight(string(appendLISTLine(buf, info, now)), "\r\n"))
-
-		return
-	}
-
-	err = c.forEachBatch(fs, p, func(batch []os.FileInfo) error {
-		for _, entry := range batch {
+	lines := func(entries []os.FileInfo) error {
+		for _, entry := range entries {
 			buf = appendLISTLine(buf[:0], entry, now)
 			m.line(strings.TrimRight(string(buf), "\r\n"))
 		}
 
 		return nil
-	})
-	if err != nil {
+	}
+
+	switch {
+	case t.info == nil:
+		_ = lines(t.matches)
+
+		return
+	case !t.info.IsDir():
+		_ = lines([]os.FileInfo{t.info})
+
+		return
+	}
+
+	if err := c.forEachBatch(c.fs(), t.path, lines); err != nil {
 		m.line("Listing failed: " + clientErrorText(err))
 	}
 }

@@ -21,6 +21,12 @@ const (
 	DefaultMaxPathLength        = 4096 // bytes, Linux's PATH_MAX
 )
 
+// Defaults of the limits on wildcard arguments of LIST, NLST and STAT.
+const (
+	DefaultMaxWildcardMatches    = 10_000  // names
+	DefaultMaxWildcardDirEntries = 100_000 // directory entries
+)
+
 // Settings is what MainDriver.GetSettings returns. Every field is optional but ListenAddr (or
 // Listener); zero values get the defaults given beside each field.
 type Settings struct {
@@ -87,6 +93,14 @@ type Settings struct {
 	// bytes; a longer one is answered 553 before any driver call. Default
 	// DefaultMaxPathLength.
 	MaxPathLength int
+	// MaxWildcardMatches bounds how many names a wildcard argument of LIST, NLST or STAT may
+	// match (a count of entries, held in memory to be sorted); beyond it the command gets 550
+	// and lists nothing. Default DefaultMaxWildcardMatches, also for zero or a negative value.
+	MaxWildcardMatches int
+	// MaxWildcardDirEntries bounds how many entries of the directory a wildcard argument of
+	// LIST, NLST or STAT is expanded in may be read (a count of entries); a larger directory
+	// gets 550. Default DefaultMaxWildcardDirEntries, also for zero or a negative value.
+	MaxWildcardDirEntries int
 	// AtomicUploads makes STOR write into a temporary file in the target's directory
 	// (".ftpkit-upload-" and random hex) and rename it over the target once the upload has
 	// completed; a failed or interrupted upload removes the temporary file and leaves the
@@ -223,6 +237,9 @@ func (s Settings) withDefaults() *Settings {
 		s.MaxPathLength = DefaultMaxPathLength
 	}
 
+	s.MaxWildcardMatches = positiveOr(s.MaxWildcardMatches, DefaultMaxWildcardMatches)
+	s.MaxWildcardDirEntries = positiveOr(s.MaxWildcardDirEntries, DefaultMaxWildcardDirEntries)
+
 	if s.Banner == "" {
 		s.Banner = "ftpkit ftpserver"
 	}
@@ -232,6 +249,15 @@ func (s Settings) withDefaults() *Settings {
 	}
 
 	return &s
+}
+
+// positiveOr returns n, or def when n is zero or negative.
+func positiveOr(n, def int) int {
+	if n <= 0 {
+		return def
+	}
+
+	return n
 }
 
 // InvalidUTF8Policy says what the server does with path arguments that are not valid UTF-8
