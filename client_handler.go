@@ -226,7 +226,7 @@ func (c *clientHandler) handleLine(line string) {
 	}
 
 	if !cmd.open && !c.loggedIn() {
-		c.reply(StatusNotLoggedIn, "Please log in with USER and PASS first")
+		c.reply(StatusNotLoggedIn, "Please login with USER and PASS")
 
 		return
 	}

@@ -459,16 +459,45 @@ func TestSiteExtension(t *testing.T) {
 	assert.Equal(t, "Quota:\n used 1\nEnd", rc.expect("SITE quota", StatusSystemStatus))
 
 	// nil falls through to the built-in subcommands.
-	assert.Equal(t, `"/made" created`, rc.expect("SITE MKDIR /made", StatusPathCreated))
+	assert.Equal(t, "Created dir /made", rc.expect("SITE MKDIR /made", StatusFileOK))
 	info, err := fs.Stat("/made")
 	require.NoError(t, err)
 	assert.True(t, info.IsDir())
 
-	rc.expect("SITE RMDIR /made", StatusFileOK)
+	assert.Equal(t, "Removed dir /made", rc.expect("SITE RMDIR /made", StatusFileOK))
 	_, err = fs.Stat("/made")
 	require.ErrorIs(t, err, os.ErrNotExist)
 
-	assert.Equal(t, `Unknown SITE command "NOPE"`, rc.expect("SITE NOPE", StatusSyntaxErrorNotRecognised))
+	assert.Equal(t, "Unknown SITE subcommand: NOPE", rc.expect("SITE nope", StatusSyntaxErrorNotRecognised))
+}
+
+func TestSiteMKDIRAndRMDIRWorkOnTrees(t *testing.T) {
+	s := newTestServer(t)
+	fs := s.driver.fs
+
+	rc := s.rawLoggedIn(t)
+	assert.Equal(t, "Created dir /a/b/c", rc.expect("SITE MKDIR /a/b/c", StatusFileOK), "parents are created")
+	require.NoError(t, writeFile(fs, "/a/b/c/f.txt", []byte("x")))
+
+	rc.expect("CWD /a", StatusFileOK)
+	assert.Equal(t, "Created dir /a/with space", rc.expect("SITE MKDIR with space", StatusFileOK))
+	info, err := fs.Stat("/a/with space")
+	require.NoError(t, err)
+	assert.True(t, info.IsDir())
+
+	assert.Equal(t, "Missing path", rc.expect("SITE MKDIR", StatusSyntaxErrorNotRecognised))
+	assert.Equal(t, "Missing path", rc.expect("SITE RMDIR", StatusSyntaxErrorNotRecognised))
+	assert.Equal(t, "Cannot remove the root directory", rc.expect("SITE RMDIR /", StatusActionNotTaken))
+
+	assert.Equal(t, "Removed dir /a/b", rc.expect("SITE RMDIR b", StatusFileOK), "a tree goes at once")
+
+	for _, gone := range []string{"/a/b", "/a/b/c", "/a/b/c/f.txt"} {
+		_, err = fs.Stat(gone)
+		require.ErrorIs(t, err, os.ErrNotExist, gone)
+	}
+
+	_, err = fs.Stat("/a/with space")
+	require.NoError(t, err, "what is beside the tree stays")
 }
 
 func TestSiteCHMODOnDisk(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -25,6 +26,15 @@ var (
 )
 
 func (c *clientHandler) handleCWD(param string) {
+	c.changeDir(param, "CD")
+}
+
+func (c *clientHandler) handleCDUP(string) {
+	c.changeDir("..", "CDUP")
+}
+
+// changeDir moves the working directory for CWD and CDUP; verb names the command in the reply.
+func (c *clientHandler) changeDir(param, verb string) {
 	p, ok := c.pathParam(param)
 	if !ok {
 		return
@@ -34,17 +44,13 @@ func (c *clientHandler) handleCWD(param string) {
 
 	switch {
 	case err != nil:
-		c.replyError(StatusActionNotTaken, "Cannot change directory", err)
+		c.replyError(StatusActionNotTaken, verb+" issue", err)
 	case !info.IsDir():
-		c.reply(StatusActionNotTaken, "Cannot change directory: not a directory")
+		c.reply(StatusActionNotTaken, "Can't change directory to "+p+": Not a Directory")
 	default:
 		c.SetPath(p)
-		c.reply(StatusFileOK, "Directory changed to "+p)
+		c.reply(StatusFileOK, verb+" worked on "+p)
 	}
-}
-
-func (c *clientHandler) handleCDUP(string) {
-	c.handleCWD("..")
 }
 
 // handlePWD answers 257 with the quoted working directory (RFC 959 appendix II).
@@ -100,6 +106,57 @@ func (c *clientHandler) handleRMD(param string) {
 	c.reply(StatusFileOK, "Directory removed")
 }
 
+// siteMKDIR creates a directory and its missing parents: SITE MKDIR <path>.
+func (c *clientHandler) siteMKDIR(param string) {
+	if param == "" {
+		c.reply(StatusSyntaxErrorNotRecognised, "Missing path")
+
+		return
+	}
+
+	p, ok := c.pathParam(param)
+	if !ok {
+		return
+	}
+
+	if err := c.fs().MkdirAll(p, 0o755); err != nil {
+		c.replyError(StatusActionNotTaken, "Couldn't create dir "+p, err)
+
+		return
+	}
+
+	c.reply(StatusFileOK, "Created dir "+p)
+}
+
+// siteRMDIR removes a directory with everything in it: SITE RMDIR <path>. The root stays, as
+// for RMD: removing it would empty the user's whole tree.
+func (c *clientHandler) siteRMDIR(param string) {
+	if param == "" {
+		c.reply(StatusSyntaxErrorNotRecognised, "Missing path")
+
+		return
+	}
+
+	p, ok := c.pathParam(param)
+	if !ok {
+		return
+	}
+
+	if p == "/" {
+		c.reply(StatusActionNotTaken, "Cannot remove the root directory")
+
+		return
+	}
+
+	if err := c.fs().RemoveAll(p); err != nil {
+		c.replyError(StatusActionNotTaken, "Couldn't remove dir "+p, err)
+
+		return
+	}
+
+	c.reply(StatusFileOK, "Removed dir "+p)
+}
+
 // removeEmptyDir removes the directory p with Remove, after checking that it is one and that it
 // is empty: os.Remove refuses a non-empty directory, but afero's MemMapFs would drop it and leave
 // its contents behind, unlisted but still reachable by path.
@@ -138,9 +195,8 @@ func (c *clientHandler) handleLIST(param string) {
 	c.list("LIST", param, func(string) listFormat { return appendLISTLine })
 }
 
-// handleNLST lists names only. With a path argument the names are given as the client would
-// name them, the argument joined with each name (or the argument itself for a file), as
-// vsftpd and ProFTPD answer and as mget-style clients expect.
+// handleNLST lists names only. With a path argument each name is given relative to the working
+// directory (RFC 959 4.1.3: the list is for programs, which use the names in later commands).
 func (c *clientHandler) handleNLST(param string) {
 	c.list("NLST", param, func(arg string) listFormat {
 		prefix := ""
@@ -148,15 +204,15 @@ func (c *clientHandler) handleNLST(param string) {
 		if arg != "" {
 			if p, err := c.absPath(arg); err == nil {
 				if info, err := c.fs().Stat(p); err == nil && !info.IsDir() {
-					return func(buf []byte, _ os.FileInfo, _ time.Time) []byte { return appendNLSTLine(buf, arg) }
+					p = path.Dir(p)
 				}
-			}
 
-			prefix = strings.TrimRight(arg, "/") + "/"
+				prefix = relativePath(c.Path(), p)
+			}
 		}
 
 		return func(buf []byte, info os.FileInfo, _ time.Time) []byte {
-			return appendNLSTLine(buf, prefix+info.Name())
+			return appendNLSTLine(buf, path.Join(prefix, info.Name()))
 		}
 	})
 }
@@ -221,8 +277,15 @@ func (c *clientHandler) startListing(param string, l listing) {
 	fs := c.fs()
 
 	info, err := fs.Stat(dir)
-	if err != nil {
-		c.replyError(StatusActionNotTaken, "Cannot list "+dir, err)
+
+	switch {
+	case err != nil && l.dirOnly:
+		c.replyError(StatusActionNotTaken, "Could not list", err)
+
+		return
+	case err != nil:
+		// RFC 959 5.4 gives LIST and NLST 450 for a path they cannot list, not 550.
+		c.reply(StatusFileActionNotTaken, "Could not list: "+clientErrorText(err))
 
 		return
 	}
@@ -343,7 +406,8 @@ func (c *clientHandler) readOnly() bool {
 }
 
 // handleMLST describes one path over the control connection (RFC 3659 7.2): the entry line
-// starts with a space and names the path in full.
+// starts with a space and names the path as the client gave it (7.3), or in full when no path
+// was given.
 func (c *clientHandler) handleMLST(param string) {
 	p, ok := c.pathParam(param)
 	if !ok {
@@ -352,14 +416,19 @@ func (c *clientHandler) handleMLST(param string) {
 
 	info, err := c.fs().Stat(p)
 	if err != nil {
-		c.replyError(StatusActionNotTaken, "Cannot describe "+p, err)
+		c.replyError(StatusActionNotTaken, "Could not list", err)
 
 		return
 	}
 
-	entry := appendMLSxEntry(nil, info, p, "", c.mlstFacts, c.readOnly())
+	name := param
+	if name == "" {
+		name = p
+	}
 
-	m := c.startMultiline(StatusFileOK, "Listing "+p)
+	entry := appendMLSxEntry(nil, info, name, "", c.mlstFacts, c.readOnly())
+
+	m := c.startMultiline(StatusFileOK, "File details")
 	m.line(strings.TrimRight(string(entry), "\r\n"))
 	m.end("End")
 }

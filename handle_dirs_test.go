@@ -63,14 +63,14 @@ func TestCWDAndPWD(t *testing.T) {
 
 	// RFC 959 5.4 lists 200 for CDUP, but clients (jlaffaye/ftp among them) expect the 250
 	// of CWD, which CDUP is a special case of; servers answer 250.
-	rc.expect("CDUP", StatusFileOK)
+	assert.Equal(t, "CDUP worked on /a", rc.expect("CDUP", StatusFileOK))
 	assert.Equal(t, `"/a" is the current directory`, rc.expect("PWD", StatusPathCreated))
 	rc.expect("XCUP", StatusFileOK)
 	assert.Equal(t, `"/" is the current directory`, rc.expect("PWD", StatusPathCreated))
 
-	rc.expect("CWD a/b", StatusFileOK)
-	assert.Equal(t, "Cannot change directory: No such file or directory", rc.expect("CWD /missing", StatusActionNotTaken))
-	rc.expect("CWD /a/f.txt", StatusActionNotTaken)
+	assert.Equal(t, "CD worked on /a/b", rc.expect("CWD a/b", StatusFileOK))
+	assert.Equal(t, "CD issue: No such file or directory", rc.expect("CWD /missing", StatusActionNotTaken))
+	assert.Equal(t, "Can't change directory to /a/f.txt: Not a Directory", rc.expect("CWD /a/f.txt", StatusActionNotTaken))
 	rc.expect("CWD ../f.txt", StatusActionNotTaken)
 	assert.Equal(t, `"/a/b" is the current directory`, rc.expect("PWD", StatusPathCreated), "a failed CWD moves nowhere")
 
@@ -181,7 +181,10 @@ func TestLISTFormat(t *testing.T) {
 	assert.Equal(t, lines[slices.IndexFunc(lines, func(l string) bool { return strings.HasSuffix(l, " old.txt") })],
 		single[0])
 
-	assert.Equal(t, "Cannot list /missing: No such file or directory", rc.expect("LIST /missing", StatusActionNotTaken))
+	// RFC 959 5.4: 450 is the reply of LIST and NLST for a path they cannot list; MLSD has 550.
+	assert.Equal(t, "Could not list: No such file or directory", rc.expect("LIST /missing", StatusFileActionNotTaken))
+	assert.Equal(t, "Could not list: No such file or directory", rc.expect("NLST /missing", StatusFileActionNotTaken))
+	assert.Equal(t, "Could not list: No such file or directory", rc.expect("MLSD /missing", StatusActionNotTaken))
 }
 
 func TestLISTParsedByClient(t *testing.T) {
@@ -416,10 +419,11 @@ func TestMLST(t *testing.T) {
 
 	lines := strings.Split(rc.expect("MLST f.txt", StatusFileOK), "\n")
 	require.Len(t, lines, 3)
+	assert.Equal(t, "File details", lines[0])
 	require.True(t, strings.HasPrefix(lines[1], " "), "RFC 3659 7.2: the entry starts with a space: %q", lines[1])
 
 	facts, name := mlsxFacts(t, lines[1][1:])
-	assert.Equal(t, "/sub/f.txt", name, "MLST names the full path")
+	assert.Equal(t, "f.txt", name, "MLST names the path as the client gave it")
 	assert.Equal(t, map[string]string{
 		"type": "file", "size": "1024", "modify": "20220813133357", "perm": "adfrw", "unix.mode": "0644",
 	}, facts)
@@ -431,7 +435,9 @@ func TestMLST(t *testing.T) {
 	assert.Equal(t, "/sub", name)
 	assert.Equal(t, "dir", facts["type"])
 
-	rc.expect("MLST /missing", StatusActionNotTaken)
+	assert.Equal(t, "File details", lines[0])
+	assert.Equal(t, "/sub/../sub/f.txt", mlstName(t, rc.expect("MLST /sub/../sub/f.txt", StatusFileOK)))
+	assert.Equal(t, "Could not list: No such file or directory", rc.expect("MLST /missing", StatusActionNotTaken))
 
 	conn := s.dial(t)
 	entry, err := conn.GetEntry("/sub/f.txt")
@@ -527,11 +533,19 @@ func TestNLSTNamesFollowTheArgument(t *testing.T) {
 
 	rc := s.rawLoggedIn(t)
 	assert.ElementsMatch(t, []string{"dir"}, rc.listing("NLST"))
-	assert.ElementsMatch(t, []string{"/dir/a.txt", "/dir/sub"}, rc.listing("NLST /dir"))
+	assert.ElementsMatch(t, []string{"dir/a.txt", "dir/sub"}, rc.listing("NLST /dir"))
 	assert.ElementsMatch(t, []string{"dir/a.txt", "dir/sub"}, rc.listing("NLST dir/"))
-	assert.ElementsMatch(t, []string{"/dir/a.txt"}, rc.listing("NLST /dir/a.txt"))
-	assert.ElementsMatch(t, []string{"/dir"}, rc.listing("NLST /"))
+	assert.ElementsMatch(t, []string{"dir/a.txt"}, rc.listing("NLST /dir/a.txt"))
+	assert.ElementsMatch(t, []string{"dir/a.txt"}, rc.listing("NLST /../dir/a.txt"))
+	assert.ElementsMatch(t, []string{"dir"}, rc.listing("NLST /"))
 
 	rc.expect("CWD /dir", StatusFileOK)
 	assert.ElementsMatch(t, []string{"a.txt", "sub"}, rc.listing("NLST -a"))
+	assert.ElementsMatch(t, []string{"a.txt", "sub"}, rc.listing("NLST /dir"))
+
+	// Names above the working directory climb with "..", so that each one works in RETR.
+	rc.expect("CWD /dir/sub", StatusFileOK)
+	assert.ElementsMatch(t, []string{"../../dir"}, rc.listing("NLST /"))
+	assert.ElementsMatch(t, []string{"../a.txt", "../sub"}, rc.listing("NLST /dir"))
+	assert.ElementsMatch(t, []string{"../a.txt"}, rc.listing("NLST ../a.txt"))
 }

@@ -402,8 +402,8 @@ func TestAVBL(t *testing.T) {
 	assert.Equal(t, "123456789", rc.expect("AVBL", StatusFileStatus))
 	assert.Equal(t, "123456789", rc.expect("AVBL /", StatusFileStatus))
 	rc.expect("AVBL /full", StatusActionNotTakenStorageExceeded)
-	rc.expect("AVBL /f.txt", StatusActionNotTaken)
-	rc.expect("AVBL /missing", StatusActionNotTaken)
+	assert.Equal(t, "/f.txt: is not a directory", rc.expect("AVBL /f.txt", StatusActionNotTaken))
+	assert.Equal(t, "Couldn't access /missing: No such file or directory", rc.expect("AVBL /missing", StatusActionNotTaken))
 }
 
 func TestAVBLWithoutExtension(t *testing.T) {

@@ -30,7 +30,7 @@ func (c *clientHandler) handleOPTS(param string) {
 		switch strings.ToUpper(strings.TrimSpace(value)) {
 		case "", "ON":
 			c.utf8 = true
-			c.reply(StatusOK, "UTF8 mode enabled")
+			c.reply(StatusOK, "I'm in UTF8 only anyway")
 		case "OFF":
 			c.utf8 = false
 			c.reply(StatusOK, "UTF8 mode disabled")
@@ -69,7 +69,7 @@ func (c *clientHandler) handleCLNT(param string) {
 	c.clientVersion = param
 	c.mu.Unlock()
 
-	c.reply(StatusOK, "Noted")
+	c.reply(StatusOK, "Good to know")
 }
 
 // handleHELP lists the commands, or says whether the named one is supported.
@@ -98,7 +98,7 @@ func (c *clientHandler) handleHELP(param string) {
 func (c *clientHandler) handleSTAT(param string) {
 	if param != "" {
 		if !c.loggedIn() {
-			c.reply(StatusNotLoggedIn, "Please log in with USER and PASS first")
+			c.reply(StatusNotLoggedIn, "Please login with USER and PASS")
 
 			return
 		}
@@ -136,12 +136,13 @@ func (c *clientHandler) handleSTAT(param string) {
 // I and L 8 (binary).
 func (c *clientHandler) handleTYPE(param string) {
 	switch strings.ToUpper(strings.Join(strings.Fields(param), " ")) {
-	case "A", "A N":
+	case "A", "A N", "L 7", "L7":
+		// A 7-bit local byte size holds ASCII text, so L 7 is ASCII.
 		c.transferType = TransferTypeASCII
-		c.reply(StatusOK, "Type set to A")
+		c.reply(StatusOK, "Type set to ASCII")
 	case "I", "L 8", "L8":
 		c.transferType = TransferTypeBinary
-		c.reply(StatusOK, "Type set to I")
+		c.reply(StatusOK, "Type set to binary")
 	default:
 		c.reply(StatusNotImplementedParam, "Unsupported type "+quoteVerb(param))
 	}
@@ -258,11 +259,11 @@ func (c *clientHandler) handleSITE(param string) {
 	case "SYMLINK":
 		c.siteSYMLINK(rest)
 	case "MKDIR":
-		c.handleMKD(rest)
+		c.siteMKDIR(rest)
 	case "RMDIR":
-		c.handleRMD(rest)
+		c.siteRMDIR(rest)
 	default:
-		c.reply(StatusSyntaxErrorNotRecognised, "Unknown SITE command "+quoteVerb(sub))
+		c.reply(StatusSyntaxErrorNotRecognised, "Unknown SITE subcommand: "+strings.ToUpper(oneLine(sub)))
 	}
 }
 
@@ -382,17 +383,21 @@ func (c *clientHandler) handleAVBL(param string) {
 	}
 
 	info, err := c.fs().Stat(p)
-	if err == nil && !info.IsDir() {
-		err = errNotADirectory
-	}
-
-	var available int64
-	if err == nil {
-		available, err = space.GetAvailableSpace(p)
-	}
-
 	if err != nil {
-		c.replyError(StatusActionNotTaken, "Cannot tell the space of "+p, err)
+		c.replyError(StatusActionNotTaken, "Couldn't access "+p, err)
+
+		return
+	}
+
+	if !info.IsDir() {
+		c.reply(StatusActionNotTaken, p+": is not a directory")
+
+		return
+	}
+
+	available, err := space.GetAvailableSpace(p)
+	if err != nil {
+		c.replyError(StatusActionNotTaken, "Couldn't get space for path "+p, err)
 
 		return
 	}

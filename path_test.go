@@ -64,6 +64,38 @@ func FuzzCleanPath(f *testing.F) {
 	})
 }
 
+func TestRelativePath(t *testing.T) {
+	tests := []struct {
+		base, target, want string
+	}{
+		{"/", "/", ""},
+		{"/", "/a/b", "a/b"},
+		{"/a", "/a", ""},
+		{"/a", "/a/b/c", "b/c"},
+		{"/a/b", "/a", ".."},
+		{"/a/b", "/", "../.."},
+		{"/a/b", "/a/c", "../c"},
+		{"/a/b", "/x/y", "../../x/y"},
+		{"/ab", "/a", "../a"},
+		{"/a", "/ab", "../ab"},
+	}
+
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, relativePath(tt.base, tt.target), "relativePath(%q, %q)", tt.base, tt.target)
+	}
+}
+
+func FuzzRelativePath(f *testing.F) {
+	f.Add("/a/b", "/a/c")
+	f.Add("/", "/x")
+
+	f.Fuzz(func(t *testing.T, base, target string) {
+		base, target = cleanPath("/", base), cleanPath("/", target)
+		got := relativePath(base, target)
+		require.Equal(t, target, cleanPath(base, got), "relativePath(%q, %q) = %q", base, target, got)
+	})
+}
+
 // jailDirs returns the served directory of a withOsFs server and the directory around it.
 func jailDirs(t *testing.T, s *testServer) (served, outside string) {
 	t.Helper()
