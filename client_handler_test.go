@@ -183,6 +183,7 @@ func TestClientContext(t *testing.T) {
 	assert.True(t, cc.Debug())
 	require.Error(t, cc.SetTLSRequirement(MandatoryEncryption), "already logged in over clear text")
 	require.Error(t, cc.SetTLSRequirement(ImplicitEncryption))
+	require.EqualError(t, cc.SetTLSRequirement(-1), "invalid TLS requirement")
 	require.NoError(t, cc.SetTLSRequirement(ClearOrEncrypted))
 
 	require.NoError(t, cc.Close())

@@ -9,11 +9,12 @@ import (
 // dispatcher checks before calling it.
 type commandDesc struct {
 	handle         func(c *clientHandler, param string)
-	open           bool                 // allowed before login
-	needsParam     bool                 // an empty argument gets 501
-	duringTransfer bool                 // answered while a transfer runs, not queued behind it
-	transfer       bool                 // uses the prepared data connection
-	disabledBy     func(*Settings) bool // non-nil: the setting that turns the verb off (502)
+	open           bool                            // allowed before login
+	needsParam     bool                            // an empty argument gets 501
+	duringTransfer bool                            // answered while a transfer runs, not queued behind it
+	transfer       bool                            // uses the prepared data connection
+	disabledBy     func(*Settings) bool            // non-nil: the setting that turns the verb off (502)
+	disabledReply  func(verb string) (int, string) // the reply when disabledBy is true, if not 502
 	feat           func(c *clientHandler) string
 }
 
@@ -112,7 +113,7 @@ func commandTable() map[string]commandDesc {
 		"SIZE": {handle: (*clientHandler).handleSIZE, needsParam: true, feat: feat("SIZE")},
 		"MDTM": {handle: (*clientHandler).handleMDTM, needsParam: true, feat: feat("MDTM")},
 		"MFMT": {
-			handle: (*clientHandler).handleMFMT, needsParam: true, feat: feat("MFMT"),
+			handle: (*clientHandler).handleMFMT, feat: feat("MFMT"), // 500 without an argument
 			disabledBy: func(s *Settings) bool { return s.DisableMFMT },
 		},
 
@@ -131,15 +132,23 @@ func commandTable() map[string]commandDesc {
 		"EPSV": {handle: (*clientHandler).handleEPSV, feat: feat("EPSV")},
 		"PORT": {
 			handle: (*clientHandler).handlePORT, needsParam: true,
-			disabledBy: func(s *Settings) bool { return s.DisableActiveMode },
+			disabledBy: activeModeDisabled, disabledReply: activeModeDisabledReply,
 		},
 		"EPRT": {
 			handle: (*clientHandler).handleEPRT, needsParam: true, feat: feat("EPRT"),
-			disabledBy: func(s *Settings) bool { return s.DisableActiveMode },
+			disabledBy: activeModeDisabled, disabledReply: activeModeDisabledReply,
 		},
 		"LPSV": {handle: (*clientHandler).handleNotImplemented},
 		"LPRT": {handle: (*clientHandler).handleNotImplemented},
 	}
+}
+
+func activeModeDisabled(s *Settings) bool { return s.DisableActiveMode }
+
+// activeModeDisabledReply refuses PORT and EPRT with 421, one of the replies RFC 959 5.4 lists
+// for PORT (502 is not), as ftpserverlib does; the session goes on.
+func activeModeDisabledReply(verb string) (int, string) {
+	return StatusServiceNotAvailable, verb + " command is disabled"
 }
 
 // handleNotImplemented answers verbs that are known but deliberately not offered (LPSV, LPRT:

@@ -402,7 +402,7 @@ func TestSymlinkExtension(t *testing.T) {
 	require.NoError(t, fs.Mkdir("/dir", 0o755))
 
 	rc := s.rawLoggedIn(t)
-	assert.Equal(t, "SITE SYMLINK command successful", rc.expect("SITE SYMLINK target.txt /dir/link", StatusOK))
+	assert.Equal(t, "Done !", rc.expect("SITE SYMLINK target.txt /dir/link", StatusOK))
 	rc.expect("CWD /dir", StatusFileOK)
 	rc.expect("SITE SYMLINK ../t l", StatusOK)
 	rc.expect("SITE SYMLINK only-one", StatusSyntaxErrorParameters)
@@ -417,6 +417,7 @@ func TestSymlinkThroughAferoLinker(t *testing.T) {
 
 	rc := s.rawLoggedIn(t)
 	rc.expect("SITE SYMLINK /t.txt /l.txt", StatusOK)
+	assert.Equal(t, "Couldn't symlink: File exists", rc.expect("SITE SYMLINK /t.txt /l.txt", StatusActionNotTaken))
 
 	info, err := os.Lstat(served + "/l.txt")
 	require.NoError(t, err)
@@ -428,7 +429,7 @@ func TestSymlinkThroughAferoLinker(t *testing.T) {
 
 	// A file system that cannot link says so.
 	memory := newTestServer(t)
-	assert.Equal(t, "Symbolic links are not supported here",
+	assert.Equal(t, "This extension hasn't been implemented !",
 		memory.rawLoggedIn(t).expect("SITE SYMLINK /a /b", StatusCommandNotImplemented))
 }
 
@@ -518,9 +519,13 @@ func TestSiteCHMODOnDisk(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o710), info.Mode().Perm())
 
-	for _, bad := range []string{"SITE CHMOD 9 /f.txt", "SITE CHMOD 644", "SITE CHMOD rw /f.txt", "SITE CHMOD 17777 /f.txt"} {
-		rc.expect(bad, StatusSyntaxErrorParameters)
+	rc.expect("SITE CHMOD 644", StatusSyntaxErrorParameters)
+
+	for _, bad := range []string{"SITE CHMOD 9 /f.txt", "SITE CHMOD rw /f.txt", "SITE CHMOD 17777 /f.txt"} {
+		rc.expect(bad, StatusActionNotTaken)
 	}
+
+	assert.Equal(t, `Invalid mode "a": use an octal mode such as 644`, rc.expect("SITE CHMOD a /f.txt", StatusActionNotTaken))
 
 	assert.Equal(t, "Cannot change mode: No such file or directory",
 		rc.expect("SITE CHMOD 644 /missing", StatusActionNotTaken))
@@ -549,14 +554,17 @@ func TestSiteCHOWN(t *testing.T) {
 	s := newTestServer(t, withFs(fs))
 
 	rc := s.rawLoggedIn(t)
-	assert.Equal(t, "SITE CHOWN command successful", rc.expect("SITE CHOWN 1000:100 f.txt", StatusOK))
+	assert.Equal(t, "Done !", rc.expect("SITE CHOWN 1000:100 f.txt", StatusOK))
 	rc.expect("SITE CHOWN 1001 /d/../g", StatusOK)
 
-	for _, bad := range []string{"SITE CHOWN 1000", "SITE CHOWN abc f", "SITE CHOWN 1:x f", "SITE CHOWN -1 f"} {
-		rc.expect(bad, StatusSyntaxErrorParameters)
+	rc.expect("SITE CHOWN 1000", StatusSyntaxErrorParameters)
+
+	for _, bad := range []string{"SITE CHOWN abc f", "SITE CHOWN 1:x f", "SITE CHOWN -1 f"} {
+		rc.expect(bad, StatusActionNotTaken)
 	}
 
-	assert.Equal(t, []chownCall{{"/f.txt", 1000, 100}, {"/g", 1001, -1}}, fs.calls.all())
+	// Without a group the driver is asked for group 0, as ftpserverlib asks.
+	assert.Equal(t, []chownCall{{"/f.txt", 1000, 100}, {"/g", 1001, 0}}, fs.calls.all())
 }
 
 func TestDisableSite(t *testing.T) {

@@ -258,14 +258,11 @@ func (c *clientHandler) handleREST(param string) {
 // handleABOR stops the running transfer, which answers 426, then answers 226 itself (RFC 959
 // 4.1.3). Without a transfer it only closes a prepared data connection.
 func (c *clientHandler) handleABOR(string) {
-	if c.abortTransfer() {
-		c.reply(StatusClosingDataConn, "ABOR successful")
-
-		return
+	if !c.abortTransfer() {
+		c.closeData()
 	}
 
-	c.closeData()
-	c.reply(StatusClosingDataConn, "No transfer to abort")
+	c.reply(StatusClosingDataConn, "ABOR successful; closing transfer connection")
 }
 
 // handleALLO reserves space through the driver's extension; without it ALLO is superfluous
@@ -410,7 +407,12 @@ func (c *clientHandler) statFile(param string) (os.FileInfo, bool) {
 // handleMFMT sets a file's modification time (draft-somers-ftp-mfxx): "MFMT time path",
 // answered with "213 Modify=time; path".
 func (c *clientHandler) handleMFMT(param string) {
-	timeText, name, _ := strings.Cut(param, " ")
+	timeText, name, found := strings.Cut(param, " ")
+	if !found {
+		c.reply(StatusSyntaxErrorNotRecognised, "Couldn't set mtime, not enough params, given: "+oneLine(param))
+
+		return
+	}
 
 	mtime, err := time.ParseInLocation(mdtmLayout, timeText, time.UTC)
 	if err != nil || name == "" {
@@ -430,5 +432,6 @@ func (c *clientHandler) handleMFMT(param string) {
 		return
 	}
 
-	c.reply(StatusFileStatus, fmt.Sprintf("Modify=%s; %s", timeText, p))
+	// draft-somers-ftp-mfxx 3.1: the reply names the file as the command did.
+	c.reply(StatusFileStatus, fmt.Sprintf("Modify=%s; %s", timeText, name))
 }

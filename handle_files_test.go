@@ -76,8 +76,9 @@ func TestActiveMode(t *testing.T) {
 func TestActiveModeDisabled(t *testing.T) {
 	s := newTestServer(t, withSettings(func(s *Settings) { s.DisableActiveMode = true }))
 	rc := s.rawLoggedIn(t)
-	rc.expect("PORT 127,0,0,1,200,10", StatusCommandNotImplemented)
-	rc.expect("EPRT |1|127.0.0.1|51210|", StatusCommandNotImplemented)
+	assert.Equal(t, "PORT command is disabled", rc.expect("PORT 127,0,0,1,200,10", StatusServiceNotAvailable))
+	assert.Equal(t, "EPRT command is disabled", rc.expect("EPRT |1|127.0.0.1|51210|", StatusServiceNotAvailable))
+	rc.expect("NOOP", StatusOK) // the session goes on
 }
 
 func TestAppend(t *testing.T) {
@@ -272,7 +273,9 @@ func TestFileCommandErrors(t *testing.T) {
 	rc.expect("RNTO /dir/g.txt", StatusFileOK)
 	rc.expect("RNTO /again.txt", StatusBadCommandSequence)
 	rc.expect("MFMT 2020 /dir/g.txt", StatusSyntaxErrorParameters)
-	rc.expect("MFMT 20200101000000", StatusSyntaxErrorParameters)
+	assert.Equal(t, "Couldn't set mtime, not enough params, given: 20200101000000",
+		rc.expect("MFMT 20200101000000", StatusSyntaxErrorNotRecognised))
+	assert.Equal(t, "Couldn't set mtime, not enough params, given: ", rc.expect("MFMT", StatusSyntaxErrorNotRecognised))
 	rc.expect("MFMT 20200101000000 /missing", StatusActionNotTaken)
 	assert.Equal(t, "Modify=20200101000000; /dir/g.txt", rc.expect("MFMT 20200101000000 /dir/g.txt", StatusFileStatus))
 	assert.Equal(t, "20200101000000", rc.expect("MDTM /dir/g.txt", StatusFileStatus))
@@ -333,7 +336,12 @@ func TestABORWhileClientDoesNotRead(t *testing.T) {
 	rc.abort("\xff\xf4\xff\xf2ABOR")
 
 	rc.expect("NOOP", StatusOK)
-	rc.expect("ABOR", StatusClosingDataConn)
+	assert.Equal(t, "ABOR successful; closing transfer connection", rc.expect("ABOR", StatusClosingDataConn))
+
+	// Telnet IP and DM written through a UTF-8 encoder still make an ABOR.
+	rc.startRETR("/big.bin")
+	rc.abort("\xc3\xb2\xc3\xbfABOR")
+	rc.expect("NOOP", StatusOK)
 }
 
 func TestSTATAndNOOPDuringTransfer(t *testing.T) {

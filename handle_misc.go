@@ -270,10 +270,16 @@ func (c *clientHandler) handleSITE(param string) {
 // siteCHMOD: SITE CHMOD <octal mode> <path>.
 func (c *clientHandler) siteCHMOD(param string) {
 	modeText, name, _ := strings.Cut(param, " ")
-
-	mode, err := strconv.ParseUint(modeText, 8, 32)
-	if err != nil || name == "" || mode > 0o7777 {
+	if name == "" {
 		c.reply(StatusSyntaxErrorParameters, "Usage: SITE CHMOD <octal mode> <path>")
+
+		return
+	}
+
+	// A mode that is not octal is refused as the change it asks for, with 550.
+	mode, err := strconv.ParseUint(modeText, 8, 32)
+	if err != nil || mode > 0o7777 {
+		c.reply(StatusActionNotTaken, "Invalid mode "+quoteVerb(modeText)+": use an octal mode such as 644")
 
 		return
 	}
@@ -292,21 +298,28 @@ func (c *clientHandler) siteCHMOD(param string) {
 	c.reply(StatusOK, "SITE CHMOD command successful")
 }
 
-// siteCHOWN: SITE CHOWN <uid>[:<gid>] <path>, numeric ids as afero.Fs.Chown takes them; a
-// missing gid is left unchanged (-1).
+// siteCHOWN: SITE CHOWN <uid>[:<gid>] <path>, numeric ids as afero.Fs.Chown takes them. A
+// missing gid is passed as 0, as ftpserverlib passes it, so drivers written for it read the
+// same call.
 func (c *clientHandler) siteCHOWN(param string) {
 	owner, name, _ := strings.Cut(param, " ")
+	if name == "" {
+		c.reply(StatusSyntaxErrorParameters, "Usage: SITE CHOWN <uid>[:<gid>] <path>")
+
+		return
+	}
+
 	uidText, gidText, hasGID := strings.Cut(owner, ":")
 
 	uid, errUID := strconv.Atoi(uidText)
-	gid, errGID := -1, error(nil)
+	gid, errGID := 0, error(nil)
 
 	if hasGID {
 		gid, errGID = strconv.Atoi(gidText)
 	}
 
-	if errUID != nil || errGID != nil || name == "" || uid < 0 {
-		c.reply(StatusSyntaxErrorParameters, "Usage: SITE CHOWN <uid>[:<gid>] <path>")
+	if errUID != nil || errGID != nil || uid < 0 || gid < 0 {
+		c.reply(StatusActionNotTaken, "Invalid owner "+quoteVerb(owner)+": use numeric ids, <uid>[:<gid>]")
 
 		return
 	}
@@ -317,12 +330,12 @@ func (c *clientHandler) siteCHOWN(param string) {
 	}
 
 	if err := c.fs().Chown(p, uid, gid); err != nil {
-		c.replyError(StatusActionNotTaken, "Cannot change owner", err)
+		c.replyError(StatusActionNotTaken, "Couldn't chown", err)
 
 		return
 	}
 
-	c.reply(StatusOK, "SITE CHOWN command successful")
+	c.reply(StatusOK, "Done !")
 }
 
 // siteSYMLINK: SITE SYMLINK <target> <link>, through the driver's Symlink extension or an
@@ -353,18 +366,18 @@ func (c *clientHandler) siteSYMLINK(param string) {
 	case afero.Linker:
 		err = fs.SymlinkIfPossible(oldname, newname)
 	default:
-		c.reply(StatusCommandNotImplemented, "Symbolic links are not supported here")
+		c.reply(StatusCommandNotImplemented, "This extension hasn't been implemented !")
 
 		return
 	}
 
 	if err != nil {
-		c.replyError(StatusActionNotTaken, "Cannot create link", err)
+		c.replyError(StatusActionNotTaken, "Couldn't symlink", err)
 
 		return
 	}
 
-	c.reply(StatusOK, "SITE SYMLINK command successful")
+	c.reply(StatusOK, "Done !")
 }
 
 // handleAVBL answers the bytes the user may still store in a directory (the working one by

@@ -356,7 +356,9 @@ func (rc *rawClient) abort(line string) {
 
 	code, msg := rc.read()
 	assert.Equal(rc.t, StatusTransferAborted, code, msg)
+	assert.Equal(rc.t, "Connection closed; transfer aborted", msg)
 
 	code, msg = rc.read()
 	assert.Equal(rc.t, StatusClosingDataConn, code, msg)
+	assert.Equal(rc.t, "ABOR successful; closing transfer connection", msg)
 }

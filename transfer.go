@@ -287,7 +287,7 @@ func (c *clientHandler) replyTransferResult(t *transferRun, err error) {
 	case err == nil:
 		c.reply(StatusClosingDataConn, "Transfer complete")
 	case errors.Is(err, errTransferAborted):
-		c.reply(StatusTransferAborted, "Transfer aborted")
+		c.reply(StatusTransferAborted, "Connection closed; transfer aborted")
 	case errors.Is(err, errOpeningData):
 		c.reply(StatusCannotOpenDataConnection, "Cannot open data connection")
 	case isNetworkError(err):
