@@ -341,7 +341,7 @@ func TestRemoveDirExtension(t *testing.T) {
 
 	rc := s.rawLoggedIn(t)
 	rc.expect("RMD /d", StatusFileOK) // the driver decides what a non-empty directory means
-	assert.Equal(t, "Cannot remove directory: Permission denied", rc.expect("XRMD /locked", StatusActionNotTaken))
+	assert.Equal(t, "Cannot remove directory: permission denied", rc.expect("XRMD /locked", StatusActionNotTaken))
 	rc.expect("DELE /f.txt", StatusFileOK)
 
 	assert.Equal(t, []string{"/d", "/locked"}, fs.removed.all(), "DELE does not use RemoveDir")
@@ -417,7 +417,7 @@ func TestSymlinkThroughAferoLinker(t *testing.T) {
 
 	rc := s.rawLoggedIn(t)
 	rc.expect("SITE SYMLINK /t.txt /l.txt", StatusOK)
-	assert.Equal(t, "Couldn't symlink: File exists", rc.expect("SITE SYMLINK /t.txt /l.txt", StatusActionNotTaken))
+	assert.Equal(t, "Couldn't symlink: file exists", rc.expect("SITE SYMLINK /t.txt /l.txt", StatusActionNotTaken))
 
 	info, err := os.Lstat(served + "/l.txt")
 	require.NoError(t, err)
@@ -527,7 +527,7 @@ func TestSiteCHMODOnDisk(t *testing.T) {
 
 	assert.Equal(t, `Invalid mode "a": use an octal mode such as 644`, rc.expect("SITE CHMOD a /f.txt", StatusActionNotTaken))
 
-	assert.Equal(t, "Cannot change mode: No such file or directory",
+	assert.Equal(t, "Cannot change mode: no such file or directory",
 		rc.expect("SITE CHMOD 644 /missing", StatusActionNotTaken))
 }
 
@@ -622,7 +622,7 @@ func TestStorageExceeded(t *testing.T) {
 	rc.expect("TYPE I", StatusOK)
 
 	// Refused when opening: no 150, no transfer.
-	assert.Equal(t, "Cannot store /full/f.bin: Storage limit exceeded",
+	assert.Equal(t, "Could not access file: Storage limit exceeded",
 		rc.expect("STOR /full/f.bin", StatusActionNotTakenStorageExceeded))
 
 	// Refused while writing: the transfer's final reply.
@@ -669,12 +669,13 @@ func TestFileNameNotAllowed(t *testing.T) {
 	require.NoError(t, writeFile(fs.Fs, "/ok.txt", []byte("x")))
 
 	rc := s.rawLoggedIn(t)
-	assert.Equal(t, "Cannot store /forbidden.txt: File name not allowed",
+	assert.Equal(t, "Could not access file: File name not allowed",
 		rc.expect("STOR forbidden.txt", StatusActionNotTakenNoFile))
 	rc.expect("APPE forbidden.txt", StatusActionNotTakenNoFile)
 	rc.expect("MKD /forbidden", StatusActionNotTakenNoFile)
 	rc.expect("RNFR /ok.txt", StatusFileActionPending)
-	rc.expect("RNTO /forbidden.txt", StatusActionNotTakenNoFile)
+	assert.Equal(t, "Couldn't rename /ok.txt to /forbidden.txt: File name not allowed",
+		rc.expect("RNTO /forbidden.txt", StatusActionNotTakenNoFile))
 
 	names, err := afero.ReadDir(fs.Fs, "/")
 	require.NoError(t, err)
@@ -689,11 +690,11 @@ func TestReadOnlyFsPermissionDenied(t *testing.T) {
 	s := newTestServer(t, withFs(afero.NewReadOnlyFs(base)))
 	rc := s.rawLoggedIn(t)
 
-	assert.Equal(t, "Cannot store /f.txt: Permission denied", rc.expect("STOR /f.txt", StatusActionNotTaken))
+	assert.Equal(t, "Could not access file: permission denied", rc.expect("STOR /f.txt", StatusActionNotTaken))
 	rc.expect("STOR /new.txt", StatusActionNotTaken)
 	rc.expect("APPE /f.txt", StatusActionNotTaken)
-	assert.Equal(t, "Cannot delete /f.txt: Permission denied", rc.expect("DELE /f.txt", StatusActionNotTaken))
-	assert.Equal(t, "Cannot create directory: Permission denied", rc.expect("MKD /d", StatusActionNotTaken))
+	assert.Equal(t, "Couldn't delete /f.txt: permission denied", rc.expect("DELE /f.txt", StatusActionNotTaken))
+	assert.Equal(t, "Cannot create directory: permission denied", rc.expect("MKD /d", StatusActionNotTaken))
 	rc.expect("RMD /dir", StatusActionNotTaken)
 	rc.expect("RNFR /f.txt", StatusFileActionPending)
 	rc.expect("RNTO /g.txt", StatusActionNotTaken)
@@ -806,6 +807,7 @@ func TestDriverPanicClosesOnlyItsClient(t *testing.T) {
 	assert.Equal(t, []string{"f.txt"}, other.listing("NLST"))
 
 	newcomer := s.rawLoggedIn(t)
+	newcomer.expect("TYPE I", StatusOK)
 	newcomer.expect("SIZE /f.txt", StatusFileStatus)
 }
 

@@ -69,7 +69,7 @@ func TestCWDAndPWD(t *testing.T) {
 	assert.Equal(t, `"/" is the current directory`, rc.expect("PWD", StatusPathCreated))
 
 	assert.Equal(t, "CD worked on /a/b", rc.expect("CWD a/b", StatusFileOK))
-	assert.Equal(t, "CD issue: No such file or directory", rc.expect("CWD /missing", StatusActionNotTaken))
+	assert.Equal(t, "CD issue: no such file or directory", rc.expect("CWD /missing", StatusActionNotTaken))
 	assert.Equal(t, "Can't change directory to /a/f.txt: Not a Directory", rc.expect("CWD /a/f.txt", StatusActionNotTaken))
 	rc.expect("CWD ../f.txt", StatusActionNotTaken)
 	assert.Equal(t, `"/a/b" is the current directory`, rc.expect("PWD", StatusPathCreated), "a failed CWD moves nowhere")
@@ -111,7 +111,7 @@ func TestMKDAndRMD(t *testing.T) {
 		assert.Equal(t, `"/d/e" created`, rc.expect("XMKD e", StatusPathCreated), "relative to the working directory")
 		rc.expect("CWD /", StatusFileOK)
 
-		assert.Equal(t, "Cannot create directory: File exists", rc.expect("MKD /d", StatusActionNotTaken))
+		assert.Equal(t, "Cannot create directory: file exists", rc.expect("MKD /d", StatusActionNotTaken))
 
 		require.NoError(t, writeFile(fs, "/d/e/file.txt", []byte("keep me")))
 		assert.Equal(t, "Cannot remove directory: directory not empty", rc.expect("RMD /d/e", StatusActionNotTaken))
@@ -122,7 +122,7 @@ func TestMKDAndRMD(t *testing.T) {
 		assert.Equal(t, "keep me", string(data))
 
 		assert.Equal(t, "Cannot remove directory: not a directory", rc.expect("RMD /d/e/file.txt", StatusActionNotTaken))
-		assert.Equal(t, "Cannot remove directory: No such file or directory", rc.expect("RMD /missing", StatusActionNotTaken))
+		assert.Equal(t, "Cannot remove directory: no such file or directory", rc.expect("RMD /missing", StatusActionNotTaken))
 		assert.Equal(t, "Cannot remove the root directory", rc.expect("RMD /", StatusActionNotTaken))
 		rc.expect("RMD ../..", StatusActionNotTaken)
 
@@ -182,9 +182,9 @@ func TestLISTFormat(t *testing.T) {
 		single[0])
 
 	// RFC 959 5.4: 450 is the reply of LIST and NLST for a path they cannot list; MLSD has 550.
-	assert.Equal(t, "Could not list: No such file or directory", rc.expect("LIST /missing", StatusFileActionNotTaken))
-	assert.Equal(t, "Could not list: No such file or directory", rc.expect("NLST /missing", StatusFileActionNotTaken))
-	assert.Equal(t, "Could not list: No such file or directory", rc.expect("MLSD /missing", StatusActionNotTaken))
+	assert.Equal(t, "Could not list: no such file or directory", rc.expect("LIST /missing", StatusFileActionNotTaken))
+	assert.Equal(t, "Could not list: no such file or directory", rc.expect("NLST /missing", StatusFileActionNotTaken))
+	assert.Equal(t, "Could not list: no such file or directory", rc.expect("MLSD /missing", StatusActionNotTaken))
 }
 
 func TestLISTParsedByClient(t *testing.T) {
@@ -258,8 +258,8 @@ func TestDisableLISTArgs(t *testing.T) {
 	rc := s.rawLoggedIn(t)
 
 	// No file named "-la" yet: the argument is a path, not options.
-	rc.expect("LIST -la", StatusActionNotTaken)
-	rc.expect("NLST -la", StatusActionNotTaken)
+	rc.expect("LIST -la", StatusFileActionNotTaken)
+	rc.expect("NLST -la", StatusFileActionNotTaken)
 
 	require.NoError(t, writeFile(s.driver.fs, "/-la", []byte("dash")))
 	require.NoError(t, writeFile(s.driver.fs, "/other", []byte("x")))
@@ -437,7 +437,7 @@ func TestMLST(t *testing.T) {
 
 	assert.Equal(t, "File details", lines[0])
 	assert.Equal(t, "/sub/../sub/f.txt", mlstName(t, rc.expect("MLST /sub/../sub/f.txt", StatusFileOK)))
-	assert.Equal(t, "Could not list: No such file or directory", rc.expect("MLST /missing", StatusActionNotTaken))
+	assert.Equal(t, "Could not list: no such file or directory", rc.expect("MLST /missing", StatusActionNotTaken))
 
 	conn := s.dial(t)
 	entry, err := conn.GetEntry("/sub/f.txt")

@@ -17,7 +17,10 @@ import (
 // mdtmLayout is the time-val of RFC 3659 2.3, always in UTC.
 const mdtmLayout = "20060102150405"
 
-var errIsDirectory = errors.New("is a directory")
+var (
+	errIsDirectory    = errors.New("is a directory")
+	errNegativeOffset = errors.New("negative offset")
+)
 
 // handleRETR sends a file, from the REST offset if one was given.
 func (c *clientHandler) handleRETR(param string) {
@@ -34,14 +37,14 @@ func (c *clientHandler) handleRETR(param string) {
 	}
 
 	if err != nil {
-		c.replyError(StatusActionNotTaken, "Cannot open "+p, err)
+		c.replyError(StatusActionNotTaken, "Could not access file", err)
 
 		return
 	}
 
 	file, err := c.openTransferFile(p, os.O_RDONLY, offset)
 	if err != nil {
-		c.replyError(StatusActionNotTaken, "Cannot open "+p, err)
+		c.replyError(StatusActionNotTaken, "Could not access file", err)
 
 		return
 	}
@@ -129,7 +132,7 @@ func (c *clientHandler) storeAs(command, p string, flags int, opening string) {
 
 	upload, err := c.openUpload(command, p, flags, offset)
 	if err != nil {
-		c.replyError(StatusActionNotTaken, "Cannot store "+p, err)
+		c.replyError(StatusActionNotTaken, "Could not access file", err)
 
 		return
 	}
@@ -245,8 +248,20 @@ func (c *clientHandler) asciiConversion() bool {
 // handleREST records the offset of the next RETR or STOR (RFC 3659 5).
 func (c *clientHandler) handleREST(param string) {
 	offset, err := strconv.ParseInt(param, 10, 64)
-	if err != nil || offset < 0 {
-		c.reply(StatusSyntaxErrorParameters, "REST takes a byte offset")
+	if err == nil && offset < 0 {
+		err = errNegativeOffset
+	}
+
+	if err != nil {
+		c.reply(StatusActionNotTaken, "Couldn't parse size: "+oneLine(err.Error()))
+
+		return
+	}
+
+	// RFC 3659 5.5: in ASCII the marker counts the converted stream, which a file offset is
+	// not; a client resumes such a transfer in TYPE I.
+	if c.asciiConversion() {
+		c.reply(StatusSyntaxErrorParameters, "Resuming transfers not allowed in ASCII mode")
 
 		return
 	}
@@ -312,12 +327,12 @@ func (c *clientHandler) handleDELE(param string) {
 	}
 
 	if err != nil {
-		c.replyError(StatusActionNotTaken, "Cannot delete "+p, err)
+		c.replyError(StatusActionNotTaken, "Couldn't delete "+p, err)
 
 		return
 	}
 
-	c.reply(StatusFileOK, "Removed "+p)
+	c.reply(StatusFileOK, "Removed file "+p)
 }
 
 // handleRNFR remembers the source of a rename, which must exist.
@@ -328,13 +343,13 @@ func (c *clientHandler) handleRNFR(param string) {
 	}
 
 	if _, err := c.fs().Stat(p); err != nil {
-		c.replyError(StatusActionNotTaken, "Cannot rename "+p, err)
+		c.replyError(StatusActionNotTaken, "Couldn't access "+p, err)
 
 		return
 	}
 
 	c.renameFrom = p
-	c.reply(StatusFileActionPending, "Ready for RNTO")
+	c.reply(StatusFileActionPending, "Sure, give me a target")
 }
 
 // handleRNTO completes a rename; it must follow RNFR immediately.
@@ -354,17 +369,25 @@ func (c *clientHandler) handleRNTO(param string) {
 	}
 
 	if err := c.fs().Rename(from, to); err != nil {
-		c.replyError(StatusActionNotTaken, "Cannot rename", err)
+		c.replyError(StatusActionNotTaken, "Couldn't rename "+from+" to "+to, err)
 
 		return
 	}
 
-	c.reply(StatusFileOK, "Renamed "+from+" to "+to)
+	c.reply(StatusFileOK, "Done !")
 }
 
 // handleSIZE answers the size in bytes of a file (RFC 3659 4). It is the stored size whatever
 // the TYPE, as most servers answer.
 func (c *clientHandler) handleSIZE(param string) {
+	// RFC 3659 4: the size is that of the transfer, which in ASCII means converting the whole
+	// file; 550 here does not tell the client that the file cannot be sent.
+	if c.asciiConversion() {
+		c.reply(StatusActionNotTaken, "SIZE not allowed in ASCII mode")
+
+		return
+	}
+
 	info, ok := c.statFile(param)
 	if !ok {
 		return
@@ -391,12 +414,14 @@ func (c *clientHandler) statFile(param string) (os.FileInfo, bool) {
 	}
 
 	info, err := c.fs().Stat(p)
-	if err == nil && info.IsDir() {
-		err = errIsDirectory
-	}
 
-	if err != nil {
-		c.replyError(StatusActionNotTaken, "Cannot describe "+p, err)
+	switch {
+	case err != nil:
+		c.replyError(StatusActionNotTaken, "Couldn't access "+p, err)
+
+		return nil, false
+	case info.IsDir():
+		c.reply(StatusActionNotTaken, p+" is a directory")
 
 		return nil, false
 	}

@@ -132,6 +132,7 @@ func TestPathEscapesStayInRoot(t *testing.T) {
 	}
 
 	rc := s.rawLoggedIn(t)
+	rc.expect("TYPE I", StatusOK) // SIZE and REST answer in binary only
 	rc.expect("RETR ../etc/passwd", StatusActionNotTaken)
 	rc.expect("RETR ../../etc/passwd", StatusActionNotTaken)
 	rc.expect("SIZE ../etc/passwd", StatusActionNotTaken)
@@ -159,6 +160,7 @@ func TestSymlinkCannotPointOutside(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(outside, "secret.txt"), []byte("outside secret"), 0o600))
 
 	rc := s.rawLoggedIn(t)
+	rc.expect("TYPE I", StatusOK) // SIZE and REST answer in binary only
 	rc.expect("SITE SYMLINK ../secret.txt /link", StatusOK)
 
 	// The target was resolved inside the root, where there is no secret.txt.
@@ -204,6 +206,7 @@ func TestNULInPathRefused(t *testing.T) {
 	require.NoError(t, writeFile(s.driver.fs, "/a", []byte("x")))
 
 	rc := s.rawLoggedIn(t)
+	rc.expect("TYPE I", StatusOK) // SIZE and REST answer in binary only
 	rc.pasv() // a prepared data connection must not change the answer
 
 	for _, command := range []string{
@@ -286,6 +289,7 @@ func TestDriverSeesOnlyCleanPaths(t *testing.T) {
 	require.NoError(t, recorder.MkdirAll("/sub/x", 0o755))
 
 	rc := s.rawLoggedIn(t)
+	rc.expect("TYPE I", StatusOK) // SIZE and REST answer in binary only
 	for _, command := range []string{
 		"CWD sub//x/", "CWD ../..", "MKD ./../new/", "MKD //new2", "RMD new2/.", "SIZE ../../../f",
 		"MDTM /./f", "RNFR sub/../sub", "RNTO ./../renamed//", "MFMT 20200101000000 ../../renamed",
