@@ -310,7 +310,7 @@ func TestFileListExtension(t *testing.T) {
 	rc.expect("CWD /real", StatusFileOK)
 	assert.ElementsMatch(t, []string{"vdir", "virtual.txt"}, rc.listing("NLST"))
 	assert.Len(t, rc.listing("MLSD /real"), 3, "the directory itself, then its two entries")
-	assert.Contains(t, rc.expect("STAT /real", StatusFileStatus), "virtual.txt")
+	assert.Contains(t, rc.expect("STAT /real", StatusDirectoryStatus), "virtual.txt")
 
 	assert.Equal(t, []string{"/real", "/real", "/real", "/real"}, fs.dirs.all())
 }

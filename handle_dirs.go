@@ -444,13 +444,20 @@ func (c *clientHandler) statPath(param string) {
 
 	info, err := fs.Stat(p)
 	if err != nil {
-		c.replyError(StatusActionNotTaken, "Cannot describe "+p, err)
+		// RFC 959 5.4 lists 450, not 550, among STAT's replies.
+		c.reply(StatusFileActionNotTaken, "Could not STAT: "+clientErrorText(err))
 
 		return
 	}
 
-	m := c.startMultiline(StatusFileStatus, "Status of "+p+":")
-	defer m.end("End of status")
+	// RFC 959 4.2.1: 212 is the status of a directory, 213 that of a file.
+	code := StatusFileStatus
+	if info.IsDir() {
+		code = StatusDirectoryStatus
+	}
+
+	m := c.startMultiline(code, "STAT "+oneLine(param))
+	defer m.end("End")
 
 	now := time.Now()
 	buf := make([]byte, 0, 256)

@@ -471,10 +471,11 @@ func TestSTATPath(t *testing.T) {
 	require.NoError(t, writeFile(s.driver.fs, "/dir/b.txt", []byte("bbbbbb")))
 
 	rc := s.rawLoggedIn(t)
-	lines := strings.Split(rc.expect("STAT /dir", StatusFileStatus), "\n")
+	// RFC 959 4.2.1: 212 for a directory, 213 for a file.
+	lines := strings.Split(rc.expect("STAT /dir", StatusDirectoryStatus), "\n")
 	require.Len(t, lines, 4)
-	assert.Equal(t, "Status of /dir:", lines[0])
-	assert.Equal(t, "End of status", lines[3])
+	assert.Equal(t, "STAT /dir", lines[0])
+	assert.Equal(t, "End", lines[3])
 
 	listed := rc.listing("LIST /dir")
 	for _, line := range lines[1:3] {
@@ -484,12 +485,13 @@ func TestSTATPath(t *testing.T) {
 
 	lines = strings.Split(rc.expect("STAT /dir/b.txt", StatusFileStatus), "\n")
 	require.Len(t, lines, 3)
+	assert.Equal(t, "STAT /dir/b.txt", lines[0])
 	m := lsLine.FindStringSubmatch(strings.TrimPrefix(lines[1], " "))
 	require.NotNil(t, m, lines[1])
 	assert.Equal(t, "6", m[3])
 	assert.Equal(t, "b.txt", m[7])
 
-	rc.expect("STAT /missing", StatusActionNotTaken)
+	assert.Equal(t, "Could not STAT: no such file or directory", rc.expect("STAT /missing", StatusFileActionNotTaken))
 }
 
 func TestHugeDirectoryStreams(t *testing.T) {
