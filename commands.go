@@ -118,7 +118,7 @@ func commandTable() map[string]commandDesc {
 		},
 
 		// Checksums: draft-bryan-ftpext-hash-02, and the X* commands of its appendix B
-		"HASH":    hashCommand((*clientHandler).handleHASH, (*clientHandler).featHASH),
+		"HASH":    optionalParam(hashCommand((*clientHandler).handleHASH, (*clientHandler).featHASH)),
 		"RANG":    hashCommand((*clientHandler).handleRANG, nil), // for HASH only: no "RANG STREAM"
 		"XCRC":    hashCommand((*clientHandler).handleXCRC, feat("XCRC")),
 		"XMD5":    hashCommand((*clientHandler).handleXMD5, feat("XMD5")),
@@ -141,6 +141,13 @@ func commandTable() map[string]commandDesc {
 		"LPSV": {handle: (*clientHandler).handleNotImplemented},
 		"LPRT": {handle: (*clientHandler).handleNotImplemented},
 	}
+}
+
+// optionalParam lets a command answer an empty argument itself.
+func optionalParam(d commandDesc) commandDesc {
+	d.needsParam = false
+
+	return d
 }
 
 func activeModeDisabled(s *Settings) bool { return s.DisableActiveMode }

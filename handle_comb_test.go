@@ -65,7 +65,7 @@ func TestCOMB(t *testing.T) {
 		}
 
 		// The parts are appended in the order given, not in the order of their names, and removed.
-		assert.Equal(t, "Combined into /target.bin", rc.expect(`COMB "target.bin" "p3" "p1" "p2"`, StatusFileOK))
+		assert.Equal(t, "COMB succeeded!", rc.expect(`COMB "target.bin" "p3" "p1" "p2"`, StatusFileOK))
 
 		want := bytes.Join([][]byte{parts["p3"], parts["p1"], parts["p2"]}, nil)
 		r, err := conn.Retr("target.bin")
@@ -165,7 +165,7 @@ func TestCOMBPartNotRemovable(t *testing.T) {
 	// The target holds the parts: COMB succeeded, and says what it could not clean up.
 	rc := s.rawLoggedIn(t)
 	msg := rc.expect("COMB t p1 p2", StatusFileOK)
-	assert.Equal(t, "Combined into /t; could not remove /p2: permission denied", msg)
+	assert.Equal(t, "COMB succeeded!; could not remove /p2: permission denied", msg)
 
 	requireContent(t, fs.Fs, "/t", []byte("onetwo"))
 

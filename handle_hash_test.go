@@ -553,3 +553,21 @@ func TestNewHash(t *testing.T) {
 	_, err = NewHash(HASHAlgo(42))
 	require.ErrorIs(t, err, errUnknownHashAlgo)
 }
+
+func TestHASHQuotedNameAndNoArgument(t *testing.T) {
+	s := newTestServer(t, withSettings(enableHASH))
+	content := testContent(37)
+	require.NoError(t, writeFile(s.driver.fs, "/file with space.txt", content))
+	require.NoError(t, writeFile(s.driver.fs, `/say "hi".txt`, content))
+
+	rc := s.rawLoggedIn(t)
+	want := goDigest(HASHAlgoSHA256, content)
+
+	// A name between double quotes is unquoted, and named in the reply as it is.
+	assert.Equal(t, "SHA-256 0-36 "+want+" file with space.txt",
+		rc.expect(`HASH "file with space.txt"`, StatusFileStatus))
+	assert.Equal(t, "SHA-256 0-36 "+want+" file with space.txt", rc.expect("HASH file with space.txt", StatusFileStatus))
+	assert.Equal(t, `SHA-256 0-36 `+want+` say "hi".txt`, rc.expect(`HASH "say ""hi"".txt"`, StatusFileStatus))
+
+	assert.Equal(t, "invalid HASH parameters: ", rc.expect("HASH", StatusSyntaxErrorParameters))
+}
