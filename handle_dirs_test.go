@@ -343,6 +343,9 @@ func TestMLSD(t *testing.T) {
 	require.NoError(t, writeFile(fs, "/.dot", nil))
 
 	rc := s.rawLoggedIn(t)
+	assert.NotContains(t, strings.Join(rc.listing("MLSD"), "\n"), "UNIX.", "the UNIX facts wait for OPTS MLST")
+	rc.expect("OPTS MLST "+allMLSTFacts.String(), StatusOK)
+
 	lines := rc.listing("MLSD")
 	require.Len(t, lines, 4, "MLSD takes no options and lists the directory, then every entry")
 
@@ -416,6 +419,7 @@ func TestMLST(t *testing.T) {
 
 	rc := s.rawLoggedIn(t)
 	rc.expect("CWD /sub", StatusFileOK)
+	rc.expect("OPTS MLST "+allMLSTFacts.String(), StatusOK)
 
 	lines := strings.Split(rc.expect("MLST f.txt", StatusFileOK), "\n")
 	require.Len(t, lines, 3)
