@@ -228,8 +228,8 @@ func TestFlushError(t *testing.T) {
 		code int
 		text string
 	}{
-		{"any error", errors.New("backend flush failed"), StatusActionAborted, "backend flush failed"},
-		{"quota", ErrStorageExceeded, StatusActionNotTakenStorageExceeded, "Transfer failed: Storage limit exceeded"},
+		{"any error", errors.New("backend flush failed"), StatusActionNotTaken, "backend flush failed"},
+		{"quota", ErrStorageExceeded, StatusActionNotTakenStorageExceeded, "Issue during transfer: Storage limit exceeded"},
 	}
 
 	for _, tt := range tests {
@@ -628,7 +628,7 @@ func TestStorageExceeded(t *testing.T) {
 	// Refused while writing: the transfer's final reply.
 	code, msg := rc.storeRaw("/big.bin", testContent(50_000))
 	assert.Equal(t, StatusActionNotTakenStorageExceeded, code)
-	assert.Equal(t, "Transfer failed: Storage limit exceeded", msg)
+	assert.Equal(t, "Issue during transfer: Storage limit exceeded", msg)
 
 	code, _ = rc.storeRaw("/small.bin", testContent(999))
 	assert.Equal(t, StatusClosingDataConn, code)

@@ -285,15 +285,20 @@ func (c *clientHandler) replyTransferResult(t *transferRun, err error) {
 
 	switch {
 	case err == nil:
-		c.reply(StatusClosingDataConn, "Transfer complete")
+		c.reply(StatusClosingDataConn, "Closing transfer connection")
 	case errors.Is(err, errTransferAborted):
 		c.reply(StatusTransferAborted, "Connection closed; transfer aborted")
 	case errors.Is(err, errOpeningData):
 		c.reply(StatusCannotOpenDataConnection, "Cannot open data connection")
 	case isNetworkError(err):
 		c.reply(StatusTransferAborted, "Data connection closed, transfer aborted")
+	case errors.Is(err, errFileShrank):
+		// The file changed under the transfer: trying again reads it as it is now.
+		c.replyError(StatusActionAborted, "Issue during transfer", err)
 	default:
-		c.replyError(StatusActionAborted, "Transfer failed", err)
+		// A driver's error is final: 451 would tell clients to try again, and some (goftp) retry
+		// an upload for ever.
+		c.replyError(StatusActionNotTaken, "Issue during transfer", err)
 	}
 }
 

@@ -290,8 +290,8 @@ func TestModeZBrokenUploads(t *testing.T) {
 		msg     string
 	}{
 		{"cut stream", stream[:len(stream)/2], StatusTransferAborted, "Data connection closed, transfer aborted"},
-		{"raw deflate without zlib header", rawDeflate.Bytes(), StatusActionAborted, "Transfer failed: zlib: invalid header"},
-		{"bad checksum", corrupt, StatusActionAborted, "Transfer failed: zlib: invalid checksum"},
+		{"raw deflate without zlib header", rawDeflate.Bytes(), StatusActionNotTaken, "Issue during transfer: zlib: invalid header"},
+		{"bad checksum", corrupt, StatusActionNotTaken, "Issue during transfer: zlib: invalid checksum"},
 	}
 
 	for _, tt := range tests {
