@@ -353,24 +353,52 @@ func writeEntries(w io.Writer, buf []byte, entries []os.FileInfo, format listFor
 // forEachBatch calls fn with the entries of dir, in the order the driver returns them, a batch
 // at a time (ClientDriverExtensionFileList returns them all at once).
 func (c *clientHandler) forEachBatch(fs ClientDriver, dir string, fn func([]os.FileInfo) error) error {
+	entries, err := openDirEntries(fs, dir)
+	if err != nil {
+		return err
+	}
+
+	defer entries.close()
+
+	return entries.each(fn)
+}
+
+// dirEntries reads a directory: the driver's whole listing, or an open directory a batch at a
+// time.
+type dirEntries struct {
+	dir    string
+	listed []os.FileInfo // from ClientDriverExtensionFileList
+	file   afero.File    // nil when listed is used
+}
+
+// openDirEntries starts reading dir, so that a directory that cannot be read is known before
+// anything is sent.
+func openDirEntries(fs ClientDriver, dir string) (*dirEntries, error) {
 	if lister, ok := fs.(ClientDriverExtensionFileList); ok {
 		entries, err := lister.ReadDir(dir)
 		if err != nil {
-			return newDriverError("listing "+dir, err)
+			return nil, newDriverError("listing "+dir, err)
 		}
 
-		return fn(entries)
+		return &dirEntries{dir: dir, listed: entries}, nil
 	}
 
 	f, err := fs.Open(dir)
 	if err != nil {
-		return newDriverError("opening "+dir, err)
+		return nil, newDriverError("opening "+dir, err)
 	}
 
-	defer f.Close()
+	return &dirEntries{dir: dir, file: f}, nil
+}
+
+// each calls fn with every batch of entries.
+func (d *dirEntries) each(fn func([]os.FileInfo) error) error {
+	if d.file == nil {
+		return fn(d.listed)
+	}
 
 	for {
-		entries, err := f.Readdir(listBatch)
+		entries, err := d.file.Readdir(listBatch)
 		if len(entries) > 0 {
 			if fnErr := fn(entries); fnErr != nil {
 				return fnErr
@@ -381,8 +409,14 @@ func (c *clientHandler) forEachBatch(fs ClientDriver, dir string, fn func([]os.F
 		case errors.Is(err, io.EOF) || (err == nil && len(entries) == 0):
 			return nil
 		case err != nil:
-			return newDriverError("reading "+dir, err)
+			return newDriverError("reading "+d.dir, err)
 		}
+	}
+}
+
+func (d *dirEntries) close() {
+	if d.file != nil {
+		_ = d.file.Close()
 	}
 }
 
@@ -456,19 +490,30 @@ func (c *clientHandler) statPath(param string) {
 		code = StatusDirectoryStatus
 	}
 
-	m := c.startMultiline(code, "STAT "+oneLine(param))
-	defer m.end("End")
-
 	now := time.Now()
 	buf := make([]byte, 0, 256)
 
 	if !info.IsDir() {
+		m := c.startMultiline(code, "STAT "+oneLine(param))
 		m.line(strings.TrimRight(string(appendLISTLine(buf, info, now)), "\r\n"))
+		m.end("End")
 
 		return
 	}
 
-	err = c.forEachBatch(fs, p, func(batch []os.FileInfo) error {
+	entries, err := openDirEntries(fs, p)
+	if err != nil {
+		c.reply(StatusFileActionNotTaken, "Could not list: "+clientErrorText(err))
+
+		return
+	}
+
+	defer entries.close()
+
+	m := c.startMultiline(code, "STAT "+oneLine(param))
+	defer m.end("End")
+
+	err = entries.each(func(batch []os.FileInfo) error {
 		for _, entry := range batch {
 			buf = appendLISTLine(buf[:0], entry, now)
 			m.line(strings.TrimRight(string(buf), "\r\n"))

@@ -2,6 +2,7 @@ package ftpserver
 
 import (
 	"fmt"
+	"os"
 	"path"
 	"regexp"
 	"slices"
@@ -554,4 +555,26 @@ func TestNLSTNamesFollowTheArgument(t *testing.T) {
 	assert.ElementsMatch(t, []string{"../../dir"}, rc.listing("NLST /"))
 	assert.ElementsMatch(t, []string{"../a.txt", "../sub"}, rc.listing("NLST /dir"))
 	assert.ElementsMatch(t, []string{"../a.txt"}, rc.listing("NLST ../a.txt"))
+}
+
+// unreadableDirFs refuses to open /secret, as a directory the server may not read.
+type unreadableDirFs struct{ afero.Fs }
+
+func (f unreadableDirFs) Open(name string) (afero.File, error) {
+	if name == "/secret" {
+		return nil, &os.PathError{Op: "open", Path: name, Err: os.ErrPermission}
+	}
+
+	return f.Fs.Open(name) //nolint:wrapcheck // a test file system
+}
+
+func TestSTATOfUnreadableDirectory(t *testing.T) {
+	fs := unreadableDirFs{afero.NewMemMapFs()}
+	s := newTestServer(t, withFs(fs))
+	require.NoError(t, fs.Mkdir("/secret", 0o755))
+
+	rc := s.rawLoggedIn(t)
+	// The directory is opened before the 212 starts, so its failure gets a reply of its own.
+	assert.Equal(t, "Could not list: permission denied", rc.expect("STAT /secret", StatusFileActionNotTaken))
+	rc.expect("NOOP", StatusOK)
 }
