@@ -838,3 +838,50 @@ func TestDriverPanicDuringTransfer(t *testing.T) {
 
 	s.rawLoggedIn(t).expect("NOOP", StatusOK)
 }
+
+// writeRefusingFs opens files whose every Write fails, as a back end that lost its storage.
+type writeRefusingFs struct {
+	afero.Fs
+
+	errs recorder[error]
+}
+
+var errBackendWrite = errors.New("backend refuses writes")
+
+func (w *writeRefusingFs) OpenFile(name string, flag int, perm os.FileMode) (afero.File, error) {
+	f, err := w.Fs.OpenFile(name, flag, perm)
+	if err != nil {
+		return nil, err //nolint:wrapcheck // a test file system
+	}
+
+	return &writeRefusingFile{File: f, fs: w}, nil
+}
+
+type writeRefusingFile struct {
+	afero.File
+
+	fs *writeRefusingFs
+}
+
+func (f *writeRefusingFile) Write([]byte) (int, error) { return 0, errBackendWrite }
+
+func (f *writeRefusingFile) TransferError(err error) { f.fs.errs.add(err) }
+
+func TestDriverWriteErrorIsFinal(t *testing.T) {
+	fs := &writeRefusingFs{Fs: afero.NewMemMapFs()}
+	s := newTestServer(t, withFs(fs))
+
+	rc := s.rawLoggedIn(t)
+	rc.expect("TYPE I", StatusOK)
+
+	// 550, not 451: a client must not take a back end's refusal for a passing failure and retry.
+	for _, size := range []int{100_000, 0} {
+		code, msg := rc.storeRaw("/f.bin", testContent(size))
+		assert.Equal(t, StatusActionNotTaken, code, "%d bytes", size)
+		assert.Equal(t, "Issue during transfer: backend refuses writes", msg, "%d bytes", size)
+	}
+
+	require.Len(t, fs.errs.all(), 2, "the driver hears of both, the empty upload too")
+	assert.ErrorIs(t, fs.errs.all()[1], errBackendWrite)
+	rc.expect("NOOP", StatusOK)
+}

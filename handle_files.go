@@ -150,8 +150,16 @@ func (c *clientHandler) storeAs(command, p string, flags int, opening string) {
 				src = newASCIIReader(conn)
 			}
 
-			return copyData(conn, unwrapFile(upload.file), src, counter, stall, c.server.copyBuffers,
+			err := copyData(conn, unwrapFile(upload.file), src, counter, stall, c.server.copyBuffers,
 				c.throttle(TransferUpload))
+			if err == nil && counter.Load() == 0 {
+				// An empty upload writes once too, as ftpserverlib's does: a driver that refuses
+				// every write refuses this one, and one that creates its object on the first
+				// write creates it.
+				_, err = upload.file.Write(nil)
+			}
+
+			return err
 		},
 		finish: upload.finish,
 	})

@@ -206,8 +206,9 @@ func TestNULInPathRefused(t *testing.T) {
 	require.NoError(t, writeFile(s.driver.fs, "/a", []byte("x")))
 
 	rc := s.rawLoggedIn(t)
-	rc.expect("TYPE I", StatusOK) // SIZE and REST answer in binary only
-	rc.pasv()                     // a prepared data connection must not change the answer
+	// SIZE and REST answer in binary only; a prepared data connection must not change the answer.
+	rc.expect("TYPE I", StatusOK)
+	rc.pasv()
 
 	for _, command := range []string{
 		"CWD a\x00b", "XCWD /a\x00", "MKD a\x00b", "XMKD a\x00b", "RMD a\x00b", "DELE a\x00b",
