@@ -851,7 +851,7 @@ var errBackendWrite = errors.New("backend refuses writes")
 func (w *writeRefusingFs) OpenFile(name string, flag int, perm os.FileMode) (afero.File, error) {
 	f, err := w.Fs.OpenFile(name, flag, perm)
 	if err != nil {
-		return nil, err //nolint:wrapcheck // a test file system
+		return nil, err
 	}
 
 	return &writeRefusingFile{File: f, fs: w}, nil
@@ -882,6 +882,6 @@ func TestDriverWriteErrorIsFinal(t *testing.T) {
 	}
 
 	require.Len(t, fs.errs.all(), 2, "the driver hears of both, the empty upload too")
-	assert.ErrorIs(t, fs.errs.all()[1], errBackendWrite)
+	require.ErrorIs(t, fs.errs.all()[1], errBackendWrite)
 	rc.expect("NOOP", StatusOK)
 }

@@ -565,7 +565,7 @@ func (f unreadableDirFs) Open(name string) (afero.File, error) {
 		return nil, &os.PathError{Op: "open", Path: name, Err: os.ErrPermission}
 	}
 
-	return f.Fs.Open(name) //nolint:wrapcheck // a test file system
+	return f.Fs.Open(name)
 }
 
 func TestSTATOfUnreadableDirectory(t *testing.T) {

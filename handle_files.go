@@ -159,7 +159,7 @@ func (c *clientHandler) storeAs(command, p string, flags int, opening string) {
 				_, err = upload.file.Write(nil)
 			}
 
-			return err
+			return err //nolint:wrapcheck // the driver's own error, as copyData returns it for a write
 		},
 		finish: upload.finish,
 	})
