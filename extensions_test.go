@@ -341,7 +341,7 @@ func TestRemoveDirExtension(t *testing.T) {
 
 	rc := s.rawLoggedIn(t)
 	rc.expect("RMD /d", StatusFileOK) // the driver decides what a non-empty directory means
-	assert.Equal(t, "Cannot remove directory: permission denied", rc.expect("XRMD /locked", StatusActionNotTaken))
+	assert.Equal(t, "Could not delete dir /locked: permission denied", rc.expect("XRMD /locked", StatusActionNotTaken))
 	rc.expect("DELE /f.txt", StatusFileOK)
 
 	assert.Equal(t, []string{"/d", "/locked"}, fs.removed.all(), "DELE does not use RemoveDir")
@@ -694,7 +694,7 @@ func TestReadOnlyFsPermissionDenied(t *testing.T) {
 	rc.expect("STOR /new.txt", StatusActionNotTaken)
 	rc.expect("APPE /f.txt", StatusActionNotTaken)
 	assert.Equal(t, "Couldn't delete /f.txt: permission denied", rc.expect("DELE /f.txt", StatusActionNotTaken))
-	assert.Equal(t, "Cannot create directory: permission denied", rc.expect("MKD /d", StatusActionNotTaken))
+	assert.Equal(t, `Could not create "/d" : permission denied`, rc.expect("MKD /d", StatusActionNotTaken))
 	rc.expect("RMD /dir", StatusActionNotTaken)
 	rc.expect("RNFR /f.txt", StatusFileActionPending)
 	rc.expect("RNTO /g.txt", StatusActionNotTaken)

@@ -65,7 +65,7 @@ func (c *clientHandler) handleMKD(param string) {
 	}
 
 	if err := c.fs().Mkdir(p, 0o755); err != nil {
-		c.replyError(StatusActionNotTaken, "Cannot create directory", err)
+		c.replyError(StatusActionNotTaken, "Could not create "+quotePath(p)+" ", err)
 
 		return
 	}
@@ -98,12 +98,12 @@ func (c *clientHandler) handleRMD(param string) {
 	}
 
 	if err != nil {
-		c.replyError(StatusActionNotTaken, "Cannot remove directory", err)
+		c.replyError(StatusActionNotTaken, "Could not delete dir "+p, err)
 
 		return
 	}
 
-	c.reply(StatusFileOK, "Directory removed")
+	c.reply(StatusFileOK, "Deleted dir "+p)
 }
 
 // siteMKDIR creates a directory and its missing parents: SITE MKDIR <path>.

@@ -112,23 +112,23 @@ func TestMKDAndRMD(t *testing.T) {
 		assert.Equal(t, `"/d/e" created`, rc.expect("XMKD e", StatusPathCreated), "relative to the working directory")
 		rc.expect("CWD /", StatusFileOK)
 
-		assert.Equal(t, "Cannot create directory: file exists", rc.expect("MKD /d", StatusActionNotTaken))
+		assert.Equal(t, `Could not create "/d" : file exists`, rc.expect("MKD /d", StatusActionNotTaken))
 
 		require.NoError(t, writeFile(fs, "/d/e/file.txt", []byte("keep me")))
-		assert.Equal(t, "Cannot remove directory: directory not empty", rc.expect("RMD /d/e", StatusActionNotTaken))
+		assert.Equal(t, "Could not delete dir /d/e: directory not empty", rc.expect("RMD /d/e", StatusActionNotTaken))
 		rc.expect("XRMD /d", StatusActionNotTaken)
 
 		data, err := afero.ReadFile(fs, "/d/e/file.txt")
 		require.NoError(t, err, "a refused RMD leaves the contents alone")
 		assert.Equal(t, "keep me", string(data))
 
-		assert.Equal(t, "Cannot remove directory: not a directory", rc.expect("RMD /d/e/file.txt", StatusActionNotTaken))
-		assert.Equal(t, "Cannot remove directory: no such file or directory", rc.expect("RMD /missing", StatusActionNotTaken))
+		assert.Equal(t, "Could not delete dir /d/e/file.txt: not a directory", rc.expect("RMD /d/e/file.txt", StatusActionNotTaken))
+		assert.Equal(t, "Could not delete dir /missing: no such file or directory", rc.expect("RMD /missing", StatusActionNotTaken))
 		assert.Equal(t, "Cannot remove the root directory", rc.expect("RMD /", StatusActionNotTaken))
 		rc.expect("RMD ../..", StatusActionNotTaken)
 
 		require.NoError(t, fs.Remove("/d/e/file.txt"))
-		assert.Equal(t, "Directory removed", rc.expect("RMD /d/e", StatusFileOK))
+		assert.Equal(t, "Deleted dir /d/e", rc.expect("RMD /d/e", StatusFileOK))
 		rc.expect("XRMD d", StatusFileOK)
 
 		_, err = fs.Stat("/d")

@@ -157,15 +157,13 @@ func (c *clientHandler) handleMODE(param string) {
 	switch {
 	case mode == "S":
 		c.deflate = false
+		c.reply(StatusOK, "Using stream mode")
 	case mode == "Z" && c.settings.DeflateCompressionLevel > 0:
 		c.deflate = true
+		c.reply(StatusOK, "Using deflate mode")
 	default:
 		c.reply(StatusNotImplementedParam, "Unsupported mode "+quoteVerb(param))
-
-		return
 	}
-
-	c.reply(StatusOK, "Mode set to "+mode)
 }
 
 // featMODE announces MODE Z when it is enabled (draft-preston-ftpext-deflate 3.5).
