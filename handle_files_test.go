@@ -198,8 +198,8 @@ func TestDefaultTransferType(t *testing.T) {
 
 	rc := s.rawLoggedIn(t)
 	data := rc.pasv()
-	assert.Contains(t, rc.expect("RETR /text.txt", StatusFileStatusOK), "BINARY")
-	assert.Equal(t, "a\nb\n", string(readAllClose(t, data)))
+	rc.expect("RETR /text.txt", StatusFileStatusOK)
+	assert.Equal(t, "a\nb\n", string(readAllClose(t, data)), "TYPE A would have sent CRLF")
 }
 
 func TestRETRErrors(t *testing.T) {

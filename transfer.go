@@ -148,8 +148,7 @@ func (c *clientHandler) startTransfer(job transferJob) {
 	t.tlsActive = c.transferTLS
 	c.mu.Unlock()
 
-	opening := orDefault(job.opening, "Opening "+c.typeName()+" mode data connection for "+job.command)
-	c.reply(StatusFileStatusOK, opening)
+	c.reply(StatusFileStatusOK, orDefault(job.opening, "Using transfer connection"))
 
 	conn, ended := c.transferAtOnce(t, job)
 	if !ended {
@@ -414,7 +413,7 @@ func (c *clientHandler) closeData() {
 	}
 }
 
-// typeName names the current TYPE in the 150 reply, as most servers do.
+// typeName names the current TYPE in the STAT reply.
 func (c *clientHandler) typeName() string {
 	if c.transferType == TransferTypeASCII {
 		return "ASCII"
