@@ -220,13 +220,17 @@ func (c *clientHandler) handleLine(line string) {
 	}
 
 	if cmd.disabledBy != nil && cmd.disabledBy(c.settings) {
-		c.reply(StatusCommandNotImplemented, verb+" is disabled on this server")
+		if cmd.disabledReply != nil {
+			c.reply(cmd.disabledReply(verb))
+		} else {
+			c.reply(StatusCommandNotImplemented, verb+" is disabled on this server")
+		}
 
 		return
 	}
 
 	if !cmd.open && !c.loggedIn() {
-		c.reply(StatusNotLoggedIn, "Please log in with USER and PASS first")
+		c.reply(StatusNotLoggedIn, "Please login with USER and PASS")
 
 		return
 	}
@@ -416,9 +420,13 @@ func (c *clientHandler) GetLastDataChannel() DataChannel {
 	return c.lastChannel
 }
 
-// errTLSRequirementTooLate is returned by SetTLSRequirement when the client is already past
-// what the new policy forbids.
-var errTLSRequirementTooLate = errors.New("client already logged in without TLS")
+var (
+	// errTLSRequirementTooLate is returned by SetTLSRequirement when the client is already past
+	// what the new policy forbids.
+	errTLSRequirementTooLate = errors.New("client already logged in without TLS")
+	// errInvalidTLSRequirement is returned by SetTLSRequirement for a value that names no policy.
+	errInvalidTLSRequirement = errors.New("invalid TLS requirement")
+)
 
 // SetTLSRequirement implements ClientContext. Implicit encryption cannot be chosen per client
 // (it is decided before the first byte), and a mandatory policy cannot be imposed on a client
@@ -433,8 +441,10 @@ func (c *clientHandler) SetTLSRequirement(requirement TLSRequirement) error {
 		if c.driver != nil && !c.controlTLS {
 			return errTLSRequirementTooLate
 		}
-	default:
+	case ImplicitEncryption:
 		return fmt.Errorf("TLS requirement %d cannot be set per client: %w", requirement, os.ErrInvalid)
+	default:
+		return errInvalidTLSRequirement
 	}
 
 	c.tlsRequirement = requirement

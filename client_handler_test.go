@@ -122,7 +122,8 @@ func TestFEATListsTable(t *testing.T) {
 		assert.Contains(t, lines, " "+want)
 	}
 
-	assert.Contains(t, msg, " MLST type*;size*;modify*;perm*;unique*;UNIX.mode*;UNIX.owner*;UNIX.group*;")
+	// RFC 3659 7.8: the facts a session starts with are starred; the UNIX ones wait for OPTS MLST.
+	assert.Contains(t, msg, " MLST type*;size*;modify*;perm*;unique*;UNIX.mode;UNIX.owner;UNIX.group;")
 	assert.NotContains(t, msg, "MFMT", "disabled by DisableMFMT")
 	assert.NotContains(t, msg, "AUTH TLS", "the driver has no TLS configuration")
 }
@@ -161,7 +162,7 @@ func TestSTATDisabled(t *testing.T) {
 func TestClientContext(t *testing.T) {
 	s := newTestServer(t)
 	rc := s.rawLoggedIn(t)
-	rc.expect("CLNT my client 1.0", StatusOK)
+	assert.Equal(t, "Good to know", rc.expect("CLNT my client 1.0", StatusOK))
 	rc.expect("NOOP", StatusOK)
 
 	s.driver.mu.Lock()
@@ -183,6 +184,7 @@ func TestClientContext(t *testing.T) {
 	assert.True(t, cc.Debug())
 	require.Error(t, cc.SetTLSRequirement(MandatoryEncryption), "already logged in over clear text")
 	require.Error(t, cc.SetTLSRequirement(ImplicitEncryption))
+	require.EqualError(t, cc.SetTLSRequirement(-1), "invalid TLS requirement")
 	require.NoError(t, cc.SetTLSRequirement(ClearOrEncrypted))
 
 	require.NoError(t, cc.Close())
@@ -202,7 +204,7 @@ func TestPreAuthUser(t *testing.T) {
 		}
 	})
 	rc := s.raw(t)
-	rc.expect("USER banned", StatusNotLoggedIn)
+	assert.Equal(t, "User rejected: banned", rc.expect("USER banned", StatusNotLoggedIn))
 	rc.expect("USER "+testUser, StatusUserOK)
 	rc.expect("PASS wrong", StatusNotLoggedIn)
 	// A failed PASS forgets the user: the client starts again with USER.
@@ -220,7 +222,8 @@ func TestPreAuthUserRequiresTLS(t *testing.T) {
 		}
 	})
 	rc := s.raw(t)
-	assert.Contains(t, rc.expect("USER "+testUser, StatusNotLoggedIn), "TLS")
+	assert.Equal(t, "TLS is required", rc.expect("USER "+testUser, StatusServiceNotAvailable))
+	requireClosed(t, rc)
 }
 
 func TestREINAndQUIT(t *testing.T) {
@@ -229,7 +232,7 @@ func TestREINAndQUIT(t *testing.T) {
 	rc.expect("MKD /dir", StatusPathCreated)
 	rc.expect("CWD /dir", StatusFileOK)
 	rc.expect("REIN", StatusServiceReady)
-	rc.expect("PWD", StatusNotLoggedIn)
+	assert.Equal(t, "Please login with USER and PASS", rc.expect("PWD", StatusNotLoggedIn))
 	rc.expect("USER "+testUser, StatusUserOK)
 	rc.expect("PASS "+testPass, StatusUserLoggedIn)
 	assert.Equal(t, `"/" is the current directory`, rc.expect("PWD", StatusPathCreated))
@@ -248,7 +251,8 @@ func TestACCT(t *testing.T) {
 func TestOPTS(t *testing.T) {
 	s := newTestServer(t)
 	rc := s.raw(t)
-	rc.expect("OPTS UTF8 ON", StatusOK)
+	assert.Equal(t, "I'm in UTF8 only anyway", rc.expect("OPTS UTF8", StatusOK))
+	assert.Equal(t, "I'm in UTF8 only anyway", rc.expect("OPTS UTF8 ON", StatusOK))
 	rc.expect("OPTS UTF8 OFF", StatusOK)
 	rc.expect("OPTS UTF8 MAYBE", StatusSyntaxErrorParameters)
 	rc.expect("OPTS NOPE", StatusSyntaxErrorParameters)
@@ -266,6 +270,10 @@ func TestSYSTAndTypes(t *testing.T) {
 	for _, ok := range []string{"TYPE A", "TYPE A N", "TYPE I", "TYPE L 8", "type i", "MODE S", "STRU F"} {
 		rc.expect(ok, StatusOK)
 	}
+
+	assert.Equal(t, "Type set to ASCII", rc.expect("TYPE L 7", StatusOK))
+	assert.Equal(t, "Type set to binary", rc.expect("TYPE L8", StatusOK))
+	assert.Equal(t, "Type set to ASCII", rc.expect("type a n", StatusOK))
 
 	for _, refused := range []string{"TYPE E", "TYPE A T", "TYPE X", "MODE B", "MODE C", "STRU R", "STRU P"} {
 		rc.expect(refused, StatusNotImplementedParam)

@@ -137,9 +137,16 @@ func stripTelnet(b []byte) string {
 
 // parseCommandLine splits a line into its upper-cased verb and its parameter. RFC 959 5.3
 // separates them by exactly one space, so further spaces belong to the parameter (a file name
-// may start with one).
+// may start with one). A verb that ends in ABOR after other bytes is ABOR: a client that writes
+// the Telnet IP and DM bytes (RFC 959 4.1.3) through a UTF-8 encoder sends them as "\xc3\xb2\xc3\xbf",
+// which stripTelnet cannot recognise.
 func parseCommandLine(line string) (string, string) {
 	verb, param, _ := strings.Cut(line, " ")
+	verb = strings.ToUpper(verb)
 
-	return strings.ToUpper(verb), param
+	if strings.HasSuffix(verb, "ABOR") {
+		verb = "ABOR"
+	}
+
+	return verb, param
 }

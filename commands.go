@@ -22,11 +22,12 @@ type CommandDescription struct {
 // dispatcher checks before calling it.
 type commandDesc struct {
 	handle         func(c *clientHandler, param string)
-	open           bool                 // allowed before login
-	needsParam     bool                 // an empty argument gets 501
-	duringTransfer bool                 // answered while a transfer runs, not queued behind it
-	transfer       bool                 // uses the prepared data connection
-	disabledBy     func(*Settings) bool // non-nil: the setting that turns the verb off (502)
+	open           bool                            // allowed before login
+	needsParam     bool                            // an empty argument gets 501
+	duringTransfer bool                            // answered while a transfer runs, not queued behind it
+	transfer       bool                            // uses the prepared data connection
+	disabledBy     func(*Settings) bool            // non-nil: the setting that turns the verb off (502)
+	disabledReply  func(verb string) (int, string) // the reply when disabledBy is true, if not 502
 	feat           func(c *clientHandler) string
 }
 
@@ -125,12 +126,12 @@ func commandTable() map[string]commandDesc {
 		"SIZE": {handle: (*clientHandler).handleSIZE, needsParam: true, feat: feat("SIZE")},
 		"MDTM": {handle: (*clientHandler).handleMDTM, needsParam: true, feat: feat("MDTM")},
 		"MFMT": {
-			handle: (*clientHandler).handleMFMT, needsParam: true, feat: feat("MFMT"),
+			handle: (*clientHandler).handleMFMT, feat: feat("MFMT"), // 500 without an argument
 			disabledBy: func(s *Settings) bool { return s.DisableMFMT },
 		},
 
 		// Checksums: draft-bryan-ftpext-hash-02, and the X* commands of its appendix B
-		"HASH":    hashCommand((*clientHandler).handleHASH, (*clientHandler).featHASH),
+		"HASH":    optionalParam(hashCommand((*clientHandler).handleHASH, (*clientHandler).featHASH)),
 		"RANG":    hashCommand((*clientHandler).handleRANG, nil), // for HASH only: no "RANG STREAM"
 		"XCRC":    hashCommand((*clientHandler).handleXCRC, feat("XCRC")),
 		"XMD5":    hashCommand((*clientHandler).handleXMD5, feat("XMD5")),
@@ -144,15 +145,30 @@ func commandTable() map[string]commandDesc {
 		"EPSV": {handle: (*clientHandler).handleEPSV, feat: feat("EPSV")},
 		"PORT": {
 			handle: (*clientHandler).handlePORT, needsParam: true,
-			disabledBy: func(s *Settings) bool { return s.DisableActiveMode },
+			disabledBy: activeModeDisabled, disabledReply: activeModeDisabledReply,
 		},
 		"EPRT": {
 			handle: (*clientHandler).handleEPRT, needsParam: true, feat: feat("EPRT"),
-			disabledBy: func(s *Settings) bool { return s.DisableActiveMode },
+			disabledBy: activeModeDisabled, disabledReply: activeModeDisabledReply,
 		},
 		"LPSV": {handle: (*clientHandler).handleNotImplemented},
 		"LPRT": {handle: (*clientHandler).handleNotImplemented},
 	}
+}
+
+// optionalParam lets a command answer an empty argument itself.
+func optionalParam(d commandDesc) commandDesc {
+	d.needsParam = false
+
+	return d
+}
+
+func activeModeDisabled(s *Settings) bool { return s.DisableActiveMode }
+
+// activeModeDisabledReply refuses PORT and EPRT with 421, one of the replies RFC 959 5.4 lists
+// for PORT (502 is not), as ftpserverlib does; the session goes on.
+func activeModeDisabledReply(verb string) (int, string) {
+	return StatusServiceNotAvailable, verb + " command is disabled"
 }
 
 // handleNotImplemented answers verbs that are known but deliberately not offered (LPSV, LPRT:

@@ -131,11 +131,11 @@ func errorCode(err error, fallback int) int {
 func clientErrorText(err error) string {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return "No such file or directory"
+		return "no such file or directory"
 	case errors.Is(err, fs.ErrPermission):
-		return "Permission denied"
+		return "permission denied"
 	case errors.Is(err, fs.ErrExist):
-		return "File exists"
+		return "file exists"
 	case errors.Is(err, ErrStorageExceeded):
 		return "Storage limit exceeded"
 	case errors.Is(err, errNameNotUTF8):

@@ -228,8 +228,8 @@ func TestFlushError(t *testing.T) {
 		code int
 		text string
 	}{
-		{"any error", errors.New("backend flush failed"), statusLocalError, "backend flush failed"},
-		{"quota", ErrStorageExceeded, StatusActionNotTakenStorageExceeded, "Transfer failed: Storage limit exceeded"},
+		{"any error", errors.New("backend flush failed"), StatusActionNotTaken, "backend flush failed"},
+		{"quota", ErrStorageExceeded, StatusActionNotTakenStorageExceeded, "Issue during transfer: Storage limit exceeded"},
 	}
 
 	for _, tt := range tests {
@@ -310,7 +310,7 @@ func TestFileListExtension(t *testing.T) {
 	rc.expect("CWD /real", StatusFileOK)
 	assert.ElementsMatch(t, []string{"vdir", "virtual.txt"}, rc.listing("NLST"))
 	assert.Len(t, rc.listing("MLSD /real"), 3, "the directory itself, then its two entries")
-	assert.Contains(t, rc.expect("STAT /real", StatusFileStatus), "virtual.txt")
+	assert.Contains(t, rc.expect("STAT /real", StatusDirectoryStatus), "virtual.txt")
 
 	assert.Equal(t, []string{"/real", "/real", "/real", "/real"}, fs.dirs.all())
 }
@@ -341,7 +341,7 @@ func TestRemoveDirExtension(t *testing.T) {
 
 	rc := s.rawLoggedIn(t)
 	rc.expect("RMD /d", StatusFileOK) // the driver decides what a non-empty directory means
-	assert.Equal(t, "Cannot remove directory: Permission denied", rc.expect("XRMD /locked", StatusActionNotTaken))
+	assert.Equal(t, "Could not delete dir /locked: permission denied", rc.expect("XRMD /locked", StatusActionNotTaken))
 	rc.expect("DELE /f.txt", StatusFileOK)
 
 	assert.Equal(t, []string{"/d", "/locked"}, fs.removed.all(), "DELE does not use RemoveDir")
@@ -402,7 +402,7 @@ func TestSymlinkExtension(t *testing.T) {
 	require.NoError(t, fs.Mkdir("/dir", 0o755))
 
 	rc := s.rawLoggedIn(t)
-	assert.Equal(t, "SITE SYMLINK command successful", rc.expect("SITE SYMLINK target.txt /dir/link", StatusOK))
+	assert.Equal(t, "Done !", rc.expect("SITE SYMLINK target.txt /dir/link", StatusOK))
 	rc.expect("CWD /dir", StatusFileOK)
 	rc.expect("SITE SYMLINK ../t l", StatusOK)
 	rc.expect("SITE SYMLINK only-one", StatusSyntaxErrorParameters)
@@ -417,6 +417,7 @@ func TestSymlinkThroughAferoLinker(t *testing.T) {
 
 	rc := s.rawLoggedIn(t)
 	rc.expect("SITE SYMLINK /t.txt /l.txt", StatusOK)
+	assert.Equal(t, "Couldn't symlink: file exists", rc.expect("SITE SYMLINK /t.txt /l.txt", StatusActionNotTaken))
 
 	info, err := os.Lstat(served + "/l.txt")
 	require.NoError(t, err)
@@ -428,7 +429,7 @@ func TestSymlinkThroughAferoLinker(t *testing.T) {
 
 	// A file system that cannot link says so.
 	memory := newTestServer(t)
-	assert.Equal(t, "Symbolic links are not supported here",
+	assert.Equal(t, "This extension hasn't been implemented !",
 		memory.rawLoggedIn(t).expect("SITE SYMLINK /a /b", StatusCommandNotImplemented))
 }
 
@@ -459,16 +460,45 @@ func TestSiteExtension(t *testing.T) {
 	assert.Equal(t, "Quota:\n used 1\nEnd", rc.expect("SITE quota", StatusSystemStatus))
 
 	// nil falls through to the built-in subcommands.
-	assert.Equal(t, `"/made" created`, rc.expect("SITE MKDIR /made", StatusPathCreated))
+	assert.Equal(t, "Created dir /made", rc.expect("SITE MKDIR /made", StatusFileOK))
 	info, err := fs.Stat("/made")
 	require.NoError(t, err)
 	assert.True(t, info.IsDir())
 
-	rc.expect("SITE RMDIR /made", StatusFileOK)
+	assert.Equal(t, "Removed dir /made", rc.expect("SITE RMDIR /made", StatusFileOK))
 	_, err = fs.Stat("/made")
 	require.ErrorIs(t, err, os.ErrNotExist)
 
-	assert.Equal(t, `Unknown SITE command "NOPE"`, rc.expect("SITE NOPE", StatusSyntaxErrorNotRecognised))
+	assert.Equal(t, "Unknown SITE subcommand: NOPE", rc.expect("SITE nope", StatusSyntaxErrorNotRecognised))
+}
+
+func TestSiteMKDIRAndRMDIRWorkOnTrees(t *testing.T) {
+	s := newTestServer(t)
+	fs := s.driver.fs
+
+	rc := s.rawLoggedIn(t)
+	assert.Equal(t, "Created dir /a/b/c", rc.expect("SITE MKDIR /a/b/c", StatusFileOK), "parents are created")
+	require.NoError(t, writeFile(fs, "/a/b/c/f.txt", []byte("x")))
+
+	rc.expect("CWD /a", StatusFileOK)
+	assert.Equal(t, "Created dir /a/with space", rc.expect("SITE MKDIR with space", StatusFileOK))
+	info, err := fs.Stat("/a/with space")
+	require.NoError(t, err)
+	assert.True(t, info.IsDir())
+
+	assert.Equal(t, "Missing path", rc.expect("SITE MKDIR", StatusSyntaxErrorNotRecognised))
+	assert.Equal(t, "Missing path", rc.expect("SITE RMDIR", StatusSyntaxErrorNotRecognised))
+	assert.Equal(t, "Cannot remove the root directory", rc.expect("SITE RMDIR /", StatusActionNotTaken))
+
+	assert.Equal(t, "Removed dir /a/b", rc.expect("SITE RMDIR b", StatusFileOK), "a tree goes at once")
+
+	for _, gone := range []string{"/a/b", "/a/b/c", "/a/b/c/f.txt"} {
+		_, err = fs.Stat(gone)
+		require.ErrorIs(t, err, os.ErrNotExist, gone)
+	}
+
+	_, err = fs.Stat("/a/with space")
+	require.NoError(t, err, "what is beside the tree stays")
 }
 
 func TestSiteCHMODOnDisk(t *testing.T) {
@@ -489,11 +519,15 @@ func TestSiteCHMODOnDisk(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o710), info.Mode().Perm())
 
-	for _, bad := range []string{"SITE CHMOD 9 /f.txt", "SITE CHMOD 644", "SITE CHMOD rw /f.txt", "SITE CHMOD 17777 /f.txt"} {
-		rc.expect(bad, StatusSyntaxErrorParameters)
+	rc.expect("SITE CHMOD 644", StatusSyntaxErrorParameters)
+
+	for _, bad := range []string{"SITE CHMOD 9 /f.txt", "SITE CHMOD rw /f.txt", "SITE CHMOD 17777 /f.txt"} {
+		rc.expect(bad, StatusActionNotTaken)
 	}
 
-	assert.Equal(t, "Cannot change mode: No such file or directory",
+	assert.Equal(t, `Invalid mode "a": use an octal mode such as 644`, rc.expect("SITE CHMOD a /f.txt", StatusActionNotTaken))
+
+	assert.Equal(t, "Cannot change mode: no such file or directory",
 		rc.expect("SITE CHMOD 644 /missing", StatusActionNotTaken))
 }
 
@@ -520,14 +554,17 @@ func TestSiteCHOWN(t *testing.T) {
 	s := newTestServer(t, withFs(fs))
 
 	rc := s.rawLoggedIn(t)
-	assert.Equal(t, "SITE CHOWN command successful", rc.expect("SITE CHOWN 1000:100 f.txt", StatusOK))
+	assert.Equal(t, "Done !", rc.expect("SITE CHOWN 1000:100 f.txt", StatusOK))
 	rc.expect("SITE CHOWN 1001 /d/../g", StatusOK)
 
-	for _, bad := range []string{"SITE CHOWN 1000", "SITE CHOWN abc f", "SITE CHOWN 1:x f", "SITE CHOWN -1 f"} {
-		rc.expect(bad, StatusSyntaxErrorParameters)
+	rc.expect("SITE CHOWN 1000", StatusSyntaxErrorParameters)
+
+	for _, bad := range []string{"SITE CHOWN abc f", "SITE CHOWN 1:x f", "SITE CHOWN -1 f"} {
+		rc.expect(bad, StatusActionNotTaken)
 	}
 
-	assert.Equal(t, []chownCall{{"/f.txt", 1000, 100}, {"/g", 1001, -1}}, fs.calls.all())
+	// Without a group the driver is asked for group 0, as ftpserverlib asks.
+	assert.Equal(t, []chownCall{{"/f.txt", 1000, 100}, {"/g", 1001, 0}}, fs.calls.all())
 }
 
 func TestDisableSite(t *testing.T) {
@@ -585,13 +622,13 @@ func TestStorageExceeded(t *testing.T) {
 	rc.expect("TYPE I", StatusOK)
 
 	// Refused when opening: no 150, no transfer.
-	assert.Equal(t, "Cannot store /full/f.bin: Storage limit exceeded",
+	assert.Equal(t, "Could not access file: Storage limit exceeded",
 		rc.expect("STOR /full/f.bin", StatusActionNotTakenStorageExceeded))
 
 	// Refused while writing: the transfer's final reply.
 	code, msg := rc.storeRaw("/big.bin", testContent(50_000))
 	assert.Equal(t, StatusActionNotTakenStorageExceeded, code)
-	assert.Equal(t, "Transfer failed: Storage limit exceeded", msg)
+	assert.Equal(t, "Issue during transfer: Storage limit exceeded", msg)
 
 	code, _ = rc.storeRaw("/small.bin", testContent(999))
 	assert.Equal(t, StatusClosingDataConn, code)
@@ -632,12 +669,13 @@ func TestFileNameNotAllowed(t *testing.T) {
 	require.NoError(t, writeFile(fs.Fs, "/ok.txt", []byte("x")))
 
 	rc := s.rawLoggedIn(t)
-	assert.Equal(t, "Cannot store /forbidden.txt: File name not allowed",
+	assert.Equal(t, "Could not access file: File name not allowed",
 		rc.expect("STOR forbidden.txt", StatusActionNotTakenNoFile))
 	rc.expect("APPE forbidden.txt", StatusActionNotTakenNoFile)
 	rc.expect("MKD /forbidden", StatusActionNotTakenNoFile)
 	rc.expect("RNFR /ok.txt", StatusFileActionPending)
-	rc.expect("RNTO /forbidden.txt", StatusActionNotTakenNoFile)
+	assert.Equal(t, "Couldn't rename /ok.txt to /forbidden.txt: File name not allowed",
+		rc.expect("RNTO /forbidden.txt", StatusActionNotTakenNoFile))
 
 	names, err := afero.ReadDir(fs.Fs, "/")
 	require.NoError(t, err)
@@ -652,11 +690,11 @@ func TestReadOnlyFsPermissionDenied(t *testing.T) {
 	s := newTestServer(t, withFs(afero.NewReadOnlyFs(base)))
 	rc := s.rawLoggedIn(t)
 
-	assert.Equal(t, "Cannot store /f.txt: Permission denied", rc.expect("STOR /f.txt", StatusActionNotTaken))
+	assert.Equal(t, "Could not access file: permission denied", rc.expect("STOR /f.txt", StatusActionNotTaken))
 	rc.expect("STOR /new.txt", StatusActionNotTaken)
 	rc.expect("APPE /f.txt", StatusActionNotTaken)
-	assert.Equal(t, "Cannot delete /f.txt: Permission denied", rc.expect("DELE /f.txt", StatusActionNotTaken))
-	assert.Equal(t, "Cannot create directory: Permission denied", rc.expect("MKD /d", StatusActionNotTaken))
+	assert.Equal(t, "Couldn't delete /f.txt: permission denied", rc.expect("DELE /f.txt", StatusActionNotTaken))
+	assert.Equal(t, `Could not create "/d" : permission denied`, rc.expect("MKD /d", StatusActionNotTaken))
 	rc.expect("RMD /dir", StatusActionNotTaken)
 	rc.expect("RNFR /f.txt", StatusFileActionPending)
 	rc.expect("RNTO /g.txt", StatusActionNotTaken)
@@ -769,6 +807,7 @@ func TestDriverPanicClosesOnlyItsClient(t *testing.T) {
 	assert.Equal(t, []string{"f.txt"}, other.listing("NLST"))
 
 	newcomer := s.rawLoggedIn(t)
+	newcomer.expect("TYPE I", StatusOK)
 	newcomer.expect("SIZE /f.txt", StatusFileStatus)
 }
 
@@ -798,4 +837,51 @@ func TestDriverPanicDuringTransfer(t *testing.T) {
 	assert.Equal(t, StatusClosingDataConn, code)
 
 	s.rawLoggedIn(t).expect("NOOP", StatusOK)
+}
+
+// writeRefusingFs opens files whose every Write fails, as a back end that lost its storage.
+type writeRefusingFs struct {
+	afero.Fs
+
+	errs recorder[error]
+}
+
+var errBackendWrite = errors.New("backend refuses writes")
+
+func (w *writeRefusingFs) OpenFile(name string, flag int, perm os.FileMode) (afero.File, error) {
+	f, err := w.Fs.OpenFile(name, flag, perm)
+	if err != nil {
+		return nil, err
+	}
+
+	return &writeRefusingFile{File: f, fs: w}, nil
+}
+
+type writeRefusingFile struct {
+	afero.File
+
+	fs *writeRefusingFs
+}
+
+func (f *writeRefusingFile) Write([]byte) (int, error) { return 0, errBackendWrite }
+
+func (f *writeRefusingFile) TransferError(err error) { f.fs.errs.add(err) }
+
+func TestDriverWriteErrorIsFinal(t *testing.T) {
+	fs := &writeRefusingFs{Fs: afero.NewMemMapFs()}
+	s := newTestServer(t, withFs(fs))
+
+	rc := s.rawLoggedIn(t)
+	rc.expect("TYPE I", StatusOK)
+
+	// 550, not 451: a client must not take a back end's refusal for a passing failure and retry.
+	for _, size := range []int{100_000, 0} {
+		code, msg := rc.storeRaw("/f.bin", testContent(size))
+		assert.Equal(t, StatusActionNotTaken, code, "%d bytes", size)
+		assert.Equal(t, "Issue during transfer: backend refuses writes", msg, "%d bytes", size)
+	}
+
+	require.Len(t, fs.errs.all(), 2, "the driver hears of both, the empty upload too")
+	require.ErrorIs(t, fs.errs.all()[1], errBackendWrite)
+	rc.expect("NOOP", StatusOK)
 }

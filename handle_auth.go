@@ -19,6 +19,20 @@ func (c *clientHandler) needsTLS() bool {
 	return c.tlsRequirement != ClearOrEncrypted && !c.controlTLS
 }
 
+// refuseClearText closes a session whose TLS policy forbids logging in without TLS and tells
+// whether it did: 421, as the client must reconnect with TLS (RFC 959 4.2: the service closes
+// the control connection).
+func (c *clientHandler) refuseClearText() bool {
+	if !c.needsTLS() {
+		return false
+	}
+
+	c.reply(StatusServiceNotAvailable, "TLS is required")
+	c.quitting = true
+
+	return true
+}
+
 func (c *clientHandler) handleUSER(user string) {
 	if c.loggedIn() {
 		c.reply(StatusBadCommandSequence, "Already logged in; use REIN to change user")
@@ -26,27 +40,19 @@ func (c *clientHandler) handleUSER(user string) {
 		return
 	}
 
-	if c.refusedAtLogin("USER") {
-		return
-	}
-
-	if c.needsTLS() {
-		c.reply(StatusNotLoggedIn, "This server requires TLS: use AUTH TLS before USER")
-
+	if c.refusedAtLogin("USER") || c.refuseClearText() {
 		return
 	}
 
 	if verifier, ok := c.server.driver.(MainDriverExtensionUserVerifier); ok {
 		if err := verifier.PreAuthUser(c, user); err != nil {
-			c.loginFailed(user, err, "User refused")
+			c.loginFailed(user, err, "User rejected: "+clientErrorText(err))
 
 			return
 		}
 
 		// PreAuthUser may have set a stricter TLS policy for this user.
-		if c.needsTLS() {
-			c.reply(StatusNotLoggedIn, "This user must use TLS: use AUTH TLS before USER")
-
+		if c.refuseClearText() {
 			return
 		}
 	}
@@ -282,10 +288,10 @@ func (c *clientHandler) handlePROT(protection string) {
 	switch strings.ToUpper(protection) {
 	case "C":
 		c.setTransferTLS(false)
-		c.reply(StatusOK, "Protection level set to Clear")
+		c.reply(StatusOK, "OK")
 	case "P":
 		c.setTransferTLS(true)
-		c.reply(StatusOK, "Protection level set to Private")
+		c.reply(StatusOK, "OK")
 	case "S", "E":
 		c.reply(StatusProtectionLevelNotSupported, "Only C and P are supported")
 	default:

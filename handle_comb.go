@@ -64,7 +64,7 @@ func (c *clientHandler) handleCOMB(param string) {
 		return
 	}
 
-	c.reply(StatusFileOK, c.removeParts(target, parts))
+	c.reply(StatusFileOK, c.removeParts(parts))
 }
 
 // parseCOMBArgs returns the target and the parts of a COMB.
@@ -180,9 +180,9 @@ func (c *clientHandler) appendFiles(dst FileTransfer, sources []string) error {
 // removeParts removes the parts once the target holds them and returns the text of the 250
 // reply. A part that cannot be removed is named there, but COMB still succeeded: answering an
 // error would invite the client to run it again and append the parts twice.
-func (c *clientHandler) removeParts(target string, parts []string) string {
+func (c *clientHandler) removeParts(parts []string) string {
 	fs := c.fs()
-	msg := "Combined into " + target
+	msg := "COMB succeeded!"
 
 	for _, part := range parts {
 		if err := fs.Remove(part); err != nil {

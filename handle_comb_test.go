@@ -65,7 +65,7 @@ func TestCOMB(t *testing.T) {
 		}
 
 		// The parts are appended in the order given, not in the order of their names, and removed.
-		assert.Equal(t, "Combined into /target.bin", rc.expect(`COMB "target.bin" "p3" "p1" "p2"`, StatusFileOK))
+		assert.Equal(t, "COMB succeeded!", rc.expect(`COMB "target.bin" "p3" "p1" "p2"`, StatusFileOK))
 
 		want := bytes.Join([][]byte{parts["p3"], parts["p1"], parts["p2"]}, nil)
 		r, err := conn.Retr("target.bin")
@@ -101,8 +101,8 @@ func TestCOMBMissingPartLeavesEverything(t *testing.T) {
 		require.NoError(t, writeFile(s.driver.fs, "/p1", []byte("one")))
 
 		rc := s.rawLoggedIn(t)
-		assert.Contains(t, rc.expect(`COMB "target" "p1" "missing"`, StatusActionNotTaken), "No such file or directory")
-		assert.Contains(t, rc.expect(`COMB "new" "p1" "missing"`, StatusActionNotTaken), "No such file or directory")
+		assert.Contains(t, rc.expect(`COMB "target" "p1" "missing"`, StatusActionNotTaken), "no such file or directory")
+		assert.Contains(t, rc.expect(`COMB "new" "p1" "missing"`, StatusActionNotTaken), "no such file or directory")
 
 		requireContent(t, s.driver.fs, "/target", []byte("old"))
 		requireContent(t, s.driver.fs, "/p1", []byte("one"))
@@ -147,7 +147,7 @@ func TestCOMBFailureMidwayLeavesEverything(t *testing.T) {
 
 	// p1 and p2 were copied when p3 failed: the temporary file goes, nothing else changes.
 	rc := s.rawLoggedIn(t)
-	assert.Contains(t, rc.expect("COMB target p1 p2 p3", StatusActionNotTaken), "Permission denied")
+	assert.Contains(t, rc.expect("COMB target p1 p2 p3", StatusActionNotTaken), "permission denied")
 
 	for name, data := range map[string]string{"/target": "old", "/p1": "one", "/p2": "two", "/p3": "three"} {
 		requireContent(t, fs.Fs, name, []byte(data))
@@ -165,7 +165,7 @@ func TestCOMBPartNotRemovable(t *testing.T) {
 	// The target holds the parts: COMB succeeded, and says what it could not clean up.
 	rc := s.rawLoggedIn(t)
 	msg := rc.expect("COMB t p1 p2", StatusFileOK)
-	assert.Equal(t, "Combined into /t; could not remove /p2: Permission denied", msg)
+	assert.Equal(t, "COMB succeeded!; could not remove /p2: permission denied", msg)
 
 	requireContent(t, fs.Fs, "/t", []byte("onetwo"))
 

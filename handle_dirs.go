@@ -26,6 +26,15 @@ var (
 )
 
 func (c *clientHandler) handleCWD(param string) {
+	c.changeDir(param, "CD")
+}
+
+func (c *clientHandler) handleCDUP(string) {
+	c.changeDir("..", "CDUP")
+}
+
+// changeDir moves the working directory for CWD and CDUP; verb names the command in the reply.
+func (c *clientHandler) changeDir(param, verb string) {
 	p, ok := c.pathParam(param)
 	if !ok {
 		return
@@ -35,17 +44,13 @@ func (c *clientHandler) handleCWD(param string) {
 
 	switch {
 	case err != nil:
-		c.replyError(StatusActionNotTaken, "Cannot change directory", err)
+		c.replyError(StatusActionNotTaken, verb+" issue", err)
 	case !info.IsDir():
-		c.reply(StatusActionNotTaken, "Cannot change directory: not a directory")
+		c.reply(StatusActionNotTaken, "Can't change directory to "+p+": Not a Directory")
 	default:
 		c.SetPath(p)
-		c.reply(StatusFileOK, "Directory changed to "+p)
+		c.reply(StatusFileOK, verb+" worked on "+p)
 	}
-}
-
-func (c *clientHandler) handleCDUP(string) {
-	c.handleCWD("..")
 }
 
 // handlePWD answers 257 with the quoted working directory (RFC 959 appendix II).
@@ -60,7 +65,7 @@ func (c *clientHandler) handleMKD(param string) {
 	}
 
 	if err := c.fs().Mkdir(p, 0o755); err != nil {
-		c.replyError(StatusActionNotTaken, "Cannot create directory", err)
+		c.replyError(StatusActionNotTaken, "Could not create "+quotePath(p)+" ", err)
 
 		return
 	}
@@ -93,12 +98,63 @@ func (c *clientHandler) handleRMD(param string) {
 	}
 
 	if err != nil {
-		c.replyError(StatusActionNotTaken, "Cannot remove directory", err)
+		c.replyError(StatusActionNotTaken, "Could not delete dir "+p, err)
 
 		return
 	}
 
-	c.reply(StatusFileOK, "Directory removed")
+	c.reply(StatusFileOK, "Deleted dir "+p)
+}
+
+// siteMKDIR creates a directory and its missing parents: SITE MKDIR <path>.
+func (c *clientHandler) siteMKDIR(param string) {
+	if param == "" {
+		c.reply(StatusSyntaxErrorNotRecognised, "Missing path")
+
+		return
+	}
+
+	p, ok := c.pathParam(param)
+	if !ok {
+		return
+	}
+
+	if err := c.fs().MkdirAll(p, 0o755); err != nil {
+		c.replyError(StatusActionNotTaken, "Couldn't create dir "+p, err)
+
+		return
+	}
+
+	c.reply(StatusFileOK, "Created dir "+p)
+}
+
+// siteRMDIR removes a directory with everything in it: SITE RMDIR <path>. The root stays, as
+// for RMD: removing it would empty the user's whole tree.
+func (c *clientHandler) siteRMDIR(param string) {
+	if param == "" {
+		c.reply(StatusSyntaxErrorNotRecognised, "Missing path")
+
+		return
+	}
+
+	p, ok := c.pathParam(param)
+	if !ok {
+		return
+	}
+
+	if p == "/" {
+		c.reply(StatusActionNotTaken, "Cannot remove the root directory")
+
+		return
+	}
+
+	if err := c.fs().RemoveAll(p); err != nil {
+		c.replyError(StatusActionNotTaken, "Couldn't remove dir "+p, err)
+
+		return
+	}
+
+	c.reply(StatusFileOK, "Removed dir "+p)
 }
 
 // removeEmptyDir removes the directory p with Remove, after checking that it is one and that it
@@ -139,27 +195,24 @@ func (c *clientHandler) handleLIST(param string) {
 	c.list("LIST", param, func(string, listTarget) listFormat { return appendLISTLine })
 }
 
-// handleNLST lists names only. With a path argument the names are given as the client would
-// name them, the argument joined with each name (or the argument itself for a file), as
-// vsftpd and ProFTPD answer and as mget-style clients expect; the matches of a wildcard are
-// joined with the argument's directory part ("NLST dir/*.txt" gives "dir/a.txt").
+// handleNLST lists names only. With a path argument each name is given relative to the working
+// directory (RFC 959 4.1.3: the list is for programs, which use the names in later commands);
+// the matches of a wildcard are given the same way ("NLST dir/*.txt" gives "dir/a.txt").
 func (c *clientHandler) handleNLST(param string) {
 	c.list("NLST", param, func(arg string, t listTarget) listFormat {
 		prefix := ""
 
-		switch {
-		case arg == "":
-		case t.info == nil:
-			trimmed := strings.TrimRight(arg, "/")
-			prefix = trimmed[:strings.LastIndexByte(trimmed, '/')+1]
-		case !t.info.IsDir():
-			return func(buf []byte, _ os.FileInfo, _ time.Time) []byte { return appendNLSTLine(buf, arg) }
-		default:
-			prefix = strings.TrimRight(arg, "/") + "/"
+		if arg != "" {
+			dir := t.path
+			if t.info == nil || !t.info.IsDir() {
+				dir = path.Dir(dir)
+			}
+
+			prefix = relativePath(c.Path(), dir)
 		}
 
 		return func(buf []byte, info os.FileInfo, _ time.Time) []byte {
-			return appendNLSTLine(buf, prefix+info.Name())
+			return appendNLSTLine(buf, path.Join(prefix, info.Name()))
 		}
 	})
 }
@@ -173,7 +226,9 @@ func (c *clientHandler) handleMLSD(param string) {
 	facts, readOnly := c.mlstFacts, c.readOnly()
 
 	// MLSD names a directory, never a pattern.
-	target, ok := c.resolveListing(param, "Cannot list ", false, true)
+	target, ok := c.resolveListing(param, false, true, func(err error) {
+		c.replyError(StatusActionNotTaken, "Could not list", err)
+	})
 	if !ok {
 		return
 	}
@@ -214,7 +269,10 @@ func (c *clientHandler) list(command, param string, formatFor func(arg string, t
 		showHidden = strings.ContainsAny(flags, "aA")
 	}
 
-	target, ok := c.resolveListing(param, "Cannot list ", true, showHidden)
+	target, ok := c.resolveListing(param, true, showHidden, func(err error) {
+		// RFC 959 5.4 gives LIST and NLST 450 for a path they cannot list, not 550.
+		c.reply(StatusFileActionNotTaken, "Could not list: "+clientErrorText(err))
+	})
 	if !ok {
 		return
 	}
@@ -232,14 +290,14 @@ type listTarget struct {
 // resolveListing resolves the argument of LIST, NLST, MLSD or STAT: the working directory (or
 // SetListPath's) without one, else the path. A path that does not exist but whose last element
 // holds a wildcard is expanded when wildcards is set; a name that exists is always taken
-// literally, so a file really named "a*b" lists as itself. Errors are answered with what and
-// the path; ok is false when a reply was sent.
+// literally, so a file really named "a*b" lists as itself. fail answers a path that cannot be
+// listed; ok is false when a reply was sent.
 //
-// A pattern that matches nothing gets 550 "No such file or directory", as a missing path does,
-// rather than vsftpd's 226 with an empty listing: tnftp's and ncftp's mget report the failed
-// NLST of that one pattern and go on with the next, while a client library or a script that
-// sees 226 cannot tell a mistyped pattern from an empty match.
-func (c *clientHandler) resolveListing(param, what string, wildcards, showHidden bool) (listTarget, bool) {
+// A pattern that matches nothing is answered by fail, as a missing path is, rather than with
+// vsftpd's 226 and an empty listing: tnftp's and ncftp's mget report the failed NLST of that
+// one pattern and go on with the next, while a client library or a script that sees 226 cannot
+// tell a mistyped pattern from an empty match.
+func (c *clientHandler) resolveListing(param string, wildcards, showHidden bool, fail func(error)) (listTarget, bool) {
 	p := c.listDir()
 	if param != "" {
 		var ok bool
@@ -256,10 +314,17 @@ func (c *clientHandler) resolveListing(param, what string, wildcards, showHidden
 		if matches, err = c.expandWildcard(fs, p, showHidden); err == nil {
 			return listTarget{path: p, matches: matches}, true
 		}
+
+		if !errors.Is(err, os.ErrNotExist) {
+			// A malformed pattern (501), or one beyond the limits (550).
+			c.replyError(StatusActionNotTaken, "Cannot list "+p, err)
+
+			return listTarget{}, false
+		}
 	}
 
 	if err != nil {
-		c.replyError(StatusActionNotTaken, what+p, err)
+		fail(err)
 
 		return listTarget{}, false
 	}
@@ -340,24 +405,52 @@ func writeEntries(w io.Writer, buf []byte, entries []os.FileInfo, format listFor
 // at a time (ClientDriverExtensionFileList returns them all at once), without the temporary
 // files of atomic uploads. fn may get an empty batch.
 func (c *clientHandler) forEachBatch(fs ClientDriver, dir string, fn func([]os.FileInfo) error) error {
+	entries, err := openDirEntries(fs, dir)
+	if err != nil {
+		return err
+	}
+
+	defer entries.close()
+
+	return entries.each(fn)
+}
+
+// dirEntries reads a directory: the driver's whole listing, or an open directory a batch at a
+// time.
+type dirEntries struct {
+	dir    string
+	listed []os.FileInfo // from ClientDriverExtensionFileList
+	file   afero.File    // nil when listed is used
+}
+
+// openDirEntries starts reading dir, so that a directory that cannot be read is known before
+// anything is sent.
+func openDirEntries(fs ClientDriver, dir string) (*dirEntries, error) {
 	if lister, ok := fs.(ClientDriverExtensionFileList); ok {
 		entries, err := lister.ReadDir(dir)
 		if err != nil {
-			return newDriverError("listing "+dir, err)
+			return nil, newDriverError("listing "+dir, err)
 		}
 
-		return fn(withoutUploadTemps(entries))
+		return &dirEntries{dir: dir, listed: entries}, nil
 	}
 
 	f, err := fs.Open(dir)
 	if err != nil {
-		return newDriverError("opening "+dir, err)
+		return nil, newDriverError("opening "+dir, err)
 	}
 
-	defer f.Close()
+	return &dirEntries{dir: dir, file: f}, nil
+}
+
+// each calls fn with every batch of entries.
+func (d *dirEntries) each(fn func([]os.FileInfo) error) error {
+	if d.file == nil {
+		return fn(withoutUploadTemps(d.listed))
+	}
 
 	for {
-		entries, err := f.Readdir(listBatch)
+		entries, err := d.file.Readdir(listBatch)
 		if len(entries) > 0 {
 			if fnErr := fn(withoutUploadTemps(entries)); fnErr != nil {
 				return fnErr
@@ -368,8 +461,14 @@ func (c *clientHandler) forEachBatch(fs ClientDriver, dir string, fn func([]os.F
 		case errors.Is(err, io.EOF) || (err == nil && len(entries) == 0):
 			return nil
 		case err != nil:
-			return newDriverError("reading "+dir, err)
+			return newDriverError("reading "+d.dir, err)
 		}
+	}
+}
+
+func (d *dirEntries) close() {
+	if d.file != nil {
+		_ = d.file.Close()
 	}
 }
 
@@ -393,7 +492,8 @@ func (c *clientHandler) readOnly() bool {
 }
 
 // handleMLST describes one path over the control connection (RFC 3659 7.2): the entry line
-// starts with a space and names the path in full.
+// starts with a space and names the path as the client gave it (7.3), or in full when no path
+// was given.
 func (c *clientHandler) handleMLST(param string) {
 	p, ok := c.pathParam(param)
 	if !ok {
@@ -402,14 +502,19 @@ func (c *clientHandler) handleMLST(param string) {
 
 	info, err := c.fs().Stat(p)
 	if err != nil {
-		c.replyError(StatusActionNotTaken, "Cannot describe "+p, err)
+		c.replyError(StatusActionNotTaken, "Could not list", err)
 
 		return
 	}
 
-	entry := appendMLSxEntry(nil, info, p, "", c.mlstFacts, c.readOnly())
+	name := param
+	if name == "" {
+		name = p
+	}
 
-	m := c.startMultiline(StatusFileOK, "Listing "+p)
+	entry := appendMLSxEntry(nil, info, name, "", c.mlstFacts, c.readOnly())
+
+	m := c.startMultiline(StatusFileOK, "File details")
 	m.line(strings.TrimRight(string(entry), "\r\n"))
 	m.end("End")
 }
@@ -417,37 +522,57 @@ func (c *clientHandler) handleMLST(param string) {
 // statPath lists a path over the control connection for STAT (RFC 959 4.1.3), and expands a
 // wildcard as LIST without options does, as vsftpd's and ProFTPD's STAT do.
 func (c *clientHandler) statPath(param string) {
-	t, ok := c.resolveListing(param, "Cannot describe ", true, false)
+	t, ok := c.resolveListing(param, true, false, func(err error) {
+		// RFC 959 5.4 lists 450, not 550, among STAT's replies.
+		c.reply(StatusFileActionNotTaken, "Could not STAT: "+clientErrorText(err))
+	})
 	if !ok {
 		return
 	}
 
-	m := c.startMultiline(StatusFileStatus, "Status of "+t.path+":")
-	defer m.end("End of status")
-
 	now := time.Now()
 	buf := make([]byte, 0, 256)
-	lines := func(entries []os.FileInfo) error {
-		for _, entry := range entries {
-			buf = appendLISTLine(buf[:0], entry, now)
-			m.line(strings.TrimRight(string(buf), "\r\n"))
+	lines := func(m *multilineReply) func([]os.FileInfo) error {
+		return func(entries []os.FileInfo) error {
+			for _, entry := range entries {
+				buf = appendLISTLine(buf[:0], entry, now)
+				m.line(strings.TrimRight(string(buf), "\r\n"))
+			}
+
+			return nil
 		}
-
-		return nil
 	}
 
-	switch {
-	case t.info == nil:
-		_ = lines(t.matches)
-
-		return
-	case !t.info.IsDir():
-		_ = lines([]os.FileInfo{t.info})
+	if t.info != nil && !t.info.IsDir() {
+		// RFC 959 4.2.1: 213 is the status of a file, 212 that of a directory.
+		m := c.startMultiline(StatusFileStatus, "STAT "+oneLine(param))
+		_ = lines(m)([]os.FileInfo{t.info})
+		m.end("End")
 
 		return
 	}
 
-	if err := c.forEachBatch(c.fs(), t.path, lines); err != nil {
+	if t.info == nil {
+		m := c.startMultiline(StatusDirectoryStatus, "STAT "+oneLine(param))
+		_ = lines(m)(t.matches)
+		m.end("End")
+
+		return
+	}
+
+	entries, err := openDirEntries(c.fs(), t.path)
+	if err != nil {
+		c.reply(StatusFileActionNotTaken, "Could not list: "+clientErrorText(err))
+
+		return
+	}
+
+	defer entries.close()
+
+	m := c.startMultiline(StatusDirectoryStatus, "STAT "+oneLine(param))
+	defer m.end("End")
+
+	if err := entries.each(lines(m)); err != nil {
 		m.line("Listing failed: " + clientErrorText(err))
 	}
 }

@@ -2,6 +2,7 @@ package ftpserver
 
 import (
 	"fmt"
+	"os"
 	"path"
 	"regexp"
 	"slices"
@@ -63,14 +64,14 @@ func TestCWDAndPWD(t *testing.T) {
 
 	// RFC 959 5.4 lists 200 for CDUP, but clients (jlaffaye/ftp among them) expect the 250
 	// of CWD, which CDUP is a special case of; servers answer 250.
-	rc.expect("CDUP", StatusFileOK)
+	assert.Equal(t, "CDUP worked on /a", rc.expect("CDUP", StatusFileOK))
 	assert.Equal(t, `"/a" is the current directory`, rc.expect("PWD", StatusPathCreated))
 	rc.expect("XCUP", StatusFileOK)
 	assert.Equal(t, `"/" is the current directory`, rc.expect("PWD", StatusPathCreated))
 
-	rc.expect("CWD a/b", StatusFileOK)
-	assert.Equal(t, "Cannot change directory: No such file or directory", rc.expect("CWD /missing", StatusActionNotTaken))
-	rc.expect("CWD /a/f.txt", StatusActionNotTaken)
+	assert.Equal(t, "CD worked on /a/b", rc.expect("CWD a/b", StatusFileOK))
+	assert.Equal(t, "CD issue: no such file or directory", rc.expect("CWD /missing", StatusActionNotTaken))
+	assert.Equal(t, "Can't change directory to /a/f.txt: Not a Directory", rc.expect("CWD /a/f.txt", StatusActionNotTaken))
 	rc.expect("CWD ../f.txt", StatusActionNotTaken)
 	assert.Equal(t, `"/a/b" is the current directory`, rc.expect("PWD", StatusPathCreated), "a failed CWD moves nowhere")
 
@@ -111,23 +112,23 @@ func TestMKDAndRMD(t *testing.T) {
 		assert.Equal(t, `"/d/e" created`, rc.expect("XMKD e", StatusPathCreated), "relative to the working directory")
 		rc.expect("CWD /", StatusFileOK)
 
-		assert.Equal(t, "Cannot create directory: File exists", rc.expect("MKD /d", StatusActionNotTaken))
+		assert.Equal(t, `Could not create "/d" : file exists`, rc.expect("MKD /d", StatusActionNotTaken))
 
 		require.NoError(t, writeFile(fs, "/d/e/file.txt", []byte("keep me")))
-		assert.Equal(t, "Cannot remove directory: directory not empty", rc.expect("RMD /d/e", StatusActionNotTaken))
+		assert.Equal(t, "Could not delete dir /d/e: directory not empty", rc.expect("RMD /d/e", StatusActionNotTaken))
 		rc.expect("XRMD /d", StatusActionNotTaken)
 
 		data, err := afero.ReadFile(fs, "/d/e/file.txt")
 		require.NoError(t, err, "a refused RMD leaves the contents alone")
 		assert.Equal(t, "keep me", string(data))
 
-		assert.Equal(t, "Cannot remove directory: not a directory", rc.expect("RMD /d/e/file.txt", StatusActionNotTaken))
-		assert.Equal(t, "Cannot remove directory: No such file or directory", rc.expect("RMD /missing", StatusActionNotTaken))
+		assert.Equal(t, "Could not delete dir /d/e/file.txt: not a directory", rc.expect("RMD /d/e/file.txt", StatusActionNotTaken))
+		assert.Equal(t, "Could not delete dir /missing: no such file or directory", rc.expect("RMD /missing", StatusActionNotTaken))
 		assert.Equal(t, "Cannot remove the root directory", rc.expect("RMD /", StatusActionNotTaken))
 		rc.expect("RMD ../..", StatusActionNotTaken)
 
 		require.NoError(t, fs.Remove("/d/e/file.txt"))
-		assert.Equal(t, "Directory removed", rc.expect("RMD /d/e", StatusFileOK))
+		assert.Equal(t, "Deleted dir /d/e", rc.expect("RMD /d/e", StatusFileOK))
 		rc.expect("XRMD d", StatusFileOK)
 
 		_, err = fs.Stat("/d")
@@ -181,7 +182,10 @@ func TestLISTFormat(t *testing.T) {
 	assert.Equal(t, lines[slices.IndexFunc(lines, func(l string) bool { return strings.HasSuffix(l, " old.txt") })],
 		single[0])
 
-	assert.Equal(t, "Cannot list /missing: No such file or directory", rc.expect("LIST /missing", StatusActionNotTaken))
+	// RFC 959 5.4: 450 is the reply of LIST and NLST for a path they cannot list; MLSD has 550.
+	assert.Equal(t, "Could not list: no such file or directory", rc.expect("LIST /missing", StatusFileActionNotTaken))
+	assert.Equal(t, "Could not list: no such file or directory", rc.expect("NLST /missing", StatusFileActionNotTaken))
+	assert.Equal(t, "Could not list: no such file or directory", rc.expect("MLSD /missing", StatusActionNotTaken))
 }
 
 func TestLISTParsedByClient(t *testing.T) {
@@ -255,8 +259,8 @@ func TestDisableLISTArgs(t *testing.T) {
 	rc := s.rawLoggedIn(t)
 
 	// No file named "-la" yet: the argument is a path, not options.
-	rc.expect("LIST -la", StatusActionNotTaken)
-	rc.expect("NLST -la", StatusActionNotTaken)
+	rc.expect("LIST -la", StatusFileActionNotTaken)
+	rc.expect("NLST -la", StatusFileActionNotTaken)
 
 	require.NoError(t, writeFile(s.driver.fs, "/-la", []byte("dash")))
 	require.NoError(t, writeFile(s.driver.fs, "/other", []byte("x")))
@@ -340,6 +344,9 @@ func TestMLSD(t *testing.T) {
 	require.NoError(t, writeFile(fs, "/.dot", nil))
 
 	rc := s.rawLoggedIn(t)
+	assert.NotContains(t, strings.Join(rc.listing("MLSD"), "\n"), "UNIX.", "the UNIX facts wait for OPTS MLST")
+	rc.expect("OPTS MLST "+allMLSTFacts.String(), StatusOK)
+
 	lines := rc.listing("MLSD")
 	require.Len(t, lines, 4, "MLSD takes no options and lists the directory, then every entry")
 
@@ -413,13 +420,15 @@ func TestMLST(t *testing.T) {
 
 	rc := s.rawLoggedIn(t)
 	rc.expect("CWD /sub", StatusFileOK)
+	rc.expect("OPTS MLST "+allMLSTFacts.String(), StatusOK)
 
 	lines := strings.Split(rc.expect("MLST f.txt", StatusFileOK), "\n")
 	require.Len(t, lines, 3)
+	assert.Equal(t, "File details", lines[0])
 	require.True(t, strings.HasPrefix(lines[1], " "), "RFC 3659 7.2: the entry starts with a space: %q", lines[1])
 
 	facts, name := mlsxFacts(t, lines[1][1:])
-	assert.Equal(t, "/sub/f.txt", name, "MLST names the full path")
+	assert.Equal(t, "f.txt", name, "MLST names the path as the client gave it")
 	assert.Equal(t, map[string]string{
 		"type": "file", "size": "1024", "modify": "20220813133357", "perm": "adfrw", "unix.mode": "0644",
 	}, facts)
@@ -431,7 +440,9 @@ func TestMLST(t *testing.T) {
 	assert.Equal(t, "/sub", name)
 	assert.Equal(t, "dir", facts["type"])
 
-	rc.expect("MLST /missing", StatusActionNotTaken)
+	assert.Equal(t, "File details", lines[0])
+	assert.Equal(t, "/sub/../sub/f.txt", mlstName(t, rc.expect("MLST /sub/../sub/f.txt", StatusFileOK)))
+	assert.Equal(t, "Could not list: no such file or directory", rc.expect("MLST /missing", StatusActionNotTaken))
 
 	conn := s.dial(t)
 	entry, err := conn.GetEntry("/sub/f.txt")
@@ -465,10 +476,11 @@ func TestSTATPath(t *testing.T) {
 	require.NoError(t, writeFile(s.driver.fs, "/dir/b.txt", []byte("bbbbbb")))
 
 	rc := s.rawLoggedIn(t)
-	lines := strings.Split(rc.expect("STAT /dir", StatusFileStatus), "\n")
+	// RFC 959 4.2.1: 212 for a directory, 213 for a file.
+	lines := strings.Split(rc.expect("STAT /dir", StatusDirectoryStatus), "\n")
 	require.Len(t, lines, 4)
-	assert.Equal(t, "Status of /dir:", lines[0])
-	assert.Equal(t, "End of status", lines[3])
+	assert.Equal(t, "STAT /dir", lines[0])
+	assert.Equal(t, "End", lines[3])
 
 	listed := rc.listing("LIST /dir")
 	for _, line := range lines[1:3] {
@@ -478,12 +490,13 @@ func TestSTATPath(t *testing.T) {
 
 	lines = strings.Split(rc.expect("STAT /dir/b.txt", StatusFileStatus), "\n")
 	require.Len(t, lines, 3)
+	assert.Equal(t, "STAT /dir/b.txt", lines[0])
 	m := lsLine.FindStringSubmatch(strings.TrimPrefix(lines[1], " "))
 	require.NotNil(t, m, lines[1])
 	assert.Equal(t, "6", m[3])
 	assert.Equal(t, "b.txt", m[7])
 
-	rc.expect("STAT /missing", StatusActionNotTaken)
+	assert.Equal(t, "Could not STAT: no such file or directory", rc.expect("STAT /missing", StatusFileActionNotTaken))
 }
 
 func TestHugeDirectoryStreams(t *testing.T) {
@@ -527,11 +540,41 @@ func TestNLSTNamesFollowTheArgument(t *testing.T) {
 
 	rc := s.rawLoggedIn(t)
 	assert.ElementsMatch(t, []string{"dir"}, rc.listing("NLST"))
-	assert.ElementsMatch(t, []string{"/dir/a.txt", "/dir/sub"}, rc.listing("NLST /dir"))
+	assert.ElementsMatch(t, []string{"dir/a.txt", "dir/sub"}, rc.listing("NLST /dir"))
 	assert.ElementsMatch(t, []string{"dir/a.txt", "dir/sub"}, rc.listing("NLST dir/"))
-	assert.ElementsMatch(t, []string{"/dir/a.txt"}, rc.listing("NLST /dir/a.txt"))
-	assert.ElementsMatch(t, []string{"/dir"}, rc.listing("NLST /"))
+	assert.ElementsMatch(t, []string{"dir/a.txt"}, rc.listing("NLST /dir/a.txt"))
+	assert.ElementsMatch(t, []string{"dir/a.txt"}, rc.listing("NLST /../dir/a.txt"))
+	assert.ElementsMatch(t, []string{"dir"}, rc.listing("NLST /"))
 
 	rc.expect("CWD /dir", StatusFileOK)
 	assert.ElementsMatch(t, []string{"a.txt", "sub"}, rc.listing("NLST -a"))
+	assert.ElementsMatch(t, []string{"a.txt", "sub"}, rc.listing("NLST /dir"))
+
+	// Names above the working directory climb with "..", so that each one works in RETR.
+	rc.expect("CWD /dir/sub", StatusFileOK)
+	assert.ElementsMatch(t, []string{"../../dir"}, rc.listing("NLST /"))
+	assert.ElementsMatch(t, []string{"../a.txt", "../sub"}, rc.listing("NLST /dir"))
+	assert.ElementsMatch(t, []string{"../a.txt"}, rc.listing("NLST ../a.txt"))
+}
+
+// unreadableDirFs refuses to open /secret, as a directory the server may not read.
+type unreadableDirFs struct{ afero.Fs }
+
+func (f unreadableDirFs) Open(name string) (afero.File, error) {
+	if name == "/secret" {
+		return nil, &os.PathError{Op: "open", Path: name, Err: os.ErrPermission}
+	}
+
+	return f.Fs.Open(name)
+}
+
+func TestSTATOfUnreadableDirectory(t *testing.T) {
+	fs := unreadableDirFs{afero.NewMemMapFs()}
+	s := newTestServer(t, withFs(fs))
+	require.NoError(t, fs.Mkdir("/secret", 0o755))
+
+	rc := s.rawLoggedIn(t)
+	// The directory is opened before the 212 starts, so its failure gets a reply of its own.
+	assert.Equal(t, "Could not list: permission denied", rc.expect("STAT /secret", StatusFileActionNotTaken))
+	rc.expect("NOOP", StatusOK)
 }

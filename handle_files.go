@@ -17,7 +17,10 @@ import (
 // mdtmLayout is the time-val of RFC 3659 2.3, always in UTC.
 const mdtmLayout = "20060102150405"
 
-var errIsDirectory = errors.New("is a directory")
+var (
+	errIsDirectory    = errors.New("is a directory")
+	errNegativeOffset = errors.New("negative offset")
+)
 
 // handleRETR sends a file, from the REST offset if one was given.
 func (c *clientHandler) handleRETR(param string) {
@@ -34,14 +37,14 @@ func (c *clientHandler) handleRETR(param string) {
 	}
 
 	if err != nil {
-		c.replyError(StatusActionNotTaken, "Cannot open "+p, err)
+		c.replyError(StatusActionNotTaken, "Could not access file", err)
 
 		return
 	}
 
 	file, err := c.openTransferFile(p, os.O_RDONLY, offset)
 	if err != nil {
-		c.replyError(StatusActionNotTaken, "Cannot open "+p, err)
+		c.replyError(StatusActionNotTaken, "Could not access file", err)
 
 		return
 	}
@@ -129,7 +132,7 @@ func (c *clientHandler) storeAs(command, p string, flags int, opening string) {
 
 	upload, err := c.openUpload(command, p, flags, offset)
 	if err != nil {
-		c.replyError(StatusActionNotTaken, "Cannot store "+p, err)
+		c.replyError(StatusActionNotTaken, "Could not access file", err)
 
 		return
 	}
@@ -147,8 +150,16 @@ func (c *clientHandler) storeAs(command, p string, flags int, opening string) {
 				src = newASCIIReader(conn)
 			}
 
-			return copyData(conn, unwrapFile(upload.file), src, counter, stall, c.server.copyBuffers,
+			err := copyData(conn, unwrapFile(upload.file), src, counter, stall, c.server.copyBuffers,
 				c.throttle(TransferUpload))
+			if err == nil && counter.Load() == 0 {
+				// An empty upload writes once too, as ftpserverlib's does: a driver that refuses
+				// every write refuses this one, and one that creates its object on the first
+				// write creates it.
+				_, err = upload.file.Write(nil)
+			}
+
+			return err //nolint:wrapcheck // the driver's own error, as copyData returns it for a write
 		},
 		finish: upload.finish,
 	})
@@ -245,8 +256,20 @@ func (c *clientHandler) asciiConversion() bool {
 // handleREST records the offset of the next RETR or STOR (RFC 3659 5).
 func (c *clientHandler) handleREST(param string) {
 	offset, err := strconv.ParseInt(param, 10, 64)
-	if err != nil || offset < 0 {
-		c.reply(StatusSyntaxErrorParameters, "REST takes a byte offset")
+	if err == nil && offset < 0 {
+		err = errNegativeOffset
+	}
+
+	if err != nil {
+		c.reply(StatusActionNotTaken, "Couldn't parse size: "+oneLine(err.Error()))
+
+		return
+	}
+
+	// RFC 3659 5.5: in ASCII the marker counts the converted stream, which a file offset is
+	// not; a client resumes such a transfer in TYPE I.
+	if c.asciiConversion() {
+		c.reply(StatusSyntaxErrorParameters, "Resuming transfers not allowed in ASCII mode")
 
 		return
 	}
@@ -258,14 +281,11 @@ func (c *clientHandler) handleREST(param string) {
 // handleABOR stops the running transfer, which answers 426, then answers 226 itself (RFC 959
 // 4.1.3). Without a transfer it only closes a prepared data connection.
 func (c *clientHandler) handleABOR(string) {
-	if c.abortTransfer() {
-		c.reply(StatusClosingDataConn, "ABOR successful")
-
-		return
+	if !c.abortTransfer() {
+		c.closeData()
 	}
 
-	c.closeData()
-	c.reply(StatusClosingDataConn, "No transfer to abort")
+	c.reply(StatusClosingDataConn, "ABOR successful; closing transfer connection")
 }
 
 // handleALLO reserves space through the driver's extension; without it ALLO is superfluous
@@ -315,12 +335,12 @@ func (c *clientHandler) handleDELE(param string) {
 	}
 
 	if err != nil {
-		c.replyError(StatusActionNotTaken, "Cannot delete "+p, err)
+		c.replyError(StatusActionNotTaken, "Couldn't delete "+p, err)
 
 		return
 	}
 
-	c.reply(StatusFileOK, "Removed "+p)
+	c.reply(StatusFileOK, "Removed file "+p)
 }
 
 // handleRNFR remembers the source of a rename, which must exist.
@@ -331,13 +351,13 @@ func (c *clientHandler) handleRNFR(param string) {
 	}
 
 	if _, err := lstat(c.fs(), p); err != nil {
-		c.replyError(StatusActionNotTaken, "Cannot rename "+p, err)
+		c.replyError(StatusActionNotTaken, "Couldn't access "+p, err)
 
 		return
 	}
 
 	c.renameFrom = p
-	c.reply(StatusFileActionPending, "Ready for RNTO")
+	c.reply(StatusFileActionPending, "Sure, give me a target")
 }
 
 // handleRNTO completes a rename; it must follow RNFR immediately.
@@ -357,17 +377,25 @@ func (c *clientHandler) handleRNTO(param string) {
 	}
 
 	if err := c.fs().Rename(from, to); err != nil {
-		c.replyError(StatusActionNotTaken, "Cannot rename", err)
+		c.replyError(StatusActionNotTaken, "Couldn't rename "+from+" to "+to, err)
 
 		return
 	}
 
-	c.reply(StatusFileOK, "Renamed "+from+" to "+to)
+	c.reply(StatusFileOK, "Done !")
 }
 
 // handleSIZE answers the size in bytes of a file (RFC 3659 4). It is the stored size whatever
 // the TYPE, as most servers answer.
 func (c *clientHandler) handleSIZE(param string) {
+	// RFC 3659 4: the size is that of the transfer, which in ASCII means converting the whole
+	// file; 550 here does not tell the client that the file cannot be sent.
+	if c.asciiConversion() {
+		c.reply(StatusActionNotTaken, "SIZE not allowed in ASCII mode")
+
+		return
+	}
+
 	info, ok := c.statFile(param)
 	if !ok {
 		return
@@ -394,12 +422,14 @@ func (c *clientHandler) statFile(param string) (os.FileInfo, bool) {
 	}
 
 	info, err := c.fs().Stat(p)
-	if err == nil && info.IsDir() {
-		err = errIsDirectory
-	}
 
-	if err != nil {
-		c.replyError(StatusActionNotTaken, "Cannot describe "+p, err)
+	switch {
+	case err != nil:
+		c.replyError(StatusActionNotTaken, "Couldn't access "+p, err)
+
+		return nil, false
+	case info.IsDir():
+		c.reply(StatusActionNotTaken, p+" is a directory")
 
 		return nil, false
 	}
@@ -410,7 +440,12 @@ func (c *clientHandler) statFile(param string) (os.FileInfo, bool) {
 // handleMFMT sets a file's modification time (draft-somers-ftp-mfxx): "MFMT time path",
 // answered with "213 Modify=time; path".
 func (c *clientHandler) handleMFMT(param string) {
-	timeText, name, _ := strings.Cut(param, " ")
+	timeText, name, found := strings.Cut(param, " ")
+	if !found {
+		c.reply(StatusSyntaxErrorNotRecognised, "Couldn't set mtime, not enough params, given: "+oneLine(param))
+
+		return
+	}
 
 	mtime, err := time.ParseInLocation(mdtmLayout, timeText, time.UTC)
 	if err != nil || name == "" {
@@ -430,5 +465,6 @@ func (c *clientHandler) handleMFMT(param string) {
 		return
 	}
 
-	c.reply(StatusFileStatus, fmt.Sprintf("Modify=%s; %s", timeText, p))
+	// draft-somers-ftp-mfxx 3.1: the reply names the file as the command did.
+	c.reply(StatusFileStatus, fmt.Sprintf("Modify=%s; %s", timeText, name))
 }

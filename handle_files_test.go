@@ -76,8 +76,9 @@ func TestActiveMode(t *testing.T) {
 func TestActiveModeDisabled(t *testing.T) {
 	s := newTestServer(t, withSettings(func(s *Settings) { s.DisableActiveMode = true }))
 	rc := s.rawLoggedIn(t)
-	rc.expect("PORT 127,0,0,1,200,10", StatusCommandNotImplemented)
-	rc.expect("EPRT |1|127.0.0.1|51210|", StatusCommandNotImplemented)
+	assert.Equal(t, "PORT command is disabled", rc.expect("PORT 127,0,0,1,200,10", StatusServiceNotAvailable))
+	assert.Equal(t, "EPRT command is disabled", rc.expect("EPRT |1|127.0.0.1|51210|", StatusServiceNotAvailable))
+	rc.expect("NOOP", StatusOK) // the session goes on
 }
 
 func TestAppend(t *testing.T) {
@@ -126,9 +127,26 @@ func TestRestResume(t *testing.T) {
 func TestRestBadArguments(t *testing.T) {
 	s := newTestServer(t)
 	rc := s.rawLoggedIn(t)
-	rc.expect("REST -1", StatusSyntaxErrorParameters)
-	rc.expect("REST abc", StatusSyntaxErrorParameters)
+	rc.expect("TYPE I", StatusOK)
+	assert.Equal(t, "Couldn't parse size: negative offset", rc.expect("REST -1", StatusActionNotTaken))
+	assert.Equal(t, `Couldn't parse size: strconv.ParseInt: parsing "abc": invalid syntax`,
+		rc.expect("REST abc", StatusActionNotTaken))
 	assert.Equal(t, "Restarting at 10, send STOR or RETR", rc.expect("REST 10", StatusFileActionPending))
+
+	// RFC 3659 5.5: a REST marker in ASCII counts the converted stream, so it is refused there.
+	rc.expect("TYPE A", StatusOK)
+	assert.Equal(t, "Resuming transfers not allowed in ASCII mode", rc.expect("REST 10", StatusSyntaxErrorParameters))
+	assert.Equal(t, "SIZE not allowed in ASCII mode", rc.expect("SIZE /missing", StatusActionNotTaken))
+}
+
+func TestRESTAndSIZEWithoutASCIIConversion(t *testing.T) {
+	s := newTestServer(t, withSettings(func(s *Settings) { s.DisableASCIIConversion = true }))
+	require.NoError(t, writeFile(s.driver.fs, "/f.txt", []byte("a\nb\n")))
+
+	rc := s.rawLoggedIn(t)
+	rc.expect("TYPE A", StatusOK)
+	assert.Equal(t, "4", rc.expect("SIZE /f.txt", StatusFileStatus), "TYPE A moves the bytes as they are")
+	rc.expect("REST 2", StatusFileActionPending)
 }
 
 func TestASCIIConversion(t *testing.T) {
@@ -180,8 +198,8 @@ func TestDefaultTransferType(t *testing.T) {
 
 	rc := s.rawLoggedIn(t)
 	data := rc.pasv()
-	assert.Contains(t, rc.expect("RETR /text.txt", StatusFileStatusOK), "BINARY")
-	assert.Equal(t, "a\nb\n", string(readAllClose(t, data)))
+	rc.expect("RETR /text.txt", StatusFileStatusOK)
+	assert.Equal(t, "a\nb\n", string(readAllClose(t, data)), "TYPE A would have sent CRLF")
 }
 
 func TestRETRErrors(t *testing.T) {
@@ -262,17 +280,20 @@ func TestFileCommandErrors(t *testing.T) {
 	require.NoError(t, writeFile(s.driver.fs, "/f.txt", []byte("x")))
 
 	rc := s.rawLoggedIn(t)
-	assert.Equal(t, "Cannot delete /missing: No such file or directory", rc.expect("DELE /missing", StatusActionNotTaken))
+	rc.expect("TYPE I", StatusOK)
+	assert.Equal(t, "Couldn't delete /missing: no such file or directory", rc.expect("DELE /missing", StatusActionNotTaken))
 	rc.expect("DELE /dir", StatusActionNotTaken)
-	rc.expect("SIZE /dir", StatusActionNotTaken)
-	rc.expect("SIZE /missing", StatusActionNotTaken)
+	assert.Equal(t, "/dir is a directory", rc.expect("SIZE /dir", StatusActionNotTaken))
+	assert.Equal(t, "Couldn't access /missing: no such file or directory", rc.expect("SIZE /missing", StatusActionNotTaken))
 	rc.expect("MDTM /missing", StatusActionNotTaken)
-	rc.expect("RNFR /missing", StatusActionNotTaken)
-	rc.expect("RNFR /f.txt", StatusFileActionPending)
-	rc.expect("RNTO /dir/g.txt", StatusFileOK)
+	assert.Equal(t, "Couldn't access /missing: no such file or directory", rc.expect("RNFR /missing", StatusActionNotTaken))
+	assert.Equal(t, "Sure, give me a target", rc.expect("RNFR /f.txt", StatusFileActionPending))
+	assert.Equal(t, "Done !", rc.expect("RNTO /dir/g.txt", StatusFileOK))
 	rc.expect("RNTO /again.txt", StatusBadCommandSequence)
 	rc.expect("MFMT 2020 /dir/g.txt", StatusSyntaxErrorParameters)
-	rc.expect("MFMT 20200101000000", StatusSyntaxErrorParameters)
+	assert.Equal(t, "Couldn't set mtime, not enough params, given: 20200101000000",
+		rc.expect("MFMT 20200101000000", StatusSyntaxErrorNotRecognised))
+	assert.Equal(t, "Couldn't set mtime, not enough params, given: ", rc.expect("MFMT", StatusSyntaxErrorNotRecognised))
 	rc.expect("MFMT 20200101000000 /missing", StatusActionNotTaken)
 	assert.Equal(t, "Modify=20200101000000; /dir/g.txt", rc.expect("MFMT 20200101000000 /dir/g.txt", StatusFileStatus))
 	assert.Equal(t, "20200101000000", rc.expect("MDTM /dir/g.txt", StatusFileStatus))
@@ -333,7 +354,12 @@ func TestABORWhileClientDoesNotRead(t *testing.T) {
 	rc.abort("\xff\xf4\xff\xf2ABOR")
 
 	rc.expect("NOOP", StatusOK)
-	rc.expect("ABOR", StatusClosingDataConn)
+	assert.Equal(t, "ABOR successful; closing transfer connection", rc.expect("ABOR", StatusClosingDataConn))
+
+	// Telnet IP and DM written through a UTF-8 encoder still make an ABOR.
+	rc.startRETR("/big.bin")
+	rc.abort("\xc3\xb2\xc3\xbfABOR")
+	rc.expect("NOOP", StatusOK)
 }
 
 func TestSTATAndNOOPDuringTransfer(t *testing.T) {
@@ -402,8 +428,8 @@ func TestAVBL(t *testing.T) {
 	assert.Equal(t, "123456789", rc.expect("AVBL", StatusFileStatus))
 	assert.Equal(t, "123456789", rc.expect("AVBL /", StatusFileStatus))
 	rc.expect("AVBL /full", StatusActionNotTakenStorageExceeded)
-	rc.expect("AVBL /f.txt", StatusActionNotTaken)
-	rc.expect("AVBL /missing", StatusActionNotTaken)
+	assert.Equal(t, "/f.txt: is not a directory", rc.expect("AVBL /f.txt", StatusActionNotTaken))
+	assert.Equal(t, "Couldn't access /missing: no such file or directory", rc.expect("AVBL /missing", StatusActionNotTaken))
 }
 
 func TestAVBLWithoutExtension(t *testing.T) {

@@ -58,6 +58,16 @@ func hashCommand(handle func(*clientHandler, string), feat func(*clientHandler) 
 	return commandDesc{handle: handle, needsParam: true, disabledBy: hashDisabled, feat: feat}
 }
 
+// unquoteName takes the quotes off a name sent between double quotes, as clients quote a name
+// with spaces, a doubled quote inside standing for one (RFC 959 appendix II's convention).
+func unquoteName(param string) string {
+	if len(param) < 2 || param[0] != '"' || param[len(param)-1] != '"' {
+		return param
+	}
+
+	return strings.ReplaceAll(param[1:len(param)-1], `""`, `"`)
+}
+
 // hashName returns the name of algo as FEAT, OPTS HASH and the HASH reply write it.
 func hashName(algo HASHAlgo) string {
 	for _, a := range hashAlgos {
@@ -205,6 +215,14 @@ func (c *clientHandler) handleRANG(param string) {
 func (c *clientHandler) handleHASH(param string) {
 	rng := c.hashRange
 	c.hashRange = nil
+
+	if param == "" {
+		c.reply(StatusSyntaxErrorParameters, "invalid HASH parameters: ")
+
+		return
+	}
+
+	param = unquoteName(param)
 
 	p, ok := c.pathParam(param)
 	if !ok {

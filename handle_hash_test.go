@@ -160,6 +160,7 @@ func TestHASHRanges(t *testing.T) {
 		require.NoError(t, s.dial(t).Stor("/dir with space/my file.bin", bytes.NewReader(content)))
 
 		rc := s.rawLoggedIn(t)
+		rc.expect("TYPE I", StatusOK) // SIZE and REST answer in binary only
 		rc.expect("CWD /dir with space", StatusFileOK)
 
 		sha := func(data []byte) string { return goDigest(HASHAlgoSHA256, data) }
@@ -224,7 +225,7 @@ func TestHASHErrors(t *testing.T) {
 
 	// draft 3.5: 550 for a missing file, 553 for a directory.
 	for _, verb := range []string{"HASH", "XCRC", "XMD5", "XSHA1", "XSHA256", "XSHA512"} {
-		assert.Contains(t, rc.expect(verb+" /missing", StatusActionNotTaken), "No such file or directory")
+		assert.Contains(t, rc.expect(verb+" /missing", StatusActionNotTaken), "no such file or directory")
 		assert.Contains(t, rc.expect(verb+" /dir", StatusActionNotTakenNoFile), "not a regular file")
 		rc.expect(verb, StatusSyntaxErrorParameters)
 	}
@@ -340,7 +341,7 @@ func TestHASHThroughHasherExtension(t *testing.T) {
 
 	// A driver error is mapped like any other; a digest that is not hex is refused.
 	fs.answer("", os.ErrPermission)
-	assert.Contains(t, rc.expect("HASH a.bin", StatusActionNotTaken), "Permission denied")
+	assert.Contains(t, rc.expect("HASH a.bin", StatusActionNotTaken), "permission denied")
 	fs.answer("not hex", nil)
 	rc.expect("XCRC a.bin", StatusActionNotTaken)
 	fs.answer("", nil)
@@ -551,4 +552,22 @@ func TestNewHash(t *testing.T) {
 
 	_, err = NewHash(HASHAlgo(42))
 	require.ErrorIs(t, err, errUnknownHashAlgo)
+}
+
+func TestHASHQuotedNameAndNoArgument(t *testing.T) {
+	s := newTestServer(t, withSettings(enableHASH))
+	content := testContent(37)
+	require.NoError(t, writeFile(s.driver.fs, "/file with space.txt", content))
+	require.NoError(t, writeFile(s.driver.fs, `/say "hi".txt`, content))
+
+	rc := s.rawLoggedIn(t)
+	want := goDigest(HASHAlgoSHA256, content)
+
+	// A name between double quotes is unquoted, and named in the reply as it is.
+	assert.Equal(t, "SHA-256 0-36 "+want+" file with space.txt",
+		rc.expect(`HASH "file with space.txt"`, StatusFileStatus))
+	assert.Equal(t, "SHA-256 0-36 "+want+" file with space.txt", rc.expect("HASH file with space.txt", StatusFileStatus))
+	assert.Equal(t, `SHA-256 0-36 `+want+` say "hi".txt`, rc.expect(`HASH "say ""hi"".txt"`, StatusFileStatus))
+
+	assert.Equal(t, "invalid HASH parameters: ", rc.expect("HASH", StatusSyntaxErrorParameters))
 }

@@ -30,7 +30,7 @@ func (c *clientHandler) handleOPTS(param string) {
 		switch strings.ToUpper(strings.TrimSpace(value)) {
 		case "", "ON":
 			c.utf8 = true
-			c.reply(StatusOK, "UTF8 mode enabled")
+			c.reply(StatusOK, "I'm in UTF8 only anyway")
 		case "OFF":
 			c.utf8 = false
 			c.reply(StatusOK, "UTF8 mode disabled")
@@ -69,7 +69,7 @@ func (c *clientHandler) handleCLNT(param string) {
 	c.clientVersion = param
 	c.mu.Unlock()
 
-	c.reply(StatusOK, "Noted")
+	c.reply(StatusOK, "Good to know")
 }
 
 // handleHELP lists the commands, or says whether the named one is supported.
@@ -98,7 +98,7 @@ func (c *clientHandler) handleHELP(param string) {
 func (c *clientHandler) handleSTAT(param string) {
 	if param != "" {
 		if !c.loggedIn() {
-			c.reply(StatusNotLoggedIn, "Please log in with USER and PASS first")
+			c.reply(StatusNotLoggedIn, "Please login with USER and PASS")
 
 			return
 		}
@@ -136,12 +136,13 @@ func (c *clientHandler) handleSTAT(param string) {
 // I and L 8 (binary).
 func (c *clientHandler) handleTYPE(param string) {
 	switch strings.ToUpper(strings.Join(strings.Fields(param), " ")) {
-	case "A", "A N":
+	case "A", "A N", "L 7", "L7":
+		// A 7-bit local byte size holds ASCII text, so L 7 is ASCII.
 		c.transferType = TransferTypeASCII
-		c.reply(StatusOK, "Type set to A")
+		c.reply(StatusOK, "Type set to ASCII")
 	case "I", "L 8", "L8":
 		c.transferType = TransferTypeBinary
-		c.reply(StatusOK, "Type set to I")
+		c.reply(StatusOK, "Type set to binary")
 	default:
 		c.reply(StatusNotImplementedParam, "Unsupported type "+quoteVerb(param))
 	}
@@ -156,15 +157,13 @@ func (c *clientHandler) handleMODE(param string) {
 	switch {
 	case mode == "S":
 		c.mode = TransferModeStream
+		c.reply(StatusOK, "Using stream mode")
 	case mode == "Z" && c.settings.DeflateCompressionLevel > 0:
 		c.mode = TransferModeDeflate
+		c.reply(StatusOK, "Using deflate mode")
 	default:
 		c.reply(StatusNotImplementedParam, "Unsupported mode "+quoteVerb(param))
-
-		return
 	}
-
-	c.reply(StatusOK, "Mode set to "+mode)
 }
 
 // featMODE announces MODE Z when it is enabled (draft-preston-ftpext-deflate 3.5).
@@ -258,21 +257,27 @@ func (c *clientHandler) handleSITE(param string) {
 	case "SYMLINK":
 		c.siteSYMLINK(rest)
 	case "MKDIR":
-		c.handleMKD(rest)
+		c.siteMKDIR(rest)
 	case "RMDIR":
-		c.handleRMD(rest)
+		c.siteRMDIR(rest)
 	default:
-		c.reply(StatusSyntaxErrorNotRecognised, "Unknown SITE command "+quoteVerb(sub))
+		c.reply(StatusSyntaxErrorNotRecognised, "Unknown SITE subcommand: "+strings.ToUpper(oneLine(sub)))
 	}
 }
 
 // siteCHMOD: SITE CHMOD <octal mode> <path>.
 func (c *clientHandler) siteCHMOD(param string) {
 	modeText, name, _ := strings.Cut(param, " ")
-
-	mode, err := strconv.ParseUint(modeText, 8, 32)
-	if err != nil || name == "" || mode > 0o7777 {
+	if name == "" {
 		c.reply(StatusSyntaxErrorParameters, "Usage: SITE CHMOD <octal mode> <path>")
+
+		return
+	}
+
+	// A mode that is not octal is refused as the change it asks for, with 550.
+	mode, err := strconv.ParseUint(modeText, 8, 32)
+	if err != nil || mode > 0o7777 {
+		c.reply(StatusActionNotTaken, "Invalid mode "+quoteVerb(modeText)+": use an octal mode such as 644")
 
 		return
 	}
@@ -291,21 +296,28 @@ func (c *clientHandler) siteCHMOD(param string) {
 	c.reply(StatusOK, "SITE CHMOD command successful")
 }
 
-// siteCHOWN: SITE CHOWN <uid>[:<gid>] <path>, numeric ids as afero.Fs.Chown takes them; a
-// missing gid is left unchanged (-1).
+// siteCHOWN: SITE CHOWN <uid>[:<gid>] <path>, numeric ids as afero.Fs.Chown takes them. A
+// missing gid is passed as 0, as ftpserverlib passes it, so drivers written for it read the
+// same call.
 func (c *clientHandler) siteCHOWN(param string) {
 	owner, name, _ := strings.Cut(param, " ")
+	if name == "" {
+		c.reply(StatusSyntaxErrorParameters, "Usage: SITE CHOWN <uid>[:<gid>] <path>")
+
+		return
+	}
+
 	uidText, gidText, hasGID := strings.Cut(owner, ":")
 
 	uid, errUID := strconv.Atoi(uidText)
-	gid, errGID := -1, error(nil)
+	gid, errGID := 0, error(nil)
 
 	if hasGID {
 		gid, errGID = strconv.Atoi(gidText)
 	}
 
-	if errUID != nil || errGID != nil || name == "" || uid < 0 {
-		c.reply(StatusSyntaxErrorParameters, "Usage: SITE CHOWN <uid>[:<gid>] <path>")
+	if errUID != nil || errGID != nil || uid < 0 || gid < 0 {
+		c.reply(StatusActionNotTaken, "Invalid owner "+quoteVerb(owner)+": use numeric ids, <uid>[:<gid>]")
 
 		return
 	}
@@ -316,12 +328,12 @@ func (c *clientHandler) siteCHOWN(param string) {
 	}
 
 	if err := c.fs().Chown(p, uid, gid); err != nil {
-		c.replyError(StatusActionNotTaken, "Cannot change owner", err)
+		c.replyError(StatusActionNotTaken, "Couldn't chown", err)
 
 		return
 	}
 
-	c.reply(StatusOK, "SITE CHOWN command successful")
+	c.reply(StatusOK, "Done !")
 }
 
 // siteSYMLINK: SITE SYMLINK <target> <link>, through the driver's Symlink extension or an
@@ -352,18 +364,18 @@ func (c *clientHandler) siteSYMLINK(param string) {
 	case afero.Linker:
 		err = fs.SymlinkIfPossible(oldname, newname)
 	default:
-		c.reply(StatusCommandNotImplemented, "Symbolic links are not supported here")
+		c.reply(StatusCommandNotImplemented, "This extension hasn't been implemented !")
 
 		return
 	}
 
 	if err != nil {
-		c.replyError(StatusActionNotTaken, "Cannot create link", err)
+		c.replyError(StatusActionNotTaken, "Couldn't symlink", err)
 
 		return
 	}
 
-	c.reply(StatusOK, "SITE SYMLINK command successful")
+	c.reply(StatusOK, "Done !")
 }
 
 // handleAVBL answers the bytes the user may still store in a directory (the working one by
@@ -382,17 +394,21 @@ func (c *clientHandler) handleAVBL(param string) {
 	}
 
 	info, err := c.fs().Stat(p)
-	if err == nil && !info.IsDir() {
-		err = errNotADirectory
-	}
-
-	var available int64
-	if err == nil {
-		available, err = space.GetAvailableSpace(p)
-	}
-
 	if err != nil {
-		c.replyError(StatusActionNotTaken, "Cannot tell the space of "+p, err)
+		c.replyError(StatusActionNotTaken, "Couldn't access "+p, err)
+
+		return
+	}
+
+	if !info.IsDir() {
+		c.reply(StatusActionNotTaken, p+": is not a directory")
+
+		return
+	}
+
+	available, err := space.GetAvailableSpace(p)
+	if err != nil {
+		c.replyError(StatusActionNotTaken, "Couldn't get space for path "+p, err)
 
 		return
 	}

@@ -340,7 +340,7 @@ func (rc *rawClient) startRETR(name string) net.Conn {
 
 	rc.expect("TYPE I", StatusOK)
 	data := rc.pasv()
-	rc.expect("RETR "+name, StatusFileStatusOK)
+	assert.Equal(rc.t, "Using transfer connection", rc.expect("RETR "+name, StatusFileStatusOK))
 
 	_, err := io.ReadFull(data, make([]byte, 1000))
 	require.NoError(rc.t, err)
@@ -356,7 +356,9 @@ func (rc *rawClient) abort(line string) {
 
 	code, msg := rc.read()
 	assert.Equal(rc.t, StatusTransferAborted, code, msg)
+	assert.Equal(rc.t, "Connection closed; transfer aborted", msg)
 
 	code, msg = rc.read()
 	assert.Equal(rc.t, StatusClosingDataConn, code, msg)
+	assert.Equal(rc.t, "ABOR successful; closing transfer connection", msg)
 }

@@ -114,12 +114,12 @@ func TestUnusualNamesRaw(t *testing.T) {
 
 	for _, name := range unusualNames {
 		assert.Equal(t, name, string(rc.download("RETR "+name)), name)
-		assert.Equal(t, "/"+name, mlstName(t, rc.expect("MLST "+name, StatusFileOK)), name)
+		assert.Equal(t, name, mlstName(t, rc.expect("MLST "+name, StatusFileOK)), name)
 	}
 
 	// A name that looks like ls options is reached through a path; RNFR/RNTO and DELE take
 	// names as they are.
-	assert.Equal(t, []string{"./-dash"}, rc.listing("NLST ./-dash"))
+	assert.Equal(t, []string{"-dash"}, rc.listing("NLST ./-dash"))
 	rc.expect("RNFR with space", StatusFileActionPending)
 	rc.expect("RNTO 日本 語", StatusFileOK)
 	assert.Equal(t, "with space", string(rc.download("RETR 日本 語")))

@@ -41,7 +41,7 @@ func TestInteropLftpModeZ(t *testing.T) {
 
 			out := runClient(t, "lftp", "-c", script)
 			assert.Contains(t, out, "---> MODE Z", "lftp switched to MODE Z")
-			assert.Contains(t, out, "200 Mode set to Z")
+			assert.Contains(t, out, "200 Using deflate mode")
 			assert.Contains(t, out, "another.txt")
 			assert.Equal(t, treeHashes(t, src), treeHashes(t, dst))
 			requireEmptyDir(t, root)

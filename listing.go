@@ -196,9 +196,14 @@ const (
 	factUnixGroup
 )
 
-// defaultMLSTFacts is the set a session starts with: every fact the server knows.
-const defaultMLSTFacts = factType | factSize | factModify | factPerm | factUnique | factUnixMode | factUnixOwner |
-	factUnixGroup
+// defaultMLSTFacts is the set a session starts with: the facts of RFC 3659 7.5. The UNIX.*
+// facts wait for OPTS MLST (7.9), which clients that show them (lftp, FileZilla) send when FEAT
+// lists them unselected; clients written for ftpserverlib, which has none, parse fact names as
+// words and would misread "UNIX.mode".
+const defaultMLSTFacts = factType | factSize | factModify | factPerm | factUnique
+
+// allMLSTFacts is every fact the server knows.
+const allMLSTFacts = defaultMLSTFacts | factUnixMode | factUnixOwner | factUnixGroup
 
 // mlstFactNames gives each fact's name, in the canonical order used by FEAT and OPTS MLST.
 var mlstFactNames = [...]struct {

@@ -174,8 +174,8 @@ func TestParseMLSTFacts(t *testing.T) {
 		want mlstFacts
 	}{
 		{"type;size;", factType | factSize},
-		{"TYPE;Size;MODIFY;perm;UNIQUE;unix.MODE;Unix.Owner;unix.group;", defaultMLSTFacts},
-		{"TYPE;Size;MODIFY;perm;unix.MODE;", defaultMLSTFacts &^ (factUnique | factUnixOwner | factUnixGroup)},
+		{"TYPE;Size;MODIFY;perm;UNIQUE;unix.MODE;Unix.Owner;unix.group;", allMLSTFacts},
+		{"TYPE;Size;MODIFY;perm;unix.MODE;", allMLSTFacts &^ (factUnique | factUnixOwner | factUnixGroup)},
 		{"type;size", factType | factSize},
 		{"", 0},
 		{";;;", 0},
@@ -200,7 +200,7 @@ func TestMLSTFactsText(t *testing.T) {
 		feat  string
 	}{
 		{
-			defaultMLSTFacts, "type;size;modify;perm;unique;UNIX.mode;UNIX.owner;UNIX.group;",
+			allMLSTFacts, "type;size;modify;perm;unique;UNIX.mode;UNIX.owner;UNIX.group;",
 			"MLST type*;size*;modify*;perm*;unique*;UNIX.mode*;UNIX.owner*;UNIX.group*;",
 		},
 		{0, "", "MLST type;size;modify;perm;unique;UNIX.mode;UNIX.owner;UNIX.group;"},
@@ -241,23 +241,23 @@ func TestAppendMLSxEntry(t *testing.T) {
 		want     string
 	}{
 		{
-			name: "file", fi: file, entry: "a.txt", facts: defaultMLSTFacts,
+			name: "file", fi: file, entry: "a.txt", facts: allMLSTFacts,
 			want: "type=file;size=123;modify=20260102130405;perm=adfrw;UNIX.mode=0644; a.txt\r\n",
 		},
 		{
-			name: "read-only file", fi: file, entry: "a.txt", facts: defaultMLSTFacts, readOnly: true,
+			name: "read-only file", fi: file, entry: "a.txt", facts: allMLSTFacts, readOnly: true,
 			want: "type=file;size=123;modify=20260102130405;perm=r;UNIX.mode=0644; a.txt\r\n",
 		},
 		{
-			name: "unreadable file", fi: listingTestFile{"s", 0, 0o200, mtime}, entry: "s", facts: defaultMLSTFacts,
+			name: "unreadable file", fi: listingTestFile{"s", 0, 0o200, mtime}, entry: "s", facts: allMLSTFacts,
 			want: "type=file;size=0;modify=20260102130405;perm=adfw;UNIX.mode=0200; s\r\n",
 		},
 		{
-			name: "directory has no size", fi: dir, entry: "sub", facts: defaultMLSTFacts,
+			name: "directory has no size", fi: dir, entry: "sub", facts: allMLSTFacts,
 			want: "type=dir;modify=20260102130405;perm=cdeflmp;UNIX.mode=0755; sub\r\n",
 		},
 		{
-			name: "read-only directory", fi: dir, entry: "sub", facts: defaultMLSTFacts, readOnly: true,
+			name: "read-only directory", fi: dir, entry: "sub", facts: allMLSTFacts, readOnly: true,
 			want: "type=dir;modify=20260102130405;perm=el;UNIX.mode=0755; sub\r\n",
 		},
 		{
@@ -335,7 +335,7 @@ func TestListingNoAllocs(t *testing.T) {
 		buf = appendLISTLine(buf[:0], file, listingTestNow)
 	}))
 	assert.Zero(t, testing.AllocsPerRun(100, func() {
-		buf = appendMLSxEntry(buf[:0], file, file.Name(), "", defaultMLSTFacts, false)
+		buf = appendMLSxEntry(buf[:0], file, file.Name(), "", allMLSTFacts, false)
 	}))
 }
 
@@ -370,7 +370,7 @@ func FuzzParseMLSTFacts(f *testing.F) {
 
 	f.Fuzz(func(t *testing.T, opt string) {
 		facts := parseMLSTFacts(opt)
-		require.Zero(t, facts&^defaultMLSTFacts)
+		require.Zero(t, facts&^allMLSTFacts)
 		require.Equal(t, facts, parseMLSTFacts(facts.String()))
 		require.Equal(t, facts, parseMLSTFacts(asciiUpper(opt)))
 		require.True(t, strings.HasPrefix(facts.featLine(), "MLST type"))
@@ -407,6 +407,6 @@ func BenchmarkAppendMLSxEntry(b *testing.B) {
 	b.ReportAllocs()
 
 	for b.Loop() {
-		buf = appendMLSxEntry(buf[:0], file, file.Name(), "", defaultMLSTFacts, false)
+		buf = appendMLSxEntry(buf[:0], file, file.Name(), "", allMLSTFacts, false)
 	}
 }

@@ -42,7 +42,7 @@ func TestAppendMLSxSystemFacts(t *testing.T) {
 		want  string
 	}{
 		{
-			"every fact", file, defaultMLSTFacts,
+			"every fact", file, allMLSTFacts,
 			"type=file;size=3;modify=20260315120000;perm=adfrw;unique=803U1a2b;UNIX.mode=0640;UNIX.owner=1000;" +
 				"UNIX.group=100; a.txt\r\n",
 		},
@@ -104,6 +104,7 @@ func checkMLSxSystemFacts(t *testing.T, dir string, fs afero.Fs) {
 	require.NoError(t, s.driver.fs.Mkdir("/sub", 0o755))
 
 	rc := s.rawLoggedIn(t)
+	rc.expect("OPTS MLST "+allMLSTFacts.String(), StatusOK)
 
 	entries := map[string]map[string]string{}
 	for _, line := range rc.listing("MLSD") {
@@ -142,6 +143,6 @@ func TestMLSxEntryOfOsFileNoAllocs(t *testing.T) {
 	buf := make([]byte, 0, 256)
 
 	assert.Zero(t, testing.AllocsPerRun(100, func() {
-		buf = appendMLSxEntry(buf[:0], info, ".", "cdir", defaultMLSTFacts, false)
+		buf = appendMLSxEntry(buf[:0], info, ".", "cdir", allMLSTFacts, false)
 	}))
 }

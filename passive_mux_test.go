@@ -192,8 +192,8 @@ func TestPassiveMultiplexingWaitTimesOut(t *testing.T) {
 	require.Equal(t, start, first.epsvPort("EPSV"))
 
 	second := s.rawLoggedIn(t)
-	assert.Equal(t, "Cannot open passive connection: could not find any port to listen to",
-		second.expect("EPSV", StatusCannotOpenDataConnection))
+	assert.Equal(t, "Could not listen for passive connection: could not find any port to listen to",
+		second.expect("EPSV", StatusServiceNotAvailable))
 
 	// A client that gives its PASV up (here by sending another) frees its port.
 	require.Equal(t, start, first.epsvPort("EPSV"))

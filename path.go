@@ -68,3 +68,23 @@ func (c *clientHandler) pathParam(param string) (string, bool) {
 func quotePath(p string) string {
 	return `"` + strings.ReplaceAll(p, `"`, `""`) + `"`
 }
+
+// relativePath returns target relative to base, both clean absolute paths: "" for base itself,
+// the rest of the path for a path below base, and "../" for each level above.
+func relativePath(base, target string) string {
+	up := ""
+
+	for {
+		switch {
+		case base == target:
+			return strings.TrimSuffix(up, "/")
+		case base == "/":
+			return up + strings.TrimPrefix(target, "/")
+		case strings.HasPrefix(target, base+"/"):
+			return up + target[len(base)+1:]
+		}
+
+		up += "../"
+		base = path.Dir(base)
+	}
+}

@@ -144,6 +144,7 @@ func TestInvalidNamesNeverReachTheDriver(t *testing.T) {
 	s := newTestServer(t, func(d *testDriver) { d.fs = names },
 		withSettings(func(settings *Settings) { settings.MaxPathLength = maxPath }))
 	rc := s.rawLoggedIn(t)
+	rc.expect("TYPE I", StatusOK) // SIZE and REST answer in binary only
 
 	long := strings.Repeat("x", maxPath)
 

@@ -64,6 +64,38 @@ func FuzzCleanPath(f *testing.F) {
 	})
 }
 
+func TestRelativePath(t *testing.T) {
+	tests := []struct {
+		base, target, want string
+	}{
+		{"/", "/", ""},
+		{"/", "/a/b", "a/b"},
+		{"/a", "/a", ""},
+		{"/a", "/a/b/c", "b/c"},
+		{"/a/b", "/a", ".."},
+		{"/a/b", "/", "../.."},
+		{"/a/b", "/a/c", "../c"},
+		{"/a/b", "/x/y", "../../x/y"},
+		{"/ab", "/a", "../a"},
+		{"/a", "/ab", "../ab"},
+	}
+
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, relativePath(tt.base, tt.target), "relativePath(%q, %q)", tt.base, tt.target)
+	}
+}
+
+func FuzzRelativePath(f *testing.F) {
+	f.Add("/a/b", "/a/c")
+	f.Add("/", "/x")
+
+	f.Fuzz(func(t *testing.T, base, target string) {
+		base, target = cleanPath("/", base), cleanPath("/", target)
+		got := relativePath(base, target)
+		require.Equal(t, target, cleanPath(base, got), "relativePath(%q, %q) = %q", base, target, got)
+	})
+}
+
 // jailDirs returns the served directory of a withOsFs server and the directory around it.
 func jailDirs(t *testing.T, s *testServer) (served, outside string) {
 	t.Helper()
@@ -100,6 +132,7 @@ func TestPathEscapesStayInRoot(t *testing.T) {
 	}
 
 	rc := s.rawLoggedIn(t)
+	rc.expect("TYPE I", StatusOK) // SIZE and REST answer in binary only
 	rc.expect("RETR ../etc/passwd", StatusActionNotTaken)
 	rc.expect("RETR ../../etc/passwd", StatusActionNotTaken)
 	rc.expect("SIZE ../etc/passwd", StatusActionNotTaken)
@@ -127,6 +160,7 @@ func TestSymlinkCannotPointOutside(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(outside, "secret.txt"), []byte("outside secret"), 0o600))
 
 	rc := s.rawLoggedIn(t)
+	rc.expect("TYPE I", StatusOK) // SIZE and REST answer in binary only
 	rc.expect("SITE SYMLINK ../secret.txt /link", StatusOK)
 
 	// The target was resolved inside the root, where there is no secret.txt.
@@ -172,7 +206,9 @@ func TestNULInPathRefused(t *testing.T) {
 	require.NoError(t, writeFile(s.driver.fs, "/a", []byte("x")))
 
 	rc := s.rawLoggedIn(t)
-	rc.pasv() // a prepared data connection must not change the answer
+	// SIZE and REST answer in binary only; a prepared data connection must not change the answer.
+	rc.expect("TYPE I", StatusOK)
+	rc.pasv()
 
 	for _, command := range []string{
 		"CWD a\x00b", "XCWD /a\x00", "MKD a\x00b", "XMKD a\x00b", "RMD a\x00b", "DELE a\x00b",
@@ -254,6 +290,7 @@ func TestDriverSeesOnlyCleanPaths(t *testing.T) {
 	require.NoError(t, recorder.MkdirAll("/sub/x", 0o755))
 
 	rc := s.rawLoggedIn(t)
+	rc.expect("TYPE I", StatusOK) // SIZE and REST answer in binary only
 	for _, command := range []string{
 		"CWD sub//x/", "CWD ../..", "MKD ./../new/", "MKD //new2", "RMD new2/.", "SIZE ../../../f",
 		"MDTM /./f", "RNFR sub/../sub", "RNTO ./../renamed//", "MFMT 20200101000000 ../../renamed",

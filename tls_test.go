@@ -163,8 +163,12 @@ func TestMandatoryEncryption(t *testing.T) {
 	s := newTestServer(t, withTLS(t), withSettings(func(s *Settings) { s.TLSRequired = MandatoryEncryption }))
 	require.NoError(t, writeFile(s.driver.fs, "/f.txt", []byte("data")))
 
+	// Logging in without TLS closes the session: the client reconnects and starts TLS first.
 	rc := s.raw(t)
-	rc.expect("USER "+testUser, StatusNotLoggedIn)
+	assert.Equal(t, "TLS is required", rc.expect("USER "+testUser, StatusServiceNotAvailable))
+	requireClosed(t, rc)
+
+	rc = s.raw(t)
 	rc.startTLS(clientTLSConfig())
 	rc.expect("USER "+testUser, StatusUserOK)
 	rc.expect("PASS "+testPass, StatusUserLoggedIn)
@@ -362,7 +366,7 @@ func TestPROTClearAfterPrivate(t *testing.T) {
 	require.Equal(t, StatusClosingDataConn, code)
 
 	// Back to clear data connections: the bytes arrive unencrypted.
-	assert.Equal(t, "Protection level set to Clear", rc.expect("PROT C", StatusOK))
+	assert.Equal(t, "OK", rc.expect("PROT C", StatusOK))
 
 	plain := rc.pasv()
 	rc.expect("RETR /f.txt", StatusFileStatusOK)

@@ -148,8 +148,7 @@ func (c *clientHandler) startTransfer(job transferJob) {
 	t.tlsActive = c.transferTLS
 	c.mu.Unlock()
 
-	opening := orDefault(job.opening, "Opening "+c.typeName()+" mode data connection for "+job.command)
-	c.reply(StatusFileStatusOK, opening)
+	c.reply(StatusFileStatusOK, orDefault(job.opening, "Using transfer connection"))
 
 	conn, ended := c.transferAtOnce(t, job)
 	if !ended {
@@ -285,15 +284,20 @@ func (c *clientHandler) replyTransferResult(t *transferRun, err error) {
 
 	switch {
 	case err == nil:
-		c.reply(StatusClosingDataConn, "Transfer complete")
+		c.reply(StatusClosingDataConn, "Closing transfer connection")
 	case errors.Is(err, errTransferAborted):
-		c.reply(StatusTransferAborted, "Transfer aborted")
+		c.reply(StatusTransferAborted, "Connection closed; transfer aborted")
 	case errors.Is(err, errOpeningData):
 		c.reply(StatusCannotOpenDataConnection, "Cannot open data connection")
 	case isNetworkError(err):
 		c.reply(StatusTransferAborted, "Data connection closed, transfer aborted")
+	case errors.Is(err, errFileShrank):
+		// The file changed under the transfer: trying again reads it as it is now.
+		c.replyError(statusLocalError, "Issue during transfer", err)
 	default:
-		c.replyError(statusLocalError, "Transfer failed", err)
+		// A driver's error is final: 451 would tell clients to try again, and some (goftp) retry
+		// an upload for ever.
+		c.replyError(StatusActionNotTaken, "Issue during transfer", err)
 	}
 }
 
@@ -409,7 +413,7 @@ func (c *clientHandler) closeData() {
 	}
 }
 
-// typeName names the current TYPE in the 150 reply, as most servers do.
+// typeName names the current TYPE in the STAT reply.
 func (c *clientHandler) typeName() string {
 	if c.transferType == TransferTypeASCII {
 		return "ASCII"

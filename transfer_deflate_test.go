@@ -112,7 +112,7 @@ func TestModeZOff(t *testing.T) {
 
 	assert.NotContains(t, rc.expect("FEAT", StatusSystemStatus), "MODE Z")
 	assert.Equal(t, `Unsupported mode "Z"`, rc.expect("MODE Z", StatusNotImplementedParam))
-	assert.Equal(t, "Mode set to S", rc.expect("MODE S", StatusOK))
+	assert.Equal(t, "Using stream mode", rc.expect("MODE S", StatusOK))
 	assert.Equal(t, `Unsupported mode "B"`, rc.expect("MODE B", StatusNotImplementedParam))
 	rc.expect("MODE", StatusSyntaxErrorParameters)
 }
@@ -123,7 +123,7 @@ func TestModeZFEATAndSTAT(t *testing.T) {
 
 	assert.Contains(t, strings.Split(rc.expect("FEAT", StatusSystemStatus), "\n"), " MODE Z")
 	assert.Contains(t, rc.expect("STAT", StatusSystemStatus), "MODE: Stream")
-	assert.Equal(t, "Mode set to Z", rc.expect("mode z", StatusOK))
+	assert.Equal(t, "Using deflate mode", rc.expect("mode z", StatusOK))
 	assert.Contains(t, rc.expect("STAT", StatusSystemStatus), "MODE: Deflate")
 	rc.expect("MODE S", StatusOK)
 	assert.Contains(t, rc.expect("STAT", StatusSystemStatus), "MODE: Stream")
@@ -290,8 +290,8 @@ func TestModeZBrokenUploads(t *testing.T) {
 		msg     string
 	}{
 		{"cut stream", stream[:len(stream)/2], StatusTransferAborted, "Data connection closed, transfer aborted"},
-		{"raw deflate without zlib header", rawDeflate.Bytes(), statusLocalError, "Transfer failed: zlib: invalid header"},
-		{"bad checksum", corrupt, statusLocalError, "Transfer failed: zlib: invalid checksum"},
+		{"raw deflate without zlib header", rawDeflate.Bytes(), StatusActionNotTaken, "Issue during transfer: zlib: invalid header"},
+		{"bad checksum", corrupt, StatusActionNotTaken, "Issue during transfer: zlib: invalid checksum"},
 	}
 
 	for _, tt := range tests {

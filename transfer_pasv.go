@@ -243,6 +243,13 @@ func (c *clientHandler) preparePassive() (int, error) {
 	return port, nil
 }
 
+// replyPassiveFailed answers a PASV or EPSV that could not listen: 421, which RFC 959 5.4 lists
+// for PASV where it has no 425; the session goes on.
+func (c *clientHandler) replyPassiveFailed(err error) {
+	level.Warn(c.logger).Log("event", "passive_listen_failed", "err", err)
+	c.reply(StatusServiceNotAvailable, "Could not listen for passive connection: "+clientErrorText(err))
+}
+
 // handlePASV opens a passive listener and announces it (RFC 959 4.1.2). PASV can only carry
 // an IPv4 address; IPv6 clients use EPSV.
 func (c *clientHandler) handlePASV(string) {
@@ -261,7 +268,7 @@ func (c *clientHandler) handlePASV(string) {
 
 	port, err := c.preparePassive()
 	if err != nil {
-		c.replyError(StatusCannotOpenDataConnection, "Cannot open passive connection", err)
+		c.replyPassiveFailed(err)
 
 		return
 	}
@@ -323,7 +330,7 @@ func (c *clientHandler) handleEPSV(param string) {
 
 	port, err := c.preparePassive()
 	if err != nil {
-		c.replyError(StatusCannotOpenDataConnection, "Cannot open passive connection", err)
+		c.replyPassiveFailed(err)
 
 		return
 	}

@@ -261,9 +261,9 @@ func TestPassivePortRangeFull(t *testing.T) {
 	}))
 
 	rc := s.rawLoggedIn(t)
-	want := "Cannot open passive connection: could not find any port to listen to"
-	assert.Equal(t, want, rc.expect("PASV", StatusCannotOpenDataConnection))
-	assert.Equal(t, want, rc.expect("EPSV", StatusCannotOpenDataConnection))
+	want := "Could not listen for passive connection: could not find any port to listen to"
+	assert.Equal(t, want, rc.expect("PASV", StatusServiceNotAvailable))
+	assert.Equal(t, want, rc.expect("EPSV", StatusServiceNotAvailable))
 	rc.expect("NLST", StatusCannotOpenDataConnection)
 }
 
@@ -506,8 +506,9 @@ func TestPassiveWrapper(t *testing.T) {
 	assert.EqualValues(t, 2, wrapper.accepts.Load(), "the wrapped listener is the one used")
 
 	wrapper.fail.Store(true)
-	rc.expect("PASV", StatusCannotOpenDataConnection)
-	rc.expect("EPSV", StatusCannotOpenDataConnection)
+	assert.Equal(t, "Could not listen for passive connection: driver error: wrapping passive listener: wrapping refused",
+		rc.expect("PASV", StatusServiceNotAvailable))
+	rc.expect("EPSV", StatusServiceNotAvailable)
 	rc.expect("RETR /wrapped.bin", StatusCannotOpenDataConnection)
 }
 

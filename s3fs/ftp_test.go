@@ -176,17 +176,17 @@ func TestFTPEndToEnd(t *testing.T) {
 	assert.Equal(t, sum, sha256.Sum256(retrieve(t, conn, "/moved.bin", 0)))
 
 	_, err = conn.Retr("big.bin")
-	requireRefused(t, err, "No such file or directory")
+	requireRefused(t, err, "no such file or directory")
 
 	// What S3 cannot do is refused with 550, and the file is left as it was.
 	err = conn.Append("/moved.bin", strings.NewReader("more"))
-	requireRefused(t, err, "Permission denied")
+	requireRefused(t, err, "permission denied")
 
 	err = conn.StorFrom("/moved.bin", strings.NewReader("tail"), 100)
-	requireRefused(t, err, "Permission denied")
+	requireRefused(t, err, "permission denied")
 
 	err = conn.StorFrom("/new.bin", strings.NewReader("tail"), 100)
-	requireRefused(t, err, "Permission denied")
+	requireRefused(t, err, "permission denied")
 
 	_, err = f.Stat("/new.bin")
 	require.ErrorIs(t, err, fs.ErrNotExist, "a refused resumed upload stores nothing")
