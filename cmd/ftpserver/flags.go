@@ -56,6 +56,9 @@ type config struct {
 	maxDownloadRate int64
 
 	s3 s3Options // -s3-*: serve a bucket instead of memory or -root
+
+	usersFile    string // "" serves user and pass; else the users of this file
+	hashPassword bool   // print the bcrypt hash of the password on stdin, and exit
 }
 
 // parseFlags reads the command line. On an error, it writes the error and the usage to stderr,
@@ -72,6 +75,11 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		"serve directory `DIR` (created if missing) instead of an in-memory file system")
 	flags.StringVar(&cfg.user, "user", "test", "the user `name` to accept")
 	flags.StringVar(&cfg.pass, "pass", "test", "the `password` to accept")
+	flags.StringVar(&cfg.usersFile, "users", "",
+		"serve the users of `FILE`, one per line name:bcrypt-hash:home:ro|rw, re-read on SIGHUP, "+
+			"instead of -user and -pass")
+	flags.BoolVar(&cfg.hashPassword, "hash-password", false,
+		"read a password from stdin, print its bcrypt hash for -users, and exit")
 	flags.StringVar(&pasvPorts, "pasv-ports", "", "passive ports `MIN-MAX` (default: any port the system gives)")
 	flags.StringVar(&cfg.publicHost, "public-host", "",
 		"IPv4 `address` announced in PASV replies, for a server behind NAT (default: the control connection's)")
@@ -131,6 +139,14 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		err = fmt.Errorf("unexpected argument %q", flags.Arg(0))
 	}
 
+	if err == nil && cfg.usersFile != "" {
+		flags.Visit(func(f *flag.Flag) {
+			if f.Name == "user" || f.Name == "pass" {
+				err = fmt.Errorf("-users and -%s exclude each other", f.Name)
+			}
+		})
+	}
+
 	if err != nil {
 		fmt.Fprintln(flags.Output(), err)
 		flags.Usage()
@@ -144,7 +160,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 // printUsage writes what -h shows: what the server does, then its flags.
 func printUsage(flags *flag.FlagSet) {
 	fmt.Fprintf(flags.Output(), "Usage: ftpserver [flags]\n\n"+
-		"Runs an FTP server for one user. Sessions start in binary mode (TYPE I);\n"+
+		"Runs an FTP server for one user, or for the users of -users. Sessions start in binary mode (TYPE I);\n"+
 		"HASH, COMB and MODE Z are enabled; TLS with -tls.\n\nFlags:\n")
 	flags.PrintDefaults()
 }

@@ -59,6 +59,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
+	if cfg.hashPassword {
+		return printPasswordHash(os.Stdin, stdout, stderr)
+	}
+
 	drv, err := newDriver(cfg)
 	if err != nil {
 		return err
@@ -95,7 +99,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "listening on %s (%s)\n", srv.Addr(), drv.describe(i > 0))
 	}
 
-	fmt.Fprintf(stdout, "credentials: user %q, password %q\n", cfg.user, cfg.pass)
+	defer announceUsers(stdout, cfg, drv, transfers)()
+
 	metricsSrv.announce(stdout)
 
 	served := make(chan error, len(servers))
@@ -121,6 +126,31 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	return shutdown(servers, served, logger)
+}
+
+// announceUsers prints who may log in and, with -users, has the file re-read on each SIGHUP
+// until the returned function is called. Reloads are logged to logger.
+func announceUsers(stdout io.Writer, cfg *config, drv *driver, logger log.Logger) (stop func()) {
+	if cfg.usersFile == "" {
+		fmt.Fprintf(stdout, "credentials: user %q, password %q\n", cfg.user, cfg.pass)
+
+		return func() {}
+	}
+
+	// Before the start line, so that a SIGHUP sent once it is out never finds the default
+	// action (ending the process).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+
+	stopReload := drv.reloadUsersOn(hup, logger)
+
+	fmt.Fprintf(stdout, "credentials: %d users of %s, re-read on SIGHUP\n",
+		len(drv.users.Load().accounts), cfg.usersFile)
+
+	return func() {
+		signal.Stop(hup)
+		stopReload()
+	}
 }
 
 // stopAll closes the servers at once.
