@@ -71,7 +71,12 @@ func loadUsers(file string) (*userTable, error) {
 
 	defer f.Close()
 
-	return parseUsers(f, file)
+	table, err := parseUsers(f, file)
+	if err != nil {
+		return nil, fmt.Errorf("-users: %w", err)
+	}
+
+	return table, nil
 }
 
 // parseUsers reads a -users file from r; name is the file's name, for messages.
