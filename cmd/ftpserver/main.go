@@ -144,8 +144,8 @@ func announceUsers(stdout io.Writer, cfg *config, drv *driver, logger log.Logger
 
 	stopReload := drv.reloadUsersOn(hup, logger)
 
-	fmt.Fprintf(stdout, "credentials: %d users of %s, re-read on SIGHUP\n",
-		len(drv.users.Load().accounts), cfg.usersFile)
+	fmt.Fprintf(stdout, "credentials: users of %s (%d), re-read on SIGHUP\n",
+		cfg.usersFile, len(drv.users.Load().accounts))
 
 	return func() {
 		signal.Stop(hup)

@@ -160,6 +160,12 @@ func TestUsersDummyHashHasTheHighestCost(t *testing.T) {
 	acct, err := table.authenticate("b", "b")
 	require.NoError(t, err)
 	assert.Equal(t, "b", acct.name)
+
+	// htpasswd -B writes $2y$ hashes: the same algorithm.
+	table, err = parseUsers(strings.NewReader("y:$2y$"+string(cheap[4:])+":/y:ro\n"), "users")
+	require.NoError(t, err)
+	_, err = table.authenticate("y", "a")
+	require.NoError(t, err)
 }
 
 func TestRunUsersHomes(t *testing.T) {
