@@ -33,7 +33,7 @@ const dockerBuildTimeout = 15 * time.Minute
 func directives(t *testing.T, file, sep string) map[string][]string {
 	t.Helper()
 
-	f, err := os.Open(file) //nolint:gosec // a file of this repository
+	f, err := os.Open(file)
 	require.NoError(t, err)
 
 	defer f.Close()
@@ -122,13 +122,13 @@ func testDockerImage(t *testing.T) {
 
 	tag := "ftpkit-test-" + strings.ToLower(rand.Text()[:12])
 
-	build := exec.CommandContext(ctx, "docker", "build", "-t", tag, filepath.Join("..", "..")) //nolint:gosec // fixed command
+	build := exec.CommandContext(ctx, "docker", "build", "-t", tag, filepath.Join("..", ".."))
 	out, err := build.CombinedOutput()
 	require.NoError(t, err, "docker build: %s", out)
 
-	t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", tag).Run() }) //nolint:gosec // the image built above
+	t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", tag).Run() })
 
-	hashCmd := exec.CommandContext(ctx, "docker", "run", "--rm", "-i", tag, "-hash-password") //nolint:gosec // idem
+	hashCmd := exec.CommandContext(ctx, "docker", "run", "--rm", "-i", tag, "-hash-password")
 	hashCmd.Stdin = strings.NewReader("container secret\n")
 	out, err = hashCmd.Output()
 	require.NoError(t, err)
@@ -169,7 +169,7 @@ func TestSystemdUnit(t *testing.T) {
 	require.NoError(t, err)
 
 	unitFile := filepath.Join(t.TempDir(), "ftpkit.service")
-	require.NoError(t, os.WriteFile(unitFile,
+	require.NoError(t, os.WriteFile(unitFile, //nolint:gosec // G703: a file of t.TempDir()
 		[]byte(strings.ReplaceAll(string(content), "/usr/local/bin/ftpserver", serverBinary(t))), 0o600))
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -68,9 +68,9 @@ func newDriver(cfg *config) (*driver, error) {
 	d.bans = newBanList(cfg.maxLoginFailures, cfg.banWindow, cfg.banDuration)
 
 	if cfg.usersFile != "" {
-		table, err := loadUsers(cfg.usersFile)
-		if err != nil {
-			return nil, err
+		table, loadErr := loadUsers(cfg.usersFile)
+		if loadErr != nil {
+			return nil, loadErr
 		}
 
 		d.users.Store(table)

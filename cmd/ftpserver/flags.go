@@ -75,11 +75,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		"serve directory `DIR` (created if missing) instead of an in-memory file system")
 	flags.StringVar(&cfg.user, "user", "test", "the user `name` to accept")
 	flags.StringVar(&cfg.pass, "pass", "test", "the `password` to accept")
-	flags.StringVar(&cfg.usersFile, "users", "",
-		"serve the users of `FILE`, one per line name:bcrypt-hash:home:ro|rw, re-read on SIGHUP, "+
-			"instead of -user and -pass")
-	flags.BoolVar(&cfg.hashPassword, "hash-password", false,
-		"read a password from stdin, print its bcrypt hash for -users, and exit")
+	registerUsersFlags(flags, cfg)
 	flags.StringVar(&pasvPorts, "pasv-ports", "", "passive ports `MIN-MAX` (default: any port the system gives)")
 	flags.StringVar(&cfg.publicHost, "public-host", "",
 		"IPv4 `address` announced in PASV replies, for a server behind NAT (default: the control connection's)")
@@ -134,17 +130,10 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 
 	// In this order: validate parses the ports.
-	err := errors.Join(cfg.validate(pasvPorts), cfg.validateProxy(), cfg.s3.validate(cfg.root))
+	err := errors.Join(cfg.validate(pasvPorts), cfg.validateProxy(), cfg.s3.validate(cfg.root),
+		cfg.validateUsers(flags))
 	if err == nil && flags.NArg() > 0 {
 		err = fmt.Errorf("unexpected argument %q", flags.Arg(0))
-	}
-
-	if err == nil && cfg.usersFile != "" {
-		flags.Visit(func(f *flag.Flag) {
-			if f.Name == "user" || f.Name == "pass" {
-				err = fmt.Errorf("-users and -%s exclude each other", f.Name)
-			}
-		})
 	}
 
 	if err != nil {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -155,14 +154,14 @@ func TestProcessUsersReloadOnSIGHUP(t *testing.T) {
 	assert.Contains(t, proc.reload(t, "users reloaded"), " users=2")
 
 	carolConn := loginAs(t, proc.addr, "carol", "carol-pw")
-	assert.Empty(t, names(t, carolConn, "/"))
+	assert.Empty(t, names(t, carolConn))
 
 	// A user removed from the file can no longer log in, but its session goes on, with its home.
 	writeUsers(t, users, carol)
 	assert.Contains(t, proc.reload(t, "users reloaded"), " users=1")
 	refusedLogin(t, proc.addr, "alice", "alice-pw")
 	require.NoError(t, aliceConn.Stor("/after.txt", strings.NewReader("2")))
-	assert.Equal(t, []string{"after.txt", "before.txt"}, names(t, aliceConn, "/"))
+	assert.Equal(t, []string{"after.txt", "before.txt"}, names(t, aliceConn))
 
 	// A malformed file is refused, with its line, and the users stay as they were.
 	bad := "# broken\ncarol:" + hashFor(t, "carol-pw") + ":/carol:rw\nalice:not-a-hash:/alice:rw\n"
@@ -231,6 +230,6 @@ func TestProcessHashPassword(t *testing.T) {
 
 	var exit *exec.ExitError
 
-	require.True(t, errors.As(err, &exit), "an empty password must fail: %s", out)
+	require.ErrorAs(t, err, &exit, "an empty password must fail: %s", out)
 	assert.Equal(t, "ftpserver: -hash-password: empty password\n", string(out))
 }

@@ -116,7 +116,7 @@ func TestRunUsersOnS3(t *testing.T) {
 	require.NoError(t, alice.Stor("/a.bin", bytes.NewReader(data)))
 	assert.Equal(t, sha256.Sum256(data), download(t, alice, "/a.bin"))
 
-	assert.Empty(t, names(t, bob, "/"))
+	assert.Empty(t, names(t, bob))
 	requireReply(t, bob.Stor("/b.bin", bytes.NewReader(data)), 550, "Cannot store /b.bin: Permission denied")
 
 	// Each home is a key prefix, made at the user's first login.

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"crypto/rand"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -62,9 +63,33 @@ type userTable struct {
 	dummy []byte
 }
 
+// registerUsersFlags adds -users and -hash-password to flags.
+func registerUsersFlags(flags *flag.FlagSet, cfg *config) {
+	flags.StringVar(&cfg.usersFile, "users", "",
+		"serve the users of `FILE`, one per line name:bcrypt-hash:home:ro|rw, re-read on SIGHUP, "+
+			"instead of -user and -pass")
+	flags.BoolVar(&cfg.hashPassword, "hash-password", false,
+		"read a password from stdin, print its bcrypt hash for -users, and exit")
+}
+
+// validateUsers refuses -users with -user or -pass, which it replaces. flags must be parsed.
+func (cfg *config) validateUsers(flags *flag.FlagSet) error {
+	var err error
+
+	if cfg.usersFile != "" {
+		flags.Visit(func(f *flag.Flag) {
+			if f.Name == "user" || f.Name == "pass" {
+				err = fmt.Errorf("-users and -%s exclude each other", f.Name)
+			}
+		})
+	}
+
+	return err
+}
+
 // loadUsers reads the -users file. Its errors name the file and, for a bad line, its number.
 func loadUsers(file string) (*userTable, error) {
-	f, err := os.Open(file) //nolint:gosec // the file the administrator names on the command line
+	f, err := os.Open(file)
 	if err != nil {
 		return nil, fmt.Errorf("-users: %w", err)
 	}
@@ -135,7 +160,8 @@ func parseUserLine(line string) (*account, int, error) {
 
 	name, hash, home, access := fields[0], fields[1], fields[2], fields[3]
 
-	if name == "" || strings.ContainsFunc(name, func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsPrint(r) }) {
+	badRune := func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsPrint(r) }
+	if name == "" || strings.ContainsFunc(name, badRune) {
 		return nil, 0, fmt.Errorf("user name %q: empty, or with a space or a control character", name)
 	}
 

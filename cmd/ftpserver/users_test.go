@@ -62,11 +62,11 @@ func loginAs(t *testing.T, addr, user, pass string) *ftp.ServerConn {
 	return conn
 }
 
-// names lists dir and returns the sorted names of its entries, without "." and "..".
-func names(t *testing.T, conn *ftp.ServerConn, dir string) []string {
+// names lists the home ("/") and returns the sorted names of its entries, without "." and "..".
+func names(t *testing.T, conn *ftp.ServerConn) []string {
 	t.Helper()
 
-	entries, err := conn.List(dir)
+	entries, err := conn.List("/")
 	require.NoError(t, err)
 
 	var list []string
@@ -153,8 +153,8 @@ func TestUsersDummyHashHasTheHighestCost(t *testing.T) {
 	assert.Equal(t, bcrypt.MinCost+2, cost)
 
 	for _, tt := range []struct{ user, pass string }{{"a", "b"}, {"b", "a"}, {"c", "a"}, {"", ""}} {
-		_, err := table.authenticate(tt.user, tt.pass)
-		require.ErrorIs(t, err, errBadCredentials, "%q/%q", tt.user, tt.pass)
+		_, authErr := table.authenticate(tt.user, tt.pass)
+		require.ErrorIs(t, authErr, errBadCredentials, "%q/%q", tt.user, tt.pass)
 	}
 
 	acct, err := table.authenticate("b", "b")
@@ -190,8 +190,8 @@ func TestRunUsersHomes(t *testing.T) {
 	require.NoError(t, bob.Stor("/docs/b.bin", bytes.NewReader(bobData)))
 
 	// Each user sees its home as "/", and only it.
-	assert.Equal(t, []string{"a.bin"}, names(t, alice, "/"))
-	assert.Equal(t, []string{"docs"}, names(t, bob, "/"))
+	assert.Equal(t, []string{"a.bin"}, names(t, alice))
+	assert.Equal(t, []string{"docs"}, names(t, bob))
 
 	_, err := bob.Retr("/a.bin")
 	requireReply(t, err, 550, "Cannot open /a.bin: No such file or directory")
@@ -208,7 +208,7 @@ func TestRunUsersHomes(t *testing.T) {
 
 	// A home of "/" is the whole root.
 	admin := loginAs(t, srv.addr, "admin", "admin-pw")
-	assert.Equal(t, []string{"alice", "home"}, names(t, admin, "/"))
+	assert.Equal(t, []string{"alice", "home"}, names(t, admin))
 	assert.Equal(t, sha256.Sum256(bobData), download(t, admin, "/home/bob/docs/b.bin"))
 }
 
@@ -223,8 +223,8 @@ func TestRunUsersInMemory(t *testing.T) {
 	bob := loginAs(t, srv.addr, "bob", "pw")
 
 	require.NoError(t, alice.Stor("/only-alice.txt", strings.NewReader("hello")))
-	assert.Equal(t, []string{"only-alice.txt"}, names(t, alice, "/"))
-	assert.Empty(t, names(t, bob, "/"))
+	assert.Equal(t, []string{"only-alice.txt"}, names(t, alice))
+	assert.Empty(t, names(t, bob))
 
 	// -user and -pass do not apply: test/test is not a user of the file.
 	conn, err := ftp.Dial(srv.addr, ftp.DialWithTimeout(startTimeout))
@@ -249,7 +249,7 @@ func TestRunUsersReadOnly(t *testing.T) {
 
 	// Reading works.
 	assert.Equal(t, sha256.Sum256([]byte("read me\n")), download(t, conn, "/file.txt"))
-	assert.Equal(t, []string{"dir", "file.txt"}, names(t, conn, "/"))
+	assert.Equal(t, []string{"dir", "file.txt"}, names(t, conn))
 
 	// Every write is refused with 550, through jlaffaye/ftp...
 	const denied = "Permission denied"
@@ -320,7 +320,7 @@ func TestRunUsersFileErrors(t *testing.T) {
 
 	err := run(context.Background(), []string{"-listen", "127.0.0.1:0", "-users", bad}, io.Discard, io.Discard)
 	require.Error(t, err)
-	assert.NotErrorIs(t, err, errUsage)
+	require.NotErrorIs(t, err, errUsage)
 	assert.Contains(t, err.Error(), bad+`:3: user "bob": home directory "/../bob": '..' would leave the root`)
 
 	err = run(context.Background(), []string{"-users", filepath.Join(dir, "missing")}, io.Discard, io.Discard)
