@@ -1,9 +1,12 @@
-// Command ftpserver runs the ftpkit FTP server on a test driver: one user, and either an
-// in-memory file system (the default, emptied at exit) or a directory of this machine (-root).
+// Command ftpserver runs the ftpkit FTP server: one user, or with -users the users of a file,
+// each in its home, on an in-memory file system (the default, emptied at exit), a directory of
+// this machine (-root) or an S3 bucket (-s3-bucket).
 //
 //	go run ./cmd/ftpserver                       # 127.0.0.1:2121, user test, password test
 //	go run ./cmd/ftpserver -root /tmp/ftp -debug
+//	go run ./cmd/ftpserver -root /srv/ftp -users /etc/ftpkit/users
 //
+// With -users, SIGHUP re-reads the file.
 // It stops on SIGINT or SIGTERM: it stops accepting clients, gives running transfers up to ten
 // seconds to end, then closes every connection and exits 0. A second signal kills it at once.
 package main

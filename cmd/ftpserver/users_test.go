@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"flag"
 	"fmt"
 	"io"
 	"net/textproto"
@@ -326,12 +327,18 @@ func TestRunUsersFileErrors(t *testing.T) {
 	err = run(context.Background(), []string{"-users", filepath.Join(dir, "missing")}, io.Discard, io.Discard)
 	require.ErrorIs(t, err, os.ErrNotExist)
 
-	for _, flag := range []string{"-user", "-pass"} {
+	var help bytes.Buffer
+
+	require.ErrorIs(t, run(context.Background(), []string{"-h"}, io.Discard, &help), flag.ErrHelp)
+	assert.Contains(t, help.String(), "  -users FILE\n")
+	assert.Contains(t, help.String(), "  -hash-password\n")
+
+	for _, name := range []string{"-user", "-pass"} {
 		var stderr bytes.Buffer
 
-		err = run(context.Background(), []string{"-users", bad, flag, "x"}, io.Discard, &stderr)
+		err = run(context.Background(), []string{"-users", bad, name, "x"}, io.Discard, &stderr)
 		require.ErrorIs(t, err, errUsage)
-		assert.Contains(t, stderr.String(), "-users and "+flag+" exclude each other")
+		assert.Contains(t, stderr.String(), "-users and "+name+" exclude each other")
 	}
 }
 
