@@ -6,9 +6,9 @@
 //	go run ./cmd/ftpserver -root /tmp/ftp -debug
 //	go run ./cmd/ftpserver -root /srv/ftp -users /etc/ftpkit/users
 //
-// With -users, SIGHUP re-reads the file.
-// It stops on SIGINT or SIGTERM: it stops accepting clients, gives running transfers up to ten
-// seconds to end, then closes every connection and exits 0. A second signal kills it at once.
+// With -users, SIGHUP re-reads the file. The server stops on SIGINT or SIGTERM: it stops
+// accepting clients, gives running transfers up to ten seconds to end, then closes every
+// connection and exits 0. A second signal kills it at once.
 package main
 
 import (
