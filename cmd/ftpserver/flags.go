@@ -149,8 +149,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 // printUsage writes what -h shows: what the server does, then its flags.
 func printUsage(flags *flag.FlagSet) {
 	fmt.Fprintf(flags.Output(), "Usage: ftpserver [flags]\n\n"+
-		"Runs an FTP server for one user, or for the users of -users. Sessions start in binary mode (TYPE I);\n"+
-		"HASH, COMB and MODE Z are enabled; TLS with -tls.\n\nFlags:\n")
+		"Runs an FTP server for one user, or for the users of -users. Sessions start\n"+
+		"in binary mode (TYPE I); HASH, COMB and MODE Z are enabled; TLS with -tls.\n\nFlags:\n")
 	flags.PrintDefaults()
 }
 
