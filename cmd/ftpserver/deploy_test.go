@@ -179,3 +179,23 @@ func TestSystemdUnit(t *testing.T) {
 	require.NoError(t, err, "systemd-analyze verify: %s", out)
 	assert.Empty(t, string(out), "systemd-analyze verify has warnings")
 }
+
+func TestDeployingUsersExample(t *testing.T) {
+	t.Parallel()
+
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "deploying.md"))
+	require.NoError(t, err)
+
+	// The example users file of docs/deploying.md loads.
+	_, block, found := strings.Cut(string(doc), "```\n# name:bcrypt-hash:home:access\n")
+	require.True(t, found, "no example users file")
+
+	block, _, found = strings.Cut(block, "```")
+	require.True(t, found)
+
+	table, err := parseUsers(strings.NewReader(block), "deploying.md")
+	require.NoError(t, err)
+	assert.Len(t, table.accounts, 3)
+	assert.True(t, table.accounts["guest"].readOnly)
+	assert.Equal(t, "/", table.accounts["admin"].home)
+}

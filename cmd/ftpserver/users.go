@@ -34,11 +34,18 @@ import (
 // userFields is the number of colon-separated fields of a -users line.
 const userFields = 4
 
+// bcryptHashLength is the length of a bcrypt hash: "$2a$10$", 22 characters of salt and 31 of
+// hash.
+const bcryptHashLength = 60
+
 // maxPasswordLength is the longest password -hash-password reads; bcrypt uses at most 72 bytes
 // and refuses longer ones.
 const maxPasswordLength = 1024
 
 var (
+	// errBadHashEncoding refuses a hash with bcrypt's prefix but not its length or alphabet,
+	// such as one cut or mistyped while copied.
+	errBadHashEncoding = errors.New("60 characters, with only . / A-Z a-z 0-9 after the cost, expected")
 	// errNoUsers refuses a -users file without a user: nobody could log in.
 	errNoUsers = errors.New("no users")
 	// errEmptyPassword refuses -hash-password without a password.
@@ -166,6 +173,10 @@ func parseUserLine(line string) (*account, int, error) {
 	}
 
 	cost, err := bcrypt.Cost([]byte(hash))
+	if err == nil && (len(hash) != bcryptHashLength || strings.ContainsFunc(hash[len("$2a$10$"):], notBcryptBase64)) {
+		err = errBadHashEncoding
+	}
+
 	if err != nil {
 		return nil, 0, fmt.Errorf("user %q: the password is not a bcrypt hash (make one with -hash-password): %w",
 			name, err)
@@ -204,6 +215,14 @@ func parseHome(home string) (string, error) {
 
 	return path.Clean("/" + home), nil
 }
+
+// notBcryptBase64 tells whether r is outside the alphabet of bcrypt's salt and hash.
+func notBcryptBase64(r rune) bool {
+	return !strings.ContainsRune(bcryptAlphabet, r)
+}
+
+// bcryptAlphabet is the base-64 alphabet of bcrypt's salt and hash.
+const bcryptAlphabet = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 // authenticate returns the account of name when pass is its password. An unknown name is
 // checked against the dummy hash, so that it takes as long as a wrong password and a client
