@@ -2,7 +2,7 @@
 # run as an unprivileged user, serving the volume /srv/ftp to the users of /etc/ftpkit/users.
 #
 #   docker build -t ftpkit .
-#   docker run --rm -i ftpkit -hash-password              # type a password, get a hash
+#   docker run --rm -it ftpkit -hash-password             # type a password, get a hash
 #   docker run -d --name ftp -p 2121:2121 -p 30000-30009:30000-30009 \
 #       -v ftp-files:/srv/ftp -v "$PWD/ftpkit:/etc/ftpkit:ro" ftpkit
 #   docker kill -s HUP ftp                                 # re-read the users file
