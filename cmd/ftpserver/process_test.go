@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"os/exec"
@@ -232,4 +234,57 @@ func TestProcessHashPassword(t *testing.T) {
 
 	require.ErrorAs(t, err, &exit, "an empty password must fail: %s", out)
 	assert.Equal(t, "ftpserver: -hash-password: empty password\n", string(out))
+}
+
+func TestProcessUsersWithCurl(t *testing.T) {
+	t.Parallel()
+
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl is not installed: test skipped (apt-get install -y curl)")
+	}
+
+	root := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "pub"), 0o750))
+
+	published := randomBytes(t, 40_000)
+	require.NoError(t, os.WriteFile(filepath.Join(root, "pub", "release.bin"), published, 0o600))
+
+	users := filepath.Join(t.TempDir(), "users")
+	writeUsers(t, users, testUser{"alice", "alice pw", "/alice", "rw"}, testUser{"guest", "guest-pw", "/pub", "ro"})
+
+	proc := startProcess(t, "-root", root, "-users", users)
+	local := filepath.Join(t.TempDir(), "upload.bin")
+	require.NoError(t, os.WriteFile(local, randomBytes(t, 70_000), 0o600))
+
+	curl := func(args ...string) ([]byte, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+
+		return exec.CommandContext(ctx, "curl", append([]string{"-sS"}, args...)...).CombinedOutput() //nolint:gosec // G204: arguments of this test
+	}
+
+	// alice uploads into her home.
+	out, err := curl("-u", "alice:alice pw", "-T", local, "ftp://"+proc.addr+"/upload.bin")
+	require.NoError(t, err, "%s", out)
+
+	sent, err := os.ReadFile(local)
+	require.NoError(t, err)
+	onDisk, err := os.ReadFile(filepath.Join(root, "alice", "upload.bin"))
+	require.NoError(t, err)
+	assert.Equal(t, sha256.Sum256(sent), sha256.Sum256(onDisk))
+
+	// guest downloads from its home and may not upload.
+	out, err = curl("-u", "guest:guest-pw", "ftp://"+proc.addr+"/release.bin")
+	require.NoError(t, err)
+	assert.Equal(t, sha256.Sum256(published), sha256.Sum256(out))
+
+	out, err = curl("-u", "guest:guest-pw", "-T", local, "ftp://"+proc.addr+"/upload.bin")
+	require.Error(t, err)
+	assert.Contains(t, string(out), "550", "curl reports the server's refusal")
+	assert.NoFileExists(t, filepath.Join(root, "pub", "upload.bin"))
+
+	// A wrong password is refused.
+	out, err = curl("-u", "guest:wrong", "ftp://"+proc.addr+"/release.bin")
+	require.Error(t, err)
+	assert.Contains(t, string(out), "530")
 }
