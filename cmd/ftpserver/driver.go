@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 
 	"github.com/spf13/afero"
 
@@ -31,11 +32,12 @@ var (
 	errTLSNotConfigured = errors.New("TLS not configured")
 )
 
-// driver is the MainDriver of the bundled server: one user, one file system shared by all the
-// sessions of that user.
+// driver is the MainDriver of the bundled server: one user, or the users of -users, on one file
+// system; each user of -users sees its home directory of it.
 type driver struct {
 	cfg       *config
-	fs        afero.Fs
+	fs        afero.Fs                  // the root: memory, -root or -s3-bucket
+	users     atomic.Pointer[userTable] // nil without -users; replaced on reload
 	available func(dirName string) (int64, error)
 	tls       *tls.Config // nil without -tls
 	bans      *banList    // nil when bans are off
@@ -66,6 +68,15 @@ func newDriver(cfg *config) (*driver, error) {
 	}
 
 	d.bans = newBanList(cfg.maxLoginFailures, cfg.banWindow, cfg.banDuration, cfg.banExempt)
+
+	if cfg.usersFile != "" {
+		table, loadErr := loadUsers(cfg.usersFile)
+		if loadErr != nil {
+			return nil, loadErr
+		}
+
+		d.users.Store(table)
+	}
 
 	if cfg.tls {
 		if d.tls, err = newTLSConfig(cfg.certFile, cfg.keyFile); err != nil {
@@ -217,9 +228,19 @@ func (d *driver) ClientConnected(cc ftpserver.ClientContext) (string, error) {
 // ClientDisconnected has nothing to release.
 func (*driver) ClientDisconnected(ftpserver.ClientContext) {}
 
-// AuthUser accepts the one user of the command line. Both names are hashed first so that the
-// comparison takes the same time whatever their lengths.
+// AuthUser accepts the users of -users, each in its home, or else the one user of the command
+// line. For the latter both names are hashed first so that the comparison takes the same time
+// whatever their lengths.
 func (d *driver) AuthUser(_ ftpserver.ClientContext, user, pass string) (ftpserver.ClientDriver, error) {
+	if table := d.users.Load(); table != nil {
+		acct, err := table.authenticate(user, pass)
+		if err != nil {
+			return nil, err
+		}
+
+		return d.accountDriver(acct)
+	}
+
 	userOK := equalSecret(user, d.cfg.user)
 	passOK := equalSecret(pass, d.cfg.pass)
 
@@ -304,6 +325,7 @@ type clientDriver struct {
 	afero.Fs
 
 	available func(dirName string) (int64, error)
+	readOnly  bool // Fs refuses every write
 }
 
 var (
@@ -324,7 +346,7 @@ func (c *clientDriver) GetAvailableSpace(dirName string) (int64, error) {
 // fails with an error wrapping os.ErrPermission.
 func (c *clientDriver) Symlink(oldname, newname string) error {
 	linker, ok := c.Fs.(afero.Linker)
-	if !ok {
+	if !ok || c.readOnly {
 		return &os.LinkError{Op: "symlink", Old: oldname, New: newname, Err: os.ErrPermission}
 	}
 

@@ -64,6 +64,9 @@ type config struct {
 	maxDownloadRate int64
 
 	s3 s3Options // -s3-*: serve a bucket instead of memory or -root
+
+	usersFile    string // "" serves user and pass; else the users of this file
+	hashPassword bool   // print the bcrypt hash of the password on stdin, and exit
 }
 
 // parseFlags reads the command line. On an error, it writes the error and the usage to stderr,
@@ -80,6 +83,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		"serve directory `DIR` (created if missing) instead of an in-memory file system")
 	flags.StringVar(&cfg.user, "user", "test", "the user `name` to accept")
 	flags.StringVar(&cfg.pass, "pass", "test", "the `password` to accept")
+	registerUsersFlags(flags, cfg)
 	flags.StringVar(&pasvPorts, "pasv-ports", "", "passive ports `MIN-MAX` (default: any port the system gives)")
 	flags.StringVar(&cfg.publicHost, "public-host", "",
 		"IPv4 `address` announced in PASV replies, for a server behind NAT (default: the control connection's)")
@@ -129,7 +133,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 
 	// In this order: validate parses the ports.
-	err := errors.Join(cfg.validate(pasvPorts), cfg.validateProxy(), cfg.validateAbuse(), cfg.s3.validate(cfg.root))
+	err := errors.Join(cfg.validate(pasvPorts), cfg.validateProxy(), cfg.validateAbuse(), cfg.s3.validate(cfg.root),
+		cfg.validateUsers(flags))
 	if err == nil && flags.NArg() > 0 {
 		err = fmt.Errorf("unexpected argument %q", flags.Arg(0))
 	}
@@ -147,8 +152,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 // printUsage writes what -h shows: what the server does, then its flags.
 func printUsage(flags *flag.FlagSet) {
 	fmt.Fprintf(flags.Output(), "Usage: ftpserver [flags]\n\n"+
-		"Runs an FTP server for one user. Sessions start in binary mode (TYPE I);\n"+
-		"HASH, COMB and MODE Z are enabled; TLS with -tls.\n\nFlags:\n")
+		"Runs an FTP server for one user, or for the users of -users. Sessions start\n"+
+		"in binary mode (TYPE I); HASH, COMB and MODE Z are enabled; TLS with -tls.\n\nFlags:\n")
 	flags.PrintDefaults()
 }
 

@@ -11,6 +11,7 @@ require (
 	github.com/prometheus/client_golang v1.24.1
 	github.com/spf13/afero v1.15.0
 	github.com/stretchr/testify v1.12.1
+	golang.org/x/crypto v0.55.0
 	golang.org/x/sys v0.47.0
 )
 

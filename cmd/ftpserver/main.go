@@ -1,11 +1,14 @@
-// Command ftpserver runs the ftpkit FTP server on a test driver: one user, and either an
-// in-memory file system (the default, emptied at exit) or a directory of this machine (-root).
+// Command ftpserver runs the ftpkit FTP server: one user, or with -users the users of a file,
+// each in its home, on an in-memory file system (the default, emptied at exit), a directory of
+// this machine (-root) or an S3 bucket (-s3-bucket).
 //
 //	go run ./cmd/ftpserver                       # 127.0.0.1:2121, user test, password test
 //	go run ./cmd/ftpserver -root /tmp/ftp -debug
+//	go run ./cmd/ftpserver -root /srv/ftp -users /etc/ftpkit/users
 //
-// It stops on SIGINT or SIGTERM: it stops accepting clients, gives running transfers up to ten
-// seconds to end, then closes every connection and exits 0. A second signal kills it at once.
+// With -users, SIGHUP re-reads the file. The server stops on SIGINT or SIGTERM: it stops
+// accepting clients, gives running transfers up to ten seconds to end, then closes every
+// connection and exits 0. A second signal kills it at once.
 package main
 
 import (
@@ -59,6 +62,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
+	if cfg.hashPassword {
+		return printPasswordHash(os.Stdin, stdout, stderr)
+	}
+
 	drv, err := newDriver(cfg)
 	if err != nil {
 		return err
@@ -102,7 +109,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "listening on %s (%s)\n", srv.Addr(), drv.describe(i > 0))
 	}
 
-	fmt.Fprintf(stdout, "credentials: user %q, password %q\n", cfg.user, cfg.pass)
+	defer announceUsers(stdout, cfg, drv, transfers)()
+
 	metricsSrv.announce(stdout)
 
 	served := make(chan error, len(servers))
@@ -128,6 +136,31 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	return shutdown(servers, served, logger)
+}
+
+// announceUsers prints who may log in and, with -users, has the file re-read on each SIGHUP
+// until the returned function is called. Reloads are logged to logger.
+func announceUsers(stdout io.Writer, cfg *config, drv *driver, logger log.Logger) (stop func()) {
+	if cfg.usersFile == "" {
+		fmt.Fprintf(stdout, "credentials: user %q, password %q\n", cfg.user, cfg.pass)
+
+		return func() {}
+	}
+
+	// Before the start line, so that a SIGHUP sent once it is out never finds the default
+	// action (ending the process).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+
+	stopReload := drv.reloadUsersOn(hup, logger)
+
+	fmt.Fprintf(stdout, "credentials: users of %s (%d), re-read on SIGHUP\n",
+		cfg.usersFile, len(drv.users.Load().accounts))
+
+	return func() {
+		signal.Stop(hup)
+		stopReload()
+	}
 }
 
 // stopAll closes the servers at once.

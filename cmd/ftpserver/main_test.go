@@ -125,7 +125,7 @@ func startRunLogging(t *testing.T, stderr io.Writer, args ...string) *runningSer
 	require.True(t, found, "unexpected start line")
 
 	srv.addr, _, _ = strings.Cut(addr, " ")
-	assert.True(t, strings.HasPrefix(nextLine(t, stdout.lines), "credentials: user "))
+	assert.True(t, strings.HasPrefix(nextLine(t, stdout.lines), "credentials: "))
 
 	return srv
 }

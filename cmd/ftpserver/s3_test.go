@@ -7,6 +7,7 @@ import (
 	"flag"
 	"io"
 	"io/fs"
+	"path/filepath"
 	"sort"
 	"testing"
 
@@ -93,4 +94,33 @@ func TestRunS3FlagErrors(t *testing.T) {
 	for _, name := range []string{"-s3-endpoint", "-s3-bucket", "-s3-region"} {
 		assert.Regexp(t, `(?m)^  `+name+`( |$)`, stderr.String())
 	}
+}
+
+// TestRunUsersOnS3 gives each user of -users a key prefix of the bucket. It sets the AWS
+// environment variables, so it cannot run in parallel.
+func TestRunUsersOnS3(t *testing.T) {
+	gw := s3test.Start(t)
+	bucket := gw.NewBucket(t)
+
+	t.Setenv("AWS_ACCESS_KEY_ID", s3test.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", s3test.SecretKey)
+
+	users := filepath.Join(t.TempDir(), "users")
+	writeUsers(t, users, testUser{"alice", "pw", "/alice", "rw"}, testUser{"bob", "pw", "/team/bob", "ro"})
+
+	srv := startRun(t, "-s3-endpoint", gw.Endpoint, "-s3-bucket", bucket, "-users", users)
+	alice := loginAs(t, srv.addr, "alice", "pw")
+	bob := loginAs(t, srv.addr, "bob", "pw")
+
+	data := randomBytes(t, 100_000)
+	require.NoError(t, alice.Stor("/a.bin", bytes.NewReader(data)))
+	assert.Equal(t, sha256.Sum256(data), download(t, alice, "/a.bin"))
+
+	assert.Empty(t, names(t, bob))
+	requireReply(t, bob.Stor("/b.bin", bytes.NewReader(data)), 550, "Cannot store /b.bin: Permission denied")
+
+	// Each home is a key prefix, made at the user's first login.
+	keys := gw.Keys(t, bucket)
+	sort.Strings(keys)
+	assert.Equal(t, []string{"alice/", "alice/a.bin", "team/", "team/bob/"}, keys)
 }

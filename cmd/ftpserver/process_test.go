@@ -1,0 +1,290 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jlaffaye/ftp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// The tests of this file run the bundled server as a process, built from this package, for
+// what only a process shows: signals, exit status and stdin.
+
+var built struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// serverBinary builds this package once per test run and returns the program's path.
+func serverBinary(t *testing.T) string {
+	t.Helper()
+
+	built.once.Do(func() {
+		dir, err := os.MkdirTemp("", "ftpserver-bin-")
+		if err != nil {
+			built.err = err
+
+			return
+		}
+
+		built.path = filepath.Join(dir, "ftpserver")
+
+		out, err := exec.Command("go", "build", "-o", built.path, ".").CombinedOutput() //nolint:gosec // fixed command
+		if err != nil {
+			built.err = fmt.Errorf("building the bundled server: %w: %s", err, out)
+		}
+	})
+
+	require.NoError(t, built.err)
+
+	return built.path
+}
+
+// serverProcess is the bundled server running as a process.
+type serverProcess struct {
+	cmd    *exec.Cmd
+	addr   string
+	stderr <-chan string // its log lines
+	exited chan error
+}
+
+// startProcess runs the bundled server with args plus "-listen 127.0.0.1:0" and waits for its
+// start lines. It is stopped with SIGTERM, and must exit 0, when the test ends.
+func startProcess(t *testing.T, args ...string) *serverProcess {
+	t.Helper()
+
+	cmd := exec.Command(serverBinary(t), append([]string{"-listen", "127.0.0.1:0"}, args...)...) //nolint:gosec // the binary this test built
+	stdout := &lineWriter{lines: make(chan string, 8)}
+	stderr := &lineWriter{lines: make(chan string, 64)}
+	cmd.Stdout = stdout
+	cmd.Stderr = stderr
+	require.NoError(t, cmd.Start())
+
+	proc := &serverProcess{cmd: cmd, stderr: stderr.lines, exited: make(chan error, 1)}
+
+	go func() { proc.exited <- cmd.Wait() }()
+
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+
+		select {
+		case err := <-proc.exited:
+			assert.NoError(t, err, "the server exits 0 on SIGTERM")
+		case <-time.After(shutdownTimeout + startTimeout):
+			_ = cmd.Process.Kill()
+
+			t.Error("the server did not stop on SIGTERM")
+		}
+	})
+
+	addr, found := strings.CutPrefix(nextLine(t, stdout.lines), "listening on ")
+	require.True(t, found, "unexpected start line")
+
+	proc.addr, _, _ = strings.Cut(addr, " ")
+	require.True(t, strings.HasPrefix(nextLine(t, stdout.lines), "credentials: "))
+
+	return proc
+}
+
+// waitLog returns the next log line of the server that holds want.
+func (p *serverProcess) waitLog(t *testing.T, want string) string {
+	t.Helper()
+
+	for {
+		if line := nextLine(t, p.stderr); strings.Contains(line, want) {
+			return line
+		}
+	}
+}
+
+// reload sends SIGHUP to the server process and returns its log line about the reload.
+func (p *serverProcess) reload(t *testing.T, want string) string {
+	t.Helper()
+
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGHUP))
+
+	return p.waitLog(t, want)
+}
+
+// refusedLogin requires a login as user to be refused with 530.
+func refusedLogin(t *testing.T, addr, user, pass string) {
+	t.Helper()
+
+	conn, err := ftp.Dial(addr, ftp.DialWithTimeout(startTimeout))
+	require.NoError(t, err)
+
+	defer conn.Quit() //nolint:errcheck // the test is about the login
+
+	requireReply(t, conn.Login(user, pass), 530, "Login incorrect")
+}
+
+func TestProcessUsersReloadOnSIGHUP(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no SIGHUP on Windows")
+	}
+
+	t.Parallel()
+
+	root := t.TempDir()
+	users := filepath.Join(t.TempDir(), "users")
+	alice := testUser{"alice", "alice-pw", "/alice", "rw"}
+	carol := testUser{"carol", "carol-pw", "/carol", "ro"}
+	writeUsers(t, users, alice)
+
+	proc := startProcess(t, "-root", root, "-users", users, "-login-failure-delay", "0", "-max-login-failures", "0")
+
+	aliceConn := loginAs(t, proc.addr, "alice", "alice-pw")
+	require.NoError(t, aliceConn.Stor("/before.txt", strings.NewReader("1")))
+	refusedLogin(t, proc.addr, "carol", "carol-pw")
+
+	// A user added to the file logs in after SIGHUP.
+	writeUsers(t, users, alice, carol)
+	assert.Contains(t, proc.reload(t, "users reloaded"), " users=2")
+
+	carolConn := loginAs(t, proc.addr, "carol", "carol-pw")
+	assert.Empty(t, names(t, carolConn))
+
+	// A user removed from the file can no longer log in, but its session goes on, with its home.
+	writeUsers(t, users, carol)
+	assert.Contains(t, proc.reload(t, "users reloaded"), " users=1")
+	refusedLogin(t, proc.addr, "alice", "alice-pw")
+	require.NoError(t, aliceConn.Stor("/after.txt", strings.NewReader("2")))
+	assert.Equal(t, []string{"after.txt", "before.txt"}, names(t, aliceConn))
+
+	// A malformed file is refused, with its line, and the users stay as they were.
+	bad := "# broken\ncarol:" + hashFor(t, "carol-pw") + ":/carol:rw\nalice:not-a-hash:/alice:rw\n"
+	require.NoError(t, os.WriteFile(users, []byte(bad), 0o600))
+
+	line := proc.reload(t, "users file not reloaded")
+	assert.Contains(t, line, "level=error")
+	assert.Contains(t, line, users+`:3: user \"alice\": the password is not a bcrypt hash`)
+
+	refusedLogin(t, proc.addr, "alice", "alice-pw")
+	carolAgain := loginAs(t, proc.addr, "carol", "carol-pw")
+	requireReply(t, carolAgain.MakeDir("/d"), 550, "Cannot create directory: Permission denied")
+
+	// A file gone is refused alike.
+	require.NoError(t, os.Remove(users))
+	assert.Contains(t, proc.reload(t, "users file not reloaded"), "no such file or directory")
+	loginAs(t, proc.addr, "carol", "carol-pw")
+}
+
+func TestProcessMalformedUsersFile(t *testing.T) {
+	t.Parallel()
+
+	users := filepath.Join(t.TempDir(), "users")
+	require.NoError(t, os.WriteFile(users, []byte("# users\n\nbob:"+hashFor(t, "pw")+":/bob\n"), 0o600))
+
+	cmd := exec.Command(serverBinary(t), "-listen", "127.0.0.1:0", "-users", users) //nolint:gosec // the binary this test built
+	out, err := cmd.CombinedOutput()
+
+	var exit *exec.ExitError
+
+	require.ErrorAs(t, err, &exit, "the server must not start: %s", out)
+	assert.Equal(t, 1, exit.ExitCode())
+	assert.Equal(t, "ftpserver: -users: "+users+":3: 3 fields separated by ':', want 4: name:bcrypt-hash:home:ro|rw\n",
+		string(out))
+}
+
+func TestProcessHashPassword(t *testing.T) {
+	t.Parallel()
+
+	cmd := exec.Command(serverBinary(t), "-hash-password") //nolint:gosec // the binary this test built
+	cmd.Stdin = strings.NewReader("s3cret pass\n")
+
+	out, err := cmd.Output()
+	require.NoError(t, err)
+
+	hash, found := strings.CutSuffix(string(out), "\n")
+	require.True(t, found, "one line: %q", out)
+	require.NoError(t, bcrypt.CompareHashAndPassword([]byte(hash), []byte("s3cret pass")))
+
+	cost, err := bcrypt.Cost([]byte(hash))
+	require.NoError(t, err)
+	assert.Equal(t, bcrypt.DefaultCost, cost)
+
+	// The hash is what a -users line takes.
+	users := filepath.Join(t.TempDir(), "users")
+	require.NoError(t, os.WriteFile(users, []byte("dave:"+hash+":/dave:rw\n"), 0o600))
+
+	srv := startRun(t, "-users", users)
+	loginAs(t, srv.addr, "dave", "s3cret pass")
+
+	// Nothing to hash is an error.
+	cmd = exec.Command(serverBinary(t), "-hash-password") //nolint:gosec // the binary this test built
+	cmd.Stdin = strings.NewReader("")
+
+	out, err = cmd.CombinedOutput()
+
+	var exit *exec.ExitError
+
+	require.ErrorAs(t, err, &exit, "an empty password must fail: %s", out)
+	assert.Equal(t, "ftpserver: -hash-password: empty password\n", string(out))
+}
+
+func TestProcessUsersWithCurl(t *testing.T) {
+	t.Parallel()
+
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl is not installed: test skipped (apt-get install -y curl)")
+	}
+
+	root := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "pub"), 0o750))
+
+	published := randomBytes(t, 40_000)
+	require.NoError(t, os.WriteFile(filepath.Join(root, "pub", "release.bin"), published, 0o600))
+
+	users := filepath.Join(t.TempDir(), "users")
+	writeUsers(t, users, testUser{"alice", "alice pw", "/alice", "rw"}, testUser{"guest", "guest-pw", "/pub", "ro"})
+
+	proc := startProcess(t, "-root", root, "-users", users)
+	local := filepath.Join(t.TempDir(), "upload.bin")
+	require.NoError(t, os.WriteFile(local, randomBytes(t, 70_000), 0o600))
+
+	curl := func(args ...string) ([]byte, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+
+		return exec.CommandContext(ctx, "curl", append([]string{"-sS"}, args...)...).CombinedOutput() //nolint:gosec // G204: arguments of this test
+	}
+
+	// alice uploads into her home.
+	out, err := curl("-u", "alice:alice pw", "-T", local, "ftp://"+proc.addr+"/upload.bin")
+	require.NoError(t, err, "%s", out)
+
+	sent, err := os.ReadFile(local)
+	require.NoError(t, err)
+	onDisk, err := os.ReadFile(filepath.Join(root, "alice", "upload.bin"))
+	require.NoError(t, err)
+	assert.Equal(t, sha256.Sum256(sent), sha256.Sum256(onDisk))
+
+	// guest downloads from its home and may not upload.
+	out, err = curl("-u", "guest:guest-pw", "ftp://"+proc.addr+"/release.bin")
+	require.NoError(t, err)
+	assert.Equal(t, sha256.Sum256(published), sha256.Sum256(out))
+
+	out, err = curl("-u", "guest:guest-pw", "-T", local, "ftp://"+proc.addr+"/upload.bin")
+	require.Error(t, err)
+	assert.Contains(t, string(out), "550", "curl reports the server's refusal")
+	assert.NoFileExists(t, filepath.Join(root, "pub", "upload.bin"))
+
+	// A wrong password is refused.
+	out, err = curl("-u", "guest:wrong", "ftp://"+proc.addr+"/release.bin")
+	require.Error(t, err)
+	assert.Contains(t, string(out), "530")
+}

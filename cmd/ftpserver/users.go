@@ -1,0 +1,343 @@
+package main
+
+import (
+	"bufio"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"strings"
+	"unicode"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/spf13/afero"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// The -users file holds one user per line, four fields separated by colons:
+//
+//	# name:bcrypt-hash:home:access
+//	alice:$2a$10$...:/alice:rw
+//	guest:$2a$10$...:/pub:ro
+//
+// Blank lines and lines starting with # are skipped. The name is case-sensitive, without
+// spaces or colons; the hash is a bcrypt hash as -hash-password prints it; home is a directory
+// under -root (an S3 key prefix with -s3-bucket, "/" for the whole root), created at the first
+// login, that may not hold ".."; access is ro (every write refused) or rw. The format is that of
+// /etc/passwd and htpasswd: one line per user, edited with any editor, each error reported with
+// its line number, and no colon in a bcrypt hash.
+
+// userFields is the number of colon-separated fields of a -users line.
+const userFields = 4
+
+// bcryptHashLength is the length of a bcrypt hash: "$2a$10$", 22 characters of salt and 31 of
+// hash.
+const bcryptHashLength = 60
+
+// maxPasswordLength is the longest password -hash-password reads; bcrypt uses at most 72 bytes
+// and refuses longer ones.
+const maxPasswordLength = 1024
+
+var (
+	// errBadHashEncoding refuses a hash with bcrypt's prefix but not its length or alphabet,
+	// such as one cut or mistyped while copied.
+	errBadHashEncoding = errors.New("60 characters, with only . / A-Z a-z 0-9 after the cost, expected")
+	// errNoUsers refuses a -users file without a user: nobody could log in.
+	errNoUsers = errors.New("no users")
+	// errEmptyPassword refuses -hash-password without a password.
+	errEmptyPassword = errors.New("empty password")
+)
+
+// account is a user of the -users file.
+type account struct {
+	name     string
+	hash     []byte // bcrypt
+	home     string // clean, absolute; "/" is the whole root
+	readOnly bool
+	line     int // where the file defines it, for the message about a duplicate
+}
+
+// userTable is the content of one read of the -users file. It is never changed once built: a
+// reload builds a new one, so sessions logged in with the old one are not affected.
+type userTable struct {
+	accounts map[string]*account
+	// dummy is the hash an unknown user's password is checked against, so that a wrong name
+	// costs the time of a wrong password: it has the highest cost of the file.
+	dummy []byte
+}
+
+// registerUsersFlags adds -users and -hash-password to flags.
+func registerUsersFlags(flags *flag.FlagSet, cfg *config) {
+	flags.StringVar(&cfg.usersFile, "users", "",
+		"serve the users of `FILE`, one per line name:bcrypt-hash:home:ro|rw, re-read on SIGHUP, "+
+			"instead of -user and -pass")
+	flags.BoolVar(&cfg.hashPassword, "hash-password", false,
+		"read a password from stdin, print its bcrypt hash for -users, and exit")
+}
+
+// validateUsers refuses -users with -user or -pass, which it replaces. flags must be parsed.
+func (cfg *config) validateUsers(flags *flag.FlagSet) error {
+	var err error
+
+	if cfg.usersFile != "" {
+		flags.Visit(func(f *flag.Flag) {
+			if f.Name == "user" || f.Name == "pass" {
+				err = fmt.Errorf("-users and -%s exclude each other", f.Name)
+			}
+		})
+	}
+
+	return err
+}
+
+// loadUsers reads the -users file. Its errors name the file and, for a bad line, its number.
+func loadUsers(file string) (*userTable, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, fmt.Errorf("-users: %w", err)
+	}
+
+	defer f.Close()
+
+	table, err := parseUsers(f, file)
+	if err != nil {
+		return nil, fmt.Errorf("-users: %w", err)
+	}
+
+	return table, nil
+}
+
+// parseUsers reads a -users file from r; name is the file's name, for messages.
+func parseUsers(r io.Reader, name string) (*userTable, error) {
+	table := &userTable{accounts: make(map[string]*account)}
+	maxCost := bcrypt.MinCost
+	scanner := bufio.NewScanner(r)
+	lineNo := 0
+
+	for scanner.Scan() {
+		lineNo++
+
+		line := strings.TrimSpace(scanner.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+
+		acct, cost, err := parseUserLine(line)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", name, lineNo, err)
+		}
+
+		if first, dup := table.accounts[acct.name]; dup {
+			return nil, fmt.Errorf("%s:%d: user %q is already defined on line %d", name, lineNo, acct.name, first.line)
+		}
+
+		acct.line = lineNo
+		table.accounts[acct.name] = acct
+		maxCost = max(maxCost, cost)
+	}
+
+	if err := scanner.Err(); err != nil {
+		return nil, fmt.Errorf("%s:%d: %w", name, lineNo+1, err)
+	}
+
+	if len(table.accounts) == 0 {
+		return nil, fmt.Errorf("%s: %w", name, errNoUsers)
+	}
+
+	dummy, err := bcrypt.GenerateFromPassword([]byte(rand.Text()), maxCost)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+
+	table.dummy = dummy
+
+	return table, nil
+}
+
+// parseUserLine parses "name:hash:home:access" and returns the account and its hash's cost.
+func parseUserLine(line string) (*account, int, error) {
+	fields := strings.Split(line, ":")
+	if len(fields) != userFields {
+		return nil, 0, fmt.Errorf("%d fields separated by ':', want 4: name:bcrypt-hash:home:ro|rw", len(fields))
+	}
+
+	name, hash, home, access := fields[0], fields[1], fields[2], fields[3]
+
+	badRune := func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsPrint(r) }
+	if name == "" || strings.ContainsFunc(name, badRune) {
+		return nil, 0, fmt.Errorf("user name %q: empty, or with a space or a control character", name)
+	}
+
+	cost, err := bcrypt.Cost([]byte(hash))
+	if err == nil && (len(hash) != bcryptHashLength || strings.ContainsFunc(hash[len("$2a$10$"):], notBcryptBase64)) {
+		err = errBadHashEncoding
+	}
+
+	if err != nil {
+		return nil, 0, fmt.Errorf("user %q: the password is not a bcrypt hash (make one with -hash-password): %w",
+			name, err)
+	}
+
+	cleanHome, err := parseHome(home)
+	if err != nil {
+		return nil, 0, fmt.Errorf("user %q: %w", name, err)
+	}
+
+	acct := &account{name: name, hash: []byte(hash), home: cleanHome}
+
+	switch access {
+	case "ro":
+		acct.readOnly = true
+	case "rw":
+	default:
+		return nil, 0, fmt.Errorf("user %q: access %q: want ro or rw", name, access)
+	}
+
+	return acct, cost, nil
+}
+
+// parseHome checks a home directory and returns it clean and absolute. A ".." element is
+// refused even where it would stay under the root: a home reads as the place it is.
+func parseHome(home string) (string, error) {
+	if home == "" {
+		return "", errors.New("home directory: empty (/ is the whole root)")
+	}
+
+	for elem := range strings.FieldsFuncSeq(home, func(r rune) bool { return r == '/' || r == '\\' }) {
+		if elem == ".." {
+			return "", fmt.Errorf("home directory %q: '..' would leave the root", home)
+		}
+	}
+
+	return path.Clean("/" + home), nil
+}
+
+// notBcryptBase64 tells whether r is outside the alphabet of bcrypt's salt and hash.
+func notBcryptBase64(r rune) bool {
+	return !strings.ContainsRune(bcryptAlphabet, r)
+}
+
+// bcryptAlphabet is the base-64 alphabet of bcrypt's salt and hash.
+const bcryptAlphabet = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+// authenticate returns the account of name when pass is its password. An unknown name is
+// checked against the dummy hash, so that it takes as long as a wrong password and a client
+// cannot tell the names that exist; bcrypt compares in constant time.
+func (t *userTable) authenticate(name, pass string) (*account, error) {
+	acct, known := t.accounts[name]
+
+	hash := t.dummy
+	if known {
+		hash = acct.hash
+	}
+
+	if err := bcrypt.CompareHashAndPassword(hash, []byte(pass)); err != nil || !known {
+		return nil, errBadCredentials
+	}
+
+	return acct, nil
+}
+
+// printPasswordHash reads a password, the first line of in, and writes its bcrypt hash and a
+// newline to out. A prompt goes to prompt when in is a terminal; the password is echoed.
+func printPasswordHash(in io.Reader, out, prompt io.Writer) error {
+	if f, ok := in.(*os.File); ok {
+		if info, err := f.Stat(); err == nil && info.Mode()&os.ModeCharDevice != 0 {
+			fmt.Fprint(prompt, "Password (shown as typed): ")
+		}
+	}
+
+	line, err := bufio.NewReader(io.LimitReader(in, maxPasswordLength)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("reading the password: %w", err)
+	}
+
+	password := strings.TrimRight(line, "\r\n")
+	if password == "" {
+		return fmt.Errorf("-hash-password: %w", errEmptyPassword)
+	}
+
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	if err != nil {
+		return fmt.Errorf("-hash-password: %w", err)
+	}
+
+	if _, err := fmt.Fprintf(out, "%s\n", hash); err != nil {
+		return fmt.Errorf("-hash-password: %w", err)
+	}
+
+	return nil
+}
+
+// accountDriver returns the file system of a logged-in user of -users: its home, created if
+// missing, read-only for an ro user. The home is made on the root file system d.fs, whatever
+// back-end serves it, so that a change of back-end changes every home alike.
+func (d *driver) accountDriver(acct *account) (*clientDriver, error) {
+	if err := d.fs.MkdirAll(acct.home, 0o750); err != nil {
+		return nil, fmt.Errorf("home directory of %s: %w", acct.name, err)
+	}
+
+	fs := homeFs(d.fs, acct.home)
+	if acct.readOnly {
+		// Every write answers 550 "Permission denied": ReadOnlyFs fails them with EPERM.
+		fs = afero.NewReadOnlyFs(fs)
+	}
+
+	available := func(dirName string) (int64, error) { return d.available(path.Join(acct.home, dirName)) }
+
+	return &clientDriver{Fs: fs, available: available, readOnly: acct.readOnly}, nil
+}
+
+// homeFs is the file system of a user whose home is home (clean, absolute) on root: the
+// directory home of root seen as "/". On S3 it is the key prefix home.
+func homeFs(root afero.Fs, home string) afero.Fs {
+	if home == "/" {
+		return root
+	}
+
+	return afero.NewBasePathFs(root, home)
+}
+
+// reloadUsersOn re-reads the -users file each time hup receives, until the returned function
+// is called (which waits for the reload in progress). A file that no longer loads is logged and
+// the users stay as they were; sessions keep the file system of their login either way.
+func (d *driver) reloadUsersOn(hup <-chan os.Signal, logger log.Logger) (stop func()) {
+	quit := make(chan struct{})
+	done := make(chan struct{})
+
+	go func() {
+		defer close(done)
+
+		for {
+			select {
+			case <-quit:
+				return
+			case <-hup:
+				d.reloadUsers(logger)
+			}
+		}
+	}()
+
+	return func() {
+		close(quit)
+		<-done
+	}
+}
+
+// reloadUsers reads the -users file again and, if it loads, serves its users to new logins.
+func (d *driver) reloadUsers(logger log.Logger) {
+	table, err := loadUsers(d.cfg.usersFile)
+	if err != nil {
+		_ = level.Error(logger).Log("msg", "users file not reloaded, keeping the previous users",
+			"file", d.cfg.usersFile, "err", err)
+
+		return
+	}
+
+	d.users.Store(table)
+	_ = level.Info(logger).Log("msg", "users reloaded", "file", d.cfg.usersFile, "users", len(table.accounts))
+}
