@@ -171,8 +171,8 @@ func TestTransferFinalizer(t *testing.T) {
 	assert.Equal(t, sha256Hex(content), sha256Hex(readAllClose(t, data)))
 
 	code, msg = rc.read()
-	assert.Equal(t, statusLocalError, code)
-	assert.Equal(t, "Transfer failed: finalizing data connection: "+errFinalize.Error(), msg)
+	assert.Equal(t, StatusActionNotTaken, code)
+	assert.Equal(t, "Issue during transfer: finalizing data connection: "+errFinalize.Error(), msg)
 	assert.Equal(t, []string{"finalize", "close", "finalize", "close", "finalize", "close"}, wrapper.calls())
 }
 

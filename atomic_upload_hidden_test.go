@@ -39,7 +39,7 @@ func requireNoTempListed(t *testing.T, rc *rawClient, dir, visible string) {
 		assert.NotContains(t, joined, AtomicUploadPrefix, command)
 	}
 
-	stat := rc.expect("STAT "+dir, StatusFileStatus)
+	stat := rc.expect("STAT "+dir, StatusDirectoryStatus)
 	assert.Contains(t, stat, visible)
 	assert.NotContains(t, stat, AtomicUploadPrefix)
 }
@@ -56,7 +56,7 @@ func requireTempAbsent(t *testing.T, rc *rawClient, fs afero.Fs, p string) {
 		"RETR", "SIZE", "MDTM", "DELE", "RNFR", "MLST", "STAT", "LIST", "NLST", "MLSD", "CWD",
 		"STOR", "APPE", "MKD", "RMD", "SITE CHMOD 600", "MFMT 20200101000000",
 	} {
-		assert.Equal(t, "Invalid path: No such file or directory", rc.expect(command+" "+p, StatusActionNotTaken),
+		assert.Equal(t, "Invalid path: no such file or directory", rc.expect(command+" "+p, StatusActionNotTaken),
 			command)
 	}
 

@@ -44,7 +44,7 @@ func TestStorageFullTmpfs(t *testing.T) {
 
 	code, msg := rc.storeRaw("/keep.bin", testContent(2<<20))
 	assert.Equal(t, StatusActionNotTakenInsufficientStorage, code)
-	assert.Equal(t, "Transfer failed: no space left on device", msg)
+	assert.Equal(t, "Issue during transfer: no space left on device", msg)
 
 	kept, err := os.ReadFile(filepath.Join(dir, "keep.bin"))
 	require.NoError(t, err)

@@ -80,11 +80,11 @@ func TestStorageFull(t *testing.T) {
 			rc := s.rawLoggedIn(t)
 			rc.expect("TYPE I", StatusOK)
 
-			assert.Equal(t, "Cannot store /noroom/f.bin: "+tt.text, rc.expect("STOR /noroom/f.bin", tt.code))
+			assert.Equal(t, "Could not access file: "+tt.text, rc.expect("STOR /noroom/f.bin", tt.code))
 
 			code, msg := rc.storeRaw("/keep.bin", testContent(1<<20))
 			assert.Equal(t, tt.code, code)
-			assert.Equal(t, "Transfer failed: "+tt.text, msg)
+			assert.Equal(t, "Issue during transfer: "+tt.text, msg)
 
 			kept, err := afero.ReadFile(mem, "/keep.bin")
 			require.NoError(t, err)

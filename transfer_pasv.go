@@ -246,6 +246,14 @@ func (c *clientHandler) preparePassive() (int, error) {
 // replyPassiveFailed answers a PASV or EPSV that could not listen: 421, which RFC 959 5.4 lists
 // for PASV where it has no 425; the session goes on.
 func (c *clientHandler) replyPassiveFailed(err error) {
+	if errors.Is(err, errNilPortRange) {
+		// A driver's misconfiguration rather than a failure to listen: 500, as ftpserverlib
+		// answers it (logged by listenPassive).
+		c.replyError(StatusSyntaxErrorNotRecognised, "Cannot open passive connection", err)
+
+		return
+	}
+
 	level.Warn(c.logger).Log("event", "passive_listen_failed", "err", err)
 	c.reply(StatusServiceNotAvailable, "Could not listen for passive connection: "+clientErrorText(err))
 }
