@@ -18,7 +18,13 @@ type driver struct {
 }
 
 func (d *driver) GetSettings() (*ftpserver.Settings, error) {
-	return &ftpserver.Settings{ListenAddr: "127.0.0.1:2121"}, nil
+	return &ftpserver.Settings{
+		ListenAddr: "127.0.0.1:2121",
+		// RFC 959 makes ASCII the default TYPE, and the library keeps it; most clients send
+		// TYPE I before a transfer anyway, and binary spares the others a conversion that
+		// corrupts anything but text.
+		DefaultTransferType: ftpserver.TransferTypeBinary,
+	}, nil
 }
 
 func (d *driver) ClientConnected(ftpserver.ClientContext) (string, error) {

@@ -17,7 +17,22 @@ import (
 // FtpServer accepts control connections and serves each client in its own goroutine. Create
 // it with NewFtpServer; several servers can run in one process.
 type FtpServer struct {
-	// Logger receives key/value log lines; nil or the default logs nothing.
+	// Logger receives the library's key/value log lines, each with an "event" key and a go-kit
+	// level; nil or the default logs nothing. Filter it with level.NewFilter. What is logged:
+	//   - info: "listening" (once per Serve), "login" (each successful login) and "transfer"
+	//     (each finished RETR, STOR, APPE, STOU or listing, with its bytes and duration): a
+	//     driver that also logs transfers from MainDriverExtensionEvents logs each twice, so
+	//     filter out info or drop its own line;
+	//   - warn: refusals and abuse ("refused", "login_failed", "too_many_login_failures",
+	//     "bounce_refused", "passive_connection_refused", "data_tls_refused",
+	//     "proxy_header_refused", "host_refused" at info), and configuration or storage trouble
+	//     ("passive_listen_failed", "passive_port_range_invalid", "public_ip_resolver_failed",
+	//     "upload_temp_left", "comb_part_left");
+	//   - error: "accept_error" and "panic" (a recovered panic of a driver or of the library,
+	//     with its stack; the session it happened in ends or goes on as documented there);
+	//   - debug: every command and reply, and failures a client causes ("command_failed",
+	//     "read_failed", "tls_handshake_failed", "tls_unavailable"). PASS is logged as "****".
+	// The logger is called synchronously: a slow logger slows the session that logs.
 	Logger log.Logger
 
 	driver   MainDriver

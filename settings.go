@@ -29,6 +29,11 @@ const (
 
 // Settings is what MainDriver.GetSettings returns. Every field is optional but ListenAddr (or
 // Listener); zero values get the defaults given beside each field.
+//
+// Units: the four timeouts that ftpserverlib also has (IdleTimeout, ConnectionTimeout,
+// TransferStallTimeout, LoginTimeout) are int seconds, as there, so that its users' settings
+// compile unchanged; every field that ftpkit adds (LoginFailureDelay, MaxLoginFailureDelay,
+// ProxyHeaderTimeout...) is a time.Duration. Sizes are in bytes and rates in bytes per second.
 type Settings struct {
 	// Listener, when set, is used instead of listening on ListenAddr.
 	Listener net.Listener
