@@ -137,23 +137,29 @@ func (s *jailedServer) requireOutsideUntouched(t *testing.T) {
 	require.Equal(t, outsideSecret, s.before["secret.txt"].data)
 }
 
-// requireRefused checks that a client call failed with 550 and the text for a path that leads
-// outside the root.
-func requireRefused(t *testing.T, err error, what string) {
+// denied is the cause in every reply to a path that leads outside the root: rootfs's escape
+// error is a permission error.
+const denied = "permission denied"
+
+// openRefused is the reply to a RETR, STOR or APPE whose file leads outside the root.
+const openRefused = "Could not access file: " + denied
+
+// requireRefused checks that a client call failed with 550 and text.
+func requireRefused(t *testing.T, err error, what, text string) {
 	t.Helper()
 
 	var reply *textproto.Error
 
 	require.ErrorAs(t, err, &reply, what)
 	assert.Equal(t, StatusActionNotTaken, reply.Code, what)
-	assert.True(t, strings.HasSuffix(reply.Msg, ": Permission denied"), "%s: %q", what, reply.Msg)
+	assert.Equal(t, text, reply.Msg, what)
 }
 
 // expectRefused sends line and checks the 550 reply and its text.
 func expectRefused(rc *rawClient, line, text string) {
 	rc.t.Helper()
 
-	assert.Equal(rc.t, text+": Permission denied", rc.expect(line, StatusActionNotTaken), line)
+	assert.Equal(rc.t, text, rc.expect(line, StatusActionNotTaken), line)
 }
 
 // retrText downloads name and returns its content.
@@ -179,13 +185,15 @@ func TestRootfsLinkMovedByRenameStaysInside(t *testing.T) {
 	require.NoError(t, conn.Rename("mirror/w/latest", "/latest"))
 
 	_, err := conn.Retr("latest")
-	requireRefused(t, err, "RETR latest")
-	requireRefused(t, conn.Append("latest", strings.NewReader("appended")), "APPE latest")
-	requireRefused(t, conn.Stor("latest", strings.NewReader("stored")), "STOR latest")
+	requireRefused(t, err, "RETR latest", openRefused)
+	requireRefused(t, conn.Append("latest", strings.NewReader("appended")), "APPE latest", openRefused)
+	requireRefused(t, conn.Stor("latest", strings.NewReader("stored")), "STOR latest", openRefused)
 
+	// SIZE in TYPE A is refused whatever the file; TYPE I, as clients send, reaches the file.
 	rc := s.rawLoggedIn(t)
-	expectRefused(rc, "SIZE latest", "Cannot describe /latest")
-	expectRefused(rc, "MDTM latest", "Cannot describe /latest")
+	rc.expect("TYPE I", StatusOK)
+	expectRefused(rc, "SIZE latest", "Couldn't access /latest: "+denied)
+	expectRefused(rc, "MDTM latest", "Couldn't access /latest: "+denied)
 
 	// The link itself stays, inside, as a link: it can be moved back and works again.
 	require.NoError(t, conn.Rename("latest", "mirror/w/latest"))
@@ -206,9 +214,9 @@ func TestRootfsDirectoryWithLinkMoved(t *testing.T) {
 	assert.Equal(t, "data", retrText(t, conn, "w/data.txt"))
 
 	_, err := conn.Retr("w/latest")
-	requireRefused(t, err, "RETR w/latest")
-	requireRefused(t, conn.Append("w/latest", strings.NewReader("appended")), "APPE w/latest")
-	requireRefused(t, conn.Stor("w/latest", strings.NewReader("stored")), "STOR w/latest")
+	requireRefused(t, err, "RETR w/latest", openRefused)
+	requireRefused(t, conn.Append("w/latest", strings.NewReader("appended")), "APPE w/latest", openRefused)
+	requireRefused(t, conn.Stor("w/latest", strings.NewReader("stored")), "STOR w/latest", openRefused)
 
 	s.requireOutsideUntouched(t)
 }
@@ -222,28 +230,31 @@ func TestRootfsLinksLeavingRefused(t *testing.T) {
 	}, map[string]string{"sub/keep.txt": "keep"})
 	conn := s.dial(t)
 	rc := s.rawLoggedIn(t)
+	rc.expect("TYPE I", StatusOK) // SIZE in TYPE A is refused before the file is looked at
 
 	for _, name := range []string{"abs", "up", "chain", "top/secret.txt"} {
 		_, err := conn.Retr(name)
-		requireRefused(t, err, "RETR "+name)
-		requireRefused(t, conn.Append(name, strings.NewReader("appended")), "APPE "+name)
-		requireRefused(t, conn.Stor(name, strings.NewReader("stored")), "STOR "+name)
+		requireRefused(t, err, "RETR "+name, openRefused)
+		requireRefused(t, conn.Append(name, strings.NewReader("appended")), "APPE "+name, openRefused)
+		requireRefused(t, conn.Stor(name, strings.NewReader("stored")), "STOR "+name, openRefused)
 
 		what := "/" + name
-		expectRefused(rc, "SIZE "+name, "Cannot describe "+what)
-		expectRefused(rc, "SITE CHMOD 777 "+name, "Cannot change mode")
-		expectRefused(rc, "MFMT 20200102030405 "+name, "Cannot set time of "+what)
+		expectRefused(rc, "SIZE "+name, "Couldn't access "+what+": "+denied)
+		expectRefused(rc, "MDTM "+name, "Couldn't access "+what+": "+denied)
+		expectRefused(rc, "SITE CHMOD 777 "+name, "Cannot change mode: "+denied)
+		expectRefused(rc, "MFMT 20200102030405 "+name, "Cannot set time of "+what+": "+denied)
 	}
 
 	// Beneath the directory link: nothing is removed, renamed away, created or listed.
-	expectRefused(rc, "DELE top/secret.txt", "Cannot delete /top/secret.txt")
-	expectRefused(rc, "RNFR top/secret.txt", "Cannot rename /top/secret.txt")
-	expectRefused(rc, "MKD top/made", "Cannot create directory")
-	expectRefused(rc, "CWD top", "Cannot change directory")
-	expectRefused(rc, "SITE SYMLINK /sub/keep.txt top/planted", "Cannot create link")
+	expectRefused(rc, "DELE top/secret.txt", "Couldn't delete /top/secret.txt: "+denied)
+	expectRefused(rc, "RNFR top/secret.txt", "Couldn't access /top/secret.txt: "+denied)
+	expectRefused(rc, "MKD top/made", `Could not create "/top/made" : `+denied)
+	expectRefused(rc, "CWD top", "CD issue: "+denied)
+	expectRefused(rc, "SITE SYMLINK /sub/keep.txt top/planted", "Couldn't symlink: "+denied)
 	_, err := conn.List("top")
-	requireRefused(t, err, "LIST top")
-	requireRefused(t, conn.Rename("sub/keep.txt", "top/keep.txt"), "RNTO top/keep.txt")
+	requireRefused(t, err, "LIST top", "Could not list: "+denied)
+	requireRefused(t, conn.Rename("sub/keep.txt", "top/keep.txt"), "RNTO top/keep.txt",
+		"Couldn't rename /sub/keep.txt to /top/keep.txt: "+denied)
 
 	// Removing a link removes the link, never what it names.
 	require.NoError(t, conn.Delete("abs"))
@@ -260,8 +271,8 @@ func TestRootfsDanglingLinkUpload(t *testing.T) {
 		conn := s.dial(t)
 
 		for _, name := range []string{"dangling", "dangling-abs"} {
-			requireRefused(t, conn.Stor(name, strings.NewReader("stored")), "STOR "+name)
-			requireRefused(t, conn.Append(name, strings.NewReader("appended")), "APPE "+name)
+			requireRefused(t, conn.Stor(name, strings.NewReader("stored")), "STOR "+name, openRefused)
+			requireRefused(t, conn.Append(name, strings.NewReader("appended")), "APPE "+name, openRefused)
 		}
 
 		s.requireOutsideUntouched(t)
@@ -322,6 +333,6 @@ func TestRootfsEscapeIsPermissionError(t *testing.T) {
 	err := &os.PathError{Op: "openat", Path: "latest", Err: rootfs.ErrOutsideRoot}
 
 	assert.Equal(t, StatusActionNotTaken, errorCode(err, StatusActionAborted))
-	assert.Equal(t, "Permission denied", clientErrorText(err))
+	assert.Equal(t, denied, clientErrorText(err))
 	assert.NotErrorIs(t, err, os.ErrNotExist)
 }

@@ -236,9 +236,9 @@ func TestRunRootKeepsLinksInside(t *testing.T) {
 
 	_, err := conn.Retr("/latest")
 	// The client's error is the reply: its code, then its text quoted.
-	require.EqualError(t, err, `550 "Cannot open /latest: Permission denied"`)
+	require.EqualError(t, err, `550 "Could not access file: permission denied"`)
 	require.EqualError(t, conn.Append("/latest", strings.NewReader("appended")),
-		`550 "Cannot store /latest: Permission denied"`)
+		`550 "Could not access file: permission denied"`)
 
 	data, err := os.ReadFile(secret)
 	require.NoError(t, err)

@@ -175,7 +175,7 @@ func TestProcessUsersReloadOnSIGHUP(t *testing.T) {
 
 	refusedLogin(t, proc.addr, "alice", "alice-pw")
 	carolAgain := loginAs(t, proc.addr, "carol", "carol-pw")
-	requireReply(t, carolAgain.MakeDir("/d"), 550, "Cannot create directory: Permission denied")
+	requireReply(t, carolAgain.MakeDir("/d"), 550, `Could not create "/d" : permission denied`)
 
 	// A file gone is refused alike.
 	require.NoError(t, os.Remove(users))

@@ -198,7 +198,7 @@ func TestRunUsersHomes(t *testing.T) {
 	assert.Equal(t, []string{"docs"}, names(t, bob))
 
 	_, err := bob.Retr("/a.bin")
-	requireReply(t, err, 550, "Cannot open /a.bin: No such file or directory")
+	requireReply(t, err, 550, "Could not access file: no such file or directory")
 
 	_, err = alice.Retr("/../home/bob/docs/b.bin")
 	require.Error(t, err, "a path with '..' stays in the home")
@@ -256,32 +256,33 @@ func TestRunUsersReadOnly(t *testing.T) {
 	assert.Equal(t, []string{"dir", "file.txt"}, names(t, conn))
 
 	// Every write is refused with 550, through jlaffaye/ftp...
-	const denied = "Permission denied"
+	const denied = "permission denied"
 
-	requireReply(t, conn.Stor("/new.txt", strings.NewReader("x")), 550, "Cannot store /new.txt: "+denied)
-	requireReply(t, conn.Append("/file.txt", strings.NewReader("x")), 550, "Cannot store /file.txt: "+denied)
-	requireReply(t, conn.Delete("/file.txt"), 550, "Cannot delete /file.txt: "+denied)
-	requireReply(t, conn.MakeDir("/newdir"), 550, "Cannot create directory: "+denied)
-	requireReply(t, conn.RemoveDir("/dir"), 550, "Cannot remove directory: "+denied)
-	requireReply(t, conn.RemoveDirRecur("/dir"), 550, "Cannot remove directory: "+denied)
-	requireReply(t, conn.Rename("/file.txt", "/renamed.txt"), 550, "Cannot rename: "+denied)
+	requireReply(t, conn.Stor("/new.txt", strings.NewReader("x")), 550, "Could not access file: "+denied)
+	requireReply(t, conn.Append("/file.txt", strings.NewReader("x")), 550, "Could not access file: "+denied)
+	requireReply(t, conn.Delete("/file.txt"), 550, "Couldn't delete /file.txt: "+denied)
+	requireReply(t, conn.MakeDir("/newdir"), 550, `Could not create "/newdir" : `+denied)
+	requireReply(t, conn.RemoveDir("/dir"), 550, "Could not delete dir /dir: "+denied)
+	requireReply(t, conn.RemoveDirRecur("/dir"), 550, "Could not delete dir /dir: "+denied)
+	requireReply(t, conn.Rename("/file.txt", "/renamed.txt"), 550,
+		"Couldn't rename /file.txt to /renamed.txt: "+denied)
 
 	// ... and on a raw session for the commands it has no call for.
 	raw := dialRaw(t, srv.addr)
 	raw.expect("USER guest", 331)
 	raw.expect("PASS guest-pw", 230)
 
-	for _, cmd := range []string{
-		"SITE CHMOD 600 /file.txt",
-		"SITE CHOWN 0 /file.txt",
-		"SITE SYMLINK /file.txt /link",
-		"MFMT 20200101000000 /file.txt",
+	for cmd, text := range map[string]string{
+		"SITE CHMOD 600 /file.txt":      "Cannot change mode: " + denied,
+		"SITE CHOWN 0 /file.txt":        "Couldn't chown: " + denied,
+		"SITE SYMLINK /file.txt /link":  "Couldn't symlink: " + denied,
+		"MFMT 20200101000000 /file.txt": "Cannot set time of /file.txt: " + denied,
 	} {
-		assert.Contains(t, raw.expect(cmd, 550), denied, cmd)
+		assert.Equal(t, text, raw.expect(cmd, 550), cmd)
 	}
 
 	raw.expect("PASV", 227)
-	assert.Contains(t, raw.expect("STOU", 550), denied)
+	assert.Equal(t, "Could not access file: "+denied, raw.expect("STOU", 550))
 
 	// Nothing changed on disk.
 	entries, err := os.ReadDir(pub)
