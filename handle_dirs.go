@@ -196,15 +196,31 @@ func (c *clientHandler) handleLIST(param string) {
 }
 
 // handleNLST lists names only. With a path argument each name is given relative to the working
-// directory (RFC 959 4.1.3: the list is for programs, which use the names in later commands);
-// the matches of a wildcard are given the same way ("NLST dir/*.txt" gives "dir/a.txt").
+// directory (RFC 959 4.1.3: the list is for programs, which use the names in later commands), as
+// ftpserverlib gives them.
+//
+// The matches of a wildcard are named as a shell's glob names them instead: the pattern's
+// directory part exactly as the client wrote it, then the name ("NLST /dir/*.txt" gives
+// "/dir/a.txt", "NLST ./*.log" gives "./c.log"). Clients that expand a remote pattern with NLST
+// rely on it: ncftp keeps only the names that start with the pattern's text up to its first
+// wildcard, or that hold no '/', and drops every other one, so names made relative to the working
+// directory ("dir/a.txt" for "/dir/*.txt") would leave its mget and "ncftpget -R" with nothing to
+// fetch. Every name so given resolves, from the same working directory, to the match it names.
 func (c *clientHandler) handleNLST(param string) {
 	c.list("NLST", param, func(arg string, t listTarget) listFormat {
+		if t.info == nil {
+			prefix := patternDir(arg)
+
+			return func(buf []byte, info os.FileInfo, _ time.Time) []byte {
+				return appendNLSTLine(buf, prefix+info.Name())
+			}
+		}
+
 		prefix := ""
 
 		if arg != "" {
 			dir := t.path
-			if t.info == nil || !t.info.IsDir() {
+			if !t.info.IsDir() {
 				dir = path.Dir(dir)
 			}
 
@@ -294,9 +310,10 @@ type listTarget struct {
 // listed; ok is false when a reply was sent.
 //
 // A pattern that matches nothing is answered by fail, as a missing path is, rather than with
-// vsftpd's 226 and an empty listing: tnftp's and ncftp's mget report the failed NLST of that
-// one pattern and go on with the next, while a client library or a script that sees 226 cannot
-// tell a mistyped pattern from an empty match.
+// vsftpd's 226 and an empty listing: tnftp's and ncftp's mget skip that one pattern and go on
+// with the next (ncftp shows the reply; tnftp shows only 5xx replies while it expands a pattern),
+// while a client library or a script that sees 226 cannot tell a mistyped pattern from an empty
+// match.
 func (c *clientHandler) resolveListing(param string, wildcards, showHidden bool, fail func(error)) (listTarget, bool) {
 	p := c.listDir()
 	if param != "" {
@@ -315,8 +332,9 @@ func (c *clientHandler) resolveListing(param string, wildcards, showHidden bool,
 			return listTarget{path: p, matches: matches}, true
 		}
 
-		if !errors.Is(err, os.ErrNotExist) {
-			// A malformed pattern (501), or one beyond the limits (550).
+		if refusedPattern(err) {
+			// A malformed pattern (501), or one beyond the limits (550), is the client's to
+			// change: it is not answered as a path that cannot be listed.
 			c.replyError(StatusActionNotTaken, "Cannot list "+p, err)
 
 			return listTarget{}, false

@@ -68,7 +68,9 @@ func TestInteropTnftpMget(t *testing.T) {
 	host, port, _ := strings.Cut(addr, ":")
 
 	// -n: no auto-login, the script logs in; "prompt off" lets mget fetch every match without
-	// asking. The pattern that matches nothing fails alone and mget goes on with the next one.
+	// asking. The pattern that matches nothing fails alone and mget goes on with the next one;
+	// tnftp does not show a 4xx reply while it expands a pattern, so the script asks NLST for
+	// that pattern again with verbose on to show the reply.
 	script := strings.Join([]string{
 		"user test test",
 		"prompt off",
@@ -76,6 +78,8 @@ func TestInteropTnftpMget(t *testing.T) {
 		"lcd " + dst,
 		"cd dir",
 		"mget *.txt *.none ?.bin",
+		"verbose",
+		"nlist *.none",
 		"bye",
 	}, "\n") + "\n"
 
@@ -87,8 +91,8 @@ func TestInteropTnftpMget(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "tnftp:\n%s", out)
 
-	assert.Contains(t, string(out), "Cannot list /dir/*.none: No such file or directory",
-		"tnftp shows the 550 of the pattern that matches nothing")
+	assert.Contains(t, string(out), "\n450 Could not list: no such file or directory\n",
+		"tnftp shows the 450 of the pattern that matches nothing")
 	assert.Equal(t, pickHashes(treeHashes(t, filepath.Join(root, "dir")), "a.txt", "b.txt", "x.bin"),
 		treeHashes(t, dst), "mget fetched exactly the matching files, intact")
 }
@@ -114,5 +118,13 @@ func TestInteropNcftpgetWildcard(t *testing.T) {
 		dst := t.TempDir()
 		runClient(t, "ncftpget", append(append([]string{}, base...), host, dst, "/dir/*.txt")...)
 		assert.Equal(t, pickHashes(served, "a.txt", "b.txt"), treeHashes(t, dst))
+	})
+
+	t.Run("no match", func(t *testing.T) {
+		dst := t.TempDir()
+		out, err := runClientResult(t, "ncftpget", append(append([]string{}, base...), host, dst, "/dir/*.none")...)
+		require.Error(t, err, "ncftpget fails when its pattern matches nothing:\n%s", out)
+		assert.Contains(t, out, "/dir/*.none: server said: Could not list: no such file or directory")
+		assert.Empty(t, treeHashes(t, dst))
 	})
 }

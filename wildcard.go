@@ -13,14 +13,29 @@ var (
 	// errBadPattern is a wildcard argument path.Match cannot parse: an unterminated '[' or a
 	// trailing '\'. The client sees 501.
 	errBadPattern = errors.New("malformed wildcard pattern")
-	// errNoMatch answers a wildcard that matches nothing like a missing path: 550, "No such
-	// file or directory".
+	// errNoMatch answers a wildcard that matches nothing like a missing path: LIST and NLST
+	// reply 450 "Could not list: no such file or directory", STAT 450 "Could not STAT: ...".
 	errNoMatch = fmt.Errorf("no name matches the pattern: %w", os.ErrNotExist)
 	// errTooManyMatches and errDirectoryTooLarge are the limits of Settings.MaxWildcardMatches
-	// and Settings.MaxWildcardDirEntries; the client sees 550.
+	// and Settings.MaxWildcardDirEntries; the client sees 550 "Cannot list <path>: ...".
 	errTooManyMatches    = errors.New("the pattern matches too many names")
 	errDirectoryTooLarge = errors.New("the directory is too large to expand a pattern in")
 )
+
+// refusedPattern tells whether err refuses a pattern itself, malformed or beyond the limits,
+// rather than the directory it is expanded in.
+func refusedPattern(err error) bool {
+	return errors.Is(err, errBadPattern) || errors.Is(err, errTooManyMatches) || errors.Is(err, errDirectoryTooLarge)
+}
+
+// patternDir returns the directory part of a wildcard argument as the client wrote it, up to and
+// including its last '/' ("" for a pattern in the working directory), for NLST to put before
+// each match as a shell's glob does.
+func patternDir(arg string) string {
+	arg = strings.TrimRight(arg, "/")
+
+	return arg[:strings.LastIndexByte(arg, '/')+1]
+}
 
 // hasWildcard tells whether a path element is a pattern of path.Match: it holds '*', '?' or
 // '['. A backslash alone does not make a pattern, so a name like `a\b` is only ever taken

@@ -79,22 +79,28 @@ func TestNLSTWildcards(t *testing.T) {
 		{name: "wildcards in earlier elements are literal", cwd: "/", arg: "d*r/*.txt", want: []string{"d*r/f.txt"}},
 		{name: "the top directory", cwd: "/dir", arg: "/*", want: []string{"/d*r", "/dir", "/top.txt"}},
 		{name: "dot-dot above the root stays at the root", cwd: "/dir", arg: "../../../*.txt", want: []string{"../../../top.txt"}},
+		{name: "a trailing slash is dropped", cwd: "/", arg: "dir/*.txt/", want: []string{"dir/a.txt", "dir/b.txt"}},
 		{name: "a plain directory is not a pattern", cwd: "/", arg: "dir/sub", want: []string{"dir/sub/s.txt"}},
+		// A directory's entries are named relative to the working directory, as ftpserverlib names
+		// them; a pattern's matches as the pattern names them, as a shell's glob does.
+		{name: "an absolute directory", cwd: "/dir", arg: "/dir/sub", want: []string{"sub/s.txt"}},
+		{name: "an absolute pattern", cwd: "/dir", arg: "/dir/s*", want: []string{"/dir/sub"}},
+		{name: "a directory above the working directory", cwd: "/dir/sub", arg: "/d*r", want: []string{"../../d*r/f.txt"}},
 		{
 			name: "no match", cwd: "/", arg: "dir/*.none",
-			code: StatusActionNotTaken, text: "Cannot list /dir/*.none: No such file or directory",
+			code: StatusFileActionNotTaken, text: "Could not list: no such file or directory",
 		},
 		{
 			name: "no such directory", cwd: "/", arg: "missing/*.txt",
-			code: StatusActionNotTaken, text: "Cannot list /missing/*.txt: No such file or directory",
+			code: StatusFileActionNotTaken, text: "Could not list: no such file or directory",
 		},
 		{
 			name: "a wildcard directory is not expanded", cwd: "/", arg: "d*/a.txt",
-			code: StatusActionNotTaken, text: "Cannot list /d*/a.txt: No such file or directory",
+			code: StatusFileActionNotTaken, text: "Could not list: no such file or directory",
 		},
 		{
 			name: "under a file", cwd: "/", arg: "top.txt/*",
-			code: StatusActionNotTaken, text: "Cannot list /top.txt/*: not a directory",
+			code: StatusFileActionNotTaken, text: "Could not list: not a directory",
 		},
 		{
 			name: "unterminated class", cwd: "/", arg: "dir/[ab",
@@ -153,8 +159,8 @@ func TestLISTWildcards(t *testing.T) {
 
 	_, err = conn.List("/dir/*.none")
 	code, text := replyOf(t, err)
-	assert.Equal(t, StatusActionNotTaken, code)
-	assert.Equal(t, "Cannot list /dir/*.none: No such file or directory", text)
+	assert.Equal(t, StatusFileActionNotTaken, code)
+	assert.Equal(t, "Could not list: no such file or directory", text)
 
 	rc := s.rawLoggedIn(t)
 	rc.expect("CWD /dir", StatusFileOK)
@@ -177,10 +183,10 @@ func TestSTATAndMLSDWildcards(t *testing.T) {
 	writeTree(t, s.driver.fs, wildcardTree)
 
 	rc := s.rawLoggedIn(t)
-	lines := strings.Split(rc.expect("STAT /dir/*.txt", StatusFileStatus), "\n")
+	lines := strings.Split(rc.expect("STAT /dir/*.txt", StatusDirectoryStatus), "\n")
 	require.Len(t, lines, 4)
-	assert.Equal(t, "Status of /dir/*.txt:", lines[0])
-	assert.Equal(t, "End of status", lines[3])
+	assert.Equal(t, "STAT /dir/*.txt", lines[0])
+	assert.Equal(t, "End", lines[3])
 
 	for i, want := range []string{"a.txt", "b.txt"} {
 		m := lsLine.FindStringSubmatch(strings.TrimPrefix(lines[i+1], " "))
@@ -188,15 +194,14 @@ func TestSTATAndMLSDWildcards(t *testing.T) {
 		assert.Equal(t, want, m[7])
 	}
 
-	assert.Equal(t, "Cannot describe /dir/*.none: No such file or directory",
-		rc.expect("STAT /dir/*.none", StatusActionNotTaken))
-	assert.Equal(t, "Cannot describe /dir/[x: malformed wildcard pattern",
+	assert.Equal(t, "Could not STAT: no such file or directory", rc.expect("STAT /dir/*.none", StatusFileActionNotTaken))
+	assert.Equal(t, "Could not STAT: not a directory", rc.expect("STAT /top.txt/*", StatusFileActionNotTaken))
+	assert.Equal(t, "Cannot list /dir/[x: malformed wildcard pattern",
 		rc.expect("STAT /dir/[x", StatusSyntaxErrorParameters))
 
 	// MLSD and MLST name one directory or file; a pattern is a name like any other.
-	assert.Equal(t, "Cannot list /dir/*: No such file or directory", rc.expect("MLSD /dir/*", StatusActionNotTaken))
-	assert.Equal(t, "Cannot describe /dir/*.txt: No such file or directory",
-		rc.expect("MLST /dir/*.txt", StatusActionNotTaken))
+	assert.Equal(t, "Could not list: no such file or directory", rc.expect("MLSD /dir/*", StatusActionNotTaken))
+	assert.Equal(t, "Could not list: no such file or directory", rc.expect("MLST /dir/*.txt", StatusActionNotTaken))
 }
 
 func TestWildcardsReadOneDirectoryThroughReadDir(t *testing.T) {
@@ -250,7 +255,7 @@ func TestWildcardLimits(t *testing.T) {
 	rc := s.rawLoggedIn(t)
 	assert.Equal(t, "Cannot list /five/*: the pattern matches too many names (more than 3)",
 		rc.expect("LIST /five/*", StatusActionNotTaken))
-	assert.Equal(t, "Cannot describe /eleven/*: the directory is too large to expand a pattern in (more than 10 entries)",
+	assert.Equal(t, "Cannot list /eleven/*: the directory is too large to expand a pattern in (more than 10 entries)",
 		rc.expect("STAT /eleven/*", StatusActionNotTaken))
 }
 
@@ -282,7 +287,7 @@ func TestWildcardsStayInTheRoot(t *testing.T) {
 		got, err := conn.NameList(arg)
 		if err != nil {
 			code, text := replyOf(t, err)
-			assert.Equal(t, StatusActionNotTaken, code, "%s: %s", arg, text)
+			assert.Equal(t, StatusFileActionNotTaken, code, "%s: %s", arg, text)
 			assert.NotContains(t, text, outer, arg)
 
 			continue
