@@ -106,15 +106,21 @@ func (c *clientHandler) handleRMD(param string) {
 	c.reply(StatusFileOK, "Deleted dir "+p)
 }
 
-// siteMKDIR creates a directory and its missing parents: SITE MKDIR <path>.
-func (c *clientHandler) siteMKDIR(param string) {
+// sitePath resolves the path of SITE MKDIR and SITE RMDIR, which ftpserverlib answers 500 when
+// it is missing; ok is false when a reply was sent.
+func (c *clientHandler) sitePath(param string) (string, bool) {
 	if param == "" {
 		c.reply(StatusSyntaxErrorNotRecognised, "Missing path")
 
-		return
+		return "", false
 	}
 
-	p, ok := c.pathParam(param)
+	return c.pathParam(param)
+}
+
+// siteMKDIR creates a directory and its missing parents: SITE MKDIR <path>.
+func (c *clientHandler) siteMKDIR(param string) {
+	p, ok := c.sitePath(param)
 	if !ok {
 		return
 	}
@@ -131,13 +137,7 @@ func (c *clientHandler) siteMKDIR(param string) {
 // siteRMDIR removes a directory with everything in it: SITE RMDIR <path>. The root stays, as
 // for RMD: removing it would empty the user's whole tree.
 func (c *clientHandler) siteRMDIR(param string) {
-	if param == "" {
-		c.reply(StatusSyntaxErrorNotRecognised, "Missing path")
-
-		return
-	}
-
-	p, ok := c.pathParam(param)
+	p, ok := c.sitePath(param)
 	if !ok {
 		return
 	}
