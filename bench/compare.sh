@@ -839,7 +839,9 @@ if selected idle; then
 		$(group "$IDLE") logged-in idle sessions, in the same runs; and the growth of the server's memory
 		(PSS: the proportional set size of the server and every process it forked, so pages its
 		processes share count once) per idle session, once they are logged in and before the busy
-		connections start.
+		connections start. A Go server's heap left free by the runs before takes in part of the idle
+		sessions, so its growth can read lower than what the sessions hold, even below zero when the
+		runtime returns memory meanwhile.
 
 		| Server | Busy alone | Beside the idle sessions | Change | Memory per idle session |
 		| --- | --- | --- | --- | --- |
@@ -851,10 +853,11 @@ if selected idle; then
 			change="$(calc "sprintf(\"%+.1f\", 100 * (${RESULT[idle,$server]} - $without) / $without)") %"
 		fi
 		kib=n/a
-		[ -z "${EXTRA[idle,$server,kib]:-}" ] ||
-			kib="$(calc "sprintf(\"%.1f\", ${EXTRA[idle,$server,kib]})") KiB ($(
-				calc "sprintf(\"%.1f\", ${EXTRA_RANGE[idle,$server,kib]%%–*})")–$(
+		if [ -n "${EXTRA[idle,$server,kib]:-}" ]; then
+			kib="$(calc "sprintf(\"%.1f\", ${EXTRA[idle,$server,kib]})") KiB"
+			[ "$REPS" -eq 1 ] || kib+=" ($(calc "sprintf(\"%.1f\", ${EXTRA_RANGE[idle,$server,kib]%%–*})")–$(
 				calc "sprintf(\"%.1f\", ${EXTRA_RANGE[idle,$server,kib]##*–})"))"
+		fi
 		echo "| $server | $(cell "$without" files/s "${EXTRA_RANGE[idle,$server,without]:-}") |" \
 			"$(cell "${RESULT[idle,$server]}" files/s "${RANGE[idle,$server]:-}") | $change | $kib |"
 	done
