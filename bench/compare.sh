@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Compares ftpkit's bundled server (cmd/ftpserver) with vsftpd and pure-ftpd, side by side in
-# one run, with one client (bench/ftpload, which is not the bottleneck: see its doc) and with the
+# Compares ftpkit's bundled server (cmd/ftpserver) with ftpserverlib (bench/fsl), vsftpd and
+# pure-ftpd, side by side in one run, with one client (bench/ftpload, which is not the bottleneck:
+# see its doc; over one connection or many at once) and with the
 # same files on tmpfs, and measures in the same run what this machine can do without an FTP
 # server (bench/ceiling): loopback TCP from memory and from a file, TCP into a file, and Go's
 # TLS. Run it from anywhere in the repository, as root (vsftpd and pure-ftpd chroot and change
@@ -13,10 +14,13 @@
 # library they need that this machine lacks is fetched the same way. Everything the script
 # starts is stopped when it exits, and its temporary directories are removed.
 #
-# Environment: REPS (3) repetitions of each measurement, of which the median is shown;
-# LOGINS (200) sequential logins per repetition; SIZE_MIB (1024) size of the RETR/STOR file,
-# lowered when /dev/shm or the memory is short, never below 256; ONLY (all) the scenarios to
-# run, by their ids in SCENARIOS below, separated by commas (ONLY=retr,small).
+# Environment: REPS (5) repetitions of each measurement, of which the median and the range are
+# shown; LOGINS (200) sequential logins per repetition; SIZE_MIB (1024) size of the RETR/STOR file,
+# lowered when /dev/shm or the memory is short, never below 256; CONC_MIB (256) size of the file
+# that 8 connections download at once; CONC_FILES (4096) 4 KiB files moved per run over 16 or 64
+# connections; IDLE (1000) idle sessions held beside 16 busy ones; WARM_MIB (half the free
+# memory, at most 8192) memory written once before the runs; ONLY (all) the scenarios to run, by
+# their ids in SCENARIOS below, separated by commas (ONLY=retr,small16,idle).
 #
 # It prints a Markdown report on stdout and its progress on stderr. It exits 1 if a server could
 # not be started or a measurement failed (the report then shows n/a), after measuring the rest.
@@ -24,16 +28,19 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-REPS="${REPS:-3}"
+REPS="${REPS:-5}"
 LOGINS="${LOGINS:-200}"
 SIZE_MIB="${SIZE_MIB:-1024}"
 ONLY="${ONLY:-}"
+CONC_MIB="${CONC_MIB:-256}"
+CONC_FILES="${CONC_FILES:-4096}"
+IDLE="${IDLE:-1000}"
 SMALL_FILES=500
 SMALL_SIZE=4096
 LIST_ENTRIES=10000
 LIST_RUNS=5
 HOST=127.0.0.1
-SERVERS=(ftpkit vsftpd pure-ftpd)
+SERVERS=(ftpkit ftpserverlib vsftpd pure-ftpd)
 # ftpload's time limits, so that nothing waits for ever.
 BIG_TIMEOUT=120
 SMALL_TIMEOUT=60
@@ -87,6 +94,11 @@ stop_pid() {
 # median prints the median of its arguments (the lower middle one for an even count).
 median() {
 	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+
+# spread prints the smallest and the largest of its arguments, as "min–max".
+spread() {
+	printf '%s\n' "$@" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { print lo "–" hi }'
 }
 
 # calc evaluates an awk expression.
@@ -156,31 +168,42 @@ else
 fi
 chmod 755 "$DATA"
 
-# Five copies of the big file may live on the data file system at once: the source, one per
-# server, and one upload.
+# Six copies of the big file may live on the data file system at once: the source, one per
+# server, and one upload; and one copy of the file of the concurrent downloads per server.
 avail_mib=$(($(df -Pk "$DATA" | awk 'NR == 2 { print $4 }') / 1024))
 mem_mib=$(($(awk '/^MemAvailable:/ { print $2 }' /proc/meminfo) / 1024))
-limit_mib=$(((avail_mib < mem_mib ? avail_mib : mem_mib) / 6))
+limit_mib=$((((avail_mib < mem_mib ? avail_mib : mem_mib) - ${#SERVERS[@]} * CONC_MIB) / 7))
 while [ "$SIZE_MIB" -gt "$limit_mib" ] && [ "$SIZE_MIB" -gt 256 ]; do
 	SIZE_MIB=$((SIZE_MIB / 2))
 done
 [ "$SIZE_MIB" -ge 256 ] || SIZE_MIB=256
 [ "$SIZE_MIB" -le "$limit_mib" ] ||
-	die "need $((6 * SIZE_MIB)) MiB free on $DATA and in memory; $avail_mib MiB and $mem_mib MiB are"
+	die "need $((7 * SIZE_MIB + ${#SERVERS[@]} * CONC_MIB)) MiB free on $DATA and in memory; $avail_mib MiB and $mem_mib MiB are"
 SIZE=$((SIZE_MIB << 20))
 
 log "== building ftpkit, the load client and the ceiling tool"
 go build -o "$WORK/ftpserver" ./cmd/ftpserver || die "go build ./cmd/ftpserver failed"
 go build -o "$WORK/ceiling" ./bench/ceiling || die "go build ./bench/ceiling failed"
 go build -o "$WORK/ftpload" ./bench/ftpload || die "go build ./bench/ftpload failed"
+# bench/fsl is a module outside go.work, so that ftpserverlib stays out of the workspace's
+# module graph; this build is also its only check.
+declare -A FAILED=()
+(cd bench/fsl && GOWORK=off go build -o "$WORK/fsl" .) || {
+	log "   go build bench/fsl (ftpserverlib) failed; its column shows n/a"
+	FAILED[ftpserverlib]="did not build"
+}
 
-log "== test data in $DATA ($SIZE_MIB MiB file, $SMALL_FILES small files, $LIST_ENTRIES-entry directory)"
+log "== test data in $DATA ($SIZE_MIB MiB file, $CONC_MIB MiB file, $SMALL_FILES and $CONC_FILES small files," \
+	"$LIST_ENTRIES-entry directory)"
 SRC="$DATA/src"
-mkdir -p "$SRC/small" "$SRC/list" "$DATA/upload-src"
+mkdir -p "$SRC/small" "$SRC/many" "$SRC/up" "$SRC/list" "$DATA/upload-src"
 head -c "$SIZE" /dev/urandom >"$DATA/upload-src/big.bin"
 cp "$DATA/upload-src/big.bin" "$SRC/big.bin"
+head -c "$((CONC_MIB << 20))" /dev/urandom >"$SRC/conc.bin"
 head -c $((SMALL_FILES * SMALL_SIZE)) /dev/urandom >"$WORK/small.all"
 split -b "$SMALL_SIZE" -d -a 3 --numeric-suffixes=1 --additional-suffix=.bin "$WORK/small.all" "$SRC/small/"
+head -c $((CONC_FILES * SMALL_SIZE)) /dev/urandom >"$WORK/small.all"
+split -b "$SMALL_SIZE" -d -a 4 --numeric-suffixes=1 --additional-suffix=.bin "$WORK/small.all" "$SRC/many/"
 rm "$WORK/small.all"
 (cd "$SRC/list" && seq -f 'entry-%05g.txt' 1 "$LIST_ENTRIES" | xargs touch)
 
@@ -197,6 +220,7 @@ rm -rf "$SRC"
 # freeing a large file first makes the pages the measurements get already backed.
 warm_mib=$(($(awk '/^MemAvailable:/ { print $2 }' /proc/meminfo) / 1024 / 2))
 [ "$warm_mib" -le 8192 ] || warm_mib=8192
+warm_mib=${WARM_MIB:-$warm_mib}
 log "== touching $warm_mib MiB of memory once (see the comment in the script)"
 head -c "$((warm_mib << 20))" /dev/zero >"$DATA/warm" 2>/dev/null || true
 rm -f "$DATA/warm"
@@ -254,7 +278,8 @@ fetch_missing_deps() {
 	[ -z "$(missing_libs "$binary")" ]
 }
 
-declare -A VERSION=([ftpkit]="$(git log -1 --format=%h 2>/dev/null || echo '?') (working tree)")
+declare -A VERSION=([ftpkit]="$(git log -1 --format=%h 2>/dev/null || echo '?') (working tree)"
+	[ftpserverlib]="$(awk '$1 == "github.com/fclairamb/ftpserverlib" { print $2 }' bench/fsl/go.mod)")
 declare -A PEER_OK=()
 
 # get_peer fetches and unpacks Debian package $1 whose server binary is $2 (under PEERS).
@@ -285,7 +310,7 @@ fi
 # Starting the servers
 # ---------------------------------------------------------------------------------------------
 
-declare -A PORT=() CRED=() FAILED=() SERVER_PID=()
+declare -A PORT=() CRED=() SERVER_PID=()
 
 # load runs ftpload against server $1 with time limit $2 and the rest of the arguments.
 load() {
@@ -321,6 +346,19 @@ start_ftpkit() {
 	STARTED_PIDS+=("$!")
 	SERVER_PID[ftpkit]=$!
 	wait_ready ftpkit "$!"
+}
+
+# start_ftpserverlib runs bench/fsl with the flags ftpkit's server gets; it makes its own
+# self-signed certificate, as ftpkit's does.
+start_ftpserverlib() {
+	pick_ports
+	PORT[ftpserverlib]=$CONTROL_PORT
+	CRED[ftpserverlib]=test:test
+	"$WORK/fsl" -root "$DATA/ftpserverlib" -listen "$HOST:${PORT[ftpserverlib]}" -idle-timeout 60 \
+		-pasv-ports "$PASV_MIN-$PASV_MAX" -user test -pass test >"$WORK/ftpserverlib.log" 2>&1 &
+	STARTED_PIDS+=("$!")
+	SERVER_PID[ftpserverlib]=$!
+	wait_ready ftpserverlib "$!"
 }
 
 # vsftpd_user prints the user vsftpd runs anonymous sessions as: ftp when it exists (as on a
@@ -390,6 +428,9 @@ start_vsftpd() {
 	wait_ready vsftpd "$!"
 }
 
+# MAX_CLIENTS is the sessions a peer must accept at once: the idle ones, the busy ones and a margin.
+MAX_CLIENTS=$((IDLE + 64 + 50))
+
 start_pure_ftpd() {
 	local hash
 	pick_ports
@@ -404,7 +445,7 @@ start_pure_ftpd() {
 	"$PEERS/usr/bin/pure-pw" mkdb "$WORK/pureftpd.pdb" -f "$WORK/pureftpd.passwd" >/dev/null ||
 		return 1
 	LD_LIBRARY_PATH="$(peer_lib_path)" "$PEERS/usr/sbin/pure-ftpd" -S "$HOST,${PORT[pure-ftpd]}" \
-		-l "puredb:$WORK/pureftpd.pdb" -E -A -H -u 1 -I 1 -c 50 -C 50 -L "$((2 * LIST_ENTRIES)):8" \
+		-l "puredb:$WORK/pureftpd.pdb" -E -A -H -u 1 -I 1 -c "$MAX_CLIENTS" -C "$MAX_CLIENTS" -L "$((2 * LIST_ENTRIES)):8" \
 		-p "$PASV_MIN:$PASV_MAX" -Y 1 -2 "$WORK/cert.pem,$WORK/key.pem" \
 		>"$WORK/pure-ftpd.log" 2>&1 &
 	STARTED_PIDS+=("$!")
@@ -414,8 +455,12 @@ start_pure_ftpd() {
 
 log "== starting the servers"
 start_ftpkit || die "ftpkit's server did not start; nothing to compare"
-for server in vsftpd pure-ftpd; do
-	if [ -z "${PEER_OK[$server]:-}" ]; then
+# ftpserverlib was built with ftpkit, or FAILED says why not.
+PEER_OK[ftpserverlib]=1
+for server in ftpserverlib vsftpd pure-ftpd; do
+	if [ -n "${FAILED[$server]:-}" ]; then
+		:
+	elif [ -z "${PEER_OK[$server]:-}" ]; then
 		FAILED[$server]="not fetched"
 	elif ! "start_${server//-/_}"; then
 		FAILED[$server]="did not start"
@@ -462,6 +507,79 @@ measure_list() {
 	load "$1" "$SMALL_TIMEOUT" -scenario list -path pub/list -count "$LIST_RUNS" -size "$LIST_ENTRIES"
 }
 
+# measure_conns_small runs the CONC_FILES small files over $2 connections: downloads for mode
+# small, uploads into pub/up for mode smallstor, which are checked and removed afterwards.
+measure_conns_small() {
+	local server=$1 conns=$2 mode=$3 out dir="$DATA/$1/pub/up"
+	local path='pub/many/%04d.bin'
+	[ "$mode" = small ] || path='pub/up/%04d.bin'
+	out=$(load "$server" "$SMALL_TIMEOUT" -scenario "$mode" -conns "$conns" -path "$path" -count "$CONC_FILES" \
+		-size "$SMALL_SIZE") || return 1
+	if [ "$mode" = smallstor ]; then
+		[ "$(find "$dir" -type f -size "${SMALL_SIZE}c" | wc -l)" = "$CONC_FILES" ] || {
+			log "   $server: not $CONC_FILES files of $SMALL_SIZE bytes in pub/up"
+			return 1
+		}
+		find "$dir" -type f -delete
+	fi
+	echo "$out"
+}
+
+measure_small16() { measure_conns_small "$1" 16 small; }
+measure_small64() { measure_conns_small "$1" 64 small; }
+measure_stor16() { measure_conns_small "$1" 16 smallstor; }
+measure_stor64() { measure_conns_small "$1" 64 smallstor; }
+
+# measure_retr8 downloads the CONC_MIB file over 8 connections at once.
+measure_retr8() {
+	load "$1" "$BIG_TIMEOUT" -scenario retr -conns 8 -path pub/conc.bin -size "$((CONC_MIB << 20))"
+}
+
+# tree_pss_kib prints the proportional set size (PSS, KiB) of process $1 and all its
+# descendants: a forking server's sessions share pages, which PSS counts once, as RSS would not.
+tree_pids() {
+	local kids="" kid
+	echo "$1"
+	read -r kids <"/proc/$1/task/$1/children" 2>/dev/null || true
+	for kid in $kids; do
+		tree_pids "$kid"
+	done
+}
+tree_pss_kib() {
+	tree_pids "$1" | sed 's|.*|/proc/&/smaps_rollup|' | { xargs cat 2>/dev/null || true; } |
+		awk '$1 == "Pss:" { sum += $2 } END { print sum + 0 }'
+}
+
+# measure_idle runs the CONC_FILES small files over 16 connections twice: alone, then beside IDLE
+# logged-in idle sessions. It prints the rate beside the idle sessions, then "without" and the rate
+# alone, and "kib" and the growth of the server's memory (PSS) per idle session, measured once the
+# idle sessions are logged in and before the busy ones start (after the first run, which has
+# warmed the server up).
+measure_idle() {
+	local server=$1 without before after line value
+	without=$(measure_small16 "$server") || return 1
+	wait_reaped "${SERVER_PID[$server]}" || true
+	before=$(tree_pss_kib "${SERVER_PID[$server]}")
+	coproc LOADER { load "$server" "$SMALL_TIMEOUT" -scenario small -conns 16 -idle "$IDLE" -idle-wait \
+		-path 'pub/many/%04d.bin' -count "$CONC_FILES" -size "$SMALL_SIZE"; }
+	# Copies of the coprocess's pipes: bash closes its own as soon as the coprocess exits, which
+	# may be before its last line has been read.
+	local loader_pid=$LOADER_PID from_loader to_loader status=0
+	exec {from_loader}<&"${LOADER[0]}" {to_loader}>&"${LOADER[1]}"
+	if read -r -t "$SMALL_TIMEOUT" line <&"$from_loader" && [ "$line" = idle ]; then
+		after=$(tree_pss_kib "${SERVER_PID[$server]}")
+		echo go >&"$to_loader"
+		read -r -t "$SMALL_TIMEOUT" value <&"$from_loader" || value=""
+	fi
+	exec {to_loader}>&-
+	wait "$loader_pid" || status=1
+	exec {from_loader}<&-
+	[ "$status" = 0 ] && [ -n "${value:-}" ] || return 1
+	echo "$value"
+	echo "without $without"
+	echo "kib $(calc "($after - $before) / $IDLE")"
+}
+
 # tls_suite prints the TLS version and cipher suite that server $1 negotiates with ftpload.
 tls_suite() {
 	load "$1" 10 -scenario list -path pub/small -count 1 -size 1 -tls -v 2>&1 >/dev/null |
@@ -484,6 +602,12 @@ SCENARIOS=(
 	"list|LIST of $(group "$LIST_ENTRIES") entries|ms|measure_list|0||ms per LIST|$((LIST_RUNS + 1))|0.001"
 	"retr_tls|RETR ${SIZE_MIB} MiB, PROT P (TLS 1.3)|MB/s|measure_retr_tls|1|tls|ms per GiB|$GIB|0.001"
 	"stor_tls|STOR ${SIZE_MIB} MiB, PROT P (TLS 1.3)|MB/s|measure_stor_tls|1|tls-file|ms per GiB|$GIB|0.001"
+	"small16|RETR $(group "$CONC_FILES") × 4 KiB files over 16 connections|files/s|measure_small16|1||µs per file|$CONC_FILES|0.000001"
+	"small64|RETR $(group "$CONC_FILES") × 4 KiB files over 64 connections|files/s|measure_small64|1||µs per file|$CONC_FILES|0.000001"
+	"stor16|STOR $(group "$CONC_FILES") × 4 KiB files over 16 connections|files/s|measure_stor16|1||µs per file|$CONC_FILES|0.000001"
+	"stor64|STOR $(group "$CONC_FILES") × 4 KiB files over 64 connections|files/s|measure_stor64|1||µs per file|$CONC_FILES|0.000001"
+	"retr8|RETR ${CONC_MIB} MiB over 8 connections at once|MB/s|measure_retr8|1||ms per GiB|$(calc "8 * $CONC_MIB / 1024")|0.001"
+	"idle|RETR $(group "$CONC_FILES") × 4 KiB files over 16 connections beside $(group "$IDLE") idle sessions|files/s|measure_idle|1||µs per busy file (¹)|$((2 * CONC_FILES))|0.000001"
 )
 
 # selected tells whether scenario $1 is to be run (ONLY).
@@ -514,7 +638,7 @@ wait_reaped() {
 	return 1
 }
 
-declare -A RESULT=() CEILING=() CPU=()
+declare -A RESULT=() RANGE=() CEILING=() CPU=() EXTRA=() EXTRA_RANGE=()
 STATUS=0
 
 declare -A SUITE=()
@@ -538,7 +662,7 @@ for scenario in "${SCENARIOS[@]}"; do
 		continue
 	fi
 	log "== $label ($unit, $REPS runs each)"
-	declare -A values=() cpu_seconds=() ceiling_values=()
+	declare -A values=() cpu_seconds=() ceiling_values=() extra_values=()
 	for rep in $(seq "$REPS"); do
 		for server in "${SERVERS[@]}"; do
 			[ -z "${FAILED[$server]:-}" ] || continue
@@ -547,8 +671,12 @@ for scenario in "${SCENARIOS[@]}"; do
 			before=$(machine_ticks)
 			# time reports on fd 2, into client-cpu; the measurement's own errors go to fd 3.
 			if { time "$fn" "$server" >"$WORK/value" 2>&3; } 3>&2 2>"$WORK/client-cpu"; then
-				value=$(<"$WORK/value")
+				# The first line is the figure; a measurement may add "name value" lines.
+				value=$(head -n 1 "$WORK/value")
 				values[$server]+="$value "
+				while read -r name extra; do
+					extra_values[$server,$name]+="$extra "
+				done < <(tail -n +2 "$WORK/value")
 				if [ "${cpu_seconds[$server]:-0}" != n/a ] && wait_reaped "$pid"; then
 					busy=$(($(machine_ticks) - before))
 					cpu_seconds[$server]=$(awk -v sum="${cpu_seconds[$server]:-0}" -v busy="$busy" -v tick="$TICK" \
@@ -577,6 +705,15 @@ for scenario in "${SCENARIOS[@]}"; do
 		else
 			# shellcheck disable=SC2086 # the values are numbers separated by spaces
 			RESULT[$id,$server]=$(median ${values[$server]})
+			# shellcheck disable=SC2086
+			RANGE[$id,$server]=$(spread ${values[$server]})
+			for key in "${!extra_values[@]}"; do
+				[ "${key%%,*}" = "$server" ] || continue
+				# shellcheck disable=SC2086
+				EXTRA[$id,$key]=$(median ${extra_values[$key]})
+				# shellcheck disable=SC2086
+				EXTRA_RANGE[$id,$key]=$(spread ${extra_values[$key]})
+			done
 		fi
 		if [ "${RESULT[$id,$server]}" = n/a ] || [ "${cpu_seconds[$server]:-n/a}" = n/a ]; then
 			CPU[$id,$server]=n/a
@@ -589,7 +726,7 @@ for scenario in "${SCENARIOS[@]}"; do
 		# shellcheck disable=SC2086 # the values are numbers separated by spaces
 		CEILING[$mode]=$(median ${ceiling_values[$mode]})
 	done
-	unset values cpu_seconds ceiling_values
+	unset values cpu_seconds ceiling_values extra_values
 done
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -597,18 +734,23 @@ LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 # Report
 # ---------------------------------------------------------------------------------------------
 
-# cell formats a result for the table.
+# cell formats a result for the table, with the range of the runs ("min–max") if given.
 cell() {
-	local value=$1 unit=$2
+	local value=$1 unit=$2 range=${3:-} decimals=0
 	[ "$value" = n/a ] && {
 		echo n/a
 		return
 	}
-	case $unit in
-	ms) echo "$(group "$value" 1) ms" ;;
-	*) echo "$(group "$value") $unit" ;;
-	esac
+	[ "$unit" = ms ] && decimals=1
+	if [ -n "$range" ] && [ "$REPS" -gt 1 ]; then
+		echo "$(group "$value" "$decimals") $unit ($(group "${range%%–*}" "$decimals")–$(group "${range##*–}" "$decimals"))"
+	else
+		echo "$(group "$value" "$decimals") $unit"
+	fi
 }
+
+# PEERS_OF_FTPKIT are the columns ftpkit is compared with.
+PEERS_OF_FTPKIT=(ftpserverlib vsftpd pure-ftpd)
 
 # cpu_cell formats a CPU time for the table, with three significant digits at most.
 cpu_cell() {
@@ -645,21 +787,25 @@ CPU_MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 cat <<EOF
 Machine: $(nproc) cores, ${CPU_MODEL:-unknown CPU}, Linux $(uname -r), $(go version | awk '{ print $3 }')
 Date: $(date -u '+%Y-%m-%d %H:%M UTC'); load average $LOAD_START at the start, $LOAD_END at the end
-Servers: ftpkit ${VERSION[ftpkit]}, vsftpd ${VERSION[vsftpd]:-n/a}, pure-ftpd ${VERSION[pure-ftpd]:-n/a}
-Data on $(stat -f -c %T "$DATA"); median of $REPS runs; ratios above 1 mean ftpkit is faster.
+Servers: ftpkit ${VERSION[ftpkit]}, ftpserverlib ${VERSION[ftpserverlib]:-n/a} (bench/fsl),
+vsftpd ${VERSION[vsftpd]:-n/a}, pure-ftpd ${VERSION[pure-ftpd]:-n/a}
+Data on $(stat -f -c %T "$DATA"); median of $REPS interleaved runs, (min–max) of the runs;
+ratios above 1 mean ftpkit is faster.
 
-| Scenario | ftpkit | vsftpd | pure-ftpd | ftpkit/vsftpd | ftpkit/pure-ftpd |
-| --- | --- | --- | --- | --- | --- |
+| Scenario | ftpkit | ftpserverlib | vsftpd | pure-ftpd | ftpkit/ftpserverlib | ftpkit/vsftpd | ftpkit/pure-ftpd |
+| --- | --- | --- | --- | --- | --- | --- | --- |
 EOF
 for scenario in "${SCENARIOS[@]}"; do
 	IFS='|' read -r id label unit _ higher _ <<<"$scenario"
 	selected "$id" || continue
-	printf '| %s | %s | %s | %s | %s | %s |\n' "$label" \
-		"$(cell "${RESULT[$id,ftpkit]}" "$unit")" \
-		"$(cell "${RESULT[$id,vsftpd]}" "$unit")" \
-		"$(cell "${RESULT[$id,pure-ftpd]}" "$unit")" \
-		"$(ratio "${RESULT[$id,ftpkit]}" "${RESULT[$id,vsftpd]}" "$higher")" \
-		"$(ratio "${RESULT[$id,ftpkit]}" "${RESULT[$id,pure-ftpd]}" "$higher")"
+	row="| $label"
+	for server in "${SERVERS[@]}"; do
+		row+=" | $(cell "${RESULT[$id,$server]}" "$unit" "${RANGE[$id,$server]:-}")"
+	done
+	for server in "${PEERS_OF_FTPKIT[@]}"; do
+		row+=" | $(ratio "${RESULT[$id,ftpkit]}" "${RESULT[$id,$server]}" "$higher")"
+	done
+	echo "$row |"
 done
 
 cat <<EOF
@@ -668,20 +814,58 @@ Server CPU time in the same runs: the machine's busy time less the client's, so 
 processes and the kernel's work for them; lower is better, and ratios above 1 mean ftpkit uses
 less:
 
-| Scenario | Unit | ftpkit | vsftpd | pure-ftpd | vsftpd/ftpkit | pure-ftpd/ftpkit |
-| --- | --- | --- | --- | --- | --- | --- |
+| Scenario | Unit | ftpkit | ftpserverlib | vsftpd | pure-ftpd | ftpserverlib/ftpkit | vsftpd/ftpkit | pure-ftpd/ftpkit |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- |
 EOF
 for scenario in "${SCENARIOS[@]}"; do
 	IFS='|' read -r id label _ _ _ _ cpu_unit _ _ <<<"$scenario"
 	selected "$id" || continue
-	printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$label" "$cpu_unit" \
-		"$(cpu_cell "${CPU[$id,ftpkit]}")" "$(cpu_cell "${CPU[$id,vsftpd]}")" \
-		"$(cpu_cell "${CPU[$id,pure-ftpd]}")" \
-		"$(ratio "${CPU[$id,ftpkit]}" "${CPU[$id,vsftpd]}" 0)" \
-		"$(ratio "${CPU[$id,ftpkit]}" "${CPU[$id,pure-ftpd]}" 0)"
+	row="| $label | $cpu_unit"
+	for server in "${SERVERS[@]}"; do
+		row+=" | $(cpu_cell "${CPU[$id,$server]}")"
+	done
+	for server in "${PEERS_OF_FTPKIT[@]}"; do
+		row+=" | $(ratio "${CPU[$id,ftpkit]}" "${CPU[$id,$server]}" 0)"
+	done
+	echo "$row |"
 done
+if selected idle; then
+	cat <<-EOF
 
-cat <<EOF
+		(¹) The CPU time of the idle scenario covers both of its runs (alone and beside the idle
+		sessions) and the idle sessions' logins.
+
+		Idle sessions: the same $(group "$CONC_FILES") files over 16 connections, alone and beside
+		$(group "$IDLE") logged-in idle sessions, in the same runs; and the growth of the server's memory
+		(PSS: the proportional set size of the server and every process it forked, so pages its
+		processes share count once) per idle session, once they are logged in and before the busy
+		connections start. A Go server's heap left free by the runs before takes in part of the idle
+		sessions, so its growth can read lower than what the sessions hold, even below zero when the
+		runtime returns memory meanwhile.
+
+		| Server | Busy alone | Beside the idle sessions | Change | Memory per idle session |
+		| --- | --- | --- | --- | --- |
+	EOF
+	for server in "${SERVERS[@]}"; do
+		without=${EXTRA[idle,$server,without]:-n/a}
+		change=n/a
+		if [ "$without" != n/a ] && [ "${RESULT[idle,$server]}" != n/a ]; then
+			change="$(calc "sprintf(\"%+.1f\", 100 * (${RESULT[idle,$server]} - $without) / $without)") %"
+		fi
+		kib=n/a
+		if [ -n "${EXTRA[idle,$server,kib]:-}" ]; then
+			kib="$(calc "sprintf(\"%.1f\", ${EXTRA[idle,$server,kib]})") KiB"
+			[ "$REPS" -eq 1 ] || kib+=" ($(calc "sprintf(\"%.1f\", ${EXTRA_RANGE[idle,$server,kib]%%–*})")–$(
+				calc "sprintf(\"%.1f\", ${EXTRA_RANGE[idle,$server,kib]##*–})"))"
+		fi
+		echo "| $server | $(cell "$without" files/s "${EXTRA_RANGE[idle,$server,without]:-}") |" \
+			"$(cell "${RESULT[idle,$server]}" files/s "${RANGE[idle,$server]:-}") | $change | $kib |"
+	done
+fi
+
+selected retr || selected stor || selected retr_tls || selected stor_tls ||
+	NO_CEILING=1
+[ -n "${NO_CEILING:-}" ] || cat <<EOF
 
 | Ceiling (bench/ceiling, no FTP) | MB/s | ftpkit's share of it |
 | --- | --- | --- |
@@ -695,14 +879,16 @@ EOF
 cat <<EOF
 
 How the servers ran: ftpkit as \`cmd/ftpserver -root DIR -idle-timeout 60 -pasv-ports MIN-MAX -tls
--no-transfer-log\` (user and password, no chroot, as root); vsftpd standalone, anonymous with uploads, chrooted,
-sessions as ${VSFTPD_USER:-n/a}, isolate and isolate_network on (its defaults), seccomp_sandbox off,
-ssl_enable without require_ssl_reuse, no transfer log; pure-ftpd standalone with a virtual user (PureDB,
-MD5-crypt) mapped to nobody and chrooted, TLS optional. pure-ftpd sleeps 0 to 15 ms at random
-before answering every non-anonymous PASS, on purpose, which bounds its logins per second.
-Every data connection is passive (EPSV). PROT P negotiated ftpkit ${SUITE[ftpkit]:-n/a}, vsftpd
-${SUITE[vsftpd]:-n/a}, pure-ftpd ${SUITE[pure-ftpd]:-n/a}; the bare TLS ceiling uses TLS 1.3 with
-AES-128-GCM.
+-no-transfer-log\` (user and password, no chroot, as root); ftpserverlib v0.32.3 as \`bench/fsl\` with
+the same flags (an afero BasePathFs over the directory, explicit TLS with a self-signed certificate
+made at start, as root); vsftpd standalone, anonymous with uploads, chrooted, sessions as
+${VSFTPD_USER:-n/a}, isolate and isolate_network on (its defaults), seccomp_sandbox off, ssl_enable
+without require_ssl_reuse, no transfer log; pure-ftpd standalone with a virtual user (PureDB,
+MD5-crypt) mapped to nobody and chrooted, TLS optional, at most $MAX_CLIENTS clients. pure-ftpd
+sleeps 0 to 15 ms at random before answering every non-anonymous PASS, on purpose, which bounds its
+logins per second. Every data connection is passive (EPSV). PROT P negotiated ftpkit
+${SUITE[ftpkit]:-n/a}, ftpserverlib ${SUITE[ftpserverlib]:-n/a}, vsftpd ${SUITE[vsftpd]:-n/a},
+pure-ftpd ${SUITE[pure-ftpd]:-n/a}; the bare TLS ceiling uses TLS 1.3 with AES-128-GCM.
 EOF
 
 for server in "${SERVERS[@]}"; do

@@ -6,14 +6,25 @@
 //	ftpload -addr 127.0.0.1:2121 -user u -pass p -scenario retr -path pub/big.bin -size N
 //	ftpload ... -scenario stor -path pub/upload.bin -size N
 //	ftpload ... -scenario small -path 'pub/small/%03d.bin' -count 500 -size 4096
+//	ftpload ... -scenario smallstor -path 'pub/up/%03d.bin' -count 500 -size 4096
 //	ftpload ... -scenario logins -count 200
 //	ftpload ... -scenario list -path pub/list -count 5 -size 10000
+//
+// -conns N runs retr, stor, small and smallstor over N logged-in connections at once: each
+// connection downloads the whole file (retr), uploads a file of its own (stor, whose -path then
+// holds one %d, the connection's number from 1), or takes its share of the -count files (small,
+// smallstor: file i goes to connection i mod N). The figure is then the aggregate, from the moment
+// all connections are logged in to the end of the last one, and stderr shows the spread of the
+// connections' own rates. -idle M first logs in M more sessions that send nothing while the others
+// work, and checks with NOOP afterwards that the server has kept them all; with -idle-wait it
+// prints "idle" on stdout once they are logged in and waits for a line on stdin before the work
+// begins, so that a script can measure the server meanwhile.
 //
 // -tls adds AUTH TLS, PBSZ 0 and PROT P, with TLS 1.3 and the control session resumed on the
 // data connections. Data connections are passive (EPSV).
 //
 // It prints one number on stdout: MB/s (10^6 bytes per second) for retr and stor, from EPSV to
-// the 226 reply; files per second for small, from the first EPSV to the last 226; logins per
+// the 226 reply; files per second for small and smallstor, from the first EPSV to the last 226; logins per
 // second for logins, each from the dial to the reply to PWD; and the mean milliseconds of one
 // LIST for list, after one LIST that is not counted. -size is checked: the bytes of retr and
 // small, the entries of list (at least that many lines). With -v it describes the run on stderr.
@@ -21,7 +32,6 @@ package main
 
 import (
 	"bufio"
-	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"flag"
@@ -45,11 +55,12 @@ const (
 
 // Scenarios.
 const (
-	scenarioRETR   = "retr"
-	scenarioSTOR   = "stor"
-	scenarioSmall  = "small"
-	scenarioLogins = "logins"
-	scenarioList   = "list"
+	scenarioRETR      = "retr"
+	scenarioSTOR      = "stor"
+	scenarioSmall     = "small"
+	scenarioSmallSTOR = "smallstor"
+	scenarioLogins    = "logins"
+	scenarioList      = "list"
 )
 
 var (
@@ -67,13 +78,21 @@ type options struct {
 	scenario, path   string
 	size             int64
 	count            int
+	conns, idle      int
 	tls, verbose     bool
+	idleWait         bool
+	// pause, when set, is called once the idle sessions are logged in, before the work begins.
+	pause func() error
 }
 
 func main() {
 	opts, err := parseFlags(os.Args[1:], os.Stderr)
 	if err != nil {
 		os.Exit(2)
+	}
+
+	if opts.idleWait {
+		opts.pause = func() error { return waitForLine(os.Stdout, os.Stdin) }
 	}
 
 	value, err := run(opts, os.Stderr)
@@ -93,10 +112,14 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	flags.StringVar(&opts.addr, "addr", "127.0.0.1:21", "the server's control address, host:port")
 	flags.StringVar(&opts.user, "user", "anonymous", "user name")
 	flags.StringVar(&opts.pass, "pass", "ftpload", "password")
-	flags.StringVar(&opts.scenario, "scenario", scenarioRETR, "retr, stor, small, logins or list")
+	flags.StringVar(&opts.scenario, "scenario", scenarioRETR, "retr, stor, small, smallstor, logins or list")
 	flags.StringVar(&opts.path, "path", "", "file, directory, or for small a pattern with one %d")
 	flags.Int64Var(&opts.size, "size", 0, "bytes of each file (retr, stor, small); entries (list)")
-	flags.IntVar(&opts.count, "count", 1, "files (small), logins (logins), counted LISTs (list)")
+	flags.IntVar(&opts.count, "count", 1, "files (small, smallstor), logins (logins), counted LISTs (list)")
+	flags.IntVar(&opts.conns, "conns", 1, "connections working at once (retr, stor, small, smallstor)")
+	flags.IntVar(&opts.idle, "idle", 0, "logged-in sessions held idle while the others work")
+	flags.BoolVar(&opts.idleWait, "idle-wait", false,
+		"print \"idle\" once the idle sessions are logged in, and wait for a line on stdin")
 	flags.BoolVar(&opts.tls, "tls", false, "AUTH TLS, and PROT P for data connections")
 	flags.BoolVar(&opts.verbose, "v", false, "describe the run on stderr")
 
@@ -104,17 +127,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("%w: %w", errUsage, err)
 	}
 
-	var err error
-
-	switch opts.scenario {
-	case scenarioRETR, scenarioSTOR, scenarioSmall, scenarioList:
-		if opts.path == "" {
-			err = fmt.Errorf("-scenario %s needs -path", opts.scenario)
-		}
-	case scenarioLogins:
-	default:
-		err = fmt.Errorf("-scenario: %q is not retr, stor, small, logins or list", opts.scenario)
-	}
+	err := checkScenario(opts)
 
 	switch {
 	case err != nil:
@@ -122,6 +135,10 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		err = fmt.Errorf("-count: %d is not positive", opts.count)
 	case opts.size <= 0 && opts.scenario != scenarioLogins:
 		err = fmt.Errorf("-size: %d is not positive", opts.size)
+	case opts.conns <= 0:
+		err = fmt.Errorf("-conns: %d is not positive", opts.conns)
+	case opts.idle < 0:
+		err = fmt.Errorf("-idle: %d is negative", opts.idle)
 	case flags.NArg() > 0:
 		err = fmt.Errorf("unexpected argument %q", flags.Arg(0))
 	}
@@ -136,10 +153,38 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	return opts, nil
 }
 
+// checkScenario checks -scenario and the flags it needs.
+func checkScenario(opts *options) error {
+	switch opts.scenario {
+	case scenarioRETR, scenarioSTOR, scenarioSmall, scenarioSmallSTOR, scenarioList:
+		if opts.path == "" {
+			return fmt.Errorf("-scenario %s needs -path", opts.scenario)
+		}
+	case scenarioLogins:
+	default:
+		return fmt.Errorf("-scenario: %q is not retr, stor, small, smallstor, logins or list", opts.scenario)
+	}
+
+	switch {
+	case opts.conns > 1 && (opts.scenario == scenarioLogins || opts.scenario == scenarioList):
+		return fmt.Errorf("-conns: -scenario %s runs on one connection", opts.scenario)
+	case opts.conns > 1 && opts.scenario == scenarioSTOR && !strings.Contains(opts.path, "%d"):
+		return errors.New("-conns: -scenario stor over several connections needs a -path with %d")
+	case opts.scenario == scenarioSmallSTOR && !strings.Contains(opts.path, "%"):
+		return errors.New("-scenario smallstor needs a -path pattern with %d")
+	}
+
+	return nil
+}
+
 // run performs the scenario and returns its figure, formatted.
 func run(opts *options, stderr io.Writer) (string, error) {
 	if opts.scenario == scenarioLogins {
 		return runLogins(opts)
+	}
+
+	if opts.scenario != scenarioList {
+		return runConns(opts, stderr)
 	}
 
 	sess, err := login(opts)
@@ -153,81 +198,12 @@ func run(opts *options, stderr io.Writer) (string, error) {
 		return "", err
 	}
 
-	var value string
-
-	switch opts.scenario {
-	case scenarioRETR:
-		value, err = runRETR(sess, opts)
-	case scenarioSTOR:
-		value, err = runSTOR(sess, opts)
-	case scenarioSmall:
-		value, err = runSmall(sess, opts)
-	default:
-		value, err = runList(sess, opts)
-	}
-
+	value, err := runList(sess, opts)
 	if err == nil && opts.verbose {
 		sess.describe(stderr)
 	}
 
 	return value, err
-}
-
-// mbps formats a throughput.
-func mbps(bytes int64, elapsed time.Duration) string {
-	return strconv.FormatFloat(float64(bytes)/elapsed.Seconds()/1e6, 'f', 1, 64)
-}
-
-func runRETR(sess *session, opts *options) (string, error) {
-	start := time.Now()
-
-	n, err := sess.download("RETR " + opts.path)
-	if err != nil {
-		return "", err
-	}
-
-	if n != opts.size {
-		return "", fmt.Errorf("%w: RETR %s: %d bytes, not %d", errCount, opts.path, n, opts.size)
-	}
-
-	return mbps(n, time.Since(start)), nil
-}
-
-func runSTOR(sess *session, opts *options) (string, error) {
-	// Random bytes, so that no layer could shrink them; the block repeats.
-	block := make([]byte, bufferSize)
-	if _, err := rand.Read(block); err != nil {
-		return "", fmt.Errorf("random bytes: %w", err)
-	}
-
-	start := time.Now()
-
-	if err := sess.upload("STOR "+opts.path, block, opts.size); err != nil {
-		return "", err
-	}
-
-	return mbps(opts.size, time.Since(start)), nil
-}
-
-func runSmall(sess *session, opts *options) (string, error) {
-	start := time.Now()
-
-	for i := 1; i <= opts.count; i++ {
-		name := fmt.Sprintf(opts.path, i)
-
-		n, err := sess.download("RETR " + name)
-		if err != nil {
-			return "", err
-		}
-
-		if n != opts.size {
-			return "", fmt.Errorf("%w: RETR %s: %d bytes, not %d", errCount, name, n, opts.size)
-		}
-	}
-
-	rate := float64(opts.count) / time.Since(start).Seconds()
-
-	return strconv.FormatFloat(rate, 'f', 0, 64), nil
 }
 
 func runList(sess *session, opts *options) (string, error) {

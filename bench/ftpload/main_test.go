@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,10 +28,11 @@ import (
 // errBadLogin refuses a password.
 var errBadLogin = errors.New("bad password")
 
-// driver serves one directory to user "u" with password "p".
+// driver serves one directory to user "u" with password "p", and counts the logins.
 type driver struct {
 	root   string
 	config *tls.Config
+	logins atomic.Int32
 }
 
 func (d *driver) GetSettings() (*ftpserver.Settings, error) {
@@ -46,6 +48,8 @@ func (d *driver) AuthUser(_ ftpserver.ClientContext, user, pass string) (ftpserv
 		return nil, errBadLogin
 	}
 
+	d.logins.Add(1)
+
 	return afero.NewBasePathFs(afero.NewOsFs(), d.root), nil
 }
 
@@ -55,8 +59,17 @@ func (d *driver) GetTLSConfig() (*tls.Config, error) { return d.config, nil }
 func startServer(t *testing.T) (addr, root string) {
 	t.Helper()
 
-	root = t.TempDir()
-	server := ftpserver.NewFtpServer(&driver{root: root, config: tlsConfig(t)})
+	addr, drv := startServerDriver(t)
+
+	return addr, drv.root
+}
+
+// startServerDriver serves a new directory and returns its address and the server's driver.
+func startServerDriver(t *testing.T) (string, *driver) {
+	t.Helper()
+
+	drv := &driver{root: t.TempDir(), config: tlsConfig(t)}
+	server := ftpserver.NewFtpServer(drv)
 	require.NoError(t, server.Listen())
 
 	served := make(chan error, 1)
@@ -68,7 +81,7 @@ func startServer(t *testing.T) (addr, root string) {
 		require.NoError(t, <-served)
 	})
 
-	return server.Addr(), root
+	return server.Addr(), drv
 }
 
 // tlsConfig returns a server configuration with a new self-signed certificate.
@@ -182,6 +195,7 @@ func TestParseFlags(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, &options{
 		addr: "h:1", user: "anonymous", pass: "ftpload", scenario: scenarioSmall, path: "%d", size: 4, count: 9,
+		conns: 1,
 	}, opts)
 
 	for _, args := range [][]string{
@@ -189,6 +203,11 @@ func TestParseFlags(t *testing.T) {
 		{"-scenario", "retr", "-size", "1"},
 		{"-scenario", "retr", "-path", "x"},
 		{"-scenario", "logins", "-count", "0"},
+		{"-scenario", "small", "-path", "%d", "-size", "1", "-conns", "0"},
+		{"-scenario", "small", "-path", "%d", "-size", "1", "-idle", "-1"},
+		{"-scenario", "stor", "-path", "x", "-size", "1", "-conns", "2"},
+		{"-scenario", "smallstor", "-path", "x", "-size", "1"},
+		{"-scenario", "list", "-path", "x", "-size", "1", "-conns", "2"},
 		{"extra"},
 		{"-nosuchflag"},
 	} {
