@@ -209,13 +209,21 @@ func makeTree(t *testing.T) string {
 		"café.bin":           50,
 	}
 
+	writeSizedTree(t, src, files)
+
+	return src
+}
+
+// writeSizedTree writes each file of files (slash path to size) under root, with content that
+// differs from file to file.
+func writeSizedTree(t *testing.T, root string, files map[string]int) {
+	t.Helper()
+
 	for name, size := range files {
-		local := filepath.Join(src, filepath.FromSlash(name))
+		local := filepath.Join(root, filepath.FromSlash(name))
 		require.NoError(t, os.MkdirAll(filepath.Dir(local), 0o755))
 		require.NoError(t, os.WriteFile(local, testContent(size + len(name))[:size], 0o600))
 	}
-
-	return src
 }
 
 // treeHashes maps each file of a tree to the SHA-256 of its content.

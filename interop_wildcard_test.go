@@ -2,7 +2,6 @@ package ftpserver
 
 import (
 	"context"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -41,11 +40,7 @@ func wildcardServerTree(t *testing.T) string {
 		"other/skip.txt": 20,
 	}
 
-	for name, size := range files {
-		local := filepath.Join(root, filepath.FromSlash(name))
-		require.NoError(t, os.MkdirAll(filepath.Dir(local), 0o755))
-		require.NoError(t, os.WriteFile(local, testContent(size + len(name))[:size], 0o600))
-	}
+	writeSizedTree(t, root, files)
 
 	return root
 }
