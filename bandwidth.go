@@ -99,38 +99,35 @@ type throttle struct {
 	chunk    int // largest chunk to move between waits: the smallest burst
 }
 
-// throttle returns the throttle of the running transfer in direction, or nil when no limit
-// applies. It is called from the transfer goroutine, whose transfer is the current one.
-func (c *clientHandler) throttle(direction TransferDirection) *throttle {
-	c.mu.Lock()
-	session := c.limits
-	t := c.transfer
-	c.mu.Unlock()
-
-	server := c.server.bandwidth
-
+// limitersFor returns the limiters a transfer in direction obeys: the session's, then the
+// server-wide one. The session's comes first so that a session held back by its own limit
+// does not hold tokens of the server-wide one meanwhile (see throttle.wait).
+func (b *serverBandwidth) limitersFor(session sessionBandwidth, direction TransferDirection) []*rate.Limiter {
 	var limiters []*rate.Limiter
 
 	if direction == TransferUpload {
 		limiters = appendLimiter(limiters, session.upload)
-		if server != nil {
-			limiters = appendLimiter(limiters, server.upload)
+		if b != nil {
+			limiters = appendLimiter(limiters, b.upload)
 		}
 	} else {
 		limiters = appendLimiter(limiters, session.download)
-		if server != nil {
-			limiters = appendLimiter(limiters, server.download)
+		if b != nil {
+			limiters = appendLimiter(limiters, b.download)
 		}
 	}
 
+	return limiters
+}
+
+// newThrottle returns the throttle of one transfer over limiters, whose waits end with ctx, or
+// nil when there is no limit.
+func newThrottle(ctx context.Context, limiters []*rate.Limiter) *throttle {
 	if len(limiters) == 0 {
 		return nil
 	}
 
-	th := &throttle{ctx: context.Background(), limiters: limiters, chunk: transferChunk}
-	if t != nil {
-		th.ctx = t.ctx
-	}
+	th := &throttle{ctx: ctx, limiters: limiters, chunk: transferChunk}
 
 	for _, l := range limiters {
 		th.chunk = min(th.chunk, l.Burst())

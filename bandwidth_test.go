@@ -215,9 +215,9 @@ func TestNoThrottleWithoutLimits(t *testing.T) {
 	assert.Nil(t, b.download)
 	assert.Equal(t, sessionBandwidth{}, b.forSession(afero.NewMemMapFs()))
 
-	c := &clientHandler{server: &FtpServer{bandwidth: b}}
-	assert.Nil(t, c.throttle(TransferDownload))
-	assert.Nil(t, c.throttle(TransferUpload))
+	for _, direction := range []TransferDirection{TransferDownload, TransferUpload} {
+		assert.Nil(t, newThrottle(t.Context(), b.limitersFor(sessionBandwidth{}, direction)))
+	}
 }
 
 // BenchmarkBandwidthLimit downloads under a per-connection limit and reports how close the

@@ -24,6 +24,9 @@ type clientHandler struct {
 	logger   log.Logger
 	start    time.Time
 
+	data *dataChannel // the data connection and the transfer running on it
+	tls  *sessionTLS  // the TLS handshakes of this session, control and data
+
 	writeMu sync.Mutex // serialises replies; guards conn swaps at AUTH TLS
 	conn    net.Conn   // control connection, a *tls.Conn after AUTH TLS or with implicit TLS
 	rawConn net.Conn   // the TCP connection under conn
@@ -46,7 +49,6 @@ type clientHandler struct {
 	pbszDone     bool
 	loginFails   int
 	quitting     bool
-	data         transferHandler // prepared by PASV/EPSV/PORT/EPRT, used by the next transfer
 
 	mu             sync.Mutex
 	driver         ClientDriver // nil until logged in
@@ -56,15 +58,10 @@ type clientHandler struct {
 	clientVersion  string
 	host           string // virtual host named by HOST (RFC 7151), "" if none
 	lastCommand    string
-	lastChannel    DataChannel
 	controlTLS     bool
 	transferTLS    bool
 	tlsRequirement TLSRequirement
 	extra          any
-	transfer       *transferRun // the running transfer, if any
-	closeOnIdle    bool         // set by Shutdown: close once no transfer runs
-	ticketKey      [32]byte     // session ticket key of this client's TLS sessions only
-	hasTicketKey   bool
 
 	limits sessionBandwidth // the logged-in user's per-connection limiters, also under mu
 }
@@ -86,8 +83,36 @@ func newClientHandler(s *FtpServer, conn net.Conn, id uint32) *clientHandler {
 	}
 	c.logger = log.With(s.Logger, "client", id)
 	c.reader = newCommandReader(conn, s.settings.MaxCommandLineLength)
+	c.tls = &sessionTLS{
+		config:       s.tlsConfig,
+		timeout:      seconds(s.settings.ConnectionTimeout),
+		requireReuse: s.settings.TLSRequireSessionReuse,
+		logger:       c.logger,
+	}
+	c.data = newDataChannel(c.dataEnv(), dataHooks{reply: c.reply, replyError: c.replyError, event: c.emit})
 
 	return c
+}
+
+// dataEnv describes the session's connection to its data channel.
+func (c *clientHandler) dataEnv() dataEnv {
+	env := dataEnv{
+		settings: c.settings,
+		logger:   c.logger,
+		buffers:  c.server.copyBuffers,
+		// Passive listeners and active connections use the socket's own address, which
+		// differs from LocalAddr behind a PROXY protocol balancer.
+		local:  socketConn(c.rawConn).LocalAddr(),
+		remote: c.RemoteAddr(),
+		mux:    c.server.passiveMux,
+		closed: c.closed,
+	}
+
+	if wrapper, ok := c.server.driver.(MainDriverExtensionPassiveWrapper); ok {
+		env.wrapListener = wrapper.WrapPassiveListener
+	}
+
+	return env
 }
 
 // serve runs the session: greeting, then one command at a time until QUIT, a timeout or a
@@ -179,7 +204,7 @@ func (c *clientHandler) readFailed(err error) bool {
 
 		return true
 	case errors.As(err, &netErr) && netErr.Timeout():
-		if c.transferRunning() {
+		if c.data.busy() {
 			return true // a long transfer is not idleness
 		}
 
@@ -237,7 +262,7 @@ func (c *clientHandler) handleLine(line string) {
 
 	if !cmd.duringTransfer {
 		// Commands a client pipelines behind a transfer are run after it, in order.
-		c.waitTransfer()
+		c.data.wait()
 	}
 
 	if cmd.needsParam && param == "" {
@@ -269,8 +294,8 @@ func quoteVerb(verb string) string {
 
 // end releases everything the session holds and tells the driver.
 func (c *clientHandler) end() {
-	c.abortTransfer()
-	c.closeData()
+	c.data.abort()
+	c.data.closePrepared()
 
 	_ = c.conn.Close()
 
@@ -281,22 +306,22 @@ func (c *clientHandler) end() {
 // closeNow closes the control connection from outside the serve goroutine (Stop).
 func (c *clientHandler) closeNow() {
 	c.markClosed()
-	c.abortTransfer()
+	c.data.abort()
 	_ = c.rawConn.Close()
 }
 
 // closeWhenIdle closes the client now if no transfer runs, else once it ends (Shutdown).
 func (c *clientHandler) closeWhenIdle() {
-	c.mu.Lock()
-	running := c.transfer != nil
-	c.closeOnIdle = true
-	c.mu.Unlock()
-
-	if !running {
-		c.reply(StatusServiceNotAvailable, "Server is shutting down")
-		c.markClosed()
-		_ = c.rawConn.Close()
+	if c.data.whenIdle(c.closeForShutdown) {
+		c.closeForShutdown()
 	}
+}
+
+// closeForShutdown tells the client the server is going away and closes its connection.
+func (c *clientHandler) closeForShutdown() {
+	c.reply(StatusServiceNotAvailable, "Server is shutting down")
+	c.markClosed()
+	_ = c.rawConn.Close()
 }
 
 func (c *clientHandler) loggedIn() bool {
@@ -414,10 +439,7 @@ func (c *clientHandler) GetLastCommand() string {
 
 // GetLastDataChannel implements ClientContext.
 func (c *clientHandler) GetLastDataChannel() DataChannel {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-
-	return c.lastChannel
+	return c.data.lastChannel()
 }
 
 var (

@@ -122,27 +122,3 @@ func (c *clientHandler) emit(event Event) {
 
 	handler.HandleEvent(c, event)
 }
-
-// emitTransferEnded reports the end of t with its final error.
-func (c *clientHandler) emitTransferEnded(t *transferRun, err error) {
-	c.emit(Event{
-		Kind:      EventTransferEnded,
-		User:      t.user,
-		Command:   t.command,
-		Path:      t.path,
-		Direction: transferDirection(t.command),
-		Bytes:     t.bytes.Load(),
-		Duration:  time.Since(t.start),
-		Err:       err,
-	})
-}
-
-// transferDirection tells which way a transfer command moves data.
-func transferDirection(command string) TransferDirection {
-	switch command {
-	case "STOR", "APPE", "STOU":
-		return TransferUpload
-	default:
-		return TransferDownload
-	}
-}

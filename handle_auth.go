@@ -174,7 +174,7 @@ func (c *clientHandler) handleACCT(string) {
 // handleREIN resets the session to just after the greeting (RFC 959 4.1.1). A transfer in
 // progress finishes first (the dispatcher waits for it); TLS on the control connection stays.
 func (c *clientHandler) handleREIN(string) {
-	c.closeData()
+	c.data.closePrepared()
 
 	c.user = ""
 	c.transferType = c.settings.DefaultTransferType
@@ -198,7 +198,7 @@ func (c *clientHandler) handleREIN(string) {
 
 // handleQUIT answers 221 once any transfer has ended (RFC 959 4.1.1 lets it complete).
 func (c *clientHandler) handleQUIT(string) {
-	c.waitTransfer()
+	c.data.wait()
 
 	msg := "Goodbye"
 	if quitter, ok := c.server.driver.(MainDriverExtensionQuitMessage); ok {
@@ -327,4 +327,40 @@ func (c *clientHandler) featTLS(name string) string {
 	}
 
 	return name
+}
+
+// upgradeControlToTLS turns the control connection into TLS, after AUTH TLS or at once with
+// implicit TLS. Commands are read from the TLS stream from the next byte on.
+func (c *clientHandler) upgradeControlToTLS() error {
+	tlsConn, err := c.tls.handshake(c.rawConn)
+	if err != nil {
+		return err
+	}
+
+	c.writeMu.Lock()
+	c.conn = tlsConn
+	c.reader.reset(tlsConn)
+	c.writeMu.Unlock()
+
+	c.mu.Lock()
+	c.controlTLS = true
+	c.mu.Unlock()
+
+	return nil
+}
+
+// transferAllowed applies the TLS policy to data connections: under MandatoryEncryption a
+// transfer needs PROT P (RFC 4217 9: 521).
+func (c *clientHandler) transferAllowed() bool {
+	c.mu.Lock()
+	refused := c.tlsRequirement != ClearOrEncrypted && !c.transferTLS
+	c.mu.Unlock()
+
+	if refused {
+		c.reply(StatusDataConnRefusedByPROT, "Data connections must be protected: use PROT P")
+
+		return false
+	}
+
+	return true
 }

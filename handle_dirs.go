@@ -3,7 +3,6 @@ package ftpserver
 import (
 	"errors"
 	"io"
-	"net"
 	"os"
 	"path"
 	"strings"
@@ -363,10 +362,11 @@ func (c *clientHandler) startListing(t listTarget, l listing) {
 	}
 
 	c.startTransfer(transferJob{
-		command: l.command,
-		path:    t.path,
-		run: func(conn net.Conn, counter *atomic.Int64) error {
-			w := c.server.copyBuffers.listingWriter(&countingWriter{w: conn, n: counter})
+		command:   l.command,
+		path:      t.path,
+		direction: TransferDownload,
+		run: func(x *transferIO) error {
+			w := c.server.copyBuffers.listingWriter(&countingWriter{w: x.conn, n: x.counter})
 			defer c.server.copyBuffers.putListingWriter(w)
 			buf := make([]byte, 0, 256)
 

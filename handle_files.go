@@ -6,11 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 )
 
@@ -50,29 +48,49 @@ func (c *clientHandler) handleRETR(param string) {
 	}
 
 	ascii := c.asciiConversion()
-	stall := seconds(c.settings.TransferStallTimeout)
 
 	c.startTransfer(transferJob{
-		command: "RETR",
-		path:    p,
-		run: func(conn net.Conn, counter *atomic.Int64) error {
-			var dst io.Writer = conn
+		command:   "RETR",
+		path:      p,
+		direction: TransferDownload,
+		run: func(x *transferIO) error {
+			var dst io.Writer = x.conn
 			if ascii {
-				dst = newASCIIWriter(conn)
+				dst = newASCIIWriter(x.conn)
 			}
 
-			return copyData(conn, dst, unwrapFile(file), counter, stall, c.server.copyBuffers,
-				c.throttle(TransferDownload))
+			return x.copy(dst, unwrapFile(file))
 		},
-		runAtOnce: func(conn net.Conn, counter *atomic.Int64) (bool, error) {
-			if ascii || c.throttle(TransferDownload) != nil {
+		runAtOnce: func(x *transferIO) (bool, error) {
+			if ascii || x.limit != nil {
 				return false, nil
 			}
 
-			return sendWithoutWaiting(conn, unwrapFile(file), counter)
+			return sendWithoutWaiting(x.conn, unwrapFile(file), x.counter)
 		},
 		finish: func(err error) error { return finishTransferFile(file, false, err) },
 	})
+}
+
+// startTransfer runs job on the prepared data connection under this session's PROT, MODE
+// and bandwidth limits.
+func (c *clientHandler) startTransfer(job transferJob) {
+	c.mu.Lock()
+	protected := c.transferTLS
+	limits := c.limits
+	c.mu.Unlock()
+
+	setup := transferSetup{
+		user:     c.user,
+		deflate:  deflateLevel(c.mode, c.settings),
+		limiters: c.server.bandwidth.limitersFor(limits, job.direction),
+	}
+
+	if protected {
+		setup.secure = c.tls.handshakeData
+	}
+
+	c.data.start(job, setup)
 }
 
 // handleSTOR receives a file, replacing it, or from the REST offset on.
@@ -138,21 +156,20 @@ func (c *clientHandler) storeAs(command, p string, flags int, opening string) {
 	}
 
 	ascii := c.asciiConversion()
-	stall := seconds(c.settings.TransferStallTimeout)
 
 	c.startTransfer(transferJob{
-		command: command,
-		path:    p,
-		opening: opening,
-		run: func(conn net.Conn, counter *atomic.Int64) error {
-			var src io.Reader = conn
+		command:   command,
+		path:      p,
+		direction: TransferUpload,
+		opening:   opening,
+		run: func(x *transferIO) error {
+			var src io.Reader = x.conn
 			if ascii {
-				src = newASCIIReader(conn)
+				src = newASCIIReader(x.conn)
 			}
 
-			err := copyData(conn, unwrapFile(upload.file), src, counter, stall, c.server.copyBuffers,
-				c.throttle(TransferUpload))
-			if err == nil && counter.Load() == 0 {
+			err := x.copy(unwrapFile(upload.file), src)
+			if err == nil && x.counter.Load() == 0 {
 				// An empty upload writes once too, as ftpserverlib's does: a driver that refuses
 				// every write refuses this one, and one that creates its object on the first
 				// write creates it.
@@ -281,8 +298,8 @@ func (c *clientHandler) handleREST(param string) {
 // handleABOR stops the running transfer, which answers 426, then answers 226 itself (RFC 959
 // 4.1.3). Without a transfer it only closes a prepared data connection.
 func (c *clientHandler) handleABOR(string) {
-	if !c.abortTransfer() {
-		c.closeData()
+	if !c.data.abort() {
+		c.data.closePrepared()
 	}
 
 	c.reply(StatusClosingDataConn, "ABOR successful; closing transfer connection")

@@ -103,7 +103,7 @@ func (c *clientHandler) handleSTAT(param string) {
 			return
 		}
 
-		c.waitTransfer()
+		c.data.wait()
 		c.statPath(param)
 
 		return
@@ -123,8 +123,8 @@ func (c *clientHandler) handleSTAT(param string) {
 		m.line("Control connection is protected by TLS")
 	}
 
-	if t := c.currentTransfer(); t != nil {
-		m.line(fmt.Sprintf("%s %s: %d bytes transferred", t.command, t.path, t.bytes.Load()))
+	if command, path, bytes, running := c.data.progress(); running {
+		m.line(fmt.Sprintf("%s %s: %d bytes transferred", command, path, bytes))
 	} else {
 		m.line("No data transfer in progress")
 	}
@@ -426,4 +426,13 @@ func (c *clientHandler) featAVBL() string {
 	}
 
 	return "AVBL"
+}
+
+// typeName names the current TYPE in the STAT reply.
+func (c *clientHandler) typeName() string {
+	if c.transferType == TransferTypeASCII {
+		return "ASCII"
+	}
+
+	return "BINARY"
 }

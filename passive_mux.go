@@ -436,20 +436,16 @@ func (h *sharedPassiveHandler) Channel() DataChannel {
 	return DataChannelPassive
 }
 
-// prepareSharedPassive reserves a slot of the server's shared passive ports for this client
-// and makes it the prepared data connection; it returns the port to announce.
-func (c *clientHandler) prepareSharedPassive(mux *passiveMux) (int, error) {
-	slot, err := mux.reserve(c.RemoteAddr(), seconds(c.settings.ConnectionTimeout), c.closed)
+// prepare reserves a slot for a client at remote and returns the handler of its data
+// connection and the port to announce. It waits up to timeout for a free slot, or until
+// cancel is closed.
+func (m *passiveMux) prepare(remote net.Addr, timeout time.Duration, cancel <-chan struct{}) (*sharedPassiveHandler, int, error) {
+	slot, err := m.reserve(remote, timeout, cancel)
 	if err != nil {
-		return 0, err
+		return nil, 0, err
 	}
 
-	c.setData(&sharedPassiveHandler{
-		mux:     mux,
-		slot:    slot,
-		timeout: seconds(c.settings.ConnectionTimeout),
-		closing: make(chan struct{}),
-	})
+	handler := &sharedPassiveHandler{mux: m, slot: slot, timeout: timeout, closing: make(chan struct{})}
 
-	return slot.exposed, nil
+	return handler, slot.exposed, nil
 }

@@ -362,10 +362,3 @@ func socketConn(conn net.Conn) net.Conn {
 
 	return conn
 }
-
-// socketLocalAddr is the local address of the control connection's socket. It differs from
-// LocalAddr behind a PROXY protocol balancer, where LocalAddr is the address the client
-// connected to: passive listeners and active connections must use this one.
-func (c *clientHandler) socketLocalAddr() net.Addr {
-	return socketConn(c.rawConn).LocalAddr()
-}

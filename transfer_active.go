@@ -73,82 +73,45 @@ func (a *activeTransferHandler) Channel() DataChannel {
 	return DataChannelActive
 }
 
+var (
+	// errBounceAddress refuses a PORT/EPRT target other than the client's own address.
+	errBounceAddress = errors.New("data connection must go to your own address")
+	// errBouncePort refuses a PORT/EPRT target on a privileged port.
+	errBouncePort = errors.New("data connection to a privileged port refused")
+)
+
 // prepareActive checks a PORT/EPRT target and makes it the prepared data connection. Unless
 // ActiveConnectionsCheck is IPMatchDisabled the target must be the client itself, on an
 // unprivileged port: anything else is an FTP bounce attempt (RFC 2577).
-func (c *clientHandler) prepareActive(raddr *net.TCPAddr) bool {
-	if c.settings.ActiveConnectionsCheck == IPMatchRequired {
-		clientIP := net.ParseIP(remoteIP(c.RemoteAddr()))
-		if !raddr.IP.Equal(clientIP) {
-			level.Warn(c.logger).Log("event", "bounce_refused", "target", raddr)
-			c.reply(StatusSyntaxErrorParameters, "Data connection must go to your own address")
+func (d *dataChannel) prepareActive(raddr *net.TCPAddr) error {
+	settings := d.env.settings
 
-			return false
+	if settings.ActiveConnectionsCheck == IPMatchRequired {
+		var err error
+
+		switch {
+		case !raddr.IP.Equal(net.ParseIP(remoteIP(d.env.remote))):
+			err = errBounceAddress
+		case raddr.Port < 1024:
+			err = errBouncePort
 		}
 
-		if raddr.Port < 1024 {
-			level.Warn(c.logger).Log("event", "bounce_refused", "target", raddr)
-			c.reply(StatusSyntaxErrorParameters, "Data connection to a privileged port refused")
+		if err != nil {
+			level.Warn(d.env.logger).Log("event", "bounce_refused", "target", raddr)
 
-			return false
+			return err
 		}
 	}
 
-	handler := &activeTransferHandler{raddr: raddr, timeout: seconds(c.settings.ConnectionTimeout)}
+	handler := &activeTransferHandler{raddr: raddr, timeout: seconds(settings.ConnectionTimeout)}
 
-	if !c.settings.ActiveTransferPortNon20 {
-		if local, ok := c.socketLocalAddr().(*net.TCPAddr); ok && local.Port > 1 {
+	if !settings.ActiveTransferPortNon20 {
+		if local, ok := d.env.local.(*net.TCPAddr); ok && local.Port > 1 {
 			handler.laddr = &net.TCPAddr{IP: local.IP, Port: local.Port - 1}
 		}
 	}
 
-	c.setData(handler)
+	d.prepare(handler)
 
-	return true
-}
-
-// handlePORT prepares an active connection to an IPv4 address (RFC 959 4.1.2).
-func (c *clientHandler) handlePORT(param string) {
-	if c.epsvAll {
-		c.reply(StatusBadCommandSequence, "Only EPSV is allowed after EPSV ALL")
-
-		return
-	}
-
-	raddr, err := parsePORTArg(param)
-	if err != nil {
-		c.reply(StatusSyntaxErrorParameters, "Bad PORT argument")
-
-		return
-	}
-
-	if c.prepareActive(raddr) {
-		c.reply(StatusOK, "PORT command successful")
-	}
-}
-
-// handleEPRT prepares an active connection to an IPv4 or IPv6 address (RFC 2428 2).
-func (c *clientHandler) handleEPRT(param string) {
-	if c.epsvAll {
-		c.reply(StatusBadCommandSequence, "Only EPSV is allowed after EPSV ALL")
-
-		return
-	}
-
-	raddr, err := parseEPRTArg(param)
-
-	switch {
-	case errors.Is(err, errUnsupportedNetworkProtocol):
-		c.reply(StatusNetworkProtocolNotSupported, "Network protocol not supported, use (1,2)")
-
-		return
-	case err != nil:
-		c.reply(StatusSyntaxErrorParameters, "Bad EPRT argument")
-
-		return
-	}
-
-	if c.prepareActive(raddr) {
-		c.reply(StatusOK, "EPRT command successful")
-	}
+	return nil
 }

@@ -39,13 +39,13 @@ func newDeflateConn(conn net.Conn, level int) *deflateConn {
 	return &deflateConn{Conn: conn, level: min(level, flate.BestCompression)}
 }
 
-// deflateLevel is the compression level of the next transfer: 0 in MODE S.
-func (c *clientHandler) deflateLevel() int {
-	if c.mode != TransferModeDeflate {
+// deflateLevel is the compression level of a transfer in mode: 0 in MODE S.
+func deflateLevel(mode TransferMode, s *Settings) int {
+	if mode != TransferModeDeflate {
 		return 0
 	}
 
-	return c.settings.DeflateCompressionLevel
+	return s.DeflateCompressionLevel
 }
 
 // Write compresses p into the stream.

@@ -95,21 +95,21 @@ func (p *passiveTransferHandler) Channel() DataChannel {
 // listenPassive opens the listener of a PASV/EPSV on the control connection's local IP, within
 // the configured port range, and lets the driver wrap it. It returns the listener and the port
 // to announce (which differs from the listened one behind a mapping NAT).
-func (c *clientHandler) listenPassive() (net.Listener, int, error) {
-	localIP := net.ParseIP(remoteIP(c.socketLocalAddr()))
+func (d *dataChannel) listenPassive() (net.Listener, int, error) {
+	localIP := net.ParseIP(remoteIP(d.env.local))
 
-	listener, exposed, err := listenInRange(localIP, c.settings.PassiveTransferPortRange)
+	listener, exposed, err := listenInRange(localIP, d.env.settings.PassiveTransferPortRange)
 	if errors.Is(err, errNilPortRange) {
-		level.Warn(c.logger).Log("event", "passive_port_range_invalid", "err", err,
-			"setting", fmt.Sprintf("PassiveTransferPortRange is a nil %T", c.settings.PassiveTransferPortRange))
+		level.Warn(d.env.logger).Log("event", "passive_port_range_invalid", "err", err,
+			"setting", fmt.Sprintf("PassiveTransferPortRange is a nil %T", d.env.settings.PassiveTransferPortRange))
 	}
 
 	if err != nil {
 		return nil, 0, err
 	}
 
-	if wrapper, ok := c.server.driver.(MainDriverExtensionPassiveWrapper); ok {
-		wrapped, err := wrapper.WrapPassiveListener(listener)
+	if d.env.wrapListener != nil {
+		wrapped, err := d.env.wrapListener(listener)
 		if err != nil {
 			_ = listener.Close()
 
@@ -211,146 +211,45 @@ func walkRange(first, size int, try func(i int) bool) {
 	}
 }
 
-// preparePassive opens a passive listener and makes it the prepared data connection.
-func (c *clientHandler) preparePassive() (int, error) {
+// preparePassive opens a passive listener, or reserves a slot of the shared ones, and makes it
+// the prepared data connection; it returns the port to announce.
+func (d *dataChannel) preparePassive() (int, error) {
 	// The connection this one replaces is closed first: its listener may hold the only free
 	// port of the range, and a client that sends PASV again must get it back.
-	c.closeData()
+	d.closePrepared()
 
-	if mux := c.server.passiveMux; mux != nil {
-		return c.prepareSharedPassive(mux)
+	timeout := seconds(d.env.settings.ConnectionTimeout)
+
+	if mux := d.env.mux; mux != nil {
+		handler, port, err := mux.prepare(d.env.remote, timeout, d.env.closed)
+		if err != nil {
+			return 0, err
+		}
+
+		d.prepared = handler
+
+		return port, nil
 	}
 
-	listener, port, err := c.listenPassive()
+	listener, port, err := d.listenPassive()
 	if err != nil {
 		return 0, err
 	}
 
+	logger := d.env.logger
 	handler := &passiveTransferHandler{
 		listener: listener,
-		timeout:  seconds(c.settings.ConnectionTimeout),
+		timeout:  timeout,
 		onTheft: func(addr net.Addr) {
-			level.Warn(c.logger).Log("event", "passive_connection_refused", "from", addr)
+			level.Warn(logger).Log("event", "passive_connection_refused", "from", addr)
 		},
 	}
 
-	if c.settings.PasvConnectionsCheck == IPMatchRequired {
-		handler.clientIP = net.ParseIP(remoteIP(c.RemoteAddr()))
+	if d.env.settings.PasvConnectionsCheck == IPMatchRequired {
+		handler.clientIP = net.ParseIP(remoteIP(d.env.remote))
 	}
 
-	c.setData(handler)
+	d.prepared = handler
 
 	return port, nil
-}
-
-// replyPassiveFailed answers a PASV or EPSV that could not listen: 421, which RFC 959 5.4 lists
-// for PASV where it has no 425; the session goes on.
-func (c *clientHandler) replyPassiveFailed(err error) {
-	if errors.Is(err, errNilPortRange) {
-		// A driver's misconfiguration rather than a failure to listen: 500, as ftpserverlib
-		// answers it (logged by listenPassive).
-		c.replyError(StatusSyntaxErrorNotRecognised, "Cannot open passive connection", err)
-
-		return
-	}
-
-	level.Warn(c.logger).Log("event", "passive_listen_failed", "err", err)
-	c.reply(StatusServiceNotAvailable, "Could not listen for passive connection: "+clientErrorText(err))
-}
-
-// handlePASV opens a passive listener and announces it (RFC 959 4.1.2). PASV can only carry
-// an IPv4 address; IPv6 clients use EPSV.
-func (c *clientHandler) handlePASV(string) {
-	if c.epsvAll {
-		c.reply(StatusBadCommandSequence, "Only EPSV is allowed after EPSV ALL")
-
-		return
-	}
-
-	ip := c.passiveIP()
-	if ip.To4() == nil {
-		c.reply(StatusCannotOpenDataConnection, "PASV needs an IPv4 address, use EPSV")
-
-		return
-	}
-
-	port, err := c.preparePassive()
-	if err != nil {
-		c.replyPassiveFailed(err)
-
-		return
-	}
-
-	addr, err := formatPASVAddr(ip, port)
-	if err != nil {
-		c.closeData()
-		c.replyError(StatusCannotOpenDataConnection, "Cannot open passive connection", err)
-
-		return
-	}
-
-	c.reply(StatusEnteringPASV, "Entering Passive Mode ("+addr+")")
-}
-
-// passiveIP is the address announced by PASV: the driver's resolver, else PublicHost, else
-// the address the client reached us on.
-func (c *clientHandler) passiveIP() net.IP {
-	if resolver := c.settings.PublicIPResolver; resolver != nil {
-		public, err := resolver(c)
-		if ip := net.ParseIP(public); err == nil && ip != nil {
-			return ip
-		}
-
-		level.Warn(c.logger).Log("event", "public_ip_resolver_failed", "ip", public, "err", err)
-	}
-
-	if ip := net.ParseIP(c.settings.PublicHost); ip != nil {
-		return ip
-	}
-
-	return net.ParseIP(remoteIP(c.LocalAddr()))
-}
-
-// handleEPSV opens a passive listener and announces its port only (RFC 2428 3); "EPSV ALL"
-// makes it the only data connection command accepted from then on.
-func (c *clientHandler) handleEPSV(param string) {
-	family, all, err := parseEPSVArg(param)
-
-	switch {
-	case errors.Is(err, errUnsupportedNetworkProtocol):
-		c.reply(StatusNetworkProtocolNotSupported, "Network protocol not supported, use ("+c.addressFamily()+")")
-
-		return
-	case err != nil:
-		c.reply(StatusSyntaxErrorParameters, "Bad EPSV argument")
-
-		return
-	case all:
-		c.epsvAll = true
-		c.reply(StatusOK, "EPSV ALL accepted")
-
-		return
-	case family != 0 && strconv.Itoa(family) != c.addressFamily():
-		c.reply(StatusNetworkProtocolNotSupported, "Network protocol not supported, use ("+c.addressFamily()+")")
-
-		return
-	}
-
-	port, err := c.preparePassive()
-	if err != nil {
-		c.replyPassiveFailed(err)
-
-		return
-	}
-
-	c.reply(StatusEnteringEPSV, "Entering Extended Passive Mode (|||"+strconv.Itoa(port)+"|)")
-}
-
-// addressFamily is the RFC 2428 family number of the control connection: "1" or "2".
-func (c *clientHandler) addressFamily() string {
-	if net.ParseIP(remoteIP(c.LocalAddr())).To4() != nil {
-		return "1"
-	}
-
-	return "2"
 }
