@@ -61,19 +61,17 @@ type upload struct {
 	logger log.Logger
 }
 
-// openUpload opens what an upload of p writes into. A STOR from offset 0 under AtomicUploads
-// gets a new temporary file in p's directory; anything else (APPE, STOU, STOR after REST,
-// which extend or create p) opens p itself with flags at offset.
-func (c *clientHandler) openUpload(command, p string, flags int, offset int64) (*upload, error) {
-	fs := c.fs()
-
-	if !c.settings.AtomicUploads || command != "STOR" || offset != 0 || flags&os.O_APPEND != 0 {
-		file, err := c.openTransferFile(p, flags, offset)
+// openUpload opens what an upload of p into fs writes into. An atomic upload (a STOR under
+// AtomicUploads) from offset 0 gets a new temporary file in p's directory; anything else (APPE,
+// STOU, STOR after REST, which extend or create p) opens p itself with flags at offset.
+func openUpload(fs ClientDriver, p string, flags int, offset int64, atomic bool, logger log.Logger) (*upload, error) {
+	if !atomic || offset != 0 || flags&os.O_APPEND != 0 {
+		file, err := openTransferFile(fs, p, flags, offset)
 		if err != nil {
 			return nil, err
 		}
 
-		return &upload{fs: fs, file: file, target: p, logger: c.logger}, nil
+		return &upload{fs: fs, file: file, target: p, logger: logger}, nil
 	}
 
 	// Writing in place would fail at once on a directory; the rename would fail only after
@@ -87,12 +85,12 @@ func (c *clientHandler) openUpload(command, p string, flags int, offset int64) (
 	_, _ = rand.Read(suffix[:])
 	temp := path.Join(path.Dir(p), AtomicUploadPrefix+hex.EncodeToString(suffix[:]))
 
-	file, err := c.openTransferFile(temp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0)
+	file, err := openTransferFile(fs, temp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0)
 	if err != nil {
 		return nil, err
 	}
 
-	return &upload{fs: fs, file: file, target: p, temp: temp, logger: c.logger}, nil
+	return &upload{fs: fs, file: file, target: p, temp: temp, logger: logger}, nil
 }
 
 // finish ends the upload with the transfer's error so far (finishTransferFile) and returns the

@@ -338,6 +338,25 @@ func (c *clientHandler) fs() ClientDriver {
 	return c.driver
 }
 
+// pathParam resolves a command's path argument, replying 501 for a malformed one and 553 for
+// a name the settings refuse; ok is false when the reply was sent and the handler must stop.
+func (c *clientHandler) pathParam(param string) (string, bool) {
+	p, err := resolvePath(c.Path(), param, c.settings)
+
+	switch {
+	case errors.Is(err, errInvalidPath):
+		c.reply(StatusSyntaxErrorParameters, "Invalid path")
+
+		return "", false
+	case err != nil:
+		c.replyError(StatusActionNotTakenNoFile, "Invalid path", err)
+
+		return "", false
+	}
+
+	return p, true
+}
+
 // Path implements ClientContext.
 func (c *clientHandler) Path() string {
 	c.mu.Lock()
@@ -488,4 +507,19 @@ func (c *clientHandler) Extra() any {
 	defer c.mu.Unlock()
 
 	return c.extra
+}
+
+// emit tells the driver's MainDriverExtensionEvents of an event of this session. It must be
+// called without c.mu held: the driver may call the ClientContext's methods.
+func (c *clientHandler) emit(event Event) {
+	handler, ok := c.server.driver.(MainDriverExtensionEvents)
+	if !ok {
+		return
+	}
+
+	if event.Time.IsZero() {
+		event.Time = time.Now()
+	}
+
+	handler.HandleEvent(c, event)
 }

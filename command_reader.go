@@ -150,3 +150,77 @@ func parseCommandLine(line string) (string, string) {
 
 	return verb, param
 }
+
+// Errors of splitQuotedArgs.
+var (
+	errUnclosedQuote  = errors.New("unclosed quote")
+	errTextAfterQuote = errors.New("text after a closing quote")
+	errEmptyName      = errors.New("empty name")
+)
+
+// splitQuotedArgs splits a list of names separated by spaces. A name starting with a double
+// quote runs to the closing quote and may hold spaces, with "" standing for one quote (RFC 959
+// appendix II's convention); any other name runs to the next space. Empty names and text glued
+// to a closing quote are errors.
+func splitQuotedArgs(param string) ([]string, error) {
+	var args []string
+
+	for i := 0; i < len(param); {
+		switch param[i] {
+		case ' ':
+			i++
+		case '"':
+			arg, next, err := quotedArg(param, i+1)
+			if err != nil {
+				return nil, err
+			}
+
+			args = append(args, arg)
+			i = next
+		default:
+			end := strings.IndexByte(param[i:], ' ')
+			if end < 0 {
+				end = len(param) - i
+			}
+
+			args = append(args, param[i:i+end])
+			i += end
+		}
+	}
+
+	return args, nil
+}
+
+// quotedArg reads a quoted name whose text starts at param[i], and returns it with the index
+// just after its closing quote.
+func quotedArg(param string, i int) (string, int, error) {
+	var name strings.Builder
+
+	for {
+		j := strings.IndexByte(param[i:], '"')
+		if j < 0 {
+			return "", 0, errUnclosedQuote
+		}
+
+		name.WriteString(param[i : i+j])
+		i += j + 1
+
+		if i < len(param) && param[i] == '"' { // "" inside quotes is one quote
+			name.WriteByte('"')
+			i++
+
+			continue
+		}
+
+		break
+	}
+
+	switch {
+	case i < len(param) && param[i] != ' ':
+		return "", 0, errTextAfterQuote
+	case name.Len() == 0:
+		return "", 0, errEmptyName
+	}
+
+	return name.String(), i, nil
+}

@@ -107,18 +107,3 @@ type MainDriverExtensionEvents interface {
 	// a client (see MainDriverExtensionConnectionFilter and AuthUser for that).
 	HandleEvent(cc ClientContext, event Event)
 }
-
-// emit tells the driver's MainDriverExtensionEvents of an event of this session. It must be
-// called without c.mu held: the driver may call the ClientContext's methods.
-func (c *clientHandler) emit(event Event) {
-	handler, ok := c.server.driver.(MainDriverExtensionEvents)
-	if !ok {
-		return
-	}
-
-	if event.Time.IsZero() {
-		event.Time = time.Now()
-	}
-
-	handler.HandleEvent(c, event)
-}

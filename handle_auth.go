@@ -152,14 +152,6 @@ func (c *clientHandler) login(driver ClientDriver) {
 	c.emit(Event{Kind: EventLoginSucceeded, User: c.user})
 }
 
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-
-	return s
-}
-
 // handleACCT: no account is ever needed once logged in (RFC 959 4.1.1).
 func (c *clientHandler) handleACCT(string) {
 	if c.loggedIn() {

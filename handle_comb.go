@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path"
-	"strings"
 
 	"github.com/go-kit/log/level"
 )
@@ -15,12 +14,7 @@ import (
 // combTempPrefix starts the name of the file a COMB builds before it replaces its target.
 const combTempPrefix = ".ftpkit-comb-"
 
-var (
-	errUnclosedQuote  = errors.New("unclosed quote")
-	errTextAfterQuote = errors.New("text after a closing quote")
-	errEmptyName      = errors.New("empty name")
-	errCOMBArgs       = errors.New("COMB takes a target and at least one part, each named once")
-)
+var errCOMBArgs = errors.New("COMB takes a target and at least one part, each named once")
 
 // combDisabled is the command table's disabledBy for COMB.
 func combDisabled(s *Settings) bool {
@@ -126,7 +120,7 @@ func (c *clientHandler) combine(target string, parts []string) error {
 	_, _ = rand.Read(suffix[:])
 	temp := path.Join(path.Dir(target), combTempPrefix+hex.EncodeToString(suffix[:]))
 
-	file, err := c.openTransferFile(temp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0)
+	file, err := openTransferFile(c.fs(), temp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0)
 	if err != nil {
 		return err
 	}
@@ -161,7 +155,7 @@ func checkRegular(fs ClientDriver, p string) error {
 // are, so io.Copy can let the kernel copy between two *os.File (copy_file_range).
 func (c *clientHandler) appendFiles(dst FileTransfer, sources []string) error {
 	for _, source := range sources {
-		src, err := c.openTransferFile(source, os.O_RDONLY, 0)
+		src, err := openTransferFile(c.fs(), source, os.O_RDONLY, 0)
 		if err != nil {
 			return err
 		}
@@ -192,71 +186,4 @@ func (c *clientHandler) removeParts(parts []string) string {
 	}
 
 	return msg
-}
-
-// splitQuotedArgs splits a list of names separated by spaces. A name starting with a double
-// quote runs to the closing quote and may hold spaces, with "" standing for one quote (RFC 959
-// appendix II's convention); any other name runs to the next space. Empty names and text glued
-// to a closing quote are errors.
-func splitQuotedArgs(param string) ([]string, error) {
-	var args []string
-
-	for i := 0; i < len(param); {
-		switch param[i] {
-		case ' ':
-			i++
-		case '"':
-			arg, next, err := quotedArg(param, i+1)
-			if err != nil {
-				return nil, err
-			}
-
-			args = append(args, arg)
-			i = next
-		default:
-			end := strings.IndexByte(param[i:], ' ')
-			if end < 0 {
-				end = len(param) - i
-			}
-
-			args = append(args, param[i:i+end])
-			i += end
-		}
-	}
-
-	return args, nil
-}
-
-// quotedArg reads a quoted name whose text starts at param[i], and returns it with the index
-// just after its closing quote.
-func quotedArg(param string, i int) (string, int, error) {
-	var name strings.Builder
-
-	for {
-		j := strings.IndexByte(param[i:], '"')
-		if j < 0 {
-			return "", 0, errUnclosedQuote
-		}
-
-		name.WriteString(param[i : i+j])
-		i += j + 1
-
-		if i < len(param) && param[i] == '"' { // "" inside quotes is one quote
-			name.WriteByte('"')
-			i++
-
-			continue
-		}
-
-		break
-	}
-
-	switch {
-	case i < len(param) && param[i] != ' ':
-		return "", 0, errTextAfterQuote
-	case name.Len() == 0:
-		return "", 0, errEmptyName
-	}
-
-	return name.String(), i, nil
 }

@@ -12,17 +12,7 @@ import (
 	"github.com/spf13/afero"
 )
 
-// listBatch is how many entries a listing reads from the driver at once: memory stays flat
-// whatever the directory's size.
-const listBatch = 1024
-
-// listBufferSize is the write buffer of a listing's data connection.
-const listBufferSize = 32 << 10
-
-var (
-	errNotADirectory     = errors.New("not a directory")
-	errDirectoryNotEmpty = errors.New("directory not empty")
-)
+var errDirectoryNotEmpty = errors.New("directory not empty")
 
 func (c *clientHandler) handleCWD(param string) {
 	c.changeDir(param, "CD")
@@ -327,7 +317,7 @@ func (c *clientHandler) resolveListing(param string, wildcards, showHidden bool,
 	info, err := fs.Stat(p)
 	if err != nil && wildcards && errors.Is(err, os.ErrNotExist) && hasWildcard(path.Base(p)) {
 		var matches []os.FileInfo
-		if matches, err = c.expandWildcard(fs, p, showHidden); err == nil {
+		if matches, err = expandWildcard(fs, p, showHidden, c.settings); err == nil {
 			return listTarget{path: p, matches: matches}, true
 		}
 
@@ -383,7 +373,7 @@ func (c *clientHandler) startListing(t listTarget, l listing) {
 			}
 
 			if err == nil && info != nil && info.IsDir() {
-				err = c.forEachBatch(fs, t.path, func(batch []os.FileInfo) error {
+				err = forEachBatch(fs, t.path, func(batch []os.FileInfo) error {
 					buf, err = writeEntries(w, buf, batch, l.format, l.showHidden)
 
 					return err
@@ -417,77 +407,6 @@ func writeEntries(w io.Writer, buf []byte, entries []os.FileInfo, format listFor
 	}
 
 	return buf, nil
-}
-
-// forEachBatch calls fn with the entries of dir, in the order the driver returns them, a batch
-// at a time (ClientDriverExtensionFileList returns them all at once), without the temporary
-// files of atomic uploads. fn may get an empty batch.
-func (c *clientHandler) forEachBatch(fs ClientDriver, dir string, fn func([]os.FileInfo) error) error {
-	entries, err := openDirEntries(fs, dir)
-	if err != nil {
-		return err
-	}
-
-	defer entries.close()
-
-	return entries.each(fn)
-}
-
-// dirEntries reads a directory: the driver's whole listing, or an open directory a batch at a
-// time.
-type dirEntries struct {
-	dir    string
-	listed []os.FileInfo // from ClientDriverExtensionFileList
-	file   afero.File    // nil when listed is used
-}
-
-// openDirEntries starts reading dir, so that a directory that cannot be read is known before
-// anything is sent.
-func openDirEntries(fs ClientDriver, dir string) (*dirEntries, error) {
-	if lister, ok := fs.(ClientDriverExtensionFileList); ok {
-		entries, err := lister.ReadDir(dir)
-		if err != nil {
-			return nil, newDriverError("listing "+dir, err)
-		}
-
-		return &dirEntries{dir: dir, listed: entries}, nil
-	}
-
-	f, err := fs.Open(dir)
-	if err != nil {
-		return nil, newDriverError("opening "+dir, err)
-	}
-
-	return &dirEntries{dir: dir, file: f}, nil
-}
-
-// each calls fn with every batch of entries.
-func (d *dirEntries) each(fn func([]os.FileInfo) error) error {
-	if d.file == nil {
-		return fn(withoutUploadTemps(d.listed))
-	}
-
-	for {
-		entries, err := d.file.Readdir(listBatch)
-		if len(entries) > 0 {
-			if fnErr := fn(withoutUploadTemps(entries)); fnErr != nil {
-				return fnErr
-			}
-		}
-
-		switch {
-		case errors.Is(err, io.EOF) || (err == nil && len(entries) == 0):
-			return nil
-		case err != nil:
-			return newDriverError("reading "+d.dir, err)
-		}
-	}
-}
-
-func (d *dirEntries) close() {
-	if d.file != nil {
-		_ = d.file.Close()
-	}
 }
 
 // listDir is the directory listed when no path is given.

@@ -15,10 +15,7 @@ import (
 // mdtmLayout is the time-val of RFC 3659 2.3, always in UTC.
 const mdtmLayout = "20060102150405"
 
-var (
-	errIsDirectory    = errors.New("is a directory")
-	errNegativeOffset = errors.New("negative offset")
-)
+var errNegativeOffset = errors.New("negative offset")
 
 // handleRETR sends a file, from the REST offset if one was given.
 func (c *clientHandler) handleRETR(param string) {
@@ -40,7 +37,7 @@ func (c *clientHandler) handleRETR(param string) {
 		return
 	}
 
-	file, err := c.openTransferFile(p, os.O_RDONLY, offset)
+	file, err := openTransferFile(c.fs(), p, os.O_RDONLY, offset)
 	if err != nil {
 		c.replyError(StatusActionNotTaken, "Could not access file", err)
 
@@ -148,7 +145,9 @@ func (c *clientHandler) store(command, param string, appendMode bool) {
 func (c *clientHandler) storeAs(command, p string, flags int, opening string) {
 	offset := c.takeRestOffset()
 
-	upload, err := c.openUpload(command, p, flags, offset)
+	atomic := c.settings.AtomicUploads && command == "STOR"
+
+	upload, err := openUpload(c.fs(), p, flags, offset, atomic, c.logger)
 	if err != nil {
 		c.replyError(StatusActionNotTaken, "Could not access file", err)
 
@@ -180,81 +179,6 @@ func (c *clientHandler) storeAs(command, p string, flags int, opening string) {
 		},
 		finish: upload.finish,
 	})
-}
-
-// openTransferFile opens a file for a transfer, through GetHandle when the driver has it, and
-// positions it at offset.
-func (c *clientHandler) openTransferFile(p string, flags int, offset int64) (FileTransfer, error) {
-	fs := c.fs()
-
-	if handler, ok := fs.(ClientDriverExtentionFileTransfer); ok {
-		file, err := handler.GetHandle(p, flags, offset)
-		if err != nil {
-			return nil, newDriverError("opening "+p, err)
-		}
-
-		return file, nil
-	}
-
-	file, err := fs.OpenFile(p, flags, 0o644)
-	if err != nil {
-		return nil, newDriverError("opening "+p, err)
-	}
-
-	if offset > 0 {
-		err = positionFile(file, flags, offset)
-		if err != nil {
-			_ = file.Close()
-
-			return nil, err
-		}
-	}
-
-	return file, nil
-}
-
-// positionFile seeks to offset; for an upload it also drops what lies after it, so a resumed
-// upload never leaves the old tail behind.
-func positionFile(file interface {
-	io.Seeker
-	Truncate(size int64) error
-}, flags int, offset int64,
-) error {
-	if flags&os.O_WRONLY != 0 {
-		if err := file.Truncate(offset); err != nil {
-			return newFileAccessError("truncating for REST", err)
-		}
-	}
-
-	if _, err := file.Seek(offset, io.SeekStart); err != nil {
-		return newFileAccessError("seeking for REST", err)
-	}
-
-	return nil
-}
-
-// finishTransferFile flushes (uploads) and closes a transfer's file, telling the driver of a
-// failure first; it returns the transfer's final error.
-func finishTransferFile(file FileTransfer, upload bool, err error) error {
-	if err == nil && upload {
-		if flusher, ok := file.(Flusher); ok {
-			if flushErr := flusher.Flush(); flushErr != nil {
-				err = newFileAccessError("flushing", flushErr)
-			}
-		}
-	}
-
-	if err != nil {
-		if reporter, ok := file.(FileTransferError); ok {
-			reporter.TransferError(err)
-		}
-	}
-
-	if closeErr := file.Close(); closeErr != nil && err == nil {
-		err = newFileAccessError("closing", closeErr)
-	}
-
-	return err
 }
 
 // takeRestOffset returns the REST offset and clears it: it applies to one transfer only.

@@ -404,7 +404,7 @@ func (c *clientHandler) computeHash(p string, algo HASHAlgo, start, end int64) (
 		return "", err
 	}
 
-	file, err := c.openTransferFile(p, os.O_RDONLY, start)
+	file, err := openTransferFile(c.fs(), p, os.O_RDONLY, start)
 	if err != nil {
 		return "", err
 	}

@@ -1,11 +1,15 @@
 package ftpserver
 
 import (
+	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/spf13/afero"
 )
 
 // listingRecentPast is how old a modification time may be and still be shown with the time of
@@ -416,4 +420,82 @@ func parseLISTArgs(param string) (flags, path string) {
 	}
 
 	return string(options), strings.TrimRight(rest, " ")
+}
+
+// listBatch is how many entries a listing reads from the driver at once: memory stays flat
+// whatever the directory's size.
+const listBatch = 1024
+
+// errNotADirectory refuses to read the entries of a file.
+var errNotADirectory = errors.New("not a directory")
+
+// forEachBatch calls fn with the entries of dir, in the order the driver returns them, a batch
+// at a time (ClientDriverExtensionFileList returns them all at once), without the temporary
+// files of atomic uploads. fn may get an empty batch.
+func forEachBatch(driver ClientDriver, dir string, fn func([]os.FileInfo) error) error {
+	entries, err := openDirEntries(driver, dir)
+	if err != nil {
+		return err
+	}
+
+	defer entries.close()
+
+	return entries.each(fn)
+}
+
+// dirEntries reads a directory: the driver's whole listing, or an open directory a batch at a
+// time.
+type dirEntries struct {
+	dir    string
+	listed []os.FileInfo // from ClientDriverExtensionFileList
+	file   afero.File    // nil when listed is used
+}
+
+// openDirEntries starts reading dir, so that a directory that cannot be read is known before
+// anything is sent.
+func openDirEntries(driver ClientDriver, dir string) (*dirEntries, error) {
+	if lister, ok := driver.(ClientDriverExtensionFileList); ok {
+		entries, err := lister.ReadDir(dir)
+		if err != nil {
+			return nil, newDriverError("listing "+dir, err)
+		}
+
+		return &dirEntries{dir: dir, listed: entries}, nil
+	}
+
+	f, err := driver.Open(dir)
+	if err != nil {
+		return nil, newDriverError("opening "+dir, err)
+	}
+
+	return &dirEntries{dir: dir, file: f}, nil
+}
+
+// each calls fn with every batch of entries.
+func (d *dirEntries) each(fn func([]os.FileInfo) error) error {
+	if d.file == nil {
+		return fn(withoutUploadTemps(d.listed))
+	}
+
+	for {
+		entries, err := d.file.Readdir(listBatch)
+		if len(entries) > 0 {
+			if fnErr := fn(withoutUploadTemps(entries)); fnErr != nil {
+				return fnErr
+			}
+		}
+
+		switch {
+		case errors.Is(err, io.EOF) || (err == nil && len(entries) == 0):
+			return nil
+		case err != nil:
+			return newDriverError("reading "+d.dir, err)
+		}
+	}
+}
+
+func (d *dirEntries) close() {
+	if d.file != nil {
+		_ = d.file.Close()
+	}
 }

@@ -439,7 +439,8 @@ func (h *sharedPassiveHandler) Channel() DataChannel {
 // prepare reserves a slot for a client at remote and returns the handler of its data
 // connection and the port to announce. It waits up to timeout for a free slot, or until
 // cancel is closed.
-func (m *passiveMux) prepare(remote net.Addr, timeout time.Duration, cancel <-chan struct{}) (*sharedPassiveHandler, int, error) {
+func (m *passiveMux) prepare(remote net.Addr, timeout time.Duration, cancel <-chan struct{},
+) (*sharedPassiveHandler, int, error) {
 	slot, err := m.reserve(remote, timeout, cancel)
 	if err != nil {
 		return nil, 0, err

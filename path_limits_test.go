@@ -15,17 +15,17 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// pathOnlyClient is a client handler with just what absPath reads.
-func pathOnlyClient(cwd string, change func(*Settings)) *clientHandler {
+// pathSettings is the default settings with change applied.
+func pathSettings(change func(*Settings)) *Settings {
 	settings := Settings{}
 	if change != nil {
 		change(&settings)
 	}
 
-	return &clientHandler{path: cwd, settings: settings.withDefaults()}
+	return settings.withDefaults()
 }
 
-func TestAbsPathRefusals(t *testing.T) {
+func TestResolvePathRefusals(t *testing.T) {
 	t.Parallel()
 
 	long := "/" + strings.Repeat("d", DefaultMaxPathLength-1)
@@ -61,7 +61,7 @@ func TestAbsPathRefusals(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 
-			got, err := pathOnlyClient(tt.cwd, tt.change).absPath(tt.arg)
+			got, err := resolvePath(tt.cwd, tt.arg, pathSettings(tt.change))
 			if tt.err != nil {
 				require.ErrorIs(t, err, tt.err)
 				assert.Empty(t, got)
@@ -193,10 +193,10 @@ func TestInvalidUTF8PassThrough(t *testing.T) {
 	assert.True(t, info.IsDir())
 }
 
-// FuzzAbsPath resolves arbitrary names against arbitrary working directories under both
+// FuzzResolvePath resolves arbitrary names against arbitrary working directories under both
 // UTF-8 policies: a result is always absolute, clean, free of "..", NUL and (unless passed
 // through) invalid UTF-8, and within MaxPathLength.
-func FuzzAbsPath(f *testing.F) {
+func FuzzResolvePath(f *testing.F) {
 	for _, seed := range []string{
 		"", "..", "../../etc/passwd", "//a/./b/", "a/../../..", `\..\`, "a\x00b", "caf\xe9",
 		"\xe6\x97", "日本/../..", strings.Repeat("../", 40), strings.Repeat("a", 80), "a/\xff/..",
@@ -209,7 +209,7 @@ func FuzzAbsPath(f *testing.F) {
 	f.Add("\x00", "", true, uint8('6'))
 
 	f.Fuzz(func(t *testing.T, cwd, name string, passThrough bool, maxLen uint8) {
-		c := pathOnlyClient(cleanPath("/", cwd), func(s *Settings) {
+		settings := pathSettings(func(s *Settings) {
 			if passThrough {
 				s.InvalidUTF8Names = InvalidUTF8PassThrough
 			}
@@ -217,7 +217,7 @@ func FuzzAbsPath(f *testing.F) {
 			s.MaxPathLength = int(maxLen)
 		})
 
-		got, err := c.absPath(name)
+		got, err := resolvePath(cleanPath("/", cwd), name, settings)
 		if err != nil {
 			require.Empty(t, got)
 
@@ -228,7 +228,7 @@ func FuzzAbsPath(f *testing.F) {
 		require.Equal(t, path.Clean(got), got, "not clean")
 		require.NotContains(t, strings.Split(got, "/"), "..")
 		require.NotContains(t, got, "\x00")
-		require.LessOrEqual(t, len(got), c.settings.MaxPathLength)
+		require.LessOrEqual(t, len(got), settings.MaxPathLength)
 
 		if !passThrough {
 			require.True(t, utf8.ValidString(name), "invalid UTF-8 accepted: %q", name)

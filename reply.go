@@ -119,3 +119,12 @@ func (c *clientHandler) replyError(fallback int, what string, err error) {
 	level.Debug(c.logger).Log("event", "command_failed", "cmd", c.GetLastCommand(), "what", what, "err", err)
 	c.reply(code, what+": "+clientErrorText(err))
 }
+
+// orDefault is s, or def when s is empty: a driver's message or the default text.
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+
+	return s
+}

@@ -43,6 +43,9 @@ const transferChunk = 256 << 10
 // (5 runs each), likely because half a megabyte stays in cache between the two copies.
 const uploadChunk = 512 << 10
 
+// listBufferSize is the write buffer of a listing's data connection.
+const listBufferSize = 32 << 10
+
 // copyBuffers are the transfer buffers of one server, pooled so no transfer allocates its own.
 type copyBuffers struct {
 	small   sync.Pool // transferChunk: TLS, TYPE A, MODE Z, drivers' own files

@@ -115,8 +115,8 @@ func (m *wildcardMatcher) result() ([]os.FileInfo, error) {
 // expandWildcard lists the entries of p's directory whose names match p's last element, reading
 // that one directory only: wildcards in earlier elements are ordinary characters, and nothing is
 // expanded recursively, so the cost of a pattern is bounded by the limits of one directory.
-func (c *clientHandler) expandWildcard(fs ClientDriver, p string, showHidden bool) ([]os.FileInfo, error) {
-	m, err := newWildcardMatcher(path.Base(p), showHidden, c.settings)
+func expandWildcard(fs ClientDriver, p string, showHidden bool, settings *Settings) ([]os.FileInfo, error) {
+	m, err := newWildcardMatcher(path.Base(p), showHidden, settings)
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +131,7 @@ func (c *clientHandler) expandWildcard(fs ClientDriver, p string, showHidden boo
 		return nil, errNotADirectory
 	}
 
-	if err := c.forEachBatch(fs, dir, m.add); err != nil {
+	if err := forEachBatch(fs, dir, m.add); err != nil {
 		return nil, err
 	}
 
