@@ -200,7 +200,7 @@ func TestEventsFailedDataConnection(t *testing.T) {
 	listener, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 
-	port := listener.Addr().(*net.TCPAddr).Port //nolint:forcetypeassert,errcheck // a TCP listener
+	port := listener.Addr().(*net.TCPAddr).Port //nolint:errcheck // a TCP listener
 	require.NoError(t, listener.Close())
 	rc.expect("EPRT |1|127.0.0.1|"+strconv.Itoa(port)+"|", StatusOK)
 	rc.expect("RETR /f.bin", StatusFileStatusOK)

@@ -27,9 +27,7 @@ const defaultHashAlgo = HASHAlgoSHA256
 
 // hashAlgos lists the algorithms in the order FEAT shows them, each with its name in the IANA
 // "Hash Function Textual Names" registry (draft 3.1); CRC32 has none there and keeps the name
-// the X* servers use.
-//
-//nolint:gochecknoglobals // a read-only table
+// the X* servers use. It is read-only.
 var hashAlgos = [...]struct {
 	algo HASHAlgo
 	name string

@@ -314,7 +314,7 @@ func (rc *rawClient) port(command string) func() net.Conn {
 	tcpListener, ok := listener.(*net.TCPListener)
 	require.True(rc.t, ok)
 
-	port := tcpListener.Addr().(*net.TCPAddr).Port //nolint:forcetypeassert,errcheck // a TCP listener
+	port := tcpListener.Addr().(*net.TCPAddr).Port //nolint:errcheck // a TCP listener
 	if command == "PORT" {
 		rc.expect(fmt.Sprintf("PORT 127,0,0,1,%d,%d", port>>8, port&0xFF), StatusOK)
 	} else {

@@ -36,11 +36,10 @@ func isNetworkError(err error) bool {
 // and a chunk is large enough to amortise the call.
 const transferChunk = 256 << 10
 
-// uploadChunk is the buffer of an upload into a file, filled before each write: a read/write
-// loop through a large buffer beat splice by about 12% on tmpfs and matched it on ext4
-// (BenchmarkUploadCopy), and with bench/ftpload a 1 GiB STOR on tmpfs ran at a median of
-// 2,320 MB/s through 512 KiB against 2,270 through 1 MiB and under 2,000 through 256 KiB
-// (5 runs each), likely because half a megabyte stays in cache between the two copies.
+// uploadChunk is the buffer of an upload into a file, filled before each write. A read/write
+// loop through a large buffer is at least as fast as splice into a file (BenchmarkUploadCopy
+// compares them), and half a megabyte is large enough to amortise each write yet small enough
+// to stay in cache between the copy from the socket and the copy into the file.
 const uploadChunk = 512 << 10
 
 // listBufferSize is the write buffer of a listing's data connection.
@@ -71,7 +70,7 @@ func newCopyBuffers() *copyBuffers {
 
 // listingWriter returns a pooled buffered writer to w; putListingWriter gives it back.
 func (b *copyBuffers) listingWriter(w io.Writer) *bufio.Writer {
-	bw := b.listing.Get().(*bufio.Writer) //nolint:forcetypeassert,errcheck // the pool holds only these
+	bw := b.listing.Get().(*bufio.Writer) //nolint:errcheck // the pool holds only these
 	bw.Reset(w)
 
 	return bw
@@ -122,7 +121,7 @@ func copyData(conn net.Conn, dst io.Writer, src io.Reader, counter *atomic.Int64
 		pool = &buffers.large
 	}
 
-	pooled := pool.Get().(*[]byte) //nolint:forcetypeassert,errcheck // the pool holds only these
+	pooled := pool.Get().(*[]byte) //nolint:errcheck // the pool holds only these
 	defer pool.Put(pooled)
 
 	buf := *pooled
@@ -189,8 +188,8 @@ func (p *copyPacing) loop(size int, move func(size int64) (int64, error)) error 
 
 // copyChunk fills buf from src, or reads src to its end, and then writes what it read to dst
 // in one call. A connection's reads return what has arrived, one 16 KiB record at most under
-// TLS, so an upload writes its file in a few large pieces rather than one per read: under
-// PROT P that made BenchmarkSTOR 40% faster.
+// TLS, so an upload writes its file in a few large pieces rather than one write per record,
+// which matters most under PROT P.
 func copyChunk(dst io.Writer, src io.Reader, buf []byte) (int64, error) {
 	n, err := 0, error(nil)
 

@@ -31,12 +31,12 @@ func sendWithoutWaiting(conn net.Conn, file io.Reader, counter *atomic.Int64) (b
 
 	out, err := tcp.SyscallConn()
 	if err != nil {
-		return false, nil //nolint:nilerr // sent the usual way
+		return false, nil // sent the usual way
 	}
 
 	in, err := src.SyscallConn()
 	if err != nil {
-		return false, nil //nolint:nilerr // sent the usual way
+		return false, nil // sent the usual way
 	}
 
 	var (

@@ -32,7 +32,7 @@ func tcpPair(t *testing.T) (*net.TCPConn, net.Conn) {
 
 	require.NoError(t, client.SetDeadline(time.Now().Add(10*time.Second)))
 
-	return server.(*net.TCPConn), client //nolint:forcetypeassert,errcheck // a TCP listener's
+	return server.(*net.TCPConn), client //nolint:errcheck // a TCP listener's
 }
 
 func TestSendWithoutWaiting(t *testing.T) {
@@ -195,7 +195,7 @@ func TestRETRAtOnce(t *testing.T) {
 		require.NoError(t, writeFile(s.driver.fs, "/f.bin", testContent(4096)))
 
 		data := rc.pasv()
-		require.NoError(t, data.(*net.TCPConn).SetLinger(0)) //nolint:forcetypeassert,errcheck // a TCP dial
+		require.NoError(t, data.(*net.TCPConn).SetLinger(0)) //nolint:errcheck // a TCP dial
 		require.NoError(t, data.Close())
 
 		rc.expect("RETR /f.bin", StatusFileStatusOK)

@@ -136,7 +136,7 @@ func listenInRange(ip net.IP, setting PasvPortGetter) (net.Listener, int, error)
 			return nil, 0, newNetworkError("listening for passive connection", err)
 		}
 
-		return listener, listener.Addr().(*net.TCPAddr).Port, nil //nolint:forcetypeassert,errcheck // a TCP listener
+		return listener, listener.Addr().(*net.TCPAddr).Port, nil //nolint:errcheck // a TCP listener
 	}
 
 	for exposed, listened := range candidatePorts(ports) {
