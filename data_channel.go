@@ -109,6 +109,7 @@ type transferSetup struct {
 // transferIO is what a job moves data through: the open data connection, the transfer's byte
 // counter, and its pace, built once per transfer.
 type transferIO struct {
+	ctx     context.Context // canceled by ABOR, Stop and the end of the transfer
 	conn    net.Conn
 	counter *atomic.Int64
 	limit   *throttle // nil: no bandwidth limit
@@ -167,6 +168,7 @@ func (d *dataChannel) start(job transferJob, setup transferSetup) {
 	t := &transferRun{job: job, setup: setup, data: data, start: time.Now(), done: make(chan struct{})}
 	t.ctx, t.cancel = context.WithCancel(context.Background())
 	t.io = transferIO{
+		ctx:     t.ctx,
 		counter: &t.bytes,
 		limit:   newThrottle(t.ctx, setup.limiters),
 		stall:   seconds(d.env.settings.TransferStallTimeout),

@@ -374,6 +374,11 @@ func (c *clientHandler) startListing(t listTarget, l listing) {
 
 			if err == nil && info != nil && info.IsDir() {
 				err = forEachBatch(fs, t.path, func(batch []os.FileInfo) error {
+					if ctxErr := x.ctx.Err(); ctxErr != nil {
+						// Aborted: the driver need not read the rest of the directory.
+						return errors.Join(errTransferAborted, ctxErr)
+					}
+
 					buf, err = writeEntries(w, buf, batch, l.format, l.showHidden)
 
 					return err
