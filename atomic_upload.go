@@ -61,13 +61,14 @@ type upload struct {
 	logger log.Logger
 }
 
-// openUpload opens what an upload of p writes into. A STOR from offset 0 under AtomicUploads
-// gets a new temporary file in p's directory; anything else (APPE, STOU, STOR after REST,
-// which extend or create p) opens p itself with flags at offset.
+// openUpload opens what an upload of p writes into. An upload by a command whose row
+// replacesFile (STOR), from offset 0 under AtomicUploads, gets a new temporary file in p's
+// directory; anything else (APPE, STOU, STOR after REST, which extend or create p) opens p
+// itself with flags at offset.
 func (c *clientHandler) openUpload(command, p string, flags int, offset int64) (*upload, error) {
 	fs := c.fs()
 
-	if !c.settings.AtomicUploads || command != "STOR" || offset != 0 || flags&os.O_APPEND != 0 {
+	if !c.settings.AtomicUploads || !commands[command].replacesFile || offset != 0 || flags&os.O_APPEND != 0 {
 		file, err := c.openTransferFile(p, flags, offset)
 		if err != nil {
 			return nil, err

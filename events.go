@@ -130,19 +130,9 @@ func (c *clientHandler) emitTransferEnded(t *transferRun, err error) {
 		User:      t.user,
 		Command:   t.command,
 		Path:      t.path,
-		Direction: transferDirection(t.command),
+		Direction: directionOf(t.command),
 		Bytes:     t.bytes.Load(),
 		Duration:  time.Since(t.start),
 		Err:       err,
 	})
-}
-
-// transferDirection tells which way a transfer command moves data.
-func transferDirection(command string) TransferDirection {
-	switch command {
-	case "STOR", "APPE", "STOU":
-		return TransferUpload
-	default:
-		return TransferDownload
-	}
 }

@@ -109,12 +109,6 @@ func (c *clientHandler) prepareActive(raddr *net.TCPAddr) bool {
 
 // handlePORT prepares an active connection to an IPv4 address (RFC 959 4.1.2).
 func (c *clientHandler) handlePORT(param string) {
-	if c.epsvAll {
-		c.reply(StatusBadCommandSequence, "Only EPSV is allowed after EPSV ALL")
-
-		return
-	}
-
 	raddr, err := parsePORTArg(param)
 	if err != nil {
 		c.reply(StatusSyntaxErrorParameters, "Bad PORT argument")
@@ -129,12 +123,6 @@ func (c *clientHandler) handlePORT(param string) {
 
 // handleEPRT prepares an active connection to an IPv4 or IPv6 address (RFC 2428 2).
 func (c *clientHandler) handleEPRT(param string) {
-	if c.epsvAll {
-		c.reply(StatusBadCommandSequence, "Only EPSV is allowed after EPSV ALL")
-
-		return
-	}
-
 	raddr, err := parseEPRTArg(param)
 
 	switch {

@@ -261,12 +261,6 @@ func (c *clientHandler) replyPassiveFailed(err error) {
 // handlePASV opens a passive listener and announces it (RFC 959 4.1.2). PASV can only carry
 // an IPv4 address; IPv6 clients use EPSV.
 func (c *clientHandler) handlePASV(string) {
-	if c.epsvAll {
-		c.reply(StatusBadCommandSequence, "Only EPSV is allowed after EPSV ALL")
-
-		return
-	}
-
 	ip := c.passiveIP()
 	if ip.To4() == nil {
 		c.reply(StatusCannotOpenDataConnection, "PASV needs an IPv4 address, use EPSV")
