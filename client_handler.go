@@ -227,51 +227,24 @@ func (c *clientHandler) readFailed(err error) bool {
 // handleLine dispatches one command through the command table.
 func (c *clientHandler) handleLine(line string) {
 	verb, param := parseCommandLine(line)
+	cmd, known := commands[verb]
 
 	if c.Debug() {
 		logged := line
-		if verb == "PASS" {
-			logged = "PASS ****"
+		if cmd.secretParam {
+			logged = verb + " ****"
 		}
 
 		level.Debug(c.logger).Log("event", "command", "line", logged)
 	}
 
-	cmd, known := commands[verb]
 	if !known {
 		c.reply(StatusSyntaxErrorNotRecognised, "Unknown command "+quoteVerb(verb))
 
 		return
 	}
 
-	if cmd.disabledBy != nil && cmd.disabledBy(c.settings) {
-		if cmd.disabledReply != nil {
-			c.reply(cmd.disabledReply(verb))
-		} else {
-			c.reply(StatusCommandNotImplemented, verb+" is disabled on this server")
-		}
-
-		return
-	}
-
-	if !cmd.open && !c.loggedIn() {
-		c.reply(StatusNotLoggedIn, "Please login with USER and PASS")
-
-		return
-	}
-
-	if !cmd.duringTransfer {
-		// Commands a client pipelines behind a transfer are run after it, in order.
-		c.data.wait()
-	}
-
-	if cmd.needsParam && param == "" {
-		c.reply(StatusSyntaxErrorParameters, verb+" needs an argument")
-
-		return
-	}
-
-	if cmd.transfer && !c.transferAllowed() {
+	if !c.admit(verb, param, cmd) {
 		return
 	}
 
@@ -279,7 +252,46 @@ func (c *clientHandler) handleLine(line string) {
 	c.lastCommand = verb
 	c.mu.Unlock()
 
+	if cmd.notImplemented != "" {
+		c.reply(StatusCommandNotImplemented, verb+" is not implemented, "+cmd.notImplemented)
+
+		return
+	}
+
 	cmd.handle(c, param)
+}
+
+// admit applies the rules of the command's table row, in this order, and answers the first one
+// the command breaks; it tells whether the command may run.
+func (c *clientHandler) admit(verb, param string, cmd commandDesc) bool {
+	switch {
+	case cmd.disabled(c.settings):
+		c.reply(cmd.disabledRefusal(verb))
+
+		return false
+	case !cmd.open && !c.loggedIn():
+		c.reply(StatusNotLoggedIn, "Please login with USER and PASS")
+
+		return false
+	}
+
+	if !cmd.duringTransfer {
+		// Commands a client pipelines behind a transfer are run after it, in order.
+		c.data.wait()
+	}
+
+	switch {
+	case cmd.needsParam && param == "":
+		c.reply(StatusSyntaxErrorParameters, verb+" needs an argument")
+	case cmd.refusedAfterEPSVAll && c.epsvAll:
+		c.reply(StatusBadCommandSequence, "Only EPSV is allowed after EPSV ALL")
+	case cmd.dataConn && !c.transferAllowed():
+		// transferAllowed has answered.
+	default:
+		return true
+	}
+
+	return false
 }
 
 // quoteVerb shows an unknown verb safely in a reply.

@@ -18,17 +18,58 @@ type CommandDescription struct {
 	Fn              func(*clientHandler, string) error // handler; never called
 }
 
-// commandDesc is one row of the command table: the handler of a verb and the flags that the
-// dispatcher checks before calling it.
+// commandDesc is one row of the command table: the handler of a verb and every rule the
+// dispatcher (handleLine) applies before calling it. Handlers do not check these rules again.
 type commandDesc struct {
-	handle         func(c *clientHandler, param string)
-	open           bool                            // allowed before login
-	needsParam     bool                            // an empty argument gets 501
-	duringTransfer bool                            // answered while a transfer runs, not queued behind it
-	transfer       bool                            // uses the prepared data connection
-	disabledBy     func(*Settings) bool            // non-nil: the setting that turns the verb off (502)
-	disabledReply  func(verb string) (int, string) // the reply when disabledBy is true, if not 502
-	feat           func(c *clientHandler) string
+	handle func(c *clientHandler, param string)
+	// notImplemented, when not empty, makes the verb known but refused with 502 "<VERB> is not
+	// implemented, <notImplemented>"; such a row has no handler.
+	notImplemented string
+
+	open           bool // allowed before login
+	needsParam     bool // an empty argument gets 501
+	duringTransfer bool // answered while a transfer runs, not queued behind it
+	secretParam    bool // the argument is a password, logged masked
+
+	// dataConn: the command opens the data connection that PASV/EPSV/PORT/EPRT prepared, so the
+	// session's PROT policy (TLSRequirement) applies to it before the handler runs.
+	dataConn bool
+	// direction is which way the data of a dataConn command flows; noTransfer for the others.
+	direction TransferDirection
+	// replacesFile: the upload writes its target anew, so under Settings.AtomicUploads it may be
+	// written to a temporary file and renamed over the target (not so for APPE and STOU, which
+	// extend an existing file or must create a new one).
+	replacesFile bool
+	// refusedAfterEPSVAll: RFC 2428 4 has the server refuse every data connection setup command
+	// but EPSV once the client sent EPSV ALL.
+	refusedAfterEPSVAll bool
+
+	disabledBy    func(*Settings) bool            // non-nil: the setting that turns the verb off
+	disabledReply func(verb string) (int, string) // the reply when disabledBy is true, if not 502
+	feat          func(c *clientHandler) string   // the FEAT line, "" for none
+}
+
+// noTransfer is the direction of a command that moves no data over a data connection.
+const noTransfer TransferDirection = 0
+
+// disabled tells whether a setting turns the verb off: it is then refused, and absent from
+// FEAT and HELP.
+func (d commandDesc) disabled(s *Settings) bool {
+	return d.disabledBy != nil && d.disabledBy(s)
+}
+
+// disabledRefusal is the reply to a disabled verb.
+func (d commandDesc) disabledRefusal(verb string) (int, string) {
+	if d.disabledReply != nil {
+		return d.disabledReply(verb)
+	}
+
+	return StatusCommandNotImplemented, verb + " is disabled on this server"
+}
+
+// directionOf is which way the data of a transfer command flows.
+func directionOf(verb string) TransferDirection {
+	return commands[verb].direction
 }
 
 // feat returns a FEAT line function for a fixed text.
@@ -44,11 +85,8 @@ func featIfTLS(line string) func(*clientHandler) string {
 // commands is the one list of what the server supports. FEAT and HELP are derived from it, so a
 // new command is one line here and one handler. It is filled once by init (FEAT and HELP read
 // the table, so a plain initialiser would refer to itself) and never modified afterwards.
-//
-//nolint:gochecknoglobals // a read-only table, the command dispatcher's single source of truth
 var commands map[string]commandDesc
 
-//nolint:gochecknoinits // see commands
 func init() {
 	commands = commandTable()
 }
@@ -58,7 +96,7 @@ func commandTable() map[string]commandDesc {
 	return map[string]commandDesc{
 		// Access control, RFC 959 4.1.1, and security, RFC 2228 / RFC 4217
 		"USER": {handle: (*clientHandler).handleUSER, open: true, needsParam: true},
-		"PASS": {handle: (*clientHandler).handlePASS, open: true},
+		"PASS": {handle: (*clientHandler).handlePASS, open: true, secretParam: true},
 		"ACCT": {handle: (*clientHandler).handleACCT, open: true},
 		"REIN": {handle: (*clientHandler).handleREIN, open: true},
 		"QUIT": {handle: (*clientHandler).handleQUIT, open: true, duringTransfer: true},
@@ -99,10 +137,10 @@ func commandTable() map[string]commandDesc {
 		"XMKD": {handle: (*clientHandler).handleMKD, needsParam: true},
 		"RMD":  {handle: (*clientHandler).handleRMD, needsParam: true},
 		"XRMD": {handle: (*clientHandler).handleRMD, needsParam: true},
-		"LIST": {handle: (*clientHandler).handleLIST, transfer: true},
-		"NLST": {handle: (*clientHandler).handleNLST, transfer: true},
+		"LIST": {handle: (*clientHandler).handleLIST, dataConn: true, direction: TransferDownload},
+		"NLST": {handle: (*clientHandler).handleNLST, dataConn: true, direction: TransferDownload},
 		"MLSD": {
-			handle: (*clientHandler).handleMLSD, transfer: true,
+			handle: (*clientHandler).handleMLSD, dataConn: true, direction: TransferDownload,
 			disabledBy: func(s *Settings) bool { return s.DisableMLSD },
 		},
 		"MLST": {
@@ -111,10 +149,13 @@ func commandTable() map[string]commandDesc {
 		},
 
 		// Files
-		"RETR": {handle: (*clientHandler).handleRETR, needsParam: true, transfer: true},
-		"STOR": {handle: (*clientHandler).handleSTOR, needsParam: true, transfer: true},
-		"APPE": {handle: (*clientHandler).handleAPPE, needsParam: true, transfer: true},
-		"STOU": {handle: (*clientHandler).handleSTOU, transfer: true},
+		"RETR": {handle: (*clientHandler).handleRETR, needsParam: true, dataConn: true, direction: TransferDownload},
+		"STOR": {
+			handle: (*clientHandler).handleSTOR, needsParam: true, dataConn: true, direction: TransferUpload,
+			replacesFile: true,
+		},
+		"APPE": {handle: (*clientHandler).handleAPPE, needsParam: true, dataConn: true, direction: TransferUpload},
+		"STOU": {handle: (*clientHandler).handleSTOU, dataConn: true, direction: TransferUpload},
 		"REST": {handle: (*clientHandler).handleREST, needsParam: true, feat: feat("REST STREAM")},
 		"ABOR": {handle: (*clientHandler).handleABOR, duringTransfer: true},
 		"ALLO": {handle: (*clientHandler).handleALLO, needsParam: true},
@@ -133,26 +174,27 @@ func commandTable() map[string]commandDesc {
 		// Checksums: draft-bryan-ftpext-hash-02, and the X* commands of its appendix B
 		"HASH":    optionalParam(hashCommand((*clientHandler).handleHASH, (*clientHandler).featHASH)),
 		"RANG":    hashCommand((*clientHandler).handleRANG, nil), // for HASH only: no "RANG STREAM"
-		"XCRC":    hashCommand((*clientHandler).handleXCRC, feat("XCRC")),
-		"XMD5":    hashCommand((*clientHandler).handleXMD5, feat("XMD5")),
-		"XSHA":    hashCommand((*clientHandler).handleXSHA1, feat("XSHA")),
-		"XSHA1":   hashCommand((*clientHandler).handleXSHA1, feat("XSHA1")),
-		"XSHA256": hashCommand((*clientHandler).handleXSHA256, feat("XSHA256")),
-		"XSHA512": hashCommand((*clientHandler).handleXSHA512, feat("XSHA512")),
+		"XCRC":    checksumCommand("XCRC", HASHAlgoCRC32),
+		"XMD5":    checksumCommand("XMD5", HASHAlgoMD5),
+		"XSHA":    checksumCommand("XSHA", HASHAlgoSHA1),
+		"XSHA1":   checksumCommand("XSHA1", HASHAlgoSHA1),
+		"XSHA256": checksumCommand("XSHA256", HASHAlgoSHA256),
+		"XSHA512": checksumCommand("XSHA512", HASHAlgoSHA512),
 
 		// Data connections, RFC 959 4.1.2 and RFC 2428
-		"PASV": {handle: (*clientHandler).handlePASV},
+		"PASV": {handle: (*clientHandler).handlePASV, refusedAfterEPSVAll: true},
 		"EPSV": {handle: (*clientHandler).handleEPSV, feat: feat("EPSV")},
 		"PORT": {
-			handle: (*clientHandler).handlePORT, needsParam: true,
+			handle: (*clientHandler).handlePORT, needsParam: true, refusedAfterEPSVAll: true,
 			disabledBy: activeModeDisabled, disabledReply: activeModeDisabledReply,
 		},
 		"EPRT": {
-			handle: (*clientHandler).handleEPRT, needsParam: true, feat: feat("EPRT"),
+			handle: (*clientHandler).handleEPRT, needsParam: true, refusedAfterEPSVAll: true, feat: feat("EPRT"),
 			disabledBy: activeModeDisabled, disabledReply: activeModeDisabledReply,
 		},
-		"LPSV": {handle: (*clientHandler).handleNotImplemented},
-		"LPRT": {handle: (*clientHandler).handleNotImplemented},
+		// RFC 1639 long addresses, superseded by EPSV and EPRT.
+		"LPSV": {notImplemented: "use EPSV or EPRT"},
+		"LPRT": {notImplemented: "use EPSV or EPRT"},
 	}
 }
 
@@ -171,19 +213,13 @@ func activeModeDisabledReply(verb string) (int, string) {
 	return StatusServiceNotAvailable, verb + " command is disabled"
 }
 
-// handleNotImplemented answers verbs that are known but deliberately not offered (LPSV, LPRT:
-// RFC 1639 long addresses, superseded by EPSV/EPRT).
-func (c *clientHandler) handleNotImplemented(string) {
-	c.reply(StatusCommandNotImplemented, c.GetLastCommand()+" is not implemented, use EPSV or EPRT")
-}
-
 // featLines returns the FEAT lines of every enabled command, sorted as RFC 2389 leaves the
 // order free and a stable order is easier to read and test.
 func (c *clientHandler) featLines() []string {
 	lines := make([]string, 0, len(commands))
 
 	for _, cmd := range commands {
-		if cmd.feat == nil || (cmd.disabledBy != nil && cmd.disabledBy(c.settings)) {
+		if cmd.feat == nil || cmd.disabled(c.settings) {
 			continue
 		}
 
@@ -202,7 +238,7 @@ func (c *clientHandler) enabledVerbs() []string {
 	verbs := make([]string, 0, len(commands))
 
 	for verb, cmd := range commands {
-		if cmd.disabledBy == nil || !cmd.disabledBy(c.settings) {
+		if !cmd.disabled(c.settings) {
 			verbs = append(verbs, verb)
 		}
 	}

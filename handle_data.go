@@ -26,12 +26,6 @@ func (c *clientHandler) replyPassiveFailed(err error) {
 // handlePASV opens a passive listener and announces it (RFC 959 4.1.2). PASV can only carry
 // an IPv4 address; IPv6 clients use EPSV.
 func (c *clientHandler) handlePASV(string) {
-	if c.epsvAll {
-		c.reply(StatusBadCommandSequence, "Only EPSV is allowed after EPSV ALL")
-
-		return
-	}
-
 	ip := c.passiveIP()
 	if ip.To4() == nil {
 		c.reply(StatusCannotOpenDataConnection, "PASV needs an IPv4 address, use EPSV")
@@ -122,12 +116,6 @@ func (c *clientHandler) addressFamily() string {
 
 // handlePORT prepares an active connection to an IPv4 address (RFC 959 4.1.2).
 func (c *clientHandler) handlePORT(param string) {
-	if c.epsvAll {
-		c.reply(StatusBadCommandSequence, "Only EPSV is allowed after EPSV ALL")
-
-		return
-	}
-
 	raddr, err := parsePORTArg(param)
 	if err != nil {
 		c.reply(StatusSyntaxErrorParameters, "Bad PORT argument")
@@ -140,12 +128,6 @@ func (c *clientHandler) handlePORT(param string) {
 
 // handleEPRT prepares an active connection to an IPv4 or IPv6 address (RFC 2428 2).
 func (c *clientHandler) handleEPRT(param string) {
-	if c.epsvAll {
-		c.reply(StatusBadCommandSequence, "Only EPSV is allowed after EPSV ALL")
-
-		return
-	}
-
 	raddr, err := parseEPRTArg(param)
 
 	switch {

@@ -354,7 +354,7 @@ func (c *clientHandler) startListing(t listTarget, l listing) {
 	c.startTransfer(transferJob{
 		command:   l.command,
 		path:      t.path,
-		direction: TransferDownload,
+		direction: directionOf(l.command),
 		run: func(x *transferIO) error {
 			w := c.server.copyBuffers.listingWriter(&countingWriter{w: x.conn, n: x.counter})
 			defer c.server.copyBuffers.putListingWriter(w)

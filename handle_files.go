@@ -49,7 +49,7 @@ func (c *clientHandler) handleRETR(param string) {
 	c.startTransfer(transferJob{
 		command:   "RETR",
 		path:      p,
-		direction: TransferDownload,
+		direction: directionOf("RETR"),
 		run: func(x *transferIO) error {
 			var dst io.Writer = x.conn
 			if ascii {
@@ -145,7 +145,7 @@ func (c *clientHandler) store(command, param string, appendMode bool) {
 func (c *clientHandler) storeAs(command, p string, flags int, opening string) {
 	offset := c.takeRestOffset()
 
-	atomic := c.settings.AtomicUploads && command == "STOR"
+	atomic := c.settings.AtomicUploads && commands[command].replacesFile
 
 	upload, err := openUpload(c.fs(), p, flags, offset, atomic, c.logger)
 	if err != nil {
@@ -159,7 +159,7 @@ func (c *clientHandler) storeAs(command, p string, flags int, opening string) {
 	c.startTransfer(transferJob{
 		command:   command,
 		path:      p,
-		direction: TransferUpload,
+		direction: directionOf(command),
 		opening:   opening,
 		run: func(x *transferIO) error {
 			var src io.Reader = x.conn

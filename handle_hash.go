@@ -254,21 +254,22 @@ func (c *clientHandler) handleHASH(param string) {
 	c.reply(StatusFileStatus, fmt.Sprintf("%s %d-%d %s %s", hashName(algo), start, max(end-1, start), sum, param))
 }
 
-// The X* commands each hash with one algorithm: "<verb> <path> [<start> [<end>]]", answered
-// "250 <hex digest>" as GlobalSCAPE defined XCRC and ftpserverlib answers all of them. start is
-// the first byte and end the byte to stop before.
+// checksumCommand is the command table row of an X* command, which hashes with one algorithm:
+// "<verb> <path> [<start> [<end>]]", answered "250 <hex digest>" as GlobalSCAPE defined XCRC
+// and ftpserverlib answers all of them. start is the first byte and end the byte to stop
+// before. The verb is its FEAT line and names it in the usage reply (XSHA and XSHA1 share an
+// algorithm).
+func checksumCommand(verb string, algo HASHAlgo) commandDesc {
+	handle := func(c *clientHandler, param string) { c.checksum(verb, algo, param) }
 
-func (c *clientHandler) handleXCRC(param string)    { c.checksum(HASHAlgoCRC32, param) }
-func (c *clientHandler) handleXMD5(param string)    { c.checksum(HASHAlgoMD5, param) }
-func (c *clientHandler) handleXSHA1(param string)   { c.checksum(HASHAlgoSHA1, param) }
-func (c *clientHandler) handleXSHA256(param string) { c.checksum(HASHAlgoSHA256, param) }
-func (c *clientHandler) handleXSHA512(param string) { c.checksum(HASHAlgoSHA512, param) }
+	return hashCommand(handle, feat(verb))
+}
 
-// checksum runs an X* command with algo.
-func (c *clientHandler) checksum(algo HASHAlgo, param string) {
+// checksum runs the X* command verb with algo.
+func (c *clientHandler) checksum(verb string, algo HASHAlgo, param string) {
 	name, start, end, err := parseChecksumArgs(param)
 	if err != nil {
-		c.reply(StatusSyntaxErrorParameters, "Usage: "+c.GetLastCommand()+` <path> [<start> [<end>]], "quoted path"`)
+		c.reply(StatusSyntaxErrorParameters, "Usage: "+verb+` <path> [<start> [<end>]], "quoted path"`)
 
 		return
 	}

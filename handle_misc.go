@@ -76,7 +76,7 @@ func (c *clientHandler) handleCLNT(param string) {
 func (c *clientHandler) handleHELP(param string) {
 	if param != "" {
 		verb := strings.ToUpper(strings.TrimSpace(param))
-		if cmd, ok := commands[verb]; ok && (cmd.disabledBy == nil || !cmd.disabledBy(c.settings)) {
+		if cmd, ok := commands[verb]; ok && !cmd.disabled(c.settings) {
 			c.reply(StatusHelpMessage, verb+" is supported")
 		} else {
 			c.reply(StatusCommandNotImplemented, "Unknown command "+quoteVerb(verb))

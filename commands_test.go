@@ -1,0 +1,330 @@
+package ftpserver
+
+import (
+	"bytes"
+	"maps"
+	"net"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/jlaffaye/ftp"
+	"github.com/spf13/afero"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// verbsWhere returns the sorted verbs of the command table whose row satisfies keep.
+func verbsWhere(keep func(commandDesc) bool) []string {
+	var verbs []string
+
+	for verb, row := range commands {
+		if keep(row) {
+			verbs = append(verbs, verb)
+		}
+	}
+
+	slices.Sort(verbs)
+
+	return verbs
+}
+
+// enableOptIn turns on the commands that are off by default, so that each disabling setting
+// is seen alone.
+func enableOptIn(s *Settings) {
+	s.EnableHASH = true
+	s.EnableCOMB = true
+}
+
+// settingsCase is a configuration and the verbs it must turn off.
+type settingsCase struct {
+	name     string
+	change   func(*Settings)
+	disabled []string
+}
+
+// disablingSettings lists every setting that takes commands away, with the verbs each one
+// removes: the table must agree with these lists, and these lists with the server.
+func disablingSettings() []settingsCase {
+	return []settingsCase{
+		{
+			name: "defaults", change: func(*Settings) {},
+			disabled: []string{"COMB", "HASH", "RANG", "XCRC", "XMD5", "XSHA", "XSHA1", "XSHA256", "XSHA512"},
+		},
+		{name: "EnableHASH and EnableCOMB", change: enableOptIn, disabled: nil},
+		{name: "DisableSYST", change: func(s *Settings) { enableOptIn(s); s.DisableSYST = true }, disabled: []string{"SYST"}},
+		{name: "DisableSite", change: func(s *Settings) { enableOptIn(s); s.DisableSite = true }, disabled: []string{"SITE"}},
+		{name: "DisableMLSD", change: func(s *Settings) { enableOptIn(s); s.DisableMLSD = true }, disabled: []string{"MLSD"}},
+		{name: "DisableMLST", change: func(s *Settings) { enableOptIn(s); s.DisableMLST = true }, disabled: []string{"MLST"}},
+		{name: "DisableMFMT", change: func(s *Settings) { enableOptIn(s); s.DisableMFMT = true }, disabled: []string{"MFMT"}},
+		{
+			name: "DisableActiveMode", change: func(s *Settings) { enableOptIn(s); s.DisableActiveMode = true },
+			disabled: []string{"EPRT", "PORT"},
+		},
+	}
+}
+
+// TestCommandTableRows checks the rows' flags against each other and against the rules the
+// protocol fixes for known verbs.
+func TestCommandTableRows(t *testing.T) {
+	for verb, row := range commands {
+		assert.Equal(t, strings.ToUpper(verb), verb)
+		assert.NotEqual(t, row.handle == nil, row.notImplemented == "",
+			"%s: a row has a handler or a not-implemented hint, not both", verb)
+		assert.Equal(t, row.dataConn, row.direction != noTransfer, "%s: a direction iff a data connection", verb)
+		assert.Equal(t, row.dataConn, directionOf(verb) != noTransfer, verb)
+	}
+
+	for _, verb := range []string{"STOR", "APPE", "STOU"} {
+		assert.Equal(t, TransferUpload, directionOf(verb), verb)
+	}
+
+	for _, verb := range []string{"RETR", "LIST", "NLST", "MLSD"} {
+		assert.Equal(t, TransferDownload, directionOf(verb), verb)
+	}
+
+	assert.Equal(t, noTransfer, directionOf("CWD"))
+	assert.Equal(t, noTransfer, directionOf("NOSUCHVERB"))
+
+	assert.Equal(t, []string{"APPE", "LIST", "MLSD", "NLST", "RETR", "STOR", "STOU"},
+		verbsWhere(func(d commandDesc) bool { return d.dataConn }))
+	assert.Equal(t, []string{"EPRT", "PASV", "PORT"},
+		verbsWhere(func(d commandDesc) bool { return d.refusedAfterEPSVAll }), "RFC 2428 4")
+	assert.Equal(t, []string{"LPRT", "LPSV"}, verbsWhere(func(d commandDesc) bool { return d.notImplemented != "" }))
+	assert.Equal(t, []string{"PASS"}, verbsWhere(func(d commandDesc) bool { return d.secretParam }))
+	assert.Equal(t, []string{"STOR"}, verbsWhere(func(d commandDesc) bool { return d.replacesFile }))
+	assert.Equal(t, []string{"ABOR", "NOOP", "QUIT", "STAT"}, verbsWhere(func(d commandDesc) bool { return d.duringTransfer }))
+	assert.Equal(t, []string{
+		"ACCT", "AUTH", "CCC", "CLNT", "FEAT", "HELP", "HOST", "LANG", "NOOP", "OPTS", "PASS", "PBSZ", "PROT",
+		"QUIT", "REIN", "SYST", "USER",
+	}, verbsWhere(func(d commandDesc) bool { return d.open }))
+
+	// Every row a setting can turn off is turned off by one of the cases the tests below run.
+	covered := map[string]bool{}
+	for _, tc := range disablingSettings() {
+		for _, verb := range tc.disabled {
+			covered[verb] = true
+		}
+	}
+
+	assert.Equal(t, verbsWhere(func(d commandDesc) bool { return d.disabledBy != nil }),
+		slices.Sorted(maps.Keys(covered)))
+}
+
+// replyBody sends a command answered by a multi-line reply and returns the lines between its
+// first and its last.
+func replyBody(t *testing.T, rc *rawClient, command string, code int) []string {
+	t.Helper()
+
+	lines := strings.Split(rc.expect(command, code), "\n")
+	require.Greater(t, len(lines), 2, command)
+
+	return lines[1 : len(lines)-1]
+}
+
+// featLineSet returns the lines of a FEAT reply, without the leading space.
+func featLineSet(t *testing.T, rc *rawClient) map[string]bool {
+	t.Helper()
+
+	set := map[string]bool{}
+	for _, line := range replyBody(t, rc, "FEAT", StatusSystemStatus) {
+		set[strings.TrimPrefix(line, " ")] = true
+	}
+
+	return set
+}
+
+// helpVerbSet returns the verbs a HELP reply lists.
+func helpVerbSet(t *testing.T, rc *rawClient) map[string]bool {
+	t.Helper()
+
+	set := map[string]bool{}
+	for _, line := range replyBody(t, rc, "HELP", StatusHelpMessage) {
+		for _, verb := range strings.Fields(line) {
+			set[verb] = true
+		}
+	}
+
+	return set
+}
+
+// rowFeatLine is the FEAT line a row contributes on server s, "" for none.
+func rowFeatLine(t *testing.T, s *testServer, row commandDesc) string {
+	t.Helper()
+
+	if row.feat == nil {
+		return ""
+	}
+
+	// A session of its own, never served, only asked for its feature lines.
+	local, remote := net.Pipe()
+	t.Cleanup(func() {
+		_ = local.Close()
+		_ = remote.Close()
+	})
+
+	return row.feat(newClientHandler(s.FtpServer, local, 0))
+}
+
+// TestCommandTableDisabled walks the table under each setting that takes commands away: a
+// disabled verb is refused (before login, as the dispatcher checks it first) and absent from
+// FEAT and HELP; an enabled one is listed by both.
+func TestCommandTableDisabled(t *testing.T) {
+	for _, tc := range disablingSettings() {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newTestServer(t, withSettings(tc.change))
+			require.Equal(t, tc.disabled, verbsWhere(func(d commandDesc) bool { return d.disabled(s.settings) }))
+
+			rc := s.raw(t)
+			feats := featLineSet(t, rc)
+			helps := helpVerbSet(t, rc)
+
+			for verb, row := range commands {
+				disabled := row.disabled(s.settings)
+
+				if line := rowFeatLine(t, s, row); line != "" {
+					assert.Equal(t, !disabled, feats[line], "FEAT line %q of %s", line, verb)
+				}
+
+				assert.Equal(t, !disabled, helps[verb], "HELP lists %s", verb)
+
+				if disabled {
+					wantCode, wantText := row.disabledRefusal(verb)
+					code, text := rc.cmd(verb + " x")
+					assert.Equal(t, wantCode, code, verb)
+					assert.Equal(t, wantText, text, verb)
+					assert.Equal(t, `Unknown command "`+verb+`"`, rc.expect("HELP "+verb, StatusCommandNotImplemented))
+				} else {
+					assert.Equal(t, verb+" is supported", rc.expect("HELP "+verb, StatusHelpMessage))
+				}
+			}
+		})
+	}
+}
+
+// TestCommandDisabledReplies pins the replies of disabled verbs as a client sees them.
+func TestCommandDisabledReplies(t *testing.T) {
+	s := newTestServer(t, withSettings(func(s *Settings) {
+		s.DisableMLSD = true
+		s.DisableMFMT = true
+		s.DisableActiveMode = true
+	}))
+	rc := s.rawLoggedIn(t)
+
+	assert.Equal(t, "MLSD is disabled on this server", rc.expect("MLSD", StatusCommandNotImplemented))
+	assert.Equal(t, "XCRC is disabled on this server", rc.expect("XCRC /f", StatusCommandNotImplemented))
+	// RFC 959 5.4 lists 421 among PORT's replies, 502 not.
+	assert.Equal(t, "PORT command is disabled", rc.expect("PORT 127,0,0,1,200,10", StatusServiceNotAvailable))
+	assert.Equal(t, "EPRT command is disabled", rc.expect("EPRT |1|127.0.0.1|51210|", StatusServiceNotAvailable))
+
+	feats := featLineSet(t, rc)
+	assert.False(t, feats["MFMT"])
+	assert.False(t, feats["EPRT"])
+	assert.False(t, feats["HASH SHA-256*;SHA-512;SHA-1;MD5;CRC32"], "HASH is off by default")
+	assert.True(t, feats["EPSV"])
+	assert.True(t, feats["SIZE"])
+
+	helps := helpVerbSet(t, rc)
+	assert.False(t, helps["MLSD"])
+	assert.False(t, helps["PORT"])
+	assert.True(t, helps["MLST"])
+	assert.True(t, helps["LPSV"], "a verb answered 502 'not implemented' is still known")
+
+	// The session goes on after each refusal.
+	rc.expect("NOOP", StatusOK)
+}
+
+// TestCommandLoginRequired sends every verb of the table before login: the rows that are not
+// open get 530, the open ones reach their handler.
+func TestCommandLoginRequired(t *testing.T) {
+	const loginFirst = "Please login with USER and PASS"
+
+	s := newTestServer(t, withSettings(enableOptIn))
+	rc := s.raw(t)
+
+	for _, verb := range verbsWhere(func(d commandDesc) bool { return !d.open }) {
+		code, text := rc.cmd(verb + " x")
+		assert.Equal(t, StatusNotLoggedIn, code, verb)
+		assert.Equal(t, loginFirst, text, verb)
+	}
+
+	// Some open verbs end or reset the session: each gets a connection of its own.
+	for _, verb := range verbsWhere(func(d commandDesc) bool { return d.open }) {
+		_, text := s.raw(t).cmd(verb + " x")
+		assert.NotEqual(t, loginFirst, text, verb)
+	}
+
+	assert.Equal(t, "UNIX Type: L8", rc.expect("SYST", StatusSystemType))
+	rc.expect("RETR /f", StatusNotLoggedIn)
+	rc.expect("LPSV", StatusNotLoggedIn)
+}
+
+// TestCommandEPSVAll checks RFC 2428 4: after EPSV ALL the rows marked for it are refused with
+// 503, other verbs keep their replies, and the refusal comes after the argument check.
+func TestCommandEPSVAll(t *testing.T) {
+	const onlyEPSV = "Only EPSV is allowed after EPSV ALL"
+
+	s := newTestServer(t)
+	rc := s.rawLoggedIn(t)
+
+	assert.Equal(t, "Bad PORT argument", rc.expect("PORT x", StatusSyntaxErrorParameters), "before EPSV ALL")
+	assert.Equal(t, "EPSV ALL accepted", rc.expect("EPSV ALL", StatusOK))
+
+	refused := verbsWhere(func(d commandDesc) bool { return d.refusedAfterEPSVAll })
+	for _, verb := range refused {
+		assert.Equal(t, onlyEPSV, rc.expect(verb+" x", StatusBadCommandSequence), verb)
+	}
+
+	assert.Equal(t, onlyEPSV, rc.expect("PASV", StatusBadCommandSequence))
+	assert.Equal(t, onlyEPSV, rc.expect("PORT 127,0,0,1,200,10", StatusBadCommandSequence))
+	assert.Equal(t, onlyEPSV, rc.expect("EPRT |1|127.0.0.1|51210|", StatusBadCommandSequence))
+	assert.Equal(t, "PORT needs an argument", rc.expect("PORT", StatusSyntaxErrorParameters))
+	assert.Equal(t, "LPSV is not implemented, use EPSV or EPRT", rc.expect("LPSV", StatusCommandNotImplemented))
+	assert.Equal(t, "LPRT is not implemented, use EPSV or EPRT", rc.expect("LPRT x", StatusCommandNotImplemented))
+	rc.expect("EPSV", StatusEnteringEPSV)
+}
+
+// TestChecksumUsageNamesVerb checks that each X* command names itself in its usage reply,
+// XSHA and XSHA1 sharing one algorithm.
+func TestChecksumUsageNamesVerb(t *testing.T) {
+	s := newTestServer(t, withSettings(enableOptIn))
+	rc := s.rawLoggedIn(t)
+
+	for _, verb := range []string{"XCRC", "XMD5", "XSHA", "XSHA1", "XSHA256", "XSHA512"} {
+		assert.Equal(t, "Usage: "+verb+` <path> [<start> [<end>]], "quoted path"`,
+			rc.expect(verb+` "/f" x`, StatusSyntaxErrorParameters))
+	}
+}
+
+// TestCommandSecretParamMasked checks that a debug log shows PASS without the password.
+func TestCommandSecretParamMasked(t *testing.T) {
+	var out bytes.Buffer
+
+	driver := &testDriver{fs: afero.NewMemMapFs(), settings: &Settings{ListenAddr: "127.0.0.1:0"}}
+	server := NewFtpServer(driver)
+	server.Logger = log.NewLogfmtLogger(log.NewSyncWriter(&out))
+	require.NoError(t, server.Listen())
+
+	served := make(chan error, 1)
+
+	go func() { served <- server.Serve() }()
+
+	conn, err := ftp.Dial(server.Addr(), ftp.DialWithTimeout(5*time.Second))
+	require.NoError(t, err)
+
+	driver.mu.Lock()
+	driver.lastClientCtx.SetDebug(true)
+	driver.mu.Unlock()
+
+	require.NoError(t, conn.Login(testUser, testPass))
+	require.NoError(t, conn.Quit())
+	require.NoError(t, server.Stop())
+	require.NoError(t, <-served)
+
+	logged := out.String()
+	assert.Contains(t, logged, `line="USER `+testUser+`"`)
+	assert.Contains(t, logged, `line="PASS ****"`)
+	assert.NotContains(t, logged, testPass)
+}
