@@ -22,7 +22,7 @@ func pathOnlyClient(cwd string, change func(*Settings)) *clientHandler {
 		change(&settings)
 	}
 
-	return &clientHandler{path: cwd, settings: settings.withDefaults()}
+	return &clientHandler{loginState: loginState{path: cwd}, settings: settings.withDefaults()}
 }
 
 func TestAbsPathRefusals(t *testing.T) {

@@ -218,15 +218,11 @@ func (s *FtpServer) Addr() string {
 func (s *FtpServer) Stop() error {
 	err := s.stopAccepting()
 
-	s.mu.Lock()
-	clients := make([]*clientHandler, 0, len(s.clients))
-	for _, c := range s.clients {
-		clients = append(clients, c)
-	}
-	s.mu.Unlock()
-
-	for _, c := range clients {
-		c.closeNow()
+	for _, c := range s.clientList() {
+		// Closed first, so that the 426 of an aborted transfer cannot wait on a client that
+		// does not read.
+		c.endSession(endServerStop)
+		c.abortTransfer()
 	}
 
 	s.clientW.Wait()
@@ -243,11 +239,9 @@ func (s *FtpServer) Shutdown(ctx context.Context) error {
 		return err
 	}
 
-	s.mu.Lock()
-	for _, c := range s.clients {
+	for _, c := range s.clientList() {
 		c.closeWhenIdle()
 	}
-	s.mu.Unlock()
 
 	finished := make(chan struct{})
 
@@ -266,6 +260,20 @@ func (s *FtpServer) Shutdown(ctx context.Context) error {
 
 		return fmt.Errorf("shutdown: %w", ctx.Err())
 	}
+}
+
+// clientList copies the clients, so that Stop and Shutdown act on them without s.mu: a
+// client's lock or socket must never hold up the accept loop or the end of other sessions.
+func (s *FtpServer) clientList() []*clientHandler {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	clients := make([]*clientHandler, 0, len(s.clients))
+	for _, c := range s.clients {
+		clients = append(clients, c)
+	}
+
+	return clients
 }
 
 // stopAccepting marks the server closing and closes its listener, once.

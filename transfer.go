@@ -352,8 +352,7 @@ func (c *clientHandler) transferEnded(t *transferRun) {
 	close(t.done)
 
 	if closeNow {
-		c.reply(StatusServiceNotAvailable, "Server is shutting down")
-		_ = c.rawConn.Close()
+		c.endSession(endServerShutdown)
 	}
 }
 
