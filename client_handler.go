@@ -40,16 +40,19 @@ type clientHandler struct {
 	closed    chan struct{}
 	closeOnce sync.Once
 
-	// Protocol state owned by the serve goroutine: what REIN clears, then what survives it.
+	// Protocol state owned by the serve goroutine. sessionState is what REIN clears; the
+	// fields after it survive REIN: OPTS UTF8, PBSZ with the TLS it belongs to, and the count
+	// of failed logins, so that REIN cannot reset a guesser's delay.
 	sessionState
 	utf8       bool
-	pbszDone   bool // survives REIN with the TLS it belongs to
-	loginFails int  // survives REIN, so that REIN cannot reset the guess count
+	pbszDone   bool
+	loginFails int
 	data       transferHandler // prepared by PASV/EPSV/PORT/EPRT, used by the next transfer
 
 	mu sync.Mutex
-	loginState // what REIN clears, under mu
-	// Under mu and kept by REIN.
+
+	// Under mu: loginState is what REIN clears; the fields after it survive REIN.
+	loginState
 	debug          bool
 	clientVersion  string
 	lastCommand    string
