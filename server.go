@@ -19,10 +19,13 @@ import (
 type FtpServer struct {
 	// Logger receives the library's key/value log lines, each with an "event" key and a go-kit
 	// level; nil or the default logs nothing. Filter it with level.NewFilter. What is logged:
-	//   - info: "listening" (once per Serve), "login" (each successful login) and "transfer"
+	//   - info: "listening" (once per Serve), "login" (each successful login), "transfer"
 	//     (each finished RETR, STOR, APPE, STOU or listing, with its bytes and duration): a
 	//     driver that also logs transfers from MainDriverExtensionEvents logs each twice, so
-	//     filter out info or drop its own line;
+	//     filter out info or drop its own line; and "disconnected" (each ended session, with
+	//     its duration and a "reason": quit, client_gone, idle_timeout, login_timeout,
+	//     login_failures, refused, tls_required, tls_failed, greeting_refused, server_stop,
+	//     server_shutdown, closed_by_driver or panic);
 	//   - warn: refusals and abuse ("refused", "login_failed", "too_many_login_failures",
 	//     "bounce_refused", "passive_connection_refused", "data_tls_refused",
 	//     "proxy_header_refused", "host_refused" at info), and configuration or storage trouble
@@ -38,6 +41,9 @@ type FtpServer struct {
 	driver   MainDriver
 	settings *Settings // read once at Listen
 
+	// mu guards the fields below it up to clientTable. It is never held while a client's lock
+	// is taken, a socket is written or driver code runs, so that one client cannot hold up the
+	// accept loop or the end of another.
 	mu       sync.Mutex
 	listener net.Listener
 	closing  bool

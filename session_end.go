@@ -112,8 +112,8 @@ func (c *clientHandler) closeWhenIdle() {
 func (c *clientHandler) finish() {
 	reason := c.ending()
 	if reason == endNone {
-		// The serve loop returns only once a reason is recorded; this keeps the log honest if
-		// that ever changes.
+		// Every return of serve records a reason; a path that forgets is logged as the client
+		// going away rather than as nothing.
 		reason = endClientGone
 	}
 

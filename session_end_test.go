@@ -88,6 +88,8 @@ func TestSessionEndReasons(t *testing.T) {
 		{
 			name: "client gone",
 			end: func(t *testing.T, _ *testServer, rc *rawClient) {
+				t.Helper()
+
 				tcp, ok := rc.conn.(*net.TCPConn)
 				require.True(t, ok)
 				require.NoError(t, tcp.CloseWrite())
@@ -143,6 +145,8 @@ func TestSessionEndReasons(t *testing.T) {
 		{
 			name: "shutdown",
 			end: func(t *testing.T, s *testServer, _ *rawClient) {
+				t.Helper()
+
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				defer cancel()
 
@@ -153,13 +157,19 @@ func TestSessionEndReasons(t *testing.T) {
 			reason: "server_shutdown",
 		},
 		{
-			name:   "stop",
-			end:    func(t *testing.T, s *testServer, _ *rawClient) { require.NoError(t, s.Stop()) },
+			name: "stop",
+			end: func(t *testing.T, s *testServer, _ *rawClient) {
+				t.Helper()
+				require.NoError(t, s.Stop())
+			},
 			reason: "server_stop",
 		},
 		{
-			name:   "ClientContext.Close",
-			end:    func(t *testing.T, s *testServer, _ *rawClient) { require.NoError(t, s.clientContext().Close()) },
+			name: "ClientContext.Close",
+			end: func(t *testing.T, s *testServer, _ *rawClient) {
+				t.Helper()
+				require.NoError(t, s.clientContext().Close())
+			},
 			reason: "closed_by_driver",
 		},
 	}
@@ -226,8 +236,9 @@ func probeSession(t *testing.T, s *testServer, rc *rawClient) []string {
 		}
 	}
 
-	state = append(state, "OPTS HASH "+rc.expect("OPTS HASH", StatusOK))
-	state = append(state, "HASH "+rc.expect("HASH /f.txt", StatusFileStatus))
+	state = append(state,
+		"OPTS HASH "+rc.expect("OPTS HASH", StatusOK),
+		"HASH "+rc.expect("HASH /f.txt", StatusFileStatus))
 
 	code, _ := rc.cmd("RNTO /g.txt")
 	state = append(state, fmt.Sprint("RNTO ", code))
@@ -306,7 +317,7 @@ func (d slowDir) Readdir(count int) ([]os.FileInfo, error) {
 
 	<-d.fs.release
 
-	return d.File.Readdir(count) //nolint:wrapcheck // the test driver passes afero's error on
+	return d.File.Readdir(count)
 }
 
 // TestShutdownDoesNotWaitOnASlowDriver runs Shutdown while a STAT of a directory waits on the
@@ -409,7 +420,7 @@ func TestShutdownDoesNotWaitOnAClientThatDoesNotRead(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		_ = stuck.conn.Close() // unblocks the server, so that the test ends
-		<-shutdown
+		t.Logf("Shutdown returned %v", <-shutdown)
 		require.FailNow(t, "Shutdown waited on a write to a client", "after %v", time.Since(start))
 	}
 }
