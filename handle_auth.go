@@ -27,7 +27,6 @@ func (c *clientHandler) refuseClearText() bool {
 		return false
 	}
 
-	c.reply(StatusServiceNotAvailable, "TLS is required")
 	c.endSession(endTLSRequired)
 
 	return true
@@ -89,7 +88,7 @@ func (c *clientHandler) verifyCertificate(user string) bool {
 	case err != nil:
 		c.notifyLoginFailure(user, err) // logs it; the connection closes, so no delay
 		c.reply(StatusNotLoggedIn, "TLS certificate refused")
-		c.endSession(endLoginFailures)
+		c.endSession(endCertificateRefused)
 
 		return true
 	case driver != nil:

@@ -21,7 +21,6 @@ func (c *clientHandler) loginFailed(user string, err error, msg string) {
 
 	if limit := c.settings.MaxLoginFailures; limit > 0 && c.loginFails >= limit {
 		level.Warn(c.logger).Log("event", "too_many_login_failures", "failures", c.loginFails)
-		c.reply(StatusServiceNotAvailable, "Too many failed logins, closing control connection")
 		c.endSession(endLoginFailures)
 
 		return

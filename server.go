@@ -24,8 +24,8 @@ type FtpServer struct {
 	//     driver that also logs transfers from MainDriverExtensionEvents logs each twice, so
 	//     filter out info or drop its own line; and "disconnected" (each ended session, with
 	//     its duration and a "reason": quit, client_gone, idle_timeout, login_timeout,
-	//     login_failures, refused, tls_required, tls_failed, greeting_refused, server_stop,
-	//     server_shutdown, closed_by_driver or panic);
+	//     login_failures, certificate_refused, refused, tls_required, tls_failed,
+	//     greeting_refused, server_stop, server_shutdown, closed_by_driver or panic);
 	//   - warn: refusals and abuse ("refused", "login_failed", "too_many_login_failures",
 	//     "bounce_refused", "passive_connection_refused", "data_tls_refused",
 	//     "proxy_header_refused", "host_refused" at info), and configuration or storage trouble

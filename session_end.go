@@ -12,43 +12,46 @@ type endReason int32
 
 // Reasons a session ends, from the client's side to the server's.
 const (
-	endNone            endReason = iota
-	endQuit                      // the client sent QUIT and was answered 221
-	endClientGone                // the control connection broke or the client closed it
-	endIdleTimeout               // no command within IdleTimeout
-	endLoginTimeout              // not logged in within LoginTimeout
-	endLoginFailures             // MaxLoginFailures reached, or the TLS certificate refused
-	endRefused                   // the connection filter refused the client at USER or PASS
-	endTLSRequired               // the TLS policy forbids logging in over clear text
-	endTLSFailed                 // a TLS handshake failed, or commands were sent before it
-	endGreetingRefused           // ClientConnected returned an error
-	endServerStop                // Stop, or Shutdown past its deadline
-	endServerShutdown            // Shutdown, once no transfer of the session runs
-	endClosedByDriver            // the driver called ClientContext.Close
-	endPanic                     // a handler or the driver panicked in the serve goroutine
+	endNone               endReason = iota
+	endQuit                         // the client sent QUIT and was answered 221
+	endClientGone                   // the control connection broke or the client closed it
+	endIdleTimeout                  // no command within IdleTimeout
+	endLoginTimeout                 // not logged in within LoginTimeout
+	endLoginFailures                // MaxLoginFailures reached
+	endCertificateRefused           // the driver refused the client's TLS certificate
+	endRefused                      // the connection filter refused the client at USER or PASS
+	endTLSRequired                  // the TLS policy forbids logging in over clear text
+	endTLSFailed                    // a TLS handshake failed, or commands were sent before it
+	endGreetingRefused              // ClientConnected returned an error
+	endServerStop                   // Stop, or Shutdown past its deadline
+	endServerShutdown               // Shutdown, once no transfer of the session runs
+	endClosedByDriver               // the driver called ClientContext.Close
+	endPanic                        // a handler or the driver panicked in the serve goroutine
 )
 
-// endReasonInfo is what a reason logs and, when the reason is the server's own, the 421 text
-// the serve goroutine sends before closing. Reasons with a text of their own (a driver's error,
-// the QUIT message) are answered where they happen and have no farewell here.
+// endReasonInfo is the name a reason is logged with and, for a reason whose words are fixed,
+// the text of the 421 the serve goroutine sends before closing. Reasons answered in other
+// words (a driver's error, the QUIT message, 530 for a refused certificate) are answered where
+// they happen, or not at all when the connection is gone, and have no farewell here.
 var endReasonInfo = [...]struct {
 	name     string
 	farewell string
 }{
-	endNone:            {name: "none"},
-	endQuit:            {name: "quit"},
-	endClientGone:      {name: "client_gone"},
-	endIdleTimeout:     {name: "idle_timeout", farewell: "Idle timeout, closing control connection"},
-	endLoginTimeout:    {name: "login_timeout", farewell: "Login timeout, closing control connection"},
-	endLoginFailures:   {name: "login_failures"},
-	endRefused:         {name: "refused"},
-	endTLSRequired:     {name: "tls_required"},
-	endTLSFailed:       {name: "tls_failed"},
-	endGreetingRefused: {name: "greeting_refused"},
-	endServerStop:      {name: "server_stop"},
-	endServerShutdown:  {name: "server_shutdown", farewell: "Server is shutting down"},
-	endClosedByDriver:  {name: "closed_by_driver"},
-	endPanic:           {name: "panic", farewell: "Internal error, closing control connection"},
+	endNone:               {name: "none"},
+	endQuit:               {name: "quit"},
+	endClientGone:         {name: "client_gone"},
+	endIdleTimeout:        {name: "idle_timeout", farewell: "Idle timeout, closing control connection"},
+	endLoginTimeout:       {name: "login_timeout", farewell: "Login timeout, closing control connection"},
+	endLoginFailures:      {name: "login_failures", farewell: "Too many failed logins, closing control connection"},
+	endCertificateRefused: {name: "certificate_refused"},
+	endRefused:            {name: "refused"},
+	endTLSRequired:        {name: "tls_required", farewell: "TLS is required"},
+	endTLSFailed:          {name: "tls_failed"},
+	endGreetingRefused:    {name: "greeting_refused"},
+	endServerStop:         {name: "server_stop"},
+	endServerShutdown:     {name: "server_shutdown", farewell: "Server is shutting down"},
+	endClosedByDriver:     {name: "closed_by_driver"},
+	endPanic:              {name: "panic", farewell: "Internal error, closing control connection"},
 }
 
 // String returns the name the disconnect log line gives the reason.
