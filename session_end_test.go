@@ -2,11 +2,13 @@ package ftpserver
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -286,12 +288,40 @@ func TestREINResetsLikeANewSession(t *testing.T) {
 	assert.Equal(t, want, probeSession(t, s, rc))
 }
 
-// slowDirFs blocks the listing of /slow until release is closed, and says when it started.
+// slowGate holds a driver call until the test opens it, and says when one is held.
+type slowGate struct {
+	armed   atomic.Bool
+	held    chan struct{}
+	release chan struct{}
+	open    func()
+}
+
+func newSlowGate() *slowGate {
+	g := &slowGate{held: make(chan struct{}, 1), release: make(chan struct{})}
+	g.open = sync.OnceFunc(func() { close(g.release) })
+
+	return g
+}
+
+// pass returns at once until the gate is armed, and then only once it is opened.
+func (g *slowGate) pass() {
+	if !g.armed.Load() {
+		return
+	}
+
+	select {
+	case g.held <- struct{}{}:
+	default:
+	}
+
+	<-g.release
+}
+
+// slowDirFs holds the listing of /slow at its gate.
 type slowDirFs struct {
 	afero.Fs
 
-	listing chan struct{}
-	release chan struct{}
+	gate *slowGate
 }
 
 func (f slowDirFs) Open(name string) (afero.File, error) {
@@ -300,84 +330,130 @@ func (f slowDirFs) Open(name string) (afero.File, error) {
 		return file, err
 	}
 
-	return slowDir{File: file, fs: f}, nil
+	return slowDir{File: file, gate: f.gate}, nil
 }
 
 type slowDir struct {
 	afero.File
 
-	fs slowDirFs
+	gate *slowGate
 }
 
 func (d slowDir) Readdir(count int) ([]os.FileInfo, error) {
-	select {
-	case d.fs.listing <- struct{}{}:
-	default:
-	}
-
-	<-d.fs.release
+	d.gate.pass()
 
 	return d.File.Readdir(count)
 }
 
-// TestShutdownDoesNotWaitOnASlowDriver runs Shutdown while a STAT of a directory waits on the
-// driver: Shutdown must neither block the server (Addr, other clients) nor write into that
-// reply, which arrives whole before the 421.
+// slowTLSDriver holds GetTLSConfig at its gate.
+type slowTLSDriver struct {
+	*testDriver
+
+	gate *slowGate
+}
+
+func (d slowTLSDriver) GetTLSConfig() (*tls.Config, error) {
+	d.gate.pass()
+
+	return d.testDriver.GetTLSConfig()
+}
+
+// TestShutdownDoesNotWaitOnASlowDriver runs Shutdown while a multi-line reply waits on the
+// driver (the directory walk of STAT, the TLS configuration FEAT asks for): Shutdown must
+// neither block the server (Addr, other clients) nor write into that reply, which arrives
+// whole before the 421.
 func TestShutdownDoesNotWaitOnASlowDriver(t *testing.T) {
-	fs := slowDirFs{Fs: afero.NewMemMapFs(), listing: make(chan struct{}, 1), release: make(chan struct{})}
-	s := newTestServer(t, withFs(fs))
-	release := sync.OnceFunc(func() { close(fs.release) })
-	// Runs before the server's cleanup, which would wait on the blocked session.
-	t.Cleanup(release)
-	require.NoError(t, fs.MkdirAll("/slow", 0o755))
-	require.NoError(t, writeFile(fs.Fs, "/slow/a.txt", []byte("a")))
+	tests := []struct {
+		name    string
+		option  func(*slowGate) testOption
+		command string
+		code    int
+		line    string // one line the reply holds
+	}{
+		{
+			name: "STAT of a directory",
+			option: func(gate *slowGate) testOption {
+				fs := slowDirFs{Fs: afero.NewMemMapFs(), gate: gate}
 
-	idle := s.rawLoggedIn(t)
-	busy := s.rawLoggedIn(t)
-	busy.send("STAT /slow")
-
-	select {
-	case <-fs.listing:
-	case <-time.After(10 * time.Second):
-		require.FailNow(t, "the driver was not asked for the listing")
+				return func(d *testDriver) {
+					d.fs = fs
+					_ = fs.MkdirAll("/slow", 0o755)
+					_ = writeFile(fs.Fs, "/slow/a.txt", []byte("a"))
+				}
+			},
+			command: "STAT /slow",
+			code:    StatusDirectoryStatus,
+			line:    " a.txt\n",
+		},
+		{
+			name: "FEAT",
+			option: func(gate *slowGate) testOption {
+				return func(d *testDriver) {
+					d.wrap = func(d *testDriver) MainDriver { return slowTLSDriver{testDriver: d, gate: gate} }
+				}
+			},
+			command: "FEAT",
+			code:    StatusSystemStatus,
+			line:    "\n UTF8\n",
+		},
 	}
 
-	shutdown := make(chan error, 1)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			gate := newSlowGate()
+			s := newTestServer(t, tt.option(gate))
+			// Runs before the server's cleanup, which would wait on the held session.
+			t.Cleanup(gate.open)
 
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
+			idle := s.rawLoggedIn(t)
+			busy := s.rawLoggedIn(t)
+			gate.armed.Store(true)
+			busy.send(tt.command)
 
-		shutdown <- s.Shutdown(ctx)
-	}()
+			select {
+			case <-gate.held:
+			case <-time.After(10 * time.Second):
+				require.FailNow(t, "the driver was not called")
+			}
 
-	code, text := idle.read()
-	assert.Equal(t, StatusServiceNotAvailable, code)
-	assert.Equal(t, "Server is shutting down", text)
-	requireClosed(t, idle)
+			shutdown := make(chan error, 1)
 
-	addr := make(chan string, 1)
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				defer cancel()
 
-	go func() { addr <- s.Addr() }()
+				shutdown <- s.Shutdown(ctx)
+			}()
 
-	select {
-	case <-addr:
-	case <-time.After(5 * time.Second):
-		require.FailNow(t, "the server's lock is held while a session's driver call runs")
+			code, text := idle.read()
+			assert.Equal(t, StatusServiceNotAvailable, code)
+			assert.Equal(t, "Server is shutting down", text)
+			requireClosed(t, idle)
+
+			addr := make(chan string, 1)
+
+			go func() { addr <- s.Addr() }()
+
+			select {
+			case <-addr:
+			case <-time.After(5 * time.Second):
+				require.FailNow(t, "the server's lock is held while a session's driver call runs")
+			}
+
+			gate.open()
+
+			code, text = busy.read()
+			assert.Equal(t, tt.code, code)
+			assert.Contains(t, text, tt.line)
+			assert.True(t, strings.HasSuffix(text, "\nEnd"), "%s reply: %q", tt.command, text)
+
+			code, text = busy.read()
+			assert.Equal(t, StatusServiceNotAvailable, code)
+			assert.Equal(t, "Server is shutting down", text)
+			requireClosed(t, busy)
+			require.NoError(t, <-shutdown)
+		})
 	}
-
-	release()
-
-	code, text = busy.read()
-	assert.Equal(t, StatusDirectoryStatus, code)
-	assert.Contains(t, text, " a.txt\n")
-	assert.True(t, strings.HasSuffix(text, "\nEnd"), "STAT reply: %q", text)
-
-	code, text = busy.read()
-	assert.Equal(t, StatusServiceNotAvailable, code)
-	assert.Equal(t, "Server is shutting down", text)
-	requireClosed(t, busy)
-	require.NoError(t, <-shutdown)
 }
 
 // TestShutdownDoesNotWaitOnAClientThatDoesNotRead fills a client's receive buffer with replies
