@@ -67,6 +67,20 @@ func (s *testServer) disconnectedCount() int {
 	return s.driver.disconnected
 }
 
+// startShutdown runs Shutdown with a context of timeout; its result arrives on the channel.
+func (s *testServer) startShutdown(timeout time.Duration) <-chan error {
+	shutdown := make(chan error, 1)
+
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+
+		shutdown <- s.Shutdown(ctx)
+	}()
+
+	return shutdown
+}
+
 // TestSessionEndReasons ends a session in each way there is, and checks what the client reads
 // last, that the session is closed after it, and that the end is logged with its reason and
 // reported to the driver exactly once.
@@ -416,14 +430,7 @@ func TestShutdownDoesNotWaitOnASlowDriver(t *testing.T) {
 				require.FailNow(t, "the driver was not called")
 			}
 
-			shutdown := make(chan error, 1)
-
-			go func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-				defer cancel()
-
-				shutdown <- s.Shutdown(ctx)
-			}()
+			shutdown := s.startShutdown(20 * time.Second)
 
 			code, text := idle.read()
 			assert.Equal(t, StatusServiceNotAvailable, code)
@@ -478,15 +485,8 @@ func TestShutdownDoesNotWaitOnAClientThatDoesNotRead(t *testing.T) {
 		}
 	}
 
-	shutdown := make(chan error, 1)
 	start := time.Now()
-
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-		defer cancel()
-
-		shutdown <- s.Shutdown(ctx)
-	}()
+	shutdown := s.startShutdown(200 * time.Millisecond)
 
 	select {
 	case err := <-shutdown:
