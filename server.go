@@ -238,8 +238,9 @@ func (s *FtpServer) Stop() error {
 }
 
 // Shutdown stops accepting clients, closes idle ones with 421 and lets running transfers
-// finish; each client is closed when its transfer ends. When ctx is done first, the rest are
-// closed as by Stop and ctx's error is returned.
+// finish; each client is closed when its transfer ends, and a client in the middle of a
+// command gets that command's reply first. When ctx is done first, the rest are closed as by
+// Stop and ctx's error is returned.
 func (s *FtpServer) Shutdown(ctx context.Context) error {
 	if err := s.stopAccepting(); err != nil {
 		return err
