@@ -8,15 +8,20 @@ import (
 	"os"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 )
 
-// clientHandler is one control connection: its protocol state and its serve loop. Fields
-// below mu are shared with the driver (through ClientContext) and with the transfer goroutine;
-// the rest belong to the serve goroutine alone.
+// clientHandler is one control connection: its protocol state and its serve loop.
+//
+// Locks: writeMu serialises replies and guards conn; mu guards the fields below it, which the
+// driver (through ClientContext), the transfer goroutine and Stop or Shutdown read. The two are
+// never held together, and neither is held while driver code runs: a reply is built first and
+// written under writeMu alone, and mu only copies or sets fields. Everything else belongs to
+// the serve goroutine.
 type clientHandler struct {
 	id       uint32
 	server   *FtpServer
@@ -32,31 +37,26 @@ type clientHandler struct {
 	rawConn net.Conn   // the TCP connection under conn
 	reader  *commandReader
 
-	closed    chan struct{} // closed by closeNow and Close, to end a wait (markClosed)
+	// How the session ends (session_end.go): the first reason given to endSession, and a
+	// channel closed with it to end the session's waits.
+	endReason atomic.Int32
+	closed    chan struct{}
 	closeOnce sync.Once
 
-	// Protocol state owned by the serve goroutine.
-	user         string // name given by USER, kept until PASS
-	transferType TransferType
-	restOffset   int64
-	renameFrom   string
-	epsvAll      bool
-	utf8         bool
-	mode         TransferMode // MODE: TransferModeDeflate makes data connections zlib streams
-	mlstFacts    mlstFacts
-	hashAlgo     HASHAlgo   // used by HASH, chosen by OPTS HASH
-	hashRange    *byteRange // set by RANG for the next HASH; nil: the whole file
-	pbszDone     bool
-	loginFails   int
-	quitting     bool
+	// Protocol state owned by the serve goroutine. sessionState is what REIN clears; the
+	// fields after it survive REIN: OPTS UTF8, PBSZ with the TLS it belongs to, and the count
+	// of failed logins, so that REIN cannot reset a guesser's delay.
+	sessionState
+	utf8       bool
+	pbszDone   bool
+	loginFails int
 
-	mu             sync.Mutex
-	driver         ClientDriver // nil until logged in
-	path           string
-	listPath       string
+	mu sync.Mutex
+
+	// Under mu: loginState is what REIN clears; the fields after it survive REIN.
+	loginState
 	debug          bool
 	clientVersion  string
-	host           string // virtual host named by HOST (RFC 7151), "" if none
 	lastCommand    string
 	controlTLS     bool
 	transferTLS    bool
@@ -64,6 +64,42 @@ type clientHandler struct {
 	extra          any
 
 	limits sessionBandwidth // the logged-in user's per-connection limiters, also under mu
+}
+
+// sessionState is the protocol state a client builds with commands, owned by the serve
+// goroutine. A new session and REIN both start from reset.
+type sessionState struct {
+	user         string // name given by USER, kept until PASS
+	transferType TransferType
+	restOffset   int64
+	renameFrom   string
+	epsvAll      bool
+	mode         TransferMode // MODE: TransferModeDeflate makes data connections zlib streams
+	mlstFacts    mlstFacts
+	hashAlgo     HASHAlgo   // used by HASH, chosen by OPTS HASH until REIN (draft-bryan-ftpext-hash-02 3.2)
+	hashRange    *byteRange // set by RANG for the next HASH; nil: the whole file
+}
+
+func (st *sessionState) reset(s *Settings) {
+	*st = sessionState{
+		transferType: s.DefaultTransferType,
+		mode:         TransferModeStream,
+		mlstFacts:    defaultMLSTFacts,
+		hashAlgo:     defaultHashAlgo,
+	}
+}
+
+// loginState is the part of the session that the driver and the transfer goroutine read too,
+// hence under clientHandler.mu; a new session and REIN both start from reset.
+type loginState struct {
+	driver   ClientDriver // nil until logged in
+	path     string
+	listPath string
+	host     string // virtual host named by HOST (RFC 7151), "" if none; REIN lets the next user choose
+}
+
+func (l *loginState) reset() {
+	*l = loginState{path: "/"}
 }
 
 func newClientHandler(s *FtpServer, conn net.Conn, id uint32) *clientHandler {
@@ -75,12 +111,10 @@ func newClientHandler(s *FtpServer, conn net.Conn, id uint32) *clientHandler {
 		conn:           conn,
 		rawConn:        conn,
 		closed:         make(chan struct{}),
-		path:           "/",
-		transferType:   s.settings.DefaultTransferType,
-		mlstFacts:      defaultMLSTFacts,
-		hashAlgo:       defaultHashAlgo,
 		tlsRequirement: s.settings.TLSRequired,
 	}
+	c.sessionState.reset(s.settings)
+	c.loginState.reset()
 	c.logger = log.With(s.Logger, "client", id)
 	c.reader = newCommandReader(conn, s.settings.MaxCommandLineLength)
 	c.tls = &sessionTLS{
@@ -115,14 +149,14 @@ func (c *clientHandler) dataEnv() dataEnv {
 	return env
 }
 
-// serve runs the session: greeting, then one command at a time until QUIT, a timeout or a
-// broken connection. A panic in a handler or in the driver ends this client only.
+// serve runs the session: greeting, then one command at a time until the session ends
+// (endSession). A panic in a handler or in the driver ends this client only.
 func (c *clientHandler) serve() {
-	defer c.end()
+	defer c.finish()
 	defer func() {
 		if r := recover(); r != nil {
 			level.Error(c.logger).Log("event", "panic", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-			c.reply(StatusServiceNotAvailable, "Internal error, closing control connection")
+			c.endSession(endPanic)
 		}
 	}()
 
@@ -133,8 +167,14 @@ func (c *clientHandler) serve() {
 		return
 	}
 
-	for !c.quitting {
+	for {
 		_ = c.conn.SetReadDeadline(c.readDeadline())
+
+		// Read after the deadline is set: endSession from another goroutine sets the reason and
+		// then a deadline in the past, so it is either seen here or cuts the read below.
+		if c.ending() != endNone {
+			return
+		}
 
 		line, err := c.reader.readLine()
 		if err != nil {
@@ -154,6 +194,7 @@ func (c *clientHandler) greet() bool {
 	if c.settings.TLSRequired == ImplicitEncryption {
 		if err := c.upgradeControlToTLS(); err != nil {
 			level.Debug(c.logger).Log("event", "tls_handshake_failed", "err", err)
+			c.endSession(endTLSFailed)
 
 			return false
 		}
@@ -166,6 +207,7 @@ func (c *clientHandler) greet() bool {
 	welcome, err := c.server.driver.ClientConnected(c)
 	if err != nil {
 		c.reply(StatusServiceNotAvailable, clientErrorText(err))
+		c.endSession(endGreetingRefused)
 
 		return false
 	}
@@ -204,21 +246,25 @@ func (c *clientHandler) readFailed(err error) bool {
 
 		return true
 	case errors.As(err, &netErr) && netErr.Timeout():
-		if c.data.busy() {
+		switch {
+		case c.ending() != endNone:
+			// endSession cut the read.
+		case c.data.busy():
 			return true // a long transfer is not idleness
-		}
-
-		if !c.loggedIn() && seconds(c.settings.LoginTimeout) > 0 {
-			c.reply(StatusServiceNotAvailable, "Login timeout, closing control connection")
-		} else {
-			c.reply(StatusServiceNotAvailable, "Idle timeout, closing control connection")
+		case !c.loggedIn() && seconds(c.settings.LoginTimeout) > 0:
+			c.endSession(endLoginTimeout)
+		default:
+			c.endSession(endIdleTimeout)
 		}
 
 		return false
 	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
+		c.endSession(endClientGone)
+
 		return false
 	default:
 		level.Debug(c.logger).Log("event", "read_failed", "err", err)
+		c.endSession(endClientGone)
 
 		return false
 	}
@@ -302,38 +348,6 @@ func quoteVerb(verb string) string {
 	}
 
 	return fmt.Sprintf("%q", verb)
-}
-
-// end releases everything the session holds and tells the driver.
-func (c *clientHandler) end() {
-	c.data.abort()
-	c.data.closePrepared()
-
-	_ = c.conn.Close()
-
-	c.server.driver.ClientDisconnected(c)
-	c.emit(Event{Kind: EventDisconnected, Duration: time.Since(c.start)})
-}
-
-// closeNow closes the control connection from outside the serve goroutine (Stop).
-func (c *clientHandler) closeNow() {
-	c.markClosed()
-	c.data.abort()
-	_ = c.rawConn.Close()
-}
-
-// closeWhenIdle closes the client now if no transfer runs, else once it ends (Shutdown).
-func (c *clientHandler) closeWhenIdle() {
-	if c.data.whenIdle(c.closeForShutdown) {
-		c.closeForShutdown()
-	}
-}
-
-// closeForShutdown tells the client the server is going away and closes its connection.
-func (c *clientHandler) closeForShutdown() {
-	c.reply(StatusServiceNotAvailable, "Server is shutting down")
-	c.markClosed()
-	_ = c.rawConn.Close()
 }
 
 func (c *clientHandler) loggedIn() bool {
@@ -433,13 +447,10 @@ func (c *clientHandler) GetClientVersion() string {
 	return c.clientVersion
 }
 
-// Close implements ClientContext: it ends the session as if the connection broke.
+// Close implements ClientContext: it ends the session as if the connection broke, from any
+// goroutine, and can be called more than once.
 func (c *clientHandler) Close() error {
-	c.markClosed()
-
-	if err := c.rawConn.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
-		return newNetworkError("closing control connection", err)
-	}
+	c.endSession(endClosedByDriver)
 
 	return nil
 }

@@ -44,7 +44,7 @@ func (c *clientHandler) refusedAtLogin(command string) bool {
 	level.Warn(c.logger).Log("event", "refused", "remote", c.RemoteAddr(), "reason", "driver", "command", command,
 		"err", err)
 	c.reply(StatusServiceNotAvailable, clientErrorText(err))
-	c.quitting = true
+	c.endSession(endRefused)
 
 	return true
 }

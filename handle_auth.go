@@ -27,8 +27,7 @@ func (c *clientHandler) refuseClearText() bool {
 		return false
 	}
 
-	c.reply(StatusServiceNotAvailable, "TLS is required")
-	c.quitting = true
+	c.endSession(endTLSRequired)
 
 	return true
 }
@@ -89,7 +88,7 @@ func (c *clientHandler) verifyCertificate(user string) bool {
 	case err != nil:
 		c.notifyLoginFailure(user, err) // logs it; the connection closes, so no delay
 		c.reply(StatusNotLoggedIn, "TLS certificate refused")
-		c.quitting = true
+		c.endSession(endCertificateRefused)
 
 		return true
 	case driver != nil:
@@ -164,25 +163,14 @@ func (c *clientHandler) handleACCT(string) {
 }
 
 // handleREIN resets the session to just after the greeting (RFC 959 4.1.1). A transfer in
-// progress finishes first (the dispatcher waits for it); TLS on the control connection stays.
+// progress finishes first (the dispatcher waits for it); TLS on the control connection stays,
+// and so does what the clientHandler struct lists as kept by REIN.
 func (c *clientHandler) handleREIN(string) {
 	c.data.closePrepared()
-
-	c.user = ""
-	c.transferType = c.settings.DefaultTransferType
-	c.restOffset = 0
-	c.renameFrom = ""
-	c.epsvAll = false
-	c.mode = TransferModeStream
-	c.mlstFacts = defaultMLSTFacts
-	c.hashAlgo = defaultHashAlgo // draft-bryan-ftpext-hash-02 3.2: OPTS HASH lasts until REIN
-	c.hashRange = nil
+	c.sessionState.reset(c.settings)
 
 	c.mu.Lock()
-	c.driver = nil
-	c.path = "/"
-	c.listPath = ""
-	c.host = "" // the next client may choose another virtual host (RFC 7151)
+	c.loginState.reset()
 	c.mu.Unlock()
 
 	c.reply(StatusServiceReady, "Service ready for new user")
@@ -198,7 +186,7 @@ func (c *clientHandler) handleQUIT(string) {
 	}
 
 	c.reply(StatusClosingControlConn, msg)
-	c.quitting = true
+	c.endSession(endQuit)
 }
 
 // handleAUTH starts TLS on the control connection (RFC 4217 4). "TLS" and "TLS-C" protect the
@@ -231,7 +219,7 @@ func (c *clientHandler) handleAUTH(mechanism string) {
 	// byte already received was sent in clear text after AUTH and is refused.
 	if c.reader.buffered() > 0 {
 		c.reply(StatusBadCommandSequence, "Commands sent after AUTH before the handshake; closing")
-		c.quitting = true
+		c.endSession(endTLSFailed)
 
 		return
 	}
@@ -240,7 +228,7 @@ func (c *clientHandler) handleAUTH(mechanism string) {
 
 	if err := c.upgradeControlToTLS(); err != nil {
 		level.Debug(c.logger).Log("event", "tls_handshake_failed", "err", err)
-		c.quitting = true
+		c.endSession(endTLSFailed)
 
 		return
 	}

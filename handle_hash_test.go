@@ -528,7 +528,7 @@ func BenchmarkComputeHash(b *testing.B) {
 	content := testContent(8 << 20)
 	require.NoError(b, writeFile(fs, "/big", content))
 
-	c := &clientHandler{driver: fs}
+	c := &clientHandler{loginState: loginState{driver: fs}}
 
 	for _, a := range testHashAlgos {
 		want := goDigest(a.algo, content)

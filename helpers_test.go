@@ -44,6 +44,7 @@ type testDriver struct {
 	preAuth       func(cc ClientContext, user string) error
 	wrap          func(*testDriver) MainDriver // a MainDriver with extensions around this one
 	lastClientCtx ClientContext
+	logger        log.Logger // the server's logger, when a test reads the logs
 }
 
 func (d *testDriver) GetSettings() (*Settings, error) {
@@ -143,7 +144,10 @@ func newTestServer(tb testing.TB, opts ...testOption) *testServer {
 	}
 
 	server := NewFtpServer(main)
-	if testing.Verbose() {
+	switch {
+	case driver.logger != nil:
+		server.Logger = driver.logger
+	case testing.Verbose():
 		server.Logger = log.NewLogfmtLogger(log.NewSyncWriter(os.Stderr))
 	}
 

@@ -14,16 +14,14 @@ func (c *clientHandler) loginFailed(user string, err error, msg string) {
 	c.notifyLoginFailure(user, err)
 
 	if !c.delay(loginFailureDelay(c.settings, c.loginFails)) {
-		// The server is stopping or the session was closed: nobody is left to answer.
-		c.quitting = true
-
+		// The session was ended meanwhile (Stop, Shutdown, ClientContext.Close): its reason
+		// says goodbye, if anything.
 		return
 	}
 
 	if limit := c.settings.MaxLoginFailures; limit > 0 && c.loginFails >= limit {
 		level.Warn(c.logger).Log("event", "too_many_login_failures", "failures", c.loginFails)
-		c.reply(StatusServiceNotAvailable, "Too many failed logins, closing control connection")
-		c.quitting = true
+		c.endSession(endLoginFailures)
 
 		return
 	}
@@ -78,11 +76,4 @@ func (c *clientHandler) delay(d time.Duration) bool {
 	case <-c.closed:
 		return false
 	}
-}
-
-// markClosed ends any delay of the session; it is called when the session is closed from
-// outside its serve goroutine (closeNow, closeWhenIdle, Close), after any last reply, so that
-// the serve goroutine does not close the connection before that reply is sent.
-func (c *clientHandler) markClosed() {
-	c.closeOnce.Do(func() { close(c.closed) })
 }

@@ -1,7 +1,6 @@
 package ftpserver
 
 import (
-	"bufio"
 	"strconv"
 	"strings"
 	"time"
@@ -12,18 +11,23 @@ import (
 // reply sends one reply; a message of several lines becomes a multi-line reply. It is the
 // only way handlers answer, so every reply is formatted the same way and logged in one place.
 func (c *clientHandler) reply(code int, msg string) {
+	c.write(code, appendReply(make([]byte, 0, len(msg)+8), code, msg))
+
+	if c.Debug() {
+		level.Debug(c.logger).Log("event", "reply", "code", code, "msg", msg)
+	}
+}
+
+// write sends a formatted reply in one write under writeMu, the only place that lock is held
+// while writing, so replies never interleave and nothing else waits on the socket.
+func (c *clientHandler) write(code int, buf []byte) {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
 
 	_ = c.conn.SetWriteDeadline(c.writeDeadline())
 
-	buf := appendReply(make([]byte, 0, len(msg)+8), code, msg)
 	if _, err := c.conn.Write(buf); err != nil {
 		level.Debug(c.logger).Log("event", "reply_failed", "code", code, "err", err)
-	}
-
-	if c.Debug() {
-		level.Debug(c.logger).Log("event", "reply", "code", code, "msg", msg)
 	}
 }
 
@@ -60,41 +64,41 @@ func appendReply(buf []byte, code int, msg string) []byte {
 	return buf
 }
 
-// multilineReply streams a long multi-line reply (STAT of a directory, FEAT, HELP) without
-// building it in memory. Lines written with line are indented; end writes the last line.
+// multilineReply builds a multi-line reply (STAT, MLST, FEAT, HELP) before sending it whole:
+// building calls the driver (a directory walk, GetTLSConfig), and no lock may be held while
+// driver code runs, or a slow driver would hold up the replies of a running transfer.
 type multilineReply struct {
 	c    *clientHandler
-	w    *bufio.Writer
+	buf  []byte
 	code int
 }
 
-// startMultiline writes "code-first" and holds the reply lock until end is called.
+// startMultiline begins a reply with "code-first".
 func (c *clientHandler) startMultiline(code int, first string) *multilineReply {
-	c.writeMu.Lock()
-
-	_ = c.conn.SetWriteDeadline(c.writeDeadline())
-
-	m := &multilineReply{c: c, w: bufio.NewWriter(c.conn), code: code}
-	m.w.WriteString(strconv.Itoa(code) + "-" + oneLine(first) + "\r\n")
+	m := &multilineReply{c: c, buf: make([]byte, 0, 512), code: code}
+	m.buf = strconv.AppendInt(m.buf, int64(code), 10)
+	m.buf = append(m.buf, '-')
+	m.buf = append(m.buf, oneLine(first)...)
+	m.buf = append(m.buf, '\r', '\n')
 
 	return m
 }
 
-// line writes a continuation line.
+// line adds a continuation line, indented so that it cannot end the reply.
 func (m *multilineReply) line(text string) {
-	_ = m.c.conn.SetWriteDeadline(m.c.writeDeadline())
-	m.w.WriteString(" " + oneLine(text) + "\r\n")
+	m.buf = append(m.buf, ' ')
+	m.buf = append(m.buf, oneLine(text)...)
+	m.buf = append(m.buf, '\r', '\n')
 }
 
-// end writes the last line and releases the reply lock.
+// end adds the last line and sends the reply.
 func (m *multilineReply) end(text string) {
-	m.w.WriteString(strconv.Itoa(m.code) + " " + oneLine(text) + "\r\n")
+	m.buf = strconv.AppendInt(m.buf, int64(m.code), 10)
+	m.buf = append(m.buf, ' ')
+	m.buf = append(m.buf, oneLine(text)...)
+	m.buf = append(m.buf, '\r', '\n')
 
-	if err := m.w.Flush(); err != nil {
-		level.Debug(m.c.logger).Log("event", "reply_failed", "code", m.code, "err", err)
-	}
-
-	m.c.writeMu.Unlock()
+	m.c.write(m.code, m.buf)
 }
 
 // oneLine keeps a text from breaking the reply framing.

@@ -19,10 +19,13 @@ import (
 type FtpServer struct {
 	// Logger receives the library's key/value log lines, each with an "event" key and a go-kit
 	// level; nil or the default logs nothing. Filter it with level.NewFilter. What is logged:
-	//   - info: "listening" (once per Serve), "login" (each successful login) and "transfer"
+	//   - info: "listening" (once per Serve), "login" (each successful login), "transfer"
 	//     (each finished RETR, STOR, APPE, STOU or listing, with its bytes and duration): a
 	//     driver that also logs transfers from MainDriverExtensionEvents logs each twice, so
-	//     filter out info or drop its own line;
+	//     filter out info or drop its own line; and "disconnected" (each ended session, with
+	//     its duration and a "reason": quit, client_gone, idle_timeout, login_timeout,
+	//     login_failures, certificate_refused, refused, tls_required, tls_failed,
+	//     greeting_refused, server_stop, server_shutdown, closed_by_driver or panic);
 	//   - warn: refusals and abuse ("refused", "login_failed", "too_many_login_failures",
 	//     "bounce_refused", "passive_connection_refused", "data_tls_refused",
 	//     "proxy_header_refused", "host_refused" at info), and configuration or storage trouble
@@ -38,6 +41,9 @@ type FtpServer struct {
 	driver   MainDriver
 	settings *Settings // read once at Listen
 
+	// mu guards the fields below it up to clientTable. It is never held while a client's lock
+	// is taken, a socket is written or driver code runs, so that one client cannot hold up the
+	// accept loop or the end of another.
 	mu       sync.Mutex
 	listener net.Listener
 	closing  bool
@@ -218,15 +224,11 @@ func (s *FtpServer) Addr() string {
 func (s *FtpServer) Stop() error {
 	err := s.stopAccepting()
 
-	s.mu.Lock()
-	clients := make([]*clientHandler, 0, len(s.clients))
-	for _, c := range s.clients {
-		clients = append(clients, c)
-	}
-	s.mu.Unlock()
-
-	for _, c := range clients {
-		c.closeNow()
+	for _, c := range s.clientList() {
+		// Closed first, so that the 426 of an aborted transfer cannot wait on a client that
+		// does not read.
+		c.endSession(endServerStop)
+		c.data.abort()
 	}
 
 	s.clientW.Wait()
@@ -236,18 +238,17 @@ func (s *FtpServer) Stop() error {
 }
 
 // Shutdown stops accepting clients, closes idle ones with 421 and lets running transfers
-// finish; each client is closed when its transfer ends. When ctx is done first, the rest are
-// closed as by Stop and ctx's error is returned.
+// finish; each client is closed when its transfer ends, and a client in the middle of a
+// command gets that command's reply first. When ctx is done first, the rest are closed as by
+// Stop and ctx's error is returned.
 func (s *FtpServer) Shutdown(ctx context.Context) error {
 	if err := s.stopAccepting(); err != nil {
 		return err
 	}
 
-	s.mu.Lock()
-	for _, c := range s.clients {
+	for _, c := range s.clientList() {
 		c.closeWhenIdle()
 	}
-	s.mu.Unlock()
 
 	finished := make(chan struct{})
 
@@ -266,6 +267,20 @@ func (s *FtpServer) Shutdown(ctx context.Context) error {
 
 		return fmt.Errorf("shutdown: %w", ctx.Err())
 	}
+}
+
+// clientList copies the clients, so that Stop and Shutdown act on them without s.mu: a
+// client's lock or socket must never hold up the accept loop or the end of other sessions.
+func (s *FtpServer) clientList() []*clientHandler {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	clients := make([]*clientHandler, 0, len(s.clients))
+	for _, c := range s.clients {
+		clients = append(clients, c)
+	}
+
+	return clients
 }
 
 // stopAccepting marks the server closing and closes its listener, once.

@@ -164,14 +164,7 @@ func TestShutdownLetsTransferFinish(t *testing.T) {
 	busy.expect("RETR /big.bin", StatusFileStatusOK)
 
 	// The transfer has started: Shutdown must close the idle client and wait for this one.
-	shutdownDone := make(chan error, 1)
-
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-
-		shutdownDone <- s.Shutdown(ctx)
-	}()
+	shutdownDone := s.startShutdown(10 * time.Second)
 
 	code, _ := idle.read()
 	assert.Equal(t, StatusServiceNotAvailable, code)
