@@ -17,11 +17,11 @@ import (
 
 // clientHandler is one control connection: its protocol state and its serve loop.
 //
-// Locks: writeMu serialises replies and guards conn; mu guards the fields below it, which the
-// driver (through ClientContext), the transfer goroutine and Stop or Shutdown read. The two are
-// never held together, and neither is held while driver code runs: a reply is built first and
-// written under writeMu alone, and mu only copies or sets fields. Everything else belongs to
-// the serve goroutine.
+// Locks: out's lock serialises replies; mu guards the fields below it, which the driver (through
+// ClientContext), the transfer goroutine and Stop or Shutdown read. The two are never held
+// together, and neither is held while driver code runs: a reply is built first and written
+// under out's lock alone, and mu only copies or sets fields. Everything else belongs to the
+// serve goroutine, conn included.
 type clientHandler struct {
 	id       uint32
 	server   *FtpServer
@@ -32,10 +32,10 @@ type clientHandler struct {
 	data *dataChannel // the data connection and the transfer running on it
 	tls  *sessionTLS  // the TLS handshakes of this session, control and data
 
-	writeMu sync.Mutex // serialises replies; guards conn swaps at AUTH TLS
-	conn    net.Conn   // control connection, a *tls.Conn after AUTH TLS or with implicit TLS
-	rawConn net.Conn   // the TCP connection under conn
+	conn    net.Conn // control connection, a *tls.Conn after AUTH TLS or with implicit TLS
+	rawConn net.Conn // the TCP connection under conn
 	reader  *commandReader
+	out     *replyWriter // writes to conn
 
 	// How the session ends (session_end.go): the first reason given to endSession, and a
 	// channel closed with it to end the session's waits.
@@ -117,6 +117,7 @@ func newClientHandler(s *FtpServer, conn net.Conn, id uint32) *clientHandler {
 	c.loginState.reset()
 	c.logger = log.With(s.Logger, "client", id)
 	c.reader = newCommandReader(conn, s.settings.MaxCommandLineLength)
+	c.out = &replyWriter{timeout: seconds(s.settings.ConnectionTimeout), logger: c.logger, conn: conn}
 	c.tls = &sessionTLS{
 		config:       s.tlsConfig,
 		timeout:      seconds(s.settings.ConnectionTimeout),
@@ -381,6 +382,29 @@ func (c *clientHandler) pathParam(param string) (string, bool) {
 	}
 
 	return p, true
+}
+
+// reply sends one reply; a message of several lines becomes a multi-line reply. It is the
+// only way handlers answer, so every reply is formatted the same way and logged in one place.
+func (c *clientHandler) reply(code int, msg string) {
+	c.out.write(code, appendReply(make([]byte, 0, len(msg)+8), code, msg))
+
+	if c.Debug() {
+		level.Debug(c.logger).Log("event", "reply", "code", code, "msg", msg)
+	}
+}
+
+// startMultiline begins a multi-line reply (STAT, MLST, FEAT, HELP), sent whole by its end.
+func (c *clientHandler) startMultiline(code int, first string) *multilineReply {
+	return c.out.startMultiline(code, first)
+}
+
+// replyError sends the reply for err: the code from errorCode (fallback when it does not
+// know err) and a text that names the operation but not server internals.
+func (c *clientHandler) replyError(fallback int, what string, err error) {
+	code := errorCode(err, fallback)
+	level.Debug(c.logger).Log("event", "command_failed", "cmd", c.GetLastCommand(), "what", what, "err", err)
+	c.reply(code, what+": "+clientErrorText(err))
 }
 
 // Path implements ClientContext.

@@ -30,21 +30,3 @@ func (s *FtpServer) allowConnection(remote net.Addr) (err error) {
 
 	return filter.AllowConnection(remote)
 }
-
-// refusedAtLogin asks the connection filter again before a USER or PASS is served, so that an
-// address banned while this connection was already open gets no further password guesses on
-// it. A refusal is answered "421 " and the filter's error, and ends the session; it tells
-// whether the command was answered.
-func (c *clientHandler) refusedAtLogin(command string) bool {
-	err := c.server.allowConnection(c.RemoteAddr())
-	if err == nil {
-		return false
-	}
-
-	level.Warn(c.logger).Log("event", "refused", "remote", c.RemoteAddr(), "reason", "driver", "command", command,
-		"err", err)
-	c.reply(StatusServiceNotAvailable, clientErrorText(err))
-	c.endSession(endRefused)
-
-	return true
-}

@@ -165,3 +165,17 @@ func parseEPSVArg(param string) (family int, all bool, err error) {
 
 	return family, false, nil
 }
+
+// remoteIP returns the IP part of addr as a string, or addr's whole text.
+func remoteIP(addr net.Addr) string {
+	if tcp, ok := addr.(*net.TCPAddr); ok {
+		return tcp.IP.String()
+	}
+
+	host, _, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return addr.String()
+	}
+
+	return host
+}

@@ -75,9 +75,7 @@ func (c *clientHandler) verifyCertificate(user string) bool {
 		return false
 	}
 
-	c.writeMu.Lock()
 	tlsConn, isTLS := c.conn.(*tls.Conn)
-	c.writeMu.Unlock()
 
 	if !isTLS {
 		return false
@@ -317,10 +315,9 @@ func (c *clientHandler) upgradeControlToTLS() error {
 		return err
 	}
 
-	c.writeMu.Lock()
 	c.conn = tlsConn
 	c.reader.reset(tlsConn)
-	c.writeMu.Unlock()
+	c.out.swap(tlsConn)
 
 	c.mu.Lock()
 	c.controlTLS = true
@@ -341,6 +338,24 @@ func (c *clientHandler) transferAllowed() bool {
 
 		return false
 	}
+
+	return true
+}
+
+// refusedAtLogin asks the connection filter again before a USER or PASS is served, so that an
+// address banned while this connection was already open gets no further password guesses on
+// it. A refusal is answered "421 " and the filter's error, and ends the session; it tells
+// whether the command was answered.
+func (c *clientHandler) refusedAtLogin(command string) bool {
+	err := c.server.allowConnection(c.RemoteAddr())
+	if err == nil {
+		return false
+	}
+
+	level.Warn(c.logger).Log("event", "refused", "remote", c.RemoteAddr(), "reason", "driver", "command", command,
+		"err", err)
+	c.reply(StatusServiceNotAvailable, clientErrorText(err))
+	c.endSession(endRefused)
 
 	return true
 }

@@ -14,46 +14,6 @@ import (
 	"github.com/pires/go-proxyproto"
 )
 
-// DefaultProxyHeaderTimeout is how long a control connection from a trusted upstream may take
-// to send its PROXY protocol header (Settings.ProxyHeaderTimeout).
-const DefaultProxyHeaderTimeout = 5 * time.Second
-
-// ProxyProtocolMode says whether control connections start with a PROXY protocol header, as
-// a TCP load balancer (HAProxy's send-proxy and send-proxy-v2, AWS NLB, nginx stream) writes
-// it to tell the server who its client is (Settings.ProxyProtocol).
-type ProxyProtocolMode int8
-
-// PROXY protocol modes.
-const (
-	// ProxyProtocolOff reads no header: a connection's address is its socket's. The default.
-	ProxyProtocolOff ProxyProtocolMode = iota
-	// ProxyProtocolRequired makes every control connection from Settings.ProxyAllowedUpstreams
-	// start with a PROXY header, version 1 or 2; one that sends none within
-	// Settings.ProxyHeaderTimeout, or a malformed one, is closed before the welcome.
-	ProxyProtocolRequired
-	// ProxyProtocolOptional reads a header when a trusted upstream sends one and takes the
-	// connection as direct otherwise. FTP servers speak first, so a header that is missing
-	// cannot be told from one that is late: a direct client from a trusted address is greeted
-	// only after Settings.ProxyHeaderTimeout. Meant for moving a load balancer over.
-	ProxyProtocolOptional
-)
-
-// ProxyUntrustedPolicy says what the server does, when the PROXY protocol is on, with a
-// control connection from an address outside Settings.ProxyAllowedUpstreams
-// (Settings.ProxyUntrusted).
-type ProxyUntrustedPolicy int8
-
-// Policies for connections that do not come from a trusted upstream.
-const (
-	// ProxyUntrustedRefuse answers 421 and closes the connection: clients must come through the
-	// load balancer. The default.
-	ProxyUntrustedRefuse ProxyUntrustedPolicy = iota
-	// ProxyUntrustedDirect serves the connection as a direct one, without reading a header: its
-	// address is its socket's, and a PROXY line it sends is an unknown command, so nobody but a
-	// trusted upstream can claim another address.
-	ProxyUntrustedDirect
-)
-
 // errProxyNoUpstreams refuses PROXY protocol settings that trust nobody.
 var errProxyNoUpstreams = errors.New("ProxyProtocol needs ProxyAllowedUpstreams")
 

@@ -1,34 +1,46 @@
 package ftpserver
 
 import (
+	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 )
 
-// reply sends one reply; a message of several lines becomes a multi-line reply. It is the
-// only way handlers answer, so every reply is formatted the same way and logged in one place.
-func (c *clientHandler) reply(code int, msg string) {
-	c.write(code, appendReply(make([]byte, 0, len(msg)+8), code, msg))
+// replyWriter writes the replies of one control connection, each in one write under its lock,
+// so that replies of the serve goroutine and of a transfer goroutine never interleave. The
+// lock is held only around that write: a reply is built before it is taken.
+type replyWriter struct {
+	timeout time.Duration // bounds each write: a client that stops reading holds no goroutine
+	logger  log.Logger
 
-	if c.Debug() {
-		level.Debug(c.logger).Log("event", "reply", "code", code, "msg", msg)
+	mu   sync.Mutex
+	conn net.Conn // swapped for a *tls.Conn at AUTH TLS
+}
+
+// write sends a formatted reply; a failure is the connection's, and the read side ends the
+// session.
+func (w *replyWriter) write(code int, buf []byte) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+
+	_ = w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
+
+	if _, err := w.conn.Write(buf); err != nil {
+		level.Debug(w.logger).Log("event", "reply_failed", "code", code, "err", err)
 	}
 }
 
-// write sends a formatted reply in one write under writeMu, the only place that lock is held
-// while writing, so replies never interleave and nothing else waits on the socket.
-func (c *clientHandler) write(code int, buf []byte) {
-	c.writeMu.Lock()
-	defer c.writeMu.Unlock()
+// swap makes conn the connection replies go to, from the next reply on.
+func (w *replyWriter) swap(conn net.Conn) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 
-	_ = c.conn.SetWriteDeadline(c.writeDeadline())
-
-	if _, err := c.conn.Write(buf); err != nil {
-		level.Debug(c.logger).Log("event", "reply_failed", "code", code, "err", err)
-	}
+	w.conn = conn
 }
 
 // appendReply formats a reply as RFC 959 4.2 says: "123 text" on one line, or "123-first",
@@ -68,14 +80,14 @@ func appendReply(buf []byte, code int, msg string) []byte {
 // building calls the driver (a directory walk, GetTLSConfig), and no lock may be held while
 // driver code runs, or a slow driver would hold up the replies of a running transfer.
 type multilineReply struct {
-	c    *clientHandler
+	w    *replyWriter
 	buf  []byte
 	code int
 }
 
 // startMultiline begins a reply with "code-first".
-func (c *clientHandler) startMultiline(code int, first string) *multilineReply {
-	m := &multilineReply{c: c, buf: make([]byte, 0, 512), code: code}
+func (w *replyWriter) startMultiline(code int, first string) *multilineReply {
+	m := &multilineReply{w: w, buf: make([]byte, 0, 512), code: code}
 	m.buf = strconv.AppendInt(m.buf, int64(code), 10)
 	m.buf = append(m.buf, '-')
 	m.buf = append(m.buf, oneLine(first)...)
@@ -98,7 +110,7 @@ func (m *multilineReply) end(text string) {
 	m.buf = append(m.buf, oneLine(text)...)
 	m.buf = append(m.buf, '\r', '\n')
 
-	m.c.write(m.code, m.buf)
+	m.w.write(m.code, m.buf)
 }
 
 // oneLine keeps a text from breaking the reply framing.
@@ -108,20 +120,6 @@ func oneLine(s string) string {
 	}
 
 	return s
-}
-
-// writeDeadline bounds each reply write, so a client that stops reading its control
-// connection cannot hold a goroutine forever.
-func (c *clientHandler) writeDeadline() time.Time {
-	return time.Now().Add(seconds(c.server.settings.ConnectionTimeout))
-}
-
-// replyError sends the reply for err: the code from errorCode (fallback when it does not
-// know err) and a text that names the operation but not server internals.
-func (c *clientHandler) replyError(fallback int, what string, err error) {
-	code := errorCode(err, fallback)
-	level.Debug(c.logger).Log("event", "command_failed", "cmd", c.GetLastCommand(), "what", what, "err", err)
-	c.reply(code, what+": "+clientErrorText(err))
 }
 
 // orDefault is s, or def when s is empty: a driver's message or the default text.

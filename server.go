@@ -171,20 +171,6 @@ func (s *FtpServer) Serve() error {
 	}
 }
 
-// isTemporary tells whether an accept error may go away by itself.
-func isTemporary(err error) bool {
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return true
-	}
-
-	// EMFILE, ENFILE, ECONNABORTED and their kin are reported as *net.OpError wrapping an
-	// *os.SyscallError; anything that is not net.ErrClosed is worth another try.
-	var opErr *net.OpError
-
-	return errors.As(err, &opErr) && !errors.Is(err, net.ErrClosed)
-}
-
 // pause waits d, or less if the server stops; it tells whether the server still runs.
 func (s *FtpServer) pause(d time.Duration) bool {
 	timer := time.NewTimer(d)
@@ -225,10 +211,7 @@ func (s *FtpServer) Stop() error {
 	err := s.stopAccepting()
 
 	for _, c := range s.clientList() {
-		// Closed first, so that the 426 of an aborted transfer cannot wait on a client that
-		// does not read.
-		c.endSession(endServerStop)
-		c.data.abort()
+		c.stop()
 	}
 
 	s.clientW.Wait()
@@ -361,14 +344,6 @@ func (s *FtpServer) startClient(conn net.Conn) {
 	}()
 }
 
-// refuseConn sends 421 and closes, bounded in time so a client that does not read cannot
-// hold the accept loop.
-func refuseConn(conn net.Conn, msg string) {
-	_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
-	_, _ = fmt.Fprintf(conn, "%d %s\r\n", StatusServiceNotAvailable, msg)
-	_ = conn.Close()
-}
-
 func (s *FtpServer) forget(c *clientHandler, ip string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -393,18 +368,4 @@ func (s *FtpServer) tlsConfig() (*tls.Config, error) {
 	}
 
 	return config, nil
-}
-
-// remoteIP returns the IP part of addr as a string, or addr's whole text.
-func remoteIP(addr net.Addr) string {
-	if tcp, ok := addr.(*net.TCPAddr); ok {
-		return tcp.IP.String()
-	}
-
-	host, _, err := net.SplitHostPort(addr.String())
-	if err != nil {
-		return addr.String()
-	}
-
-	return host
 }

@@ -2,7 +2,6 @@ package ftpserver
 
 import (
 	"net"
-	"sync"
 
 	"github.com/go-kit/log/level"
 )
@@ -62,50 +61,5 @@ func (s *FtpServer) newPassiveMux(control net.Addr) (*passiveMux, error) {
 func (s *FtpServer) closePassiveMux() {
 	if s.passiveMux != nil {
 		s.passiveMux.Close()
-	}
-}
-
-// connSet is the connections a component must close when it closes: those it reads from in
-// goroutines of its own.
-type connSet struct {
-	mu     sync.Mutex
-	conns  map[net.Conn]struct{}
-	closed bool
-}
-
-// add records conn; after closeAll it records nothing and returns false.
-func (s *connSet) add(conn net.Conn) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-
-	if s.closed {
-		return false
-	}
-
-	if s.conns == nil {
-		s.conns = make(map[net.Conn]struct{})
-	}
-
-	s.conns[conn] = struct{}{}
-
-	return true
-}
-
-func (s *connSet) remove(conn net.Conn) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-
-	delete(s.conns, conn)
-}
-
-// closeAll closes every recorded connection, and any added later.
-func (s *connSet) closeAll() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-
-	s.closed = true
-
-	for conn := range s.conns {
-		_ = conn.Close()
 	}
 }

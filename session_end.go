@@ -91,6 +91,13 @@ func (c *clientHandler) endSession(reason endReason) {
 	_ = c.rawConn.SetReadDeadline(time.Now())
 }
 
+// stop ends the session at once for Stop, its transfer included. The connection is closed
+// first, so that the 426 of the aborted transfer cannot wait on a client that does not read.
+func (c *clientHandler) stop() {
+	c.endSession(endServerStop)
+	c.data.abort()
+}
+
 // ending returns the reason the session ends for, or endNone while it goes on.
 func (c *clientHandler) ending() endReason {
 	return endReason(c.endReason.Load())
