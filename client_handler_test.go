@@ -154,9 +154,13 @@ func TestSTATDisabled(t *testing.T) {
 	s := newTestServer(t, withSettings(func(s *Settings) { s.DisableSTAT = true }))
 	require.NoError(t, writeFile(s.driver.fs, "/f.txt", []byte("x")))
 
-	rc := s.rawLoggedIn(t)
-	rc.expect("STAT", StatusCommandNotImplemented)
+	rc := s.raw(t)
+	assert.Equal(t, "Please login with USER and PASS", rc.expect("STAT", StatusNotLoggedIn))
+
+	rc = s.rawLoggedIn(t)
+	assert.Equal(t, "STAT is disabled on this server", rc.expect("STAT", StatusCommandNotImplemented))
 	assert.Contains(t, rc.expect("STAT /f.txt", StatusFileStatus), "f.txt")
+	assert.Contains(t, rc.expect("HELP", StatusHelpMessage), "STAT", "the argument form stays")
 }
 
 func TestClientContext(t *testing.T) {

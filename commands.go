@@ -29,6 +29,9 @@ type commandDesc struct {
 	open           bool // allowed before login
 	needsParam     bool // an empty argument gets 501
 	duringTransfer bool // answered while a transfer runs, not queued behind it
+	// queuedWithParam limits duringTransfer to the argument-less form: STAT alone reports on the
+	// running transfer, while STAT <path> is an ordinary command queued behind it.
+	queuedWithParam bool
 	secretParam    bool // the argument is a password, logged masked
 
 	// dataConn: the command opens the data connection that PASV/EPSV/PORT/EPRT prepared, so the
@@ -45,6 +48,9 @@ type commandDesc struct {
 	refusedAfterEPSVAll bool
 
 	disabledBy    func(*Settings) bool            // non-nil: the setting that turns the verb off
+	// bareDisabledBy is the setting that turns off the verb's argument-less form only (502), once
+	// the client is logged in: DisableSTAT hides the server status, STAT <path> still lists.
+	bareDisabledBy func(*Settings) bool
 	disabledReply func(verb string) (int, string) // the reply when disabledBy is true, if not 502
 	feat          func(c *clientHandler) string   // the FEAT line, "" for none
 }
@@ -114,7 +120,10 @@ func commandTable() map[string]commandDesc {
 			handle: (*clientHandler).handleSYST, open: true,
 			disabledBy: func(s *Settings) bool { return s.DisableSYST },
 		},
-		"STAT": {handle: (*clientHandler).handleSTAT, duringTransfer: true},
+		"STAT": {
+			handle: (*clientHandler).handleSTAT, duringTransfer: true, queuedWithParam: true,
+			bareDisabledBy: func(s *Settings) bool { return s.DisableSTAT },
+		},
 		"HELP": {handle: (*clientHandler).handleHELP, open: true},
 		"NOOP": {handle: (*clientHandler).handleNOOP, open: true, duringTransfer: true},
 		"CLNT": {handle: (*clientHandler).handleCLNT, open: true, feat: feat("CLNT")},

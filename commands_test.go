@@ -96,6 +96,8 @@ func TestCommandTableRows(t *testing.T) {
 	assert.Equal(t, []string{"PASS"}, verbsWhere(func(d commandDesc) bool { return d.secretParam }))
 	assert.Equal(t, []string{"STOR"}, verbsWhere(func(d commandDesc) bool { return d.replacesFile }))
 	assert.Equal(t, []string{"ABOR", "NOOP", "QUIT", "STAT"}, verbsWhere(func(d commandDesc) bool { return d.duringTransfer }))
+	assert.Equal(t, []string{"STAT"}, verbsWhere(func(d commandDesc) bool { return d.queuedWithParam }))
+	assert.Equal(t, []string{"STAT"}, verbsWhere(func(d commandDesc) bool { return d.bareDisabledBy != nil }))
 	assert.Equal(t, []string{
 		"ACCT", "AUTH", "CCC", "CLNT", "FEAT", "HELP", "HOST", "LANG", "NOOP", "OPTS", "PASS", "PBSZ", "PROT",
 		"QUIT", "REIN", "SYST", "USER",

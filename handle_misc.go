@@ -97,20 +97,7 @@ func (c *clientHandler) handleHELP(param string) {
 // (RFC 959 4.1.3), which works even while a transfer runs.
 func (c *clientHandler) handleSTAT(param string) {
 	if param != "" {
-		if !c.loggedIn() {
-			c.reply(StatusNotLoggedIn, "Please login with USER and PASS")
-
-			return
-		}
-
-		c.data.wait()
 		c.statPath(param)
-
-		return
-	}
-
-	if c.settings.DisableSTAT {
-		c.reply(StatusCommandNotImplemented, "STAT is disabled on this server")
 
 		return
 	}
