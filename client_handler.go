@@ -322,13 +322,13 @@ func (c *clientHandler) admit(verb, param string, cmd commandDesc) bool {
 		return false
 	}
 
-	if !cmd.duringTransfer || (cmd.queuedWithParam && param != "") {
+	if cmd.waitsForTransfer(param) {
 		// Commands a client pipelines behind a transfer are run after it, in order.
 		c.data.wait()
 	}
 
 	switch {
-	case param == "" && cmd.bareDisabledBy != nil && cmd.bareDisabledBy(c.settings):
+	case cmd.bareDisabled(param, c.settings):
 		c.reply(StatusCommandNotImplemented, verb+" is disabled on this server")
 	case cmd.needsParam && param == "":
 		c.reply(StatusSyntaxErrorParameters, verb+" needs an argument")

@@ -32,7 +32,7 @@ type commandDesc struct {
 	// queuedWithParam limits duringTransfer to the argument-less form: STAT alone reports on the
 	// running transfer, while STAT <path> is an ordinary command queued behind it.
 	queuedWithParam bool
-	secretParam    bool // the argument is a password, logged masked
+	secretParam     bool // the argument is a password, logged masked
 
 	// dataConn: the command opens the data connection that PASV/EPSV/PORT/EPRT prepared, so the
 	// session's PROT policy (TLSRequirement) applies to it before the handler runs.
@@ -47,12 +47,12 @@ type commandDesc struct {
 	// but EPSV once the client sent EPSV ALL.
 	refusedAfterEPSVAll bool
 
-	disabledBy    func(*Settings) bool            // non-nil: the setting that turns the verb off
+	disabledBy func(*Settings) bool // non-nil: the setting that turns the verb off
 	// bareDisabledBy is the setting that turns off the verb's argument-less form only (502), once
 	// the client is logged in: DisableSTAT hides the server status, STAT <path> still lists.
 	bareDisabledBy func(*Settings) bool
-	disabledReply func(verb string) (int, string) // the reply when disabledBy is true, if not 502
-	feat          func(c *clientHandler) string   // the FEAT line, "" for none
+	disabledReply  func(verb string) (int, string) // the reply when disabledBy is true, if not 502
+	feat           func(c *clientHandler) string   // the FEAT line, "" for none
 }
 
 // noTransfer is the direction of a command that moves no data over a data connection.
@@ -76,6 +76,18 @@ func (d commandDesc) disabledRefusal(verb string) (int, string) {
 // directionOf is which way the data of a transfer command flows.
 func directionOf(verb string) TransferDirection {
 	return commands[verb].direction
+}
+
+// waitsForTransfer tells whether the command, with param, runs only once the running transfer
+// has replied.
+func (d commandDesc) waitsForTransfer(param string) bool {
+	return !d.duringTransfer || (d.queuedWithParam && param != "")
+}
+
+// bareDisabled tells whether the command, with param, is the argument-less form a setting
+// turned off.
+func (d commandDesc) bareDisabled(param string, s *Settings) bool {
+	return param == "" && d.bareDisabledBy != nil && d.bareDisabledBy(s)
 }
 
 // feat returns a FEAT line function for a fixed text.
