@@ -74,6 +74,10 @@ func learnEscapeError(root *os.Root) {
 // concurrent use by any number of sessions.
 type Fs struct {
 	root *os.Root
+
+	// beneath answers the common calls in fewer system calls where the kernel can confine a
+	// whole lookup to the root (openat2 on Linux); nil elsewhere, and then os.Root answers.
+	beneath *beneath
 }
 
 var (
@@ -91,12 +95,14 @@ func New(dir string) (*Fs, error) {
 
 	learnEscapeError(root)
 
-	return &Fs{root: root}, nil
+	return &Fs{root: root, beneath: openBeneath(root)}, nil
 }
 
 // Close closes the root directory. Files already open stay usable; every later call on the Fs
 // fails.
 func (f *Fs) Close() error {
+	f.beneath.close()
+
 	return f.root.Close() //nolint:wrapcheck // os.Root's error names the directory
 }
 
@@ -124,7 +130,16 @@ func (f *Fs) Open(name string) (afero.File, error) {
 // umask) when flag has os.O_CREATE. Bits of perm beyond the nine permission bits are ignored.
 // The file is an *os.File.
 func (f *Fs) OpenFile(name string, flag int, perm os.FileMode) (afero.File, error) {
-	file, err := f.root.OpenFile(rel(name), flag, perm.Perm())
+	name = rel(name)
+	if file, handled, err := f.beneath.openFile(name, flag, perm); handled {
+		if err != nil {
+			return nil, err
+		}
+
+		return file, nil
+	}
+
+	file, err := f.root.OpenFile(name, flag, perm.Perm())
 	if err != nil {
 		// Not file itself: a nil *os.File in the interface would not compare equal to nil.
 		return nil, confine(err)
@@ -135,7 +150,12 @@ func (f *Fs) OpenFile(name string, flag int, perm os.FileMode) (afero.File, erro
 
 // Mkdir creates the named directory with the permission bits of perm (before umask).
 func (f *Fs) Mkdir(name string, perm os.FileMode) error {
-	return confine(f.root.Mkdir(rel(name), perm.Perm()))
+	name = rel(name)
+	if handled, err := f.beneath.mkdir(name, perm); handled {
+		return err
+	}
+
+	return confine(f.root.Mkdir(name, perm.Perm()))
 }
 
 // MkdirAll creates the named directory and any missing parents, with the permission bits of
@@ -146,7 +166,12 @@ func (f *Fs) MkdirAll(name string, perm os.FileMode) error {
 
 // Remove removes the named file, symbolic link or empty directory.
 func (f *Fs) Remove(name string) error {
-	return confine(f.root.Remove(rel(name)))
+	name = rel(name)
+	if handled, err := f.beneath.remove(name); handled {
+		return err
+	}
+
+	return confine(f.root.Remove(name))
 }
 
 // RemoveAll removes the named file or directory with everything it holds; a missing name is
@@ -158,13 +183,23 @@ func (f *Fs) RemoveAll(name string) error {
 // Rename moves oldname to newname, both beneath the root. A symbolic link is moved itself; what
 // it points to is checked again each time it is followed.
 func (f *Fs) Rename(oldname, newname string) error {
-	return confine(f.root.Rename(rel(oldname), rel(newname)))
+	oldname, newname = rel(oldname), rel(newname)
+	if handled, err := f.beneath.rename(oldname, newname); handled {
+		return err
+	}
+
+	return confine(f.root.Rename(oldname, newname))
 }
 
 // Stat describes the named file, following symbolic links beneath the root. Sys() holds the
 // system's stat structure (*syscall.Stat_t on Unix), as for os.Stat.
 func (f *Fs) Stat(name string) (os.FileInfo, error) {
-	info, err := f.root.Stat(rel(name))
+	name = rel(name)
+	if info, handled, err := f.beneath.stat(name, false); handled {
+		return info, err
+	}
+
+	info, err := f.root.Stat(name)
 
 	return info, confine(err)
 }
@@ -172,7 +207,12 @@ func (f *Fs) Stat(name string) (os.FileInfo, error) {
 // LstatIfPossible describes the named file without following it if it is a symbolic link. The
 // boolean is always true: the link itself is described.
 func (f *Fs) LstatIfPossible(name string) (os.FileInfo, bool, error) {
-	info, err := f.root.Lstat(rel(name))
+	name = rel(name)
+	if info, handled, err := f.beneath.stat(name, true); handled {
+		return info, true, err
+	}
+
+	info, err := f.root.Lstat(name)
 
 	return info, true, confine(err)
 }
