@@ -360,6 +360,30 @@ func TestNewRefusesMissingDirectory(t *testing.T) {
 	require.ErrorIs(t, err, fs.ErrNotExist)
 }
 
+// benchSystems returns the file systems the benchmarks compare over dir: afero's BasePathFs
+// over OsFs, rootfs, and rootfs with os.Root answering every call.
+func benchSystems(b *testing.B, dir string) []struct {
+	name string
+	fs   afero.Fs
+} {
+	b.Helper()
+
+	fsys, err := New(dir)
+	require.NoError(b, err)
+	b.Cleanup(func() { assert.NoError(b, fsys.Close()) })
+
+	rootOnly, err := New(dir)
+	require.NoError(b, err)
+	b.Cleanup(func() { assert.NoError(b, rootOnly.Close()) })
+	rootOnly.beneath.close()
+	rootOnly.beneath = nil
+
+	return []struct {
+		name string
+		fs   afero.Fs
+	}{{"BasePathFs", afero.NewBasePathFs(afero.NewOsFs(), dir)}, {"rootfs", fsys}, {"os.Root", rootOnly}}
+}
+
 // BenchmarkOpenRead opens, stats, reads and closes a 4 KiB file, as a download does, at the
 // top of the served directory and four directories down, through afero's BasePathFs over OsFs
 // and through rootfs, which resolves each element beneath the root.
@@ -371,21 +395,15 @@ func BenchmarkOpenRead(b *testing.B) {
 	require.NoError(b, os.WriteFile(filepath.Join(dir, "f"), content, 0o644))
 	require.NoError(b, os.WriteFile(filepath.Join(deep, "f"), content, 0o644))
 
-	fsys, err := New(dir)
-	require.NoError(b, err)
-	b.Cleanup(func() { assert.NoError(b, fsys.Close()) })
-
-	systems := []struct {
-		name string
-		fs   afero.Fs
-	}{{"BasePathFs", afero.NewBasePathFs(afero.NewOsFs(), dir)}, {"rootfs", fsys}}
-
 	buf := make([]byte, len(content))
 
-	for _, system := range systems {
+	for _, system := range benchSystems(b, dir) {
 		for _, name := range []string{"/f", "/a/b/c/d/f"} {
 			b.Run(system.name+name, func(b *testing.B) {
 				for b.Loop() {
+					_, err := system.fs.Stat(name)
+					require.NoError(b, err)
+
 					file, err := system.fs.Open(name)
 					require.NoError(b, err)
 
@@ -394,6 +412,58 @@ func BenchmarkOpenRead(b *testing.B) {
 					_, err = io.ReadFull(file, buf)
 					require.NoError(b, err)
 					require.NoError(b, file.Close())
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkUpload writes a 4 KiB file as an atomic upload does: a stat of the target, a new
+// temporary file beside it, renamed over the target, at the top of the served directory and
+// four directories down.
+func BenchmarkUpload(b *testing.B) {
+	dir := b.TempDir()
+	content := make([]byte, 4<<10)
+	require.NoError(b, os.MkdirAll(filepath.Join(dir, "a", "b", "c", "d"), 0o755))
+
+	for _, system := range benchSystems(b, dir) {
+		for _, parent := range []string{"/", "/a/b/c/d/"} {
+			b.Run(system.name+parent+"f", func(b *testing.B) {
+				target, temp := parent+"f", parent+".upload"
+
+				for b.Loop() {
+					_, _ = system.fs.Stat(target)
+
+					file, err := system.fs.OpenFile(temp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+					require.NoError(b, err)
+					_, err = file.Write(content)
+					require.NoError(b, err)
+					require.NoError(b, file.Close())
+					require.NoError(b, system.fs.Rename(temp, target))
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkRename moves a file into a sibling directory and back, at the top of the served
+// directory and four directories down.
+func BenchmarkRename(b *testing.B) {
+	dir := b.TempDir()
+
+	for _, parent := range []string{"", "a/b/c/d/"} {
+		require.NoError(b, os.MkdirAll(filepath.Join(dir, parent, "x"), 0o755))
+		require.NoError(b, os.WriteFile(filepath.Join(dir, parent, "f"), nil, 0o644))
+	}
+
+	for _, system := range benchSystems(b, dir) {
+		for _, parent := range []string{"/", "/a/b/c/d/"} {
+			b.Run(system.name+parent+"f", func(b *testing.B) {
+				from, to := parent+"f", parent+"x/f"
+
+				for b.Loop() {
+					require.NoError(b, system.fs.Rename(from, to))
+					require.NoError(b, system.fs.Rename(to, from))
 				}
 			})
 		}
