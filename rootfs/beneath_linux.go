@@ -226,7 +226,9 @@ func linkError(oldname, newname string, err error, handled bool) error {
 // unless it is the file being renamed under another name.
 func renameat(oldfd int, oldBase string, newfd int, newBase string) error {
 	var target unix.Stat_t
-	if unix.Fstatat(newfd, newBase, &target, unix.AT_SYMLINK_NOFOLLOW) == nil && target.Mode&unix.S_IFMT == unix.S_IFDIR {
+
+	err := unix.Fstatat(newfd, newBase, &target, unix.AT_SYMLINK_NOFOLLOW)
+	if err == nil && target.Mode&unix.S_IFMT == unix.S_IFDIR {
 		var source unix.Stat_t
 		if err := unix.Fstatat(oldfd, oldBase, &source, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 			return err //nolint:wrapcheck // the caller wraps it in an *os.LinkError
@@ -265,7 +267,7 @@ func (b *beneath) remove(name string) (handled bool, err error) {
 // mkdir is Mkdir for a name with a directory part: mkdirat in its parent.
 func (b *beneath) mkdir(name string, perm fs.FileMode) (handled bool, err error) {
 	return b.inParent(name, "mkdirat", func(dirfd int, base string) error {
-		return unix.Mkdirat(dirfd, base, uint32(perm.Perm())) //nolint:wrapcheck // inParent wraps it
+		return unix.Mkdirat(dirfd, base, uint32(perm.Perm()))
 	})
 }
 

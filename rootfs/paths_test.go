@@ -74,14 +74,19 @@ func linkTree(t *testing.T, rootOnly bool) (fsys *Fs, outside string) {
 func treeState(t *testing.T, dir string) map[string]string {
 	t.Helper()
 
+	root, err := os.OpenRoot(dir)
+	require.NoError(t, err)
+
+	defer func() { require.NoError(t, root.Close()) }()
+
 	state := map[string]string{}
 
-	require.NoError(t, filepath.WalkDir(dir, func(p string, entry fs.DirEntry, err error) error {
-		if err != nil || p == dir {
-			return err
+	require.NoError(t, fs.WalkDir(root.FS(), ".", func(p string, _ fs.DirEntry, walkErr error) error {
+		if walkErr != nil || p == "." {
+			return walkErr
 		}
 
-		info, err := entry.Info()
+		info, err := root.Lstat(p)
 		if err != nil {
 			return err
 		}
@@ -90,23 +95,16 @@ func treeState(t *testing.T, dir string) map[string]string {
 
 		switch {
 		case info.Mode().IsRegular():
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-
+			data, readErr := root.ReadFile(p)
 			desc += " " + string(data)
+			err = readErr
 		case info.Mode()&fs.ModeSymlink != 0:
-			text, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-
+			text, readErr := root.Readlink(p)
 			desc += " -> " + strings.ReplaceAll(text, dir, "@")
+			err = readErr
 		}
 
-		rel, err := filepath.Rel(dir, p)
-		state[filepath.ToSlash(rel)] = desc
+		state[p] = desc
 
 		return err
 	}))
@@ -129,10 +127,10 @@ var pathOps = map[string]func(f *Fs, name string) (string, error){
 		}
 
 		if info.IsDir() {
-			names, err := file.Readdirnames(-1)
+			names, readErr := file.Readdirnames(-1)
 			sort.Strings(names)
 
-			return strings.Join(names, ","), err
+			return strings.Join(names, ","), readErr
 		}
 
 		data, err := io.ReadAll(file)
