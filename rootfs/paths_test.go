@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 
@@ -331,4 +332,60 @@ func TestDeepNamesAfterClose(t *testing.T) {
 	require.ErrorIs(t, fsys.Rename("dir/sub/deep.txt", "dir/sub/x"), fs.ErrClosed)
 	require.ErrorIs(t, fsys.Remove("dir/sub/deep.txt"), fs.ErrClosed)
 	require.ErrorIs(t, fsys.Mkdir("dir/sub/made", 0o755), fs.ErrClosed)
+}
+
+// TestCloseWhileInUse closes the Fs while other goroutines open, stat and rename deep names:
+// each call either works or fails with fs.ErrClosed, and no call resolves a name against a
+// descriptor closed under it (the race detector watches the bookkeeping).
+func TestCloseWhileInUse(t *testing.T) {
+	fsys, _ := linkTree(t, false)
+
+	var (
+		wg      sync.WaitGroup
+		once    sync.Once
+		started = make(chan struct{})
+	)
+
+	// The first worker to have done some calls, or to stop, lets Close go ahead.
+	start := func() { once.Do(func() { close(started) }) }
+
+	for worker := range 4 {
+		wg.Add(1)
+
+		go func() {
+			defer wg.Done()
+			defer start()
+
+			name := fmt.Sprintf("dir/sub/w%d", worker)
+
+			for i := 0; ; i++ {
+				if i == 10 {
+					start()
+				}
+
+				file, err := fsys.Create(name)
+				if err == nil {
+					err = file.Close()
+				}
+
+				if err == nil {
+					_, err = fsys.Stat(name)
+				}
+
+				if err == nil {
+					err = fsys.Rename(name, name+".moved")
+				}
+
+				if err != nil {
+					assert.ErrorIs(t, err, fs.ErrClosed)
+
+					return
+				}
+			}
+		}()
+	}
+
+	<-started
+	require.NoError(t, fsys.Close())
+	wg.Wait()
 }
