@@ -97,40 +97,69 @@ func BenchmarkSmallFilesRootfs(b *testing.B) {
 func benchmarkSmallFiles(b *testing.B, fsOption testOption) {
 	b.Helper()
 
-	const (
-		files = 100
-		size  = 4 << 10
-		ports = 1000
-	)
+	s := smallFilesServer(b, fsOption)
+	content := testContent(smallFileSize)
 
-	start := porttest.QuietRange(b, ports)
-	s := newTestServer(b, fsOption, withSettings(func(s *Settings) {
-		s.PassiveTransferPortRange = &PortRange{Start: start, End: start + ports - 1}
-	}))
-	content := testContent(size)
-
-	for i := range files {
+	for i := range smallFiles {
 		require.NoError(b, writeFile(s.driver.fs, fmt.Sprintf("/small-%03d.bin", i), content))
 	}
 
 	conn := s.dial(b)
 
-	b.SetBytes(size)
+	b.SetBytes(smallFileSize)
 
 	i := 0
 	for b.Loop() {
-		r, err := conn.Retr(fmt.Sprintf("small-%03d.bin", i%files))
+		r, err := conn.Retr(fmt.Sprintf("small-%03d.bin", i%smallFiles))
 		require.NoError(b, err)
 
 		n, err := io.Copy(io.Discard, r)
 		require.NoError(b, err)
-		require.EqualValues(b, size, n)
+		require.EqualValues(b, smallFileSize, n)
 		require.NoError(b, r.Close())
 
 		i++
 	}
 
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N), "µs/file")
+}
+
+// BenchmarkSmallFilesSTOR measures the upload rate of 4 KiB files over one session, a file per
+// op: EPSV, STOR and the 226 reply, into a real directory, replacing files that exist.
+func BenchmarkSmallFilesSTOR(b *testing.B) {
+	s := smallFilesServer(b, withOsFs(b))
+	content := testContent(smallFileSize)
+	conn := s.dial(b)
+
+	b.SetBytes(smallFileSize)
+
+	i := 0
+	for b.Loop() {
+		require.NoError(b, conn.Stor(fmt.Sprintf("small-%03d.bin", i%smallFiles), bytes.NewReader(content)))
+
+		i++
+	}
+
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N), "µs/file")
+}
+
+// The small-file benchmarks move smallFiles files of smallFileSize bytes in turn.
+const (
+	smallFiles    = 100
+	smallFileSize = 4 << 10
+)
+
+// smallFilesServer starts the server of the small-file benchmarks over fsOption's directory.
+func smallFilesServer(b *testing.B, fsOption testOption) *testServer {
+	b.Helper()
+
+	const ports = 1000
+
+	start := porttest.QuietRange(b, ports)
+
+	return newTestServer(b, fsOption, withSettings(func(s *Settings) {
+		s.PassiveTransferPortRange = &PortRange{Start: start, End: start + ports - 1}
+	}))
 }
 
 // BenchmarkLIST measures a LIST of a directory of 10,000 files, read to its end.
