@@ -93,11 +93,28 @@ func BenchmarkSmallFilesRootfs(b *testing.B) {
 	benchmarkSmallFiles(b, withRootFs(b))
 }
 
-// benchmarkSmallFiles downloads 4 KiB files from the directory served by fsOption.
-func benchmarkSmallFiles(b *testing.B, fsOption testOption) {
+// BenchmarkSmallFilesKeptListener is BenchmarkSmallFiles with KeepPassiveListener, the range
+// having a port for each client.
+func BenchmarkSmallFilesKeptListener(b *testing.B) {
+	benchmarkSmallFiles(b, withOsFs(b), withKeptListener(b))
+}
+
+// withKeptListener turns KeepPassiveListener on, with MaxClients low enough for the range of
+// the small-file benchmarks.
+func withKeptListener(b *testing.B) testOption {
 	b.Helper()
 
-	s := smallFilesServer(b, fsOption)
+	return withSettings(func(s *Settings) {
+		s.KeepPassiveListener = true
+		s.MaxClients = 10
+	})
+}
+
+// benchmarkSmallFiles downloads 4 KiB files from the directory served by the options.
+func benchmarkSmallFiles(b *testing.B, opts ...testOption) {
+	b.Helper()
+
+	s := smallFilesServer(b, opts...)
 	content := testContent(smallFileSize)
 
 	for i := range smallFiles {
@@ -127,7 +144,20 @@ func benchmarkSmallFiles(b *testing.B, fsOption testOption) {
 // BenchmarkSmallFilesSTOR measures the upload rate of 4 KiB files over one session, a file per
 // op: EPSV, STOR and the 226 reply, into a real directory, replacing files that exist.
 func BenchmarkSmallFilesSTOR(b *testing.B) {
-	s := smallFilesServer(b, withOsFs(b))
+	benchmarkSmallFilesSTOR(b, withOsFs(b))
+}
+
+// BenchmarkSmallFilesSTORKeptListener is BenchmarkSmallFilesSTOR with KeepPassiveListener, the
+// range having a port for each client.
+func BenchmarkSmallFilesSTORKeptListener(b *testing.B) {
+	benchmarkSmallFilesSTOR(b, withOsFs(b), withKeptListener(b))
+}
+
+// benchmarkSmallFilesSTOR uploads 4 KiB files into the directory served by the options.
+func benchmarkSmallFilesSTOR(b *testing.B, opts ...testOption) {
+	b.Helper()
+
+	s := smallFilesServer(b, opts...)
 	content := testContent(smallFileSize)
 	conn := s.dial(b)
 
@@ -149,17 +179,18 @@ const (
 	smallFileSize = 4 << 10
 )
 
-// smallFilesServer starts the server of the small-file benchmarks over fsOption's directory.
-func smallFilesServer(b *testing.B, fsOption testOption) *testServer {
+// smallFilesServer starts the server of the small-file benchmarks with the options, which
+// choose its directory.
+func smallFilesServer(b *testing.B, opts ...testOption) *testServer {
 	b.Helper()
 
 	const ports = 1000
 
 	start := porttest.QuietRange(b, ports)
 
-	return newTestServer(b, fsOption, withSettings(func(s *Settings) {
+	return newTestServer(b, append(opts, withSettings(func(s *Settings) {
 		s.PassiveTransferPortRange = &PortRange{Start: start, End: start + ports - 1}
-	}))
+	}))...)
 }
 
 // BenchmarkLIST measures a LIST of a directory of 10,000 files, read to its end.

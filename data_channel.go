@@ -27,6 +27,9 @@ type dataChannel struct {
 	// prepared is the connection made ready for the next transfer; each serves one. Only the
 	// serve goroutine touches it.
 	prepared transferHandler
+	// kept is the passive listener kept between transfers (KeepPassiveListener), or nil. Only
+	// the serve goroutine touches it.
+	kept *keptListener
 
 	mu      sync.Mutex   // guards the fields below; never held while a hook or a driver runs
 	running *transferRun // the transfer in progress, if any
@@ -150,6 +153,13 @@ func (d *dataChannel) closePrepared() {
 		_ = d.prepared.Close()
 		d.prepared = nil
 	}
+}
+
+// close closes the prepared connection and releases the kept passive listener: the session
+// ends, or REIN starts it over.
+func (d *dataChannel) close() {
+	d.closePrepared()
+	d.releaseListener()
 }
 
 // start replies 150 and runs job on the prepared data connection, in a transfer goroutine

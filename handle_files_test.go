@@ -208,8 +208,12 @@ func TestDefaultTransferType(t *testing.T) {
 // opens files with OpenFile (in memory or on disk) or GetHandle.
 func TestRETRErrors(t *testing.T) {
 	for name, option := range map[string]func(t *testing.T) testOption{
-		"memory":    func(*testing.T) testOption { return withFs(afero.NewMemMapFs()) },
-		"disk":      func(t *testing.T) testOption { return withOsFs(t) },
+		"memory": func(*testing.T) testOption { return withFs(afero.NewMemMapFs()) },
+		"disk": func(t *testing.T) testOption {
+			t.Helper()
+
+			return withOsFs(t)
+		},
 		"GetHandle": func(*testing.T) testOption { return withFs(&handleFs{Fs: afero.NewMemMapFs()}) },
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -247,7 +251,7 @@ func (f statRefusingFs) Stat(name string) (os.FileInfo, error) {
 		return nil, errTestStatRefused
 	}
 
-	return f.Fs.Stat(name) //nolint:wrapcheck // the test's driver
+	return f.Fs.Stat(name)
 }
 
 func (f statRefusingFs) OpenFile(name string, flag int, perm os.FileMode) (afero.File, error) {
@@ -255,7 +259,7 @@ func (f statRefusingFs) OpenFile(name string, flag int, perm os.FileMode) (afero
 		return nil, errTestOpenRefused
 	}
 
-	return f.Fs.OpenFile(name, flag, perm) //nolint:wrapcheck // the test's driver
+	return f.Fs.OpenFile(name, flag, perm)
 }
 
 // TestRETRRefusedByStat answers a download that both the driver's Stat and its OpenFile refuse

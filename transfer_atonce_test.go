@@ -15,23 +15,23 @@ import (
 )
 
 // tcpPair returns the two ends of a loopback TCP connection: the accepted one and the dialed one.
-func tcpPair(t *testing.T) (*net.TCPConn, net.Conn) {
-	t.Helper()
+func tcpPair(tb testing.TB) (*net.TCPConn, net.Conn) {
+	tb.Helper()
 
 	listener, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
+	require.NoError(tb, err)
 
 	defer listener.Close()
 
 	client, err := net.Dial("tcp", listener.Addr().String())
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = client.Close() })
+	require.NoError(tb, err)
+	tb.Cleanup(func() { _ = client.Close() })
 
 	server, err := listener.Accept()
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = server.Close() })
+	require.NoError(tb, err)
+	tb.Cleanup(func() { _ = server.Close() })
 
-	require.NoError(t, client.SetDeadline(time.Now().Add(10*time.Second)))
+	require.NoError(tb, client.SetDeadline(time.Now().Add(10*time.Second)))
 
 	return server.(*net.TCPConn), client //nolint:errcheck // a TCP listener's
 }
@@ -266,4 +266,37 @@ func TestRETRAtOncePanic(t *testing.T) {
 
 	// The session goes on, and the server stops without waiting for a transfer (goleak).
 	rc.expect("NOOP", StatusOK)
+}
+
+// BenchmarkSendWithoutWaiting sends a 4 KiB file at once, its size known from a stat, as RETR
+// knows it, or unknown.
+func BenchmarkSendWithoutWaiting(b *testing.B) {
+	for name, known := range map[string]bool{"size known": true, "size unknown": false} {
+		b.Run(name, func(b *testing.B) {
+			server, client := tcpPair(b)
+			content := testContent(4096)
+			file := mappedFile(b, content, 0)
+
+			received := make([]byte, len(content))
+
+			size := int64(-1)
+			if known {
+				size = int64(len(content))
+			}
+
+			var counter atomic.Int64
+
+			for b.Loop() {
+				_, err := file.Seek(0, io.SeekStart)
+				require.NoError(b, err)
+
+				done, err := sendWithoutWaiting(server, file, &counter, size)
+				require.NoError(b, err)
+				require.True(b, done)
+
+				_, err = io.ReadFull(client, received)
+				require.NoError(b, err)
+			}
+		})
+	}
 }

@@ -89,7 +89,7 @@ func statFile(fs ClientDriver, p string) (os.FileInfo, error) {
 		err = errIsDirectory
 	}
 
-	return info, err //nolint:wrapcheck // answered as the driver said it, as every Stat is
+	return info, err
 }
 
 // positionFile seeks to offset; for an upload it also drops what lies after it, so a resumed
