@@ -23,6 +23,8 @@ import (
 type dataChannel struct {
 	env   dataEnv
 	hooks dataHooks
+	// transferLog is env.logger at level info, built once rather than at each transfer.
+	transferLog log.Logger
 
 	// prepared is the connection made ready for the next transfer; each serves one. Only the
 	// serve goroutine touches it.
@@ -60,7 +62,7 @@ type dataHooks struct {
 }
 
 func newDataChannel(env dataEnv, hooks dataHooks) *dataChannel {
-	return &dataChannel{env: env, hooks: hooks}
+	return &dataChannel{env: env, hooks: hooks, transferLog: level.Info(env.logger)}
 }
 
 // transferHandler is a data connection being prepared by PASV/EPSV (passive) or PORT/EPRT
@@ -340,7 +342,7 @@ func (d *dataChannel) finish(t *transferRun, err error) {
 func (d *dataChannel) replyResult(t *transferRun, err error) {
 	duration := time.Since(t.start)
 
-	level.Info(d.env.logger).Log("event", "transfer", "cmd", t.job.command, "path", t.job.path,
+	d.transferLog.Log("event", "transfer", "cmd", t.job.command, "path", t.job.path,
 		"bytes", t.bytes.Load(), "duration", duration, "err", err)
 	d.hooks.event(Event{
 		Kind:      EventTransferEnded,
@@ -491,16 +493,24 @@ func (h *heldConn) keep(conn net.Conn) (net.Conn, error) {
 }
 
 // close marks the handler closed, runs its own closing step (a listener, a dial) and closes
-// the connection; closing twice is not an error.
+// the connection. Only the first call does: a transfer closes its handler more than once, and
+// by the later calls a kept listener may serve the next transfer.
 func (h *heldConn) close(closeOwn func() error) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+
+	if h.closed {
+		return nil
+	}
 
 	h.closed = true
 
 	err := closeOwn()
 	if h.conn != nil {
-		err = errors.Join(err, h.conn.Close())
+		// The transfer has usually closed its connection already.
+		if connErr := h.conn.Close(); !errors.Is(connErr, net.ErrClosed) {
+			err = errors.Join(err, connErr)
+		}
 	}
 
 	if err != nil && !errors.Is(err, net.ErrClosed) {

@@ -22,8 +22,7 @@ type passiveTransferHandler struct {
 	// never closes it, and a deadline ends a wait on it.
 	kept *net.TCPListener
 
-	held     heldConn
-	released bool // under held.mu: Close has ended the waits on kept
+	held heldConn
 }
 
 // Open accepts the client's connection. A connection from another IP than the control
@@ -99,19 +98,11 @@ func (p *passiveTransferHandler) Close() error {
 	return p.held.close(p.closeListener)
 }
 
-// closeListener closes the listener or, when it is kept, ends a wait on it, the first time
-// only: a transfer closes its handler again once it has replied, and by then the next PASV
-// may be waiting on the same listener.
+// closeListener closes the listener or, when it is kept, ends a wait on it.
 func (p *passiveTransferHandler) closeListener() error {
 	if p.kept == nil {
 		return p.listener.Close() //nolint:wrapcheck // heldConn wraps it
 	}
-
-	if p.released {
-		return nil
-	}
-
-	p.released = true
 
 	return p.kept.SetDeadline(aLongTimeAgo) //nolint:wrapcheck // heldConn wraps it
 }
