@@ -48,6 +48,21 @@ func requireNotListening(t *testing.T, port int) {
 	require.ErrorIs(t, err, syscall.ECONNREFUSED, "port %d still listens", port)
 }
 
+// keptListenerSession logs in, in TYPE I, to a server that keeps passive listeners and
+// serves /f.bin, whose content it returns.
+func keptListenerSession(t *testing.T) (*rawClient, []byte) {
+	t.Helper()
+
+	s := newTestServer(t, keepingListeners(t, func(*Settings) {}))
+	content := testContent(4096)
+	require.NoError(t, writeFile(s.driver.fs, "/f.bin", content))
+
+	rc := s.rawLoggedIn(t)
+	rc.expect("TYPE I", StatusOK)
+
+	return rc, content
+}
+
 // requireUnused requires that data was closed by the server without a byte sent on it.
 func requireUnused(t *testing.T, data net.Conn) {
 	t.Helper()
@@ -101,12 +116,7 @@ func TestKeptPassiveListener(t *testing.T) {
 // TestKeptPassiveListenerStaleConnections never moves a transfer over a connection made before
 // the PASV that prepared it: PASV closes every connection waiting on the kept listener.
 func TestKeptPassiveListenerStaleConnections(t *testing.T) {
-	s := newTestServer(t, keepingListeners(t, func(*Settings) {}))
-	content := testContent(4096)
-	require.NoError(t, writeFile(s.driver.fs, "/f.bin", content))
-
-	rc := s.rawLoggedIn(t)
-	rc.expect("TYPE I", StatusOK)
+	rc, content := keptListenerSession(t)
 
 	t.Run("two PASV in a row", func(t *testing.T) {
 		first := rc.pasv()
@@ -241,12 +251,7 @@ func TestKeptPassiveListenerPortRange(t *testing.T) {
 // TestKeptPassiveListenerTheft refuses a connection from another IP on a kept listener, as on
 // any passive listener, and the client's own connection then gets the file.
 func TestKeptPassiveListenerTheft(t *testing.T) {
-	s := newTestServer(t, keepingListeners(t, func(*Settings) {}))
-	content := testContent(4096)
-	require.NoError(t, writeFile(s.driver.fs, "/f.bin", content))
-
-	rc := s.rawLoggedIn(t)
-	rc.expect("TYPE I", StatusOK)
+	rc, content := keptListenerSession(t)
 	port := dataPort(t, rc.pasv())
 	rc.expect("ABOR", StatusClosingDataConn)
 
