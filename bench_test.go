@@ -93,44 +93,104 @@ func BenchmarkSmallFilesRootfs(b *testing.B) {
 	benchmarkSmallFiles(b, withRootFs(b))
 }
 
-// benchmarkSmallFiles downloads 4 KiB files from the directory served by fsOption.
-func benchmarkSmallFiles(b *testing.B, fsOption testOption) {
+// BenchmarkSmallFilesKeptListener is BenchmarkSmallFiles with KeepPassiveListener, the range
+// having a port for each client.
+func BenchmarkSmallFilesKeptListener(b *testing.B) {
+	benchmarkSmallFiles(b, withOsFs(b), withKeptListener(b))
+}
+
+// withKeptListener turns KeepPassiveListener on, with MaxClients low enough for the range of
+// the small-file benchmarks.
+func withKeptListener(b *testing.B) testOption {
 	b.Helper()
 
-	const (
-		files = 100
-		size  = 4 << 10
-		ports = 1000
-	)
+	return withSettings(func(s *Settings) {
+		s.KeepPassiveListener = true
+		s.MaxClients = 10
+	})
+}
 
-	start := porttest.QuietRange(b, ports)
-	s := newTestServer(b, fsOption, withSettings(func(s *Settings) {
-		s.PassiveTransferPortRange = &PortRange{Start: start, End: start + ports - 1}
-	}))
-	content := testContent(size)
+// benchmarkSmallFiles downloads 4 KiB files from the directory served by the options.
+func benchmarkSmallFiles(b *testing.B, opts ...testOption) {
+	b.Helper()
 
-	for i := range files {
+	s := smallFilesServer(b, opts...)
+	content := testContent(smallFileSize)
+
+	for i := range smallFiles {
 		require.NoError(b, writeFile(s.driver.fs, fmt.Sprintf("/small-%03d.bin", i), content))
 	}
 
 	conn := s.dial(b)
 
-	b.SetBytes(size)
+	b.SetBytes(smallFileSize)
 
 	i := 0
 	for b.Loop() {
-		r, err := conn.Retr(fmt.Sprintf("small-%03d.bin", i%files))
+		r, err := conn.Retr(fmt.Sprintf("small-%03d.bin", i%smallFiles))
 		require.NoError(b, err)
 
 		n, err := io.Copy(io.Discard, r)
 		require.NoError(b, err)
-		require.EqualValues(b, size, n)
+		require.EqualValues(b, smallFileSize, n)
 		require.NoError(b, r.Close())
 
 		i++
 	}
 
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N), "µs/file")
+}
+
+// BenchmarkSmallFilesSTOR measures the upload rate of 4 KiB files over one session, a file per
+// op: EPSV, STOR and the 226 reply, into a real directory, replacing files that exist.
+func BenchmarkSmallFilesSTOR(b *testing.B) {
+	benchmarkSmallFilesSTOR(b, withOsFs(b))
+}
+
+// BenchmarkSmallFilesSTORKeptListener is BenchmarkSmallFilesSTOR with KeepPassiveListener, the
+// range having a port for each client.
+func BenchmarkSmallFilesSTORKeptListener(b *testing.B) {
+	benchmarkSmallFilesSTOR(b, withOsFs(b), withKeptListener(b))
+}
+
+// benchmarkSmallFilesSTOR uploads 4 KiB files into the directory served by the options.
+func benchmarkSmallFilesSTOR(b *testing.B, opts ...testOption) {
+	b.Helper()
+
+	s := smallFilesServer(b, opts...)
+	content := testContent(smallFileSize)
+	conn := s.dial(b)
+
+	b.SetBytes(smallFileSize)
+
+	i := 0
+	for b.Loop() {
+		require.NoError(b, conn.Stor(fmt.Sprintf("small-%03d.bin", i%smallFiles), bytes.NewReader(content)))
+
+		i++
+	}
+
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N), "µs/file")
+}
+
+// The small-file benchmarks move smallFiles files of smallFileSize bytes in turn.
+const (
+	smallFiles    = 100
+	smallFileSize = 4 << 10
+)
+
+// smallFilesServer starts the server of the small-file benchmarks with the options, which
+// choose its directory.
+func smallFilesServer(b *testing.B, opts ...testOption) *testServer {
+	b.Helper()
+
+	const ports = 1000
+
+	start := porttest.QuietRange(b, ports)
+
+	return newTestServer(b, append(opts, withSettings(func(s *Settings) {
+		s.PassiveTransferPortRange = &PortRange{Start: start, End: start + ports - 1}
+	}))...)
 }
 
 // BenchmarkLIST measures a LIST of a directory of 10,000 files, read to its end.

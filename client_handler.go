@@ -389,7 +389,7 @@ func (c *clientHandler) pathParam(param string) (string, bool) {
 // reply sends one reply; a message of several lines becomes a multi-line reply. It is the
 // only way handlers answer, so every reply is formatted the same way and logged in one place.
 func (c *clientHandler) reply(code int, msg string) {
-	c.out.write(code, appendReply(make([]byte, 0, len(msg)+8), code, msg))
+	c.out.reply(code, msg)
 
 	if c.Debug() {
 		level.Debug(c.logger).Log("event", "reply", "code", code, "msg", msg)

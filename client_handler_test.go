@@ -23,6 +23,7 @@ func TestAppendReplyFormat(t *testing.T) {
 			"214-Help:\r\n USER PASS\r\n 200 looks like an end\r\n214 OK\r\n"},
 		{"trailing newline ignored", 220, "Welcome\n", "220 Welcome\r\n"},
 		{"CR dropped", 220, "a\r\nb", "220-a\r\n220 b\r\n"},
+		{"lone CR dropped", 200, "a\rb", "200 ab\r\n"},
 	}
 
 	for _, tt := range tests {

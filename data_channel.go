@@ -23,10 +23,15 @@ import (
 type dataChannel struct {
 	env   dataEnv
 	hooks dataHooks
+	// transferLog is env.logger at level info, built once rather than at each transfer.
+	transferLog log.Logger
 
 	// prepared is the connection made ready for the next transfer; each serves one. Only the
 	// serve goroutine touches it.
 	prepared transferHandler
+	// kept is the passive listener kept between transfers (KeepPassiveListener), or nil. Only
+	// the serve goroutine touches it.
+	kept *keptListener
 
 	mu      sync.Mutex   // guards the fields below; never held while a hook or a driver runs
 	running *transferRun // the transfer in progress, if any
@@ -57,7 +62,7 @@ type dataHooks struct {
 }
 
 func newDataChannel(env dataEnv, hooks dataHooks) *dataChannel {
-	return &dataChannel{env: env, hooks: hooks}
+	return &dataChannel{env: env, hooks: hooks, transferLog: level.Info(env.logger)}
 }
 
 // transferHandler is a data connection being prepared by PASV/EPSV (passive) or PORT/EPRT
@@ -150,6 +155,13 @@ func (d *dataChannel) closePrepared() {
 		_ = d.prepared.Close()
 		d.prepared = nil
 	}
+}
+
+// close closes the prepared connection and releases the kept passive listener: the session
+// ends, or REIN starts it over.
+func (d *dataChannel) close() {
+	d.closePrepared()
+	d.releaseListener()
 }
 
 // start replies 150 and runs job on the prepared data connection, in a transfer goroutine
@@ -330,7 +342,7 @@ func (d *dataChannel) finish(t *transferRun, err error) {
 func (d *dataChannel) replyResult(t *transferRun, err error) {
 	duration := time.Since(t.start)
 
-	level.Info(d.env.logger).Log("event", "transfer", "cmd", t.job.command, "path", t.job.path,
+	d.transferLog.Log("event", "transfer", "cmd", t.job.command, "path", t.job.path,
 		"bytes", t.bytes.Load(), "duration", duration, "err", err)
 	d.hooks.event(Event{
 		Kind:      EventTransferEnded,
@@ -481,16 +493,24 @@ func (h *heldConn) keep(conn net.Conn) (net.Conn, error) {
 }
 
 // close marks the handler closed, runs its own closing step (a listener, a dial) and closes
-// the connection; closing twice is not an error.
+// the connection. Only the first call does: a transfer closes its handler more than once, and
+// by the later calls a kept listener may serve the next transfer.
 func (h *heldConn) close(closeOwn func() error) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+
+	if h.closed {
+		return nil
+	}
 
 	h.closed = true
 
 	err := closeOwn()
 	if h.conn != nil {
-		err = errors.Join(err, h.conn.Close())
+		// The transfer has usually closed its connection already.
+		if connErr := h.conn.Close(); !errors.Is(connErr, net.ErrClosed) {
+			err = errors.Join(err, connErr)
+		}
 	}
 
 	if err != nil && !errors.Is(err, net.ErrClosed) {

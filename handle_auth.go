@@ -164,7 +164,7 @@ func (c *clientHandler) handleACCT(string) {
 // progress finishes first (the dispatcher waits for it); TLS on the control connection stays,
 // and so does what the clientHandler struct lists as kept by REIN.
 func (c *clientHandler) handleREIN(string) {
-	c.data.closePrepared()
+	c.data.close()
 	c.sessionState.reset(c.settings)
 
 	c.mu.Lock()

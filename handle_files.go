@@ -26,18 +26,7 @@ func (c *clientHandler) handleRETR(param string) {
 
 	offset := c.takeRestOffset()
 
-	info, err := c.fs().Stat(p)
-	if err == nil && info.IsDir() {
-		err = errIsDirectory
-	}
-
-	if err != nil {
-		c.replyError(StatusActionNotTaken, "Could not access file", err)
-
-		return
-	}
-
-	file, err := openTransferFile(c.fs(), p, os.O_RDONLY, offset)
+	file, size, err := openDownload(c.fs(), p, offset)
 	if err != nil {
 		c.replyError(StatusActionNotTaken, "Could not access file", err)
 
@@ -63,7 +52,7 @@ func (c *clientHandler) handleRETR(param string) {
 				return false, nil
 			}
 
-			return sendWithoutWaiting(x.conn, unwrapFile(file), x.counter)
+			return sendWithoutWaiting(x.conn, unwrapFile(file), x.counter, max(size-offset, 0))
 		},
 		finish: func(err error) error { return finishTransferFile(file, false, err) },
 	})

@@ -2,8 +2,10 @@ package ftpserver
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -202,17 +204,70 @@ func TestDefaultTransferType(t *testing.T) {
 	assert.Equal(t, "a\nb\n", string(readAllClose(t, data)), "TYPE A would have sent CRLF")
 }
 
+// TestRETRErrors refuses what cannot be downloaded with the same replies whether the driver
+// opens files with OpenFile (in memory or on disk) or GetHandle.
 func TestRETRErrors(t *testing.T) {
-	s := newTestServer(t)
-	require.NoError(t, s.driver.fs.Mkdir("/dir", 0o755))
+	for name, option := range map[string]func(t *testing.T) testOption{
+		"memory": func(*testing.T) testOption { return withFs(afero.NewMemMapFs()) },
+		"disk": func(t *testing.T) testOption {
+			t.Helper()
 
+			return withOsFs(t)
+		},
+		"GetHandle": func(*testing.T) testOption { return withFs(&handleFs{Fs: afero.NewMemMapFs()}) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := newTestServer(t, option(t))
+			require.NoError(t, s.driver.fs.Mkdir("/dir", 0o755))
+
+			rc := s.rawLoggedIn(t)
+			assert.Equal(t, "Could not access file: no such file or directory",
+				rc.expect("RETR /missing", StatusActionNotTaken))
+			assert.Equal(t, "Could not access file: is a directory", rc.expect("RETR /dir", StatusActionNotTaken))
+
+			rc.expect("TYPE I", StatusOK)
+			rc.expect("REST 1", StatusFileActionPending)
+			assert.Equal(t, "Could not access file: is a directory", rc.expect("RETR /dir", StatusActionNotTaken))
+			rc.expect("RETR bad\x00name", StatusSyntaxErrorParameters)
+
+			require.NoError(t, writeFile(s.driver.fs, "/f", []byte("x")))
+			assert.Equal(t, "Use PASV, EPSV, PORT or EPRT first", rc.expect("RETR /f", StatusCannotOpenDataConnection))
+		})
+	}
+}
+
+// statRefusingFs refuses to stat or open /secret, each with its own error.
+type statRefusingFs struct {
+	afero.Fs
+}
+
+var (
+	errTestStatRefused = errors.New("stat refused")
+	errTestOpenRefused = errors.New("open refused")
+)
+
+func (f statRefusingFs) Stat(name string) (os.FileInfo, error) {
+	if name == "/secret" {
+		return nil, errTestStatRefused
+	}
+
+	return f.Fs.Stat(name)
+}
+
+func (f statRefusingFs) OpenFile(name string, flag int, perm os.FileMode) (afero.File, error) {
+	if name == "/secret" {
+		return nil, errTestOpenRefused
+	}
+
+	return f.Fs.OpenFile(name, flag, perm)
+}
+
+// TestRETRRefusedByStat answers a download that both the driver's Stat and its OpenFile refuse
+// with Stat's reason.
+func TestRETRRefusedByStat(t *testing.T) {
+	s := newTestServer(t, withFs(statRefusingFs{afero.NewMemMapFs()}))
 	rc := s.rawLoggedIn(t)
-	rc.expect("RETR /missing", StatusActionNotTaken)
-	rc.expect("RETR /dir", StatusActionNotTaken)
-	rc.expect("RETR bad\x00name", StatusSyntaxErrorParameters)
-
-	require.NoError(t, writeFile(s.driver.fs, "/f", []byte("x")))
-	assert.Equal(t, "Use PASV, EPSV, PORT or EPRT first", rc.expect("RETR /f", StatusCannotOpenDataConnection))
+	assert.Equal(t, "Could not access file: stat refused", rc.expect("RETR /secret", StatusActionNotTaken))
 }
 
 func TestSTOU(t *testing.T) {

@@ -35,6 +35,28 @@ func (w *replyWriter) write(code int, buf []byte) {
 	}
 }
 
+// replyBuffers hold the replies being written, so a reply allocates nothing. A buffer grown
+// past maxPooledReply by a long reply is left to the collector rather than kept.
+var replyBuffers = sync.Pool{New: func() any {
+	buf := make([]byte, 0, 256)
+
+	return &buf
+}}
+
+const maxPooledReply = 4 << 10
+
+// reply formats and sends a reply, in a buffer of the pool.
+func (w *replyWriter) reply(code int, msg string) {
+	buf := replyBuffers.Get().(*[]byte) //nolint:errcheck // the pool holds only these
+	*buf = appendReply((*buf)[:0], code, msg)
+
+	w.write(code, *buf)
+
+	if cap(*buf) <= maxPooledReply {
+		replyBuffers.Put(buf)
+	}
+}
+
 // swap makes conn the connection replies go to, from the next reply on.
 func (w *replyWriter) swap(conn net.Conn) {
 	w.mu.Lock()
@@ -47,6 +69,14 @@ func (w *replyWriter) swap(conn net.Conn) {
 // continuation lines, and "123 last". Continuation lines are indented by one space so that a
 // line starting with digits can never be taken for the end of the reply.
 func appendReply(buf []byte, code int, msg string) []byte {
+	if !strings.ContainsAny(msg, "\r\n") {
+		buf = strconv.AppendInt(buf, int64(code), 10)
+		buf = append(buf, ' ')
+		buf = append(buf, msg...)
+
+		return append(buf, '\r', '\n')
+	}
+
 	msg = strings.ReplaceAll(msg, "\r", "")
 	lines := strings.Split(msg, "\n")
 

@@ -129,7 +129,7 @@ func (c *clientHandler) finish() {
 	}
 
 	c.data.abort()
-	c.data.closePrepared()
+	c.data.close()
 
 	_ = c.conn.Close()
 

@@ -180,6 +180,18 @@ type Settings struct {
 	// wraps each shared listener once.
 	PassiveTransferPortMultiplexing bool
 
+	// KeepPassiveListener lets a session keep its passive listener from one transfer to the
+	// next: each PASV and EPSV announces the same port again, which spares opening and closing
+	// a listener per transfer. Before the reply, the connections that wait on it, left from an
+	// earlier PASV or from others, are closed, so the next transfer takes only one that arrives
+	// after it. The listener is released by PORT, EPRT, REIN and the session's end. A session
+	// keeps it only where it does not deprive another: with PassiveTransferPortRange, only
+	// when MaxClients is set and the range has a port for each client (a PortRange or a
+	// PortMappingRange); without a range, each session holds one of the system's ports for its
+	// life. It applies to Unix systems, without PassiveTransferPortMultiplexing and without
+	// MainDriverExtensionPassiveWrapper; elsewhere every transfer has its own listener.
+	KeepPassiveListener bool
+
 	// ProxyProtocol reads the PROXY protocol header (version 1 or 2) a TCP load balancer puts
 	// before each control connection: ClientContext.RemoteAddr is then the client it names, for
 	// the driver, the connection filter, MaxClientsPerIP and the data connection checks, and

@@ -46,6 +46,9 @@ func Control(_, _ string, raw syscall.RawConn) error {
 	return sockErr //nolint:wrapcheck // reported by the dialer with context
 }
 
+// queueVisible tells whether connectionQueued can see a listener's queue.
+const queueVisible = true
+
 // connectionQueued tells, without waiting, whether a connection waits in listener's accept
 // queue.
 func connectionQueued(listener *net.TCPListener) bool {

@@ -112,6 +112,7 @@ func (d *dataChannel) prepareActive(raddr *net.TCPAddr) error {
 	}
 
 	d.prepare(handler)
+	d.releaseListener() // the client has left passive mode: its port may serve another
 
 	return nil
 }

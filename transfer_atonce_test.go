@@ -3,6 +3,7 @@
 package ftpserver
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"sync/atomic"
@@ -14,23 +15,23 @@ import (
 )
 
 // tcpPair returns the two ends of a loopback TCP connection: the accepted one and the dialed one.
-func tcpPair(t *testing.T) (*net.TCPConn, net.Conn) {
-	t.Helper()
+func tcpPair(tb testing.TB) (*net.TCPConn, net.Conn) {
+	tb.Helper()
 
 	listener, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
+	require.NoError(tb, err)
 
 	defer listener.Close()
 
 	client, err := net.Dial("tcp", listener.Addr().String())
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = client.Close() })
+	require.NoError(tb, err)
+	tb.Cleanup(func() { _ = client.Close() })
 
 	server, err := listener.Accept()
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = server.Close() })
+	require.NoError(tb, err)
+	tb.Cleanup(func() { _ = server.Close() })
 
-	require.NoError(t, client.SetDeadline(time.Now().Add(10*time.Second)))
+	require.NoError(tb, client.SetDeadline(time.Now().Add(10*time.Second)))
 
 	return server.(*net.TCPConn), client //nolint:errcheck // a TCP listener's
 }
@@ -42,7 +43,7 @@ func TestSendWithoutWaiting(t *testing.T) {
 
 		var counter atomic.Int64
 
-		done, err := sendWithoutWaiting(server, mappedFile(t, content, 0), &counter)
+		done, err := sendWithoutWaiting(server, mappedFile(t, content, 0), &counter, int64(len(content)))
 		require.NoError(t, err)
 		assert.True(t, done)
 		assert.EqualValues(t, len(content), counter.Load())
@@ -50,6 +51,25 @@ func TestSendWithoutWaiting(t *testing.T) {
 		require.NoError(t, server.Close())
 		assert.Equal(t, sha256Hex(content), sha256Hex(readAllClose(t, client)))
 	})
+
+	// The size a stat gave may be out of date by the time the file is sent: a file that grew is
+	// sent to its new end, and one that shrank to its end too.
+	for _, stated := range []int64{-1, 0, 100, 4095, 5000} {
+		t.Run(fmt.Sprintf("a file stat-ed at %d bytes is sent to its end", stated), func(t *testing.T) {
+			server, client := tcpPair(t)
+			content := testContent(4096)
+
+			var counter atomic.Int64
+
+			done, err := sendWithoutWaiting(server, mappedFile(t, content, 0), &counter, stated)
+			require.NoError(t, err)
+			assert.True(t, done)
+			assert.EqualValues(t, len(content), counter.Load())
+
+			require.NoError(t, server.Close())
+			assert.Equal(t, sha256Hex(content), sha256Hex(readAllClose(t, client)))
+		})
+	}
 
 	t.Run("a large file is left to the transfer goroutine", func(t *testing.T) {
 		server, client := tcpPair(t)
@@ -59,7 +79,7 @@ func TestSendWithoutWaiting(t *testing.T) {
 		var counter atomic.Int64
 
 		// The client reads nothing yet: the socket's buffers fill, or the limit is reached.
-		done, err := sendWithoutWaiting(server, file, &counter)
+		done, err := sendWithoutWaiting(server, file, &counter, int64(len(content)))
 		require.NoError(t, err)
 		assert.False(t, done)
 		assert.Positive(t, counter.Load())
@@ -90,7 +110,7 @@ func TestSendWithoutWaiting(t *testing.T) {
 			conn net.Conn
 			src  io.Reader
 		}{{pipe, mappedFile(t, []byte("x"), 0)}, {server, io.LimitReader(mappedFile(t, []byte("x"), 0), 1)}} {
-			done, err := sendWithoutWaiting(tc.conn, tc.src, &counter)
+			done, err := sendWithoutWaiting(tc.conn, tc.src, &counter, 1)
 			require.NoError(t, err)
 			assert.False(t, done)
 		}
@@ -246,4 +266,37 @@ func TestRETRAtOncePanic(t *testing.T) {
 
 	// The session goes on, and the server stops without waiting for a transfer (goleak).
 	rc.expect("NOOP", StatusOK)
+}
+
+// BenchmarkSendWithoutWaiting sends a 4 KiB file at once, its size known from a stat, as RETR
+// knows it, or unknown.
+func BenchmarkSendWithoutWaiting(b *testing.B) {
+	for name, known := range map[string]bool{"size known": true, "size unknown": false} {
+		b.Run(name, func(b *testing.B) {
+			server, client := tcpPair(b)
+			content := testContent(4096)
+			file := mappedFile(b, content, 0)
+
+			received := make([]byte, len(content))
+
+			size := int64(-1)
+			if known {
+				size = int64(len(content))
+			}
+
+			var counter atomic.Int64
+
+			for b.Loop() {
+				_, err := file.Seek(0, io.SeekStart)
+				require.NoError(b, err)
+
+				done, err := sendWithoutWaiting(server, file, &counter, size)
+				require.NoError(b, err)
+				require.True(b, done)
+
+				_, err = io.ReadFull(client, received)
+				require.NoError(b, err)
+			}
+		})
+	}
 }

@@ -38,6 +38,60 @@ func openTransferFile(fs ClientDriver, p string, flags int, offset int64) (FileT
 	return file, nil
 }
 
+// openDownload opens p of fs for RETR from offset and returns it with the file's size. A
+// file opened with OpenFile is stat-ed once open, so the path is walked once. GetHandle's
+// handle may not tell its size, so such a driver is asked Stat first, as always. The errors
+// are those of Stat, then of opening: a directory is refused with errIsDirectory, and a
+// failed open asks Stat why, so the reply names the same cause whichever call saw it first.
+func openDownload(fs ClientDriver, p string, offset int64) (FileTransfer, int64, error) {
+	if _, ok := fs.(ClientDriverExtentionFileTransfer); ok {
+		info, err := statFile(fs, p)
+		if err != nil {
+			return nil, 0, err
+		}
+
+		file, err := openTransferFile(fs, p, os.O_RDONLY, offset)
+
+		return file, info.Size(), err
+	}
+
+	file, err := fs.OpenFile(p, os.O_RDONLY, 0o644)
+	if err != nil {
+		if _, statErr := statFile(fs, p); statErr != nil {
+			return nil, 0, statErr
+		}
+
+		return nil, 0, newDriverError("opening "+p, err)
+	}
+
+	info, err := file.Stat()
+	if err == nil && info.IsDir() {
+		err = errIsDirectory
+	}
+
+	if err == nil && offset > 0 {
+		err = positionFile(file, os.O_RDONLY, offset)
+	}
+
+	if err != nil {
+		_ = file.Close()
+
+		return nil, 0, err
+	}
+
+	return file, info.Size(), nil
+}
+
+// statFile is the driver's Stat of a file to download: a directory is errIsDirectory.
+func statFile(fs ClientDriver, p string) (os.FileInfo, error) {
+	info, err := fs.Stat(p)
+	if err == nil && info.IsDir() {
+		err = errIsDirectory
+	}
+
+	return info, err
+}
+
 // positionFile seeks to offset; for an upload it also drops what lies after it, so a resumed
 // upload never leaves the old tail behind.
 func positionFile(file interface {

@@ -16,18 +16,18 @@ import (
 
 // mappedFile writes content to a new file and opens it for reading at offset (the downloads
 // from a file that transfer code sends by mapping or by sendfile).
-func mappedFile(t *testing.T, content []byte, offset int64) *os.File {
-	t.Helper()
+func mappedFile(tb testing.TB, content []byte, offset int64) *os.File {
+	tb.Helper()
 
-	name := filepath.Join(t.TempDir(), "mapped.bin")
-	require.NoError(t, os.WriteFile(name, content, 0o600))
+	name := filepath.Join(tb.TempDir(), "mapped.bin")
+	require.NoError(tb, os.WriteFile(name, content, 0o600))
 
 	file, err := os.Open(name)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = file.Close() })
+	require.NoError(tb, err)
+	tb.Cleanup(func() { _ = file.Close() })
 
 	_, err = file.Seek(offset, io.SeekStart)
-	require.NoError(t, err)
+	require.NoError(tb, err)
 
 	return file
 }

@@ -18,6 +18,9 @@ type passiveTransferHandler struct {
 	timeout  time.Duration
 	clientIP net.IP // nil when PasvConnectionsCheck is IPMatchDisabled
 	onTheft  func(addr net.Addr)
+	// kept is the listener when it outlives this transfer (KeepPassiveListener): the handler
+	// never closes it, and a deadline ends a wait on it.
+	kept *net.TCPListener
 
 	held heldConn
 }
@@ -26,8 +29,14 @@ type passiveTransferHandler struct {
 // connection's is closed and waited past, so a third party can neither steal the data nor,
 // by connecting first, deny it to the client.
 func (p *passiveTransferHandler) Open() (net.Conn, error) {
-	timer := time.AfterFunc(p.timeout, func() { _ = p.listener.Close() })
-	defer timer.Stop()
+	if p.kept != nil {
+		if !p.held.whileOpen(func() { _ = p.kept.SetDeadline(time.Now().Add(p.timeout)) }) {
+			return nil, newNetworkError("accepting data connection", net.ErrClosed)
+		}
+	} else {
+		timer := time.AfterFunc(p.timeout, func() { _ = p.listener.Close() })
+		defer timer.Stop()
+	}
 
 	for {
 		conn, err := p.listener.Accept()
@@ -41,8 +50,8 @@ func (p *passiveTransferHandler) Open() (net.Conn, error) {
 	}
 }
 
-// take tells whether conn is the client's data connection, and then closes the listener (one
-// connection per PASV); it closes one from another IP.
+// take tells whether conn is the client's data connection, and then closes the listener unless
+// it is kept (one connection per PASV); it closes one from another IP.
 func (p *passiveTransferHandler) take(conn net.Conn) bool {
 	if p.clientIP != nil && !net.ParseIP(remoteIP(conn.RemoteAddr())).Equal(p.clientIP) {
 		p.onTheft(conn.RemoteAddr())
@@ -51,7 +60,9 @@ func (p *passiveTransferHandler) take(conn net.Conn) bool {
 		return false
 	}
 
-	_ = p.listener.Close()
+	if p.kept == nil {
+		_ = p.listener.Close()
+	}
 
 	return true
 }
@@ -84,7 +95,108 @@ func (p *passiveTransferHandler) openQueued() (net.Conn, bool) {
 
 // Close implements transferHandler.
 func (p *passiveTransferHandler) Close() error {
-	return p.held.close(p.listener.Close)
+	return p.held.close(p.closeListener)
+}
+
+// closeListener closes the listener or, when it is kept, ends a wait on it.
+func (p *passiveTransferHandler) closeListener() error {
+	if p.kept == nil {
+		return p.listener.Close() //nolint:wrapcheck // heldConn wraps it
+	}
+
+	return p.kept.SetDeadline(aLongTimeAgo) //nolint:wrapcheck // heldConn wraps it
+}
+
+// aLongTimeAgo is a deadline in the past: it ends a wait at once.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// keptListener is a session's passive listener kept between its transfers
+// (KeepPassiveListener), and the port its PASV and EPSV announce.
+type keptListener struct {
+	listener *net.TCPListener
+	port     int
+}
+
+// maxStaleConnections bounds the waiting connections a re-armed listener closes; a listener
+// that holds more is replaced.
+const maxStaleConnections = 8
+
+// rearm readies the kept listener for the next transfer by closing every connection that waits
+// on it: none was made for the PASV about to be answered. It tells whether the queue is empty.
+func (k *keptListener) rearm() bool {
+	for range maxStaleConnections {
+		if !connectionQueued(k.listener) {
+			return true
+		}
+
+		_ = k.listener.SetDeadline(time.Now().Add(queuedAcceptWait))
+
+		conn, err := k.listener.Accept()
+		if err != nil {
+			return false
+		}
+
+		_ = conn.Close()
+	}
+
+	return !connectionQueued(k.listener)
+}
+
+// releaseListener closes the kept passive listener, if any.
+func (d *dataChannel) releaseListener() {
+	if d.kept != nil {
+		_ = d.kept.listener.Close()
+		d.kept = nil
+	}
+}
+
+// keepsListener tells whether this session may keep its passive listener between transfers
+// (see KeepPassiveListener): only where it can see a listener's queue to empty it, and where a
+// kept port deprives no other session of one.
+func (d *dataChannel) keepsListener() bool {
+	settings := d.env.settings
+	if !settings.KeepPassiveListener || !queueVisible || d.env.wrapListener != nil {
+		return false
+	}
+
+	ports, err := portRangeOf(settings.PassiveTransferPortRange)
+
+	switch r := ports.(type) {
+	case nil:
+		return err == nil
+	case PortRange:
+		return settings.MaxClients > 0 && r.End-r.Start+1 >= settings.MaxClients
+	case PortMappingRange:
+		return settings.MaxClients > 0 && r.Count >= settings.MaxClients
+	}
+
+	return false
+}
+
+// passiveListener returns the listener of the next passive transfer and the port to announce:
+// the kept one, emptied, else a new one, kept when keepsListener allows. kept is the listener
+// when it outlives the transfer.
+func (d *dataChannel) passiveListener() (listener net.Listener, kept *net.TCPListener, port int, err error) {
+	if d.kept != nil {
+		if d.kept.rearm() {
+			return d.kept.listener, d.kept.listener, d.kept.port, nil
+		}
+
+		d.releaseListener()
+	}
+
+	listener, port, err = d.listenPassive()
+	if err != nil {
+		return nil, nil, 0, err
+	}
+
+	if tcp, ok := listener.(*net.TCPListener); ok && d.keepsListener() {
+		d.kept = &keptListener{listener: tcp, port: port}
+
+		return tcp, tcp, port, nil
+	}
+
+	return listener, nil, port, nil
 }
 
 // Channel implements transferHandler.
@@ -231,7 +343,7 @@ func (d *dataChannel) preparePassive() (int, error) {
 		return port, nil
 	}
 
-	listener, port, err := d.listenPassive()
+	listener, kept, port, err := d.passiveListener()
 	if err != nil {
 		return 0, err
 	}
@@ -239,6 +351,7 @@ func (d *dataChannel) preparePassive() (int, error) {
 	logger := d.env.logger
 	handler := &passiveTransferHandler{
 		listener: listener,
+		kept:     kept,
 		timeout:  timeout,
 		onTheft: func(addr net.Addr) {
 			level.Warn(logger).Log("event", "passive_connection_refused", "from", addr)
