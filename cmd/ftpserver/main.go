@@ -66,6 +66,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return printPasswordHash(os.Stdin, stdout, stderr)
 	}
 
+	stopProfile, err := startCPUProfile(cfg.cpuProfile)
+	if err != nil {
+		return err
+	}
+
+	defer func() { _ = stopProfile() }()
+
 	drv, err := newDriver(cfg)
 	if err != nil {
 		return err
