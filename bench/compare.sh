@@ -18,9 +18,18 @@
 # shown; LOGINS (200) sequential logins per repetition; SIZE_MIB (1024) size of the RETR/STOR file,
 # lowered when /dev/shm or the memory is short, never below 256; CONC_MIB (256) size of the file
 # that 8 connections download at once; CONC_FILES (4096) 4 KiB files moved per run over 16 or 64
-# connections; IDLE (1000) idle sessions held beside 16 busy ones; WARM_MIB (half the free
-# memory, at most 8192) memory written once before the runs; ONLY (all) the scenarios to run, by
-# their ids in SCENARIOS below, separated by commas (ONLY=retr,small16,idle).
+# connections; IDLE (1000) idle sessions held beside 16 busy ones; IDLE_SETTLE (10) seconds at
+# most to wait for a server's memory to settle before and after the idle sessions log in;
+# WARM_MIB (half the free memory, at most 8192) memory written once before the runs; ONLY (all)
+# the scenarios to run, by their ids in SCENARIOS below, separated by commas
+# (ONLY=retr,small16,idle); PROFILE (unset) set to 1 profiles ftpkit in each scenario run, after
+# the measurements: Go's CPU profile (cmd/ftpserver -cpuprofile) over REPS runs on a fresh
+# instance, perf record -g over one run if perf is installed, and strace -c -f over one run of
+# ftpkit and of pure-ftpd for the system calls per unit of work; PROFILE_DIR (bench/profile)
+# receives them, with a summary.md; FTPKIT_ARGS (none) more flags for ftpkit's server, to compare
+# its settings (FTPKIT_ARGS=-pasv-multiplex).
+#
+# bench/readme.sh runs this script and writes its report into the README.
 #
 # It prints a Markdown report on stdout and its progress on stderr. It exits 1 if a server could
 # not be started or a measurement failed (the report then shows n/a), after measuring the rest.
@@ -133,11 +142,16 @@ group() {
 # port_free tells whether nothing listens on HOST:$1.
 port_free() { ! (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
 
-# pick_ports sets CONTROL_PORT to a free port and PASV_MIN..PASV_MAX to the 1,000 ports after
+# pick_ports sets CONTROL_PORT to a free port and PASV_MIN..PASV_MAX to the PASV_SPAN ports after
 # it, all below the kernel's ephemeral range, so that the client's own ports never take one of
 # them. There is room for one slot per server and one more, SPARE_PORT, which every short-lived
 # instance (the idle sessions' memory, the profiles) reuses in turn: with SPARE set, pick_ports
 # gives that slot.
+# A transfer can leave its passive port in TIME_WAIT for a minute. With a range of 1,000,
+# pure-ftpd answered "425 Unable to identify the local data socket: Address already in use" to
+# some of 2,048 uploads right after three runs of 2,048 downloads (its bind failed on ports still
+# taken); the other servers reuse such ports.
+PASV_SPAN=3000
 NEXT_PORT=""
 SPARE_PORT=""
 SPARE=""
@@ -148,7 +162,7 @@ pick_ports() {
 	local low
 	if [ -z "$NEXT_PORT" ]; then
 		low=$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range)
-		NEXT_PORT=$((low - (${#SERVERS[@]} + 1) * 1001 - 1 - RANDOM % 2000))
+		NEXT_PORT=$((low - (${#SERVERS[@]} + 1) * (PASV_SPAN + 1) - 1 - RANDOM % 2000))
 	fi
 	if [ -n "$SPARE" ] && [ -n "$SPARE_PORT" ]; then
 		CONTROL_PORT=$SPARE_PORT
@@ -157,11 +171,11 @@ pick_ports() {
 			NEXT_PORT=$((NEXT_PORT + 1))
 		done
 		CONTROL_PORT=$NEXT_PORT
-		NEXT_PORT=$((NEXT_PORT + 1001))
+		NEXT_PORT=$((NEXT_PORT + PASV_SPAN + 1))
 		[ -z "$SPARE" ] || SPARE_PORT=$CONTROL_PORT
 	fi
 	PASV_MIN=$((CONTROL_PORT + 1))
-	PASV_MAX=$((CONTROL_PORT + 1000))
+	PASV_MAX=$((CONTROL_PORT + PASV_SPAN))
 }
 
 # start_spare starts another instance of server $1 on the spare ports, leaving PORT and
@@ -380,8 +394,10 @@ wait_ready() {
 	return 1
 }
 
-# FTPKIT_FLAGS are more flags for ftpkit's server: the profiles below add -cpuprofile.
-FTPKIT_FLAGS=()
+# FTPKIT_FLAGS are more flags for ftpkit's server: FTPKIT_ARGS, split at spaces, to which the
+# profiles below add -cpuprofile.
+read -r -a FTPKIT_ARGV <<<"${FTPKIT_ARGS:-}"
+FTPKIT_FLAGS=("${FTPKIT_ARGV[@]}")
 start_ftpkit() {
 	pick_ports
 	PORT[ftpkit]=$CONTROL_PORT
@@ -747,6 +763,7 @@ for scenario in "${SCENARIOS[@]}"; do
 			[ -z "${FAILED[$server]:-}" ] || continue
 			pid=${SERVER_PID[$server]}
 			wait_reaped "$pid" || true
+			wait_ports "$server"
 			before=$(machine_ticks)
 			# time reports on fd 2, into client-cpu; the measurement's own errors go to fd 3.
 			if { time "$fn" "$server" >"$WORK/value" 2>&3; } 3>&2 2>"$WORK/client-cpu"; then
@@ -847,10 +864,24 @@ LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 # Profiles (PROFILE=1): after the measurements, so that they never slow a measured run
 # ---------------------------------------------------------------------------------------------
 
+# wait_ports waits, up to 65 seconds, until fewer than half the passive ports of server $1 are
+# held in TIME_WAIT (see PASV_SPAN), so that pure-ftpd finds free ones.
+wait_ports() {
+	local low=$((PORT[$1] + 1)) high=$((PORT[$1] + PASV_SPAN)) held
+	command -v ss >/dev/null 2>&1 || return 0
+	for _ in $(seq 65); do
+		held=$(ss -Htan state time-wait "( sport >= :$low and sport <= :$high )" | wc -l)
+		[ "$held" -ge $((PASV_SPAN / 2)) ] || return 0
+		[ "$_" -gt 1 ] || log "   $1: $held of its passive ports in TIME_WAIT; waiting for them"
+		sleep 1
+	done
+}
+
 # strace_counts runs scenario function $2 once against server $1 under strace -c -f (every thread
 # and every process it forks meanwhile) and writes strace's summary to file $3.
 strace_counts() {
 	local server=$1 fn=$2 out=$3 tracer status=0
+	wait_ports "$server"
 	strace -c -f -q -o "$out" -p "${SERVER_PID[$server]}" 2>/dev/null &
 	tracer=$!
 	# strace is ready once it has attached: the server's status then names a tracer.
@@ -890,7 +921,7 @@ if [ -n "${PROFILE:-}" ]; then
 		} >>"$summary"
 
 		# Go's CPU profile of a fresh ftpkit that runs the scenario REPS times and nothing else.
-		FTPKIT_FLAGS=(-cpuprofile "$PROFILE_DIR/ftpkit-$id.pprof")
+		FTPKIT_FLAGS=("${FTPKIT_ARGV[@]}" -cpuprofile "$PROFILE_DIR/ftpkit-$id.pprof")
 		if start_spare ftpkit; then
 			for rep in $(seq "$REPS"); do
 				"$fn" ftpkit >/dev/null || log "   run $rep under the profiler FAILED"
@@ -916,7 +947,7 @@ if [ -n "${PROFILE:-}" ]; then
 			end_spare ftpkit
 			log "   ftpkit did not start with -cpuprofile"
 		fi
-		FTPKIT_FLAGS=()
+		FTPKIT_FLAGS=("${FTPKIT_ARGV[@]}")
 
 		# perf, when installed: the whole process, the runtime's threads and the kernel included.
 		if command -v perf >/dev/null 2>&1; then
@@ -926,35 +957,41 @@ if [ -n "${PROFILE:-}" ]; then
 			"$fn" ftpkit >/dev/null || log "   run under perf FAILED"
 			kill -INT "$recorder" 2>/dev/null || true
 			wait "$recorder" 2>/dev/null || true
-			if perf report -q --stdio --no-children --sort comm,dso,sym -i "$PROFILE_DIR/ftpkit-$id.perf" 2>/dev/null |
-				grep -v '^$' | grep -v '^ *|' | grep -v '^ *-' | head -n 25 >"$PROFILE_DIR/ftpkit-$id.perf.txt"; then
-				{
-					echo
-					echo "perf, one run of ftpkit (self time by thread, object and symbol):"
-					echo
-					echo '```'
-					cat "$PROFILE_DIR/ftpkit-$id.perf.txt"
-					echo '```'
-				} >>"$summary"
-			fi
+			perf_report() {
+				perf report -q --stdio -g none "$@" -i "$PROFILE_DIR/ftpkit-$id.perf" 2>/dev/null | grep -v '^$' || true
+			}
+			{
+				echo
+				echo "perf, one run of ftpkit: the share of the kernel and of the program, then the"
+				echo "system calls and the runtime's scheduler with what they call (\`perf report --children\`):"
+				echo
+				echo '```'
+				perf_report --no-children --sort dso | head -n 3
+				perf_report --children --sort sym |
+					grep -E '__x64_sys_|__do_sys_|runtime\.(sysmon|schedule|findRunnable|netpoll|mallocgc|gcBgMarkWorker)$' |
+					head -n 20
+				echo '```'
+			} >>"$summary"
 		fi
 
 		# System calls per unit of work, one run each under strace -c -f (which slows the run).
 		if command -v strace >/dev/null 2>&1; then
 			for server in ftpkit pure-ftpd; do
 				[ -z "${FAILED[$server]:-}" ] || continue
-				if strace_counts "$server" "$fn" "$PROFILE_DIR/$server-$id.strace"; then
-					{
-						echo
-						echo "System calls of $server per unit of work (${cpu_unit#* per }; $work in one run), \`strace -c -f\`:"
-						echo
-						echo "| System call | Calls per unit |"
-						echo "| --- | --- |"
-						per_unit "$PROFILE_DIR/$server-$id.strace" "$work"
-					} >>"$summary"
-				else
+				note=""
+				strace_counts "$server" "$fn" "$PROFILE_DIR/$server-$id.strace" || {
 					log "   $server under strace FAILED"
-				fi
+					note=" (the run failed part of the way: the figures are low)"
+				}
+				[ -s "$PROFILE_DIR/$server-$id.strace" ] || continue
+				{
+					echo
+					echo "System calls of $server per unit of work (${cpu_unit#* per }; $work in one run), \`strace -c -f\`$note:"
+					echo
+					echo "| System call | Calls per unit |"
+					echo "| --- | --- |"
+					per_unit "$PROFILE_DIR/$server-$id.strace" "$work"
+				} >>"$summary"
 			done
 		fi
 	done
@@ -1021,7 +1058,7 @@ cat <<EOF
 - Date: $(date -u '+%Y-%m-%d %H:%M UTC'); load average $LOAD_START at the start, $LOAD_END at the end
 - Servers: ftpkit ${VERSION[ftpkit]}, ftpserverlib ${VERSION[ftpserverlib]:-n/a} (bench/fsl),
   vsftpd ${VERSION[vsftpd]:-n/a}, pure-ftpd ${VERSION[pure-ftpd]:-n/a} (Debian's packages)
-- Command: \`REPS=$REPS SIZE_MIB=$SIZE_MIB CONC_FILES=$CONC_FILES IDLE=$IDLE${ONLY:+ ONLY=$ONLY} bash bench/compare.sh\`
+- Command: \`REPS=$REPS SIZE_MIB=$SIZE_MIB CONC_FILES=$CONC_FILES IDLE=$IDLE${ONLY:+ ONLY=$ONLY}${FTPKIT_ARGS:+ FTPKIT_ARGS='$FTPKIT_ARGS'} bash bench/compare.sh\`
 - Each cell: the median of $REPS interleaved runs, then (min–max) of the runs; ratios above 1 mean
   ftpkit is faster.
 
@@ -1116,7 +1153,7 @@ EOF
 cat <<EOF
 
 How the servers ran: ftpkit as \`cmd/ftpserver -root DIR -idle-timeout 60 -pasv-ports MIN-MAX -tls
--no-transfer-log\` (user and password, no chroot, as root); ftpserverlib v0.32.3 as \`bench/fsl\` with
+-no-transfer-log${FTPKIT_ARGS:+ $FTPKIT_ARGS}\` (user and password, no chroot, as root); ftpserverlib v0.32.3 as \`bench/fsl\` with
 the same flags (an afero BasePathFs over the directory, explicit TLS with a self-signed certificate
 made at start, as root); vsftpd standalone, anonymous with uploads, chrooted, sessions as
 ${VSFTPD_USER:-n/a}, isolate and isolate_network on (its defaults), seccomp_sandbox off, ssl_enable
