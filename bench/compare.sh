@@ -147,11 +147,11 @@ port_free() { ! (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
 # them. There is room for one slot per server and one more, SPARE_PORT, which every short-lived
 # instance (the idle sessions' memory, the profiles) reuses in turn: with SPARE set, pick_ports
 # gives that slot.
-# A transfer can leave its passive port in TIME_WAIT for a minute. With a range of 1,000,
-# pure-ftpd answered "425 Unable to identify the local data socket: Address already in use" to
-# some of 2,048 uploads right after three runs of 2,048 downloads (its bind failed on ports still
-# taken); the other servers reuse such ports.
-PASV_SPAN=3000
+# A download leaves the server's passive port in TIME_WAIT for a minute. pure-ftpd cannot bind
+# such a port for a new transfer (the other servers can): with a range of 1,000 it answered
+# "425 Unable to identify the local data socket: Address already in use" to some of 2,048
+# uploads right after three runs of 2,048 downloads. Wide ranges and wait_ports avoid that.
+PASV_SPAN=5000
 NEXT_PORT=""
 SPARE_PORT=""
 SPARE=""
@@ -163,6 +163,7 @@ pick_ports() {
 	if [ -z "$NEXT_PORT" ]; then
 		low=$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range)
 		NEXT_PORT=$((low - (${#SERVERS[@]} + 1) * (PASV_SPAN + 1) - 1 - RANDOM % 2000))
+		[ "$NEXT_PORT" -gt 1024 ] || die "the ephemeral ports start at $low: no room below for the passive ports"
 	fi
 	if [ -n "$SPARE" ] && [ -n "$SPARE_PORT" ]; then
 		CONTROL_PORT=$SPARE_PORT
@@ -612,15 +613,26 @@ tree_pss_kib() {
 		awk '$1 == "Pss:" { sum += $2 } END { print sum + 0 }'
 }
 
-# measure_idle runs the CONC_FILES small files over 16 connections twice: alone, then beside IDLE
-# logged-in idle sessions. It prints the rate beside the idle sessions, then "without" and the
+# measure_idle runs the CONC_FILES small files over 16 connections twice: alone, and beside IDLE
+# logged-in idle sessions, in turn first and second (IDLE_TURN), since a second run on a warm
+# server tends to be faster. It prints the rate beside the idle sessions, then "without" and the
 # rate alone. The memory the idle sessions take is measured apart, by idle_memory.
+declare -A IDLE_TURN=()
 measure_idle() {
-	local server=$1 without
-	without=$(measure_small16 "$server") || return 1
-	wait_reaped "${SERVER_PID[$server]}" || true
-	load "$server" "$SMALL_TIMEOUT" -scenario small -conns 16 -idle "$IDLE" -path 'pub/many/%04d.bin' \
-		-count "$CONC_FILES" -size "$SMALL_SIZE" || return 1
+	local server=$1 without beside turn=$((IDLE_TURN[$1]++ % 2))
+	if [ "$turn" = 0 ]; then
+		without=$(measure_small16 "$server") || return 1
+		wait_reaped "${SERVER_PID[$server]}" || true
+		wait_ports "$server"
+	fi
+	beside=$(load "$server" "$SMALL_TIMEOUT" -scenario small -conns 16 -idle "$IDLE" -path 'pub/many/%04d.bin' \
+		-count "$CONC_FILES" -size "$SMALL_SIZE") || return 1
+	if [ "$turn" = 1 ]; then
+		wait_reaped "${SERVER_PID[$server]}" || true
+		wait_ports "$server"
+		without=$(measure_small16 "$server") || return 1
+	fi
+	echo "$beside"
 	echo "without $without"
 }
 
@@ -718,6 +730,20 @@ TIMEFORMAT='%3U %3S'
 
 # machine_ticks prints the clock ticks the processors have been busy since boot.
 machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8; exit }' /proc/stat; }
+
+# wait_ports waits, up to 65 seconds, until pure-ftpd ($1; other servers need no wait) has $2
+# (CONC_FILES) passive ports out of TIME_WAIT (see PASV_SPAN). Even then it fails a transfer now
+# and then when many are held, so the traced runs wait for all of them.
+wait_ports() {
+	local low=$((PORT[$1] + 1)) high=$((PORT[$1] + PASV_SPAN)) need=${2:-$CONC_FILES} held
+	[ "$1" = pure-ftpd ] && command -v ss >/dev/null 2>&1 || return 0
+	for second in $(seq 65); do
+		held=$(ss -Htan state time-wait "( sport >= :$low and sport <= :$high )" | wc -l)
+		[ $((held + need)) -gt "$PASV_SPAN" ] || return 0
+		[ "$second" -gt 1 ] || log "   $1: $held of its passive ports in TIME_WAIT; waiting for them"
+		sleep 1
+	done
+}
 
 # wait_reaped waits up to 2 seconds for process $1 to have no child left, live or zombie, so
 # that the sessions of the last measurement have ended. It reads /proc rather than run ps, whose
@@ -864,24 +890,11 @@ LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 # Profiles (PROFILE=1): after the measurements, so that they never slow a measured run
 # ---------------------------------------------------------------------------------------------
 
-# wait_ports waits, up to 65 seconds, until fewer than half the passive ports of server $1 are
-# held in TIME_WAIT (see PASV_SPAN), so that pure-ftpd finds free ones.
-wait_ports() {
-	local low=$((PORT[$1] + 1)) high=$((PORT[$1] + PASV_SPAN)) held
-	command -v ss >/dev/null 2>&1 || return 0
-	for _ in $(seq 65); do
-		held=$(ss -Htan state time-wait "( sport >= :$low and sport <= :$high )" | wc -l)
-		[ "$held" -ge $((PASV_SPAN / 2)) ] || return 0
-		[ "$_" -gt 1 ] || log "   $1: $held of its passive ports in TIME_WAIT; waiting for them"
-		sleep 1
-	done
-}
-
 # strace_counts runs scenario function $2 once against server $1 under strace -c -f (every thread
 # and every process it forks meanwhile) and writes strace's summary to file $3.
 strace_counts() {
 	local server=$1 fn=$2 out=$3 tracer status=0
-	wait_ports "$server"
+	wait_ports "$server" "$PASV_SPAN"
 	strace -c -f -q -o "$out" -p "${SERVER_PID[$server]}" 2>/dev/null &
 	tracer=$!
 	# strace is ready once it has attached: the server's status then names a tracer.
