@@ -73,6 +73,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	defer func() { _ = stopProfile() }()
 
+	return serve(ctx, cfg, stdout, stderr)
+}
+
+// serve runs the server cfg describes until ctx is done, as run says.
+func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	drv, err := newDriver(cfg)
 	if err != nil {
 		return err

@@ -14,7 +14,7 @@ func startCPUProfile(path string) (stop func() error, err error) {
 		return func() error { return nil }, nil
 	}
 
-	f, err := os.Create(path) //nolint:gosec // the operator names the file on the command line
+	f, err := os.Create(path)
 	if err != nil {
 		return nil, fmt.Errorf("-cpuprofile: %w", err)
 	}
