@@ -731,16 +731,18 @@ TIMEFORMAT='%3U %3S'
 # machine_ticks prints the clock ticks the processors have been busy since boot.
 machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8; exit }' /proc/stat; }
 
-# wait_ports waits, up to 65 seconds, until pure-ftpd ($1; other servers need no wait) has $2
-# (CONC_FILES) passive ports out of TIME_WAIT (see PASV_SPAN). Even then it fails a transfer now
-# and then when many are held, so the traced runs wait for all of them.
+# wait_ports waits, up to 65 seconds, until pure-ftpd ($1; other servers need no wait) has room
+# for $2 (2 × CONC_FILES) more transfers on passive ports that no TIME_WAIT connection holds (see
+# PASV_SPAN): the fewer are held, the rarer its 425 replies.
 wait_ports() {
-	local low=$((PORT[$1] + 1)) high=$((PORT[$1] + PASV_SPAN)) need=${2:-$CONC_FILES} held
+	local low=$((PORT[$1] + 1)) high=$((PORT[$1] + PASV_SPAN)) need=${2:-$((2 * CONC_FILES))} held
 	[ "$1" = pure-ftpd ] && command -v ss >/dev/null 2>&1 || return 0
 	for second in $(seq 65); do
-		held=$(ss -Htan state time-wait "( sport >= :$low and sport <= :$high )" | wc -l)
+		# A port may be held by several connections: count the ports.
+		held=$(ss -Htan state time-wait "( sport >= :$low and sport <= :$high )" |
+			awk '{ sub(/.*:/, "", $3); print $3 }' | sort -u | wc -l)
 		[ $((held + need)) -gt "$PASV_SPAN" ] || return 0
-		[ "$second" -gt 1 ] || log "   $1: $held of its passive ports in TIME_WAIT; waiting for them"
+		[ "$second" -gt 1 ] || log "   $1: $held of its passive ports held in TIME_WAIT; waiting for them"
 		sleep 1
 	done
 }
