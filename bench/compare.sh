@@ -747,6 +747,16 @@ wait_ports() {
 	done
 }
 
+# ports_needed prints how many passive ports a run of scenario $1 may take, for wait_ports: the
+# runs of one big file or one LIST take one or a few.
+ports_needed() {
+	case $1 in
+	small16 | small64 | stor16 | stor64 | idle) echo $((2 * CONC_FILES)) ;;
+	small) echo $((2 * SMALL_FILES)) ;;
+	*) echo 64 ;;
+	esac
+}
+
 # wait_reaped waits up to 2 seconds for process $1 to have no child left, live or zombie, so
 # that the sessions of the last measurement have ended. It reads /proc rather than run ps, whose
 # own CPU time would count.
@@ -791,7 +801,7 @@ for scenario in "${SCENARIOS[@]}"; do
 			[ -z "${FAILED[$server]:-}" ] || continue
 			pid=${SERVER_PID[$server]}
 			wait_reaped "$pid" || true
-			wait_ports "$server"
+			wait_ports "$server" "$(ports_needed "$id")"
 			before=$(machine_ticks)
 			# time reports on fd 2, into client-cpu; the measurement's own errors go to fd 3.
 			if { time "$fn" "$server" >"$WORK/value" 2>&3; } 3>&2 2>"$WORK/client-cpu"; then
