@@ -18,9 +18,18 @@
 # shown; LOGINS (200) sequential logins per repetition; SIZE_MIB (1024) size of the RETR/STOR file,
 # lowered when /dev/shm or the memory is short, never below 256; CONC_MIB (256) size of the file
 # that 8 connections download at once; CONC_FILES (4096) 4 KiB files moved per run over 16 or 64
-# connections; IDLE (1000) idle sessions held beside 16 busy ones; WARM_MIB (half the free
-# memory, at most 8192) memory written once before the runs; ONLY (all) the scenarios to run, by
-# their ids in SCENARIOS below, separated by commas (ONLY=retr,small16,idle).
+# connections; IDLE (1000) idle sessions held beside 16 busy ones; IDLE_SETTLE (10) seconds at
+# most to wait for a server's memory to settle before and after the idle sessions log in;
+# WARM_MIB (half the free memory, at most 8192) memory written once before the runs; ONLY (all)
+# the scenarios to run, by their ids in SCENARIOS below, separated by commas
+# (ONLY=retr,small16,idle); PROFILE (unset) set to 1 profiles ftpkit in each scenario run, after
+# the measurements: Go's CPU profile (cmd/ftpserver -cpuprofile) over REPS runs on a fresh
+# instance, perf record -g over one run if perf is installed, and strace -c -f over one run of
+# ftpkit and of pure-ftpd for the system calls per unit of work; PROFILE_DIR (bench/profile)
+# receives them, with a summary.md; FTPKIT_ARGS (none) more flags for ftpkit's server, to compare
+# its settings (FTPKIT_ARGS=-pasv-multiplex).
+#
+# bench/readme.sh runs this script and writes its report into the README.
 #
 # It prints a Markdown report on stdout and its progress on stderr. It exits 1 if a server could
 # not be started or a measurement failed (the report then shows n/a), after measuring the rest.
@@ -35,6 +44,7 @@ ONLY="${ONLY:-}"
 CONC_MIB="${CONC_MIB:-256}"
 CONC_FILES="${CONC_FILES:-4096}"
 IDLE="${IDLE:-1000}"
+IDLE_SETTLE="${IDLE_SETTLE:-10}"
 SMALL_FILES=500
 SMALL_SIZE=4096
 LIST_ENTRIES=10000
@@ -87,6 +97,16 @@ stop_pid() {
 	wait "$pid" 2>/dev/null || true
 }
 
+# forget_pid removes process $1, stopped already, from STARTED_PIDS, so that cleanup never
+# signals another process that gets its number later.
+forget_pid() {
+	local pid kept=()
+	for pid in "${STARTED_PIDS[@]}"; do
+		[ "$pid" = "$1" ] || kept+=("$pid")
+	done
+	STARTED_PIDS=("${kept[@]}")
+}
+
 # ---------------------------------------------------------------------------------------------
 # Small helpers
 # ---------------------------------------------------------------------------------------------
@@ -122,9 +142,19 @@ group() {
 # port_free tells whether nothing listens on HOST:$1.
 port_free() { ! (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
 
-# pick_ports sets CONTROL_PORT to a free port and PASV_MIN..PASV_MAX to the 1,000 ports after
-# it, all below the kernel's ephemeral range, so that the client's own ports never take one of them.
+# pick_ports sets CONTROL_PORT to a free port and PASV_MIN..PASV_MAX to the PASV_SPAN ports after
+# it, all below the kernel's ephemeral range, so that the client's own ports never take one of
+# them. There is room for one slot per server and one more, SPARE_PORT, which every short-lived
+# instance (the idle sessions' memory, the profiles) reuses in turn: with SPARE set, pick_ports
+# gives that slot.
+# A download leaves the server's passive port in TIME_WAIT for a minute. pure-ftpd cannot bind
+# such a port for a new transfer (the other servers can): with a range of 1,000 it answered
+# "425 Unable to identify the local data socket: Address already in use" to some of 2,048
+# uploads right after three runs of 2,048 downloads. Wide ranges and wait_ports avoid that.
+PASV_SPAN=5000
 NEXT_PORT=""
+SPARE_PORT=""
+SPARE=""
 CONTROL_PORT=""
 PASV_MIN=""
 PASV_MAX=""
@@ -132,15 +162,43 @@ pick_ports() {
 	local low
 	if [ -z "$NEXT_PORT" ]; then
 		low=$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range)
-		NEXT_PORT=$((low - 3 * 1001 - 1 - RANDOM % 2000))
+		NEXT_PORT=$((low - (${#SERVERS[@]} + 1) * (PASV_SPAN + 1) - 1 - RANDOM % 2000))
+		[ "$NEXT_PORT" -gt 1024 ] || die "the ephemeral ports start at $low: no room below for the passive ports"
 	fi
-	while ! port_free "$NEXT_PORT"; do
-		NEXT_PORT=$((NEXT_PORT + 1))
-	done
-	CONTROL_PORT=$NEXT_PORT
-	PASV_MIN=$((NEXT_PORT + 1))
-	PASV_MAX=$((NEXT_PORT + 1000))
-	NEXT_PORT=$((NEXT_PORT + 1001))
+	if [ -n "$SPARE" ] && [ -n "$SPARE_PORT" ]; then
+		CONTROL_PORT=$SPARE_PORT
+	else
+		while ! port_free "$NEXT_PORT"; do
+			NEXT_PORT=$((NEXT_PORT + 1))
+		done
+		CONTROL_PORT=$NEXT_PORT
+		NEXT_PORT=$((NEXT_PORT + PASV_SPAN + 1))
+		[ -z "$SPARE" ] || SPARE_PORT=$CONTROL_PORT
+	fi
+	PASV_MIN=$((CONTROL_PORT + 1))
+	PASV_MAX=$((CONTROL_PORT + PASV_SPAN))
+}
+
+# start_spare starts another instance of server $1 on the spare ports, leaving PORT and
+# SERVER_PID to it, for the caller to put back with end_spare once it is done.
+MAIN_PORT=""
+MAIN_PID=""
+start_spare() {
+	local status=0
+	MAIN_PORT=${PORT[$1]} MAIN_PID=${SERVER_PID[$1]}
+	SPARE=1
+	"start_${1//-/_}" || status=1
+	SPARE=""
+	return "$status"
+}
+
+# end_spare stops the instance start_spare started for server $1 and restores the main one's.
+end_spare() {
+	if [ "${SERVER_PID[$1]}" != "$MAIN_PID" ]; then
+		stop_pid "${SERVER_PID[$1]}"
+		forget_pid "${SERVER_PID[$1]}"
+	fi
+	PORT[$1]=$MAIN_PORT SERVER_PID[$1]=$MAIN_PID
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -337,12 +395,17 @@ wait_ready() {
 	return 1
 }
 
+# FTPKIT_FLAGS are more flags for ftpkit's server: FTPKIT_ARGS, split at spaces, to which the
+# profiles below add -cpuprofile.
+read -r -a FTPKIT_ARGV <<<"${FTPKIT_ARGS:-}"
+FTPKIT_FLAGS=("${FTPKIT_ARGV[@]}")
 start_ftpkit() {
 	pick_ports
 	PORT[ftpkit]=$CONTROL_PORT
 	CRED[ftpkit]=test:test
 	"$WORK/ftpserver" -root "$DATA/ftpkit" -listen "$HOST:${PORT[ftpkit]}" -idle-timeout 60 \
-		-pasv-ports "$PASV_MIN-$PASV_MAX" -tls -no-transfer-log -user test -pass test >"$WORK/ftpkit.log" 2>&1 &
+		-pasv-ports "$PASV_MIN-$PASV_MAX" -tls -no-transfer-log -user test -pass test "${FTPKIT_FLAGS[@]}" \
+		>"$WORK/ftpkit.log" 2>&1 &
 	STARTED_PIDS+=("$!")
 	SERVER_PID[ftpkit]=$!
 	wait_ready ftpkit "$!"
@@ -550,34 +613,78 @@ tree_pss_kib() {
 		awk '$1 == "Pss:" { sum += $2 } END { print sum + 0 }'
 }
 
-# measure_idle runs the CONC_FILES small files over 16 connections twice: alone, then beside IDLE
-# logged-in idle sessions. It prints the rate beside the idle sessions, then "without" and the rate
-# alone, and "kib" and the growth of the server's memory (PSS) per idle session, measured once the
-# idle sessions are logged in and before the busy ones start (after the first run, which has
-# warmed the server up).
+# measure_idle runs the CONC_FILES small files over 16 connections twice: alone, and beside IDLE
+# logged-in idle sessions, in turn first and second (IDLE_TURN), since a second run on a warm
+# server tends to be faster. It prints the rate beside the idle sessions, then "without" and the
+# rate alone. The memory the idle sessions take is measured apart, by idle_memory.
+declare -A IDLE_TURN=()
 measure_idle() {
-	local server=$1 without before after line value
-	without=$(measure_small16 "$server") || return 1
-	wait_reaped "${SERVER_PID[$server]}" || true
-	before=$(tree_pss_kib "${SERVER_PID[$server]}")
-	coproc LOADER { load "$server" "$SMALL_TIMEOUT" -scenario small -conns 16 -idle "$IDLE" -idle-wait \
-		-path 'pub/many/%04d.bin' -count "$CONC_FILES" -size "$SMALL_SIZE"; }
+	local server=$1 without beside turn=$((IDLE_TURN[$1]++ % 2))
+	if [ "$turn" = 0 ]; then
+		without=$(measure_small16 "$server") || return 1
+		wait_reaped "${SERVER_PID[$server]}" || true
+		wait_ports "$server"
+	fi
+	beside=$(load "$server" "$SMALL_TIMEOUT" -scenario small -conns 16 -idle "$IDLE" -path 'pub/many/%04d.bin' \
+		-count "$CONC_FILES" -size "$SMALL_SIZE") || return 1
+	if [ "$turn" = 1 ]; then
+		wait_reaped "${SERVER_PID[$server]}" || true
+		wait_ports "$server"
+		without=$(measure_small16 "$server") || return 1
+	fi
+	echo "$beside"
+	echo "without $without"
+}
+
+# settled_pss_kib prints the PSS of process $1's tree once it has settled: when two readings half
+# a second apart differ by less than 1 %, or after IDLE_SETTLE seconds.
+settled_pss_kib() {
+	local pid=$1 prev cur
+	cur=$(tree_pss_kib "$pid")
+	for _ in $(seq $((2 * IDLE_SETTLE))); do
+		prev=$cur
+		sleep 0.5
+		cur=$(tree_pss_kib "$pid")
+		awk -v a="$prev" -v b="$cur" 'BEGIN { d = a - b; exit !(d * d < a * a / 10000) }' && break
+	done
+	echo "$cur"
+}
+
+# idle_memory measures what IDLE logged-in idle sessions cost server $1 in memory, on a fresh
+# instance of it started for this alone (and stopped after): a Go server that has served
+# transfers holds freed heap that new sessions take without growing, so its growth would read
+# low, and a long-running one may return memory meanwhile. It prints the KiB of PSS per idle
+# session, then "base" and the server's PSS in KiB before the sessions. Both readings wait for
+# the PSS to settle (settled_pss_kib); the idle sessions are held by ftpload -idle-wait until
+# the second reading is made, and then checked with NOOP.
+idle_memory() {
+	local server=$1 fresh before after="" line status=0
+	start_spare "$server" || {
+		end_spare "$server"
+		return 1
+	}
+	fresh=${SERVER_PID[$server]}
+	before=$(settled_pss_kib "$fresh")
+	coproc HOLDER { load "$server" "$SMALL_TIMEOUT" -scenario small -conns 1 -idle "$IDLE" -idle-wait \
+		-path 'pub/many/%04d.bin' -count 1 -size "$SMALL_SIZE"; }
 	# Copies of the coprocess's pipes: bash closes its own as soon as the coprocess exits, which
 	# may be before its last line has been read.
-	local loader_pid=$LOADER_PID from_loader to_loader status=0
-	exec {from_loader}<&"${LOADER[0]}" {to_loader}>&"${LOADER[1]}"
-	if read -r -t "$SMALL_TIMEOUT" line <&"$from_loader" && [ "$line" = idle ]; then
-		after=$(tree_pss_kib "${SERVER_PID[$server]}")
-		echo go >&"$to_loader"
-		read -r -t "$SMALL_TIMEOUT" value <&"$from_loader" || value=""
+	# shellcheck disable=SC2153 # bash sets HOLDER_PID for the coprocess HOLDER
+	local holder_pid=$HOLDER_PID from_holder to_holder
+	exec {from_holder}<&"${HOLDER[0]}" {to_holder}>&"${HOLDER[1]}"
+	if read -r -t "$SMALL_TIMEOUT" line <&"$from_holder" && [ "$line" = idle ]; then
+		after=$(settled_pss_kib "$fresh")
 	fi
-	exec {to_loader}>&-
-	wait "$loader_pid" || status=1
-	exec {from_loader}<&-
-	[ "$status" = 0 ] && [ -n "${value:-}" ] || return 1
-	echo "$value"
-	echo "without $without"
-	echo "kib $(calc "($after - $before) / $IDLE")"
+	{ echo go >&"$to_holder"; } 2>/dev/null || true
+	exec {to_holder}>&-
+	cat <&"$from_holder" >/dev/null
+	wait "$holder_pid" || status=1
+	exec {from_holder}<&-
+	end_spare "$server"
+	[ "$status" = 0 ] && [ -n "$after" ] || return 1
+	calc "($after - $before) / $IDLE"
+	echo
+	echo "base $before"
 }
 
 # tls_suite prints the TLS version and cipher suite that server $1 negotiates with ftpload.
@@ -624,6 +731,32 @@ TIMEFORMAT='%3U %3S'
 # machine_ticks prints the clock ticks the processors have been busy since boot.
 machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8; exit }' /proc/stat; }
 
+# wait_ports waits, up to 65 seconds, until pure-ftpd ($1; other servers need no wait) has room
+# for $2 (2 × CONC_FILES) more transfers on passive ports that no TIME_WAIT connection holds (see
+# PASV_SPAN): the fewer are held, the rarer its 425 replies.
+wait_ports() {
+	local low=$((PORT[$1] + 1)) high=$((PORT[$1] + PASV_SPAN)) need=${2:-$((2 * CONC_FILES))} held
+	[ "$1" = pure-ftpd ] && command -v ss >/dev/null 2>&1 || return 0
+	for second in $(seq 65); do
+		# A port may be held by several connections: count the ports.
+		held=$(ss -Htan state time-wait "( sport >= :$low and sport <= :$high )" |
+			awk '{ sub(/.*:/, "", $3); print $3 }' | sort -u | wc -l)
+		[ $((held + need)) -gt "$PASV_SPAN" ] || return 0
+		[ "$second" -gt 1 ] || log "   $1: $held of its passive ports held in TIME_WAIT; waiting for them"
+		sleep 1
+	done
+}
+
+# ports_needed prints how many passive ports a run of scenario $1 may take, for wait_ports: the
+# runs of one big file or one LIST take one or a few.
+ports_needed() {
+	case $1 in
+	small16 | small64 | stor16 | stor64 | idle) echo $((2 * CONC_FILES)) ;;
+	small) echo $((2 * SMALL_FILES)) ;;
+	*) echo 64 ;;
+	esac
+}
+
 # wait_reaped waits up to 2 seconds for process $1 to have no child left, live or zombie, so
 # that the sessions of the last measurement have ended. It reads /proc rather than run ps, whose
 # own CPU time would count.
@@ -668,6 +801,7 @@ for scenario in "${SCENARIOS[@]}"; do
 			[ -z "${FAILED[$server]:-}" ] || continue
 			pid=${SERVER_PID[$server]}
 			wait_reaped "$pid" || true
+			wait_ports "$server" "$(ports_needed "$id")"
 			before=$(machine_ticks)
 			# time reports on fd 2, into client-cpu; the measurement's own errors go to fd 3.
 			if { time "$fn" "$server" >"$WORK/value" 2>&3; } 3>&2 2>"$WORK/client-cpu"; then
@@ -728,7 +862,166 @@ for scenario in "${SCENARIOS[@]}"; do
 	done
 	unset values cpu_seconds ceiling_values extra_values
 done
+
+# The memory of the idle sessions, apart from the timed runs: each measurement starts a fresh
+# instance of the server, whose start and logins are not the work the CPU table counts.
+if selected idle; then
+	log "== memory of $(group "$IDLE") idle sessions, on a fresh instance of each server ($REPS runs each)"
+	declare -A kib_values=() base_values=()
+	for rep in $(seq "$REPS"); do
+		for server in "${SERVERS[@]}"; do
+			[ -z "${FAILED[$server]:-}" ] || continue
+			if idle_memory "$server" >"$WORK/value"; then
+				kib_values[$server]+="$(head -n 1 "$WORK/value") "
+				base_values[$server]+="$(awk '$1 == "base" { print $2 }' "$WORK/value") "
+				log "   run $rep: $server $(head -n 1 "$WORK/value") KiB per idle session"
+			else
+				kib_values[$server]+="fail "
+				log "   run $rep: $server FAILED"
+			fi
+		done
+	done
+	for server in "${SERVERS[@]}"; do
+		[ -n "${kib_values[$server]:-}" ] || continue
+		if [[ " ${kib_values[$server]}" == *" fail "* ]]; then
+			STATUS=1
+			continue
+		fi
+		# shellcheck disable=SC2086 # the values are numbers separated by spaces
+		EXTRA[idle,$server,kib]=$(median ${kib_values[$server]})
+		# shellcheck disable=SC2086
+		EXTRA_RANGE[idle,$server,kib]=$(spread ${kib_values[$server]})
+		# shellcheck disable=SC2086
+		EXTRA[idle,$server,base]=$(median ${base_values[$server]})
+	done
+	unset kib_values base_values
+fi
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ---------------------------------------------------------------------------------------------
+# Profiles (PROFILE=1): after the measurements, so that they never slow a measured run
+# ---------------------------------------------------------------------------------------------
+
+# strace_counts runs scenario function $2 once against server $1 under strace -c -f (every thread
+# and every process it forks meanwhile) and writes strace's summary to file $3.
+strace_counts() {
+	local server=$1 fn=$2 out=$3 tracer status=0
+	wait_ports "$server" "$PASV_SPAN"
+	strace -c -f -q -o "$out" -p "${SERVER_PID[$server]}" 2>/dev/null &
+	tracer=$!
+	# strace is ready once it has attached: the server's status then names a tracer.
+	for _ in $(seq 50); do
+		[ "$(awk '/^TracerPid:/ { print $2 }' "/proc/${SERVER_PID[$server]}/status")" != 0 ] && break
+		sleep 0.1
+	done
+	"$fn" "$server" >/dev/null || status=1
+	wait_reaped "${SERVER_PID[$server]}" || true
+	kill -INT "$tracer" 2>/dev/null || true
+	wait "$tracer" 2>/dev/null || true
+	return "$status"
+}
+
+# per_unit prints strace summary $1 as a Markdown table of the system calls per unit of work
+# ($2 units in the run), the most frequent first, with the total.
+per_unit() {
+	# A row is "% time, seconds, usecs/call, calls, [errors,] name"; calls is the fourth field.
+	awk '$1 ~ /^[0-9.]+$/ && $NF != "total" { print $4, $NF }' "$1" | sort -rn | awk -v units="$2" '
+		{ sum += $1; if (NR <= 15) printf "| %s | %.2f |\n", $2, $1 / units }
+		END { printf "| **all** | **%.2f** |\n", sum / units }'
+}
+
+if [ -n "${PROFILE:-}" ]; then
+	PROFILE_DIR=${PROFILE_DIR:-bench/profile}
+	mkdir -p "$PROFILE_DIR"
+	PROFILE_DIR=$(cd "$PROFILE_DIR" && pwd)
+	summary="$PROFILE_DIR/summary.md"
+	echo "# Profiles of $(git log -1 --format=%h 2>/dev/null || echo '?'), $(date -u '+%Y-%m-%d %H:%M UTC')" >"$summary"
+	for scenario in "${SCENARIOS[@]}"; do
+		IFS='|' read -r id label _ fn _ _ cpu_unit work _ <<<"$scenario"
+		selected "$id" || continue
+		log "== profiles: $label"
+		{
+			echo
+			echo "## $label ($id)"
+		} >>"$summary"
+
+		# Go's CPU profile of a fresh ftpkit that runs the scenario REPS times and nothing else.
+		FTPKIT_FLAGS=("${FTPKIT_ARGV[@]}" -cpuprofile "$PROFILE_DIR/ftpkit-$id.pprof")
+		if start_spare ftpkit; then
+			for rep in $(seq "$REPS"); do
+				"$fn" ftpkit >/dev/null || log "   run $rep under the profiler FAILED"
+			done
+			end_spare ftpkit
+			for sort in flat cum; do
+				go tool pprof -top "-$sort" -nodecount=30 "$WORK/ftpserver" "$PROFILE_DIR/ftpkit-$id.pprof" \
+					>"$PROFILE_DIR/ftpkit-$id.$sort.txt" 2>/dev/null || log "   go tool pprof failed"
+			done
+			{
+				echo
+				echo "Go CPU profile of ftpkit, $REPS runs (\`go tool pprof -top -flat\`, then \`-cum\`):"
+				echo
+				echo '```'
+				head -n 22 "$PROFILE_DIR/ftpkit-$id.flat.txt"
+				echo '```'
+				echo
+				echo '```'
+				sed -n '6,22p' "$PROFILE_DIR/ftpkit-$id.cum.txt"
+				echo '```'
+			} >>"$summary"
+		else
+			end_spare ftpkit
+			log "   ftpkit did not start with -cpuprofile"
+		fi
+		FTPKIT_FLAGS=("${FTPKIT_ARGV[@]}")
+
+		# perf, when installed: the whole process, the runtime's threads and the kernel included.
+		if command -v perf >/dev/null 2>&1; then
+			perf record -q -g -o "$PROFILE_DIR/ftpkit-$id.perf" -p "${SERVER_PID[ftpkit]}" 2>/dev/null &
+			recorder=$!
+			sleep 0.5
+			"$fn" ftpkit >/dev/null || log "   run under perf FAILED"
+			kill -INT "$recorder" 2>/dev/null || true
+			wait "$recorder" 2>/dev/null || true
+			perf_report() {
+				perf report -q --stdio -g none "$@" -i "$PROFILE_DIR/ftpkit-$id.perf" 2>/dev/null | grep -v '^$' || true
+			}
+			{
+				echo
+				echo "perf, one run of ftpkit: the share of the kernel and of the program, then the"
+				echo "system calls and the runtime's scheduler with what they call (\`perf report --children\`):"
+				echo
+				echo '```'
+				perf_report --no-children --sort dso | head -n 3
+				perf_report --children --sort sym |
+					grep -E '__x64_sys_|__do_sys_|runtime\.(sysmon|schedule|findRunnable|netpoll|mallocgc|gcBgMarkWorker)$' |
+					head -n 20
+				echo '```'
+			} >>"$summary"
+		fi
+
+		# System calls per unit of work, one run each under strace -c -f (which slows the run).
+		if command -v strace >/dev/null 2>&1; then
+			for server in ftpkit pure-ftpd; do
+				[ -z "${FAILED[$server]:-}" ] || continue
+				note=""
+				strace_counts "$server" "$fn" "$PROFILE_DIR/$server-$id.strace" || {
+					log "   $server under strace FAILED"
+					note=" (the run failed part of the way: the figures are low)"
+				}
+				[ -s "$PROFILE_DIR/$server-$id.strace" ] || continue
+				{
+					echo
+					echo "System calls of $server per unit of work (${cpu_unit#* per }; $work in one run), \`strace -c -f\`$note:"
+					echo
+					echo "| System call | Calls per unit |"
+					echo "| --- | --- |"
+					per_unit "$PROFILE_DIR/$server-$id.strace" "$work"
+				} >>"$summary"
+			done
+		fi
+	done
+	log "== profiles in $PROFILE_DIR (summary.md)"
+fi
 
 # ---------------------------------------------------------------------------------------------
 # Report
@@ -785,12 +1078,14 @@ percent() {
 CPU_MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 
 cat <<EOF
-Machine: $(nproc) cores, ${CPU_MODEL:-unknown CPU}, Linux $(uname -r), $(go version | awk '{ print $3 }')
-Date: $(date -u '+%Y-%m-%d %H:%M UTC'); load average $LOAD_START at the start, $LOAD_END at the end
-Servers: ftpkit ${VERSION[ftpkit]}, ftpserverlib ${VERSION[ftpserverlib]:-n/a} (bench/fsl),
-vsftpd ${VERSION[vsftpd]:-n/a}, pure-ftpd ${VERSION[pure-ftpd]:-n/a}
-Data on $(stat -f -c %T "$DATA"); median of $REPS interleaved runs, (min–max) of the runs;
-ratios above 1 mean ftpkit is faster.
+- Machine: $(nproc) cores, ${CPU_MODEL:-unknown CPU}, Linux $(uname -r), $(go version | awk '{ print $3 }'),
+  data on $(stat -f -c %T "$DATA")
+- Date: $(date -u '+%Y-%m-%d %H:%M UTC'); load average $LOAD_START at the start, $LOAD_END at the end
+- Servers: ftpkit ${VERSION[ftpkit]}, ftpserverlib ${VERSION[ftpserverlib]:-n/a} (bench/fsl),
+  vsftpd ${VERSION[vsftpd]:-n/a}, pure-ftpd ${VERSION[pure-ftpd]:-n/a} (Debian's packages)
+- Command: \`REPS=$REPS SIZE_MIB=$SIZE_MIB CONC_FILES=$CONC_FILES IDLE=$IDLE${ONLY:+ ONLY=$ONLY}${FTPKIT_ARGS:+ FTPKIT_ARGS='$FTPKIT_ARGS'} bash bench/compare.sh\`
+- Each cell: the median of $REPS interleaved runs, then (min–max) of the runs; ratios above 1 mean
+  ftpkit is faster.
 
 | Scenario | ftpkit | ftpserverlib | vsftpd | pure-ftpd | ftpkit/ftpserverlib | ftpkit/vsftpd | ftpkit/pure-ftpd |
 | --- | --- | --- | --- | --- | --- | --- | --- |
@@ -836,15 +1131,17 @@ if selected idle; then
 		sessions) and the idle sessions' logins.
 
 		Idle sessions: the same $(group "$CONC_FILES") files over 16 connections, alone and beside
-		$(group "$IDLE") logged-in idle sessions, in the same runs; and the growth of the server's memory
-		(PSS: the proportional set size of the server and every process it forked, so pages its
-		processes share count once) per idle session, once they are logged in and before the busy
-		connections start. A Go server's heap left free by the runs before takes in part of the idle
-		sessions, so its growth can read lower than what the sessions hold, even below zero when the
-		runtime returns memory meanwhile.
+		$(group "$IDLE") logged-in idle sessions, in the same runs; and the memory those sessions take,
+		measured on a fresh instance of each server started for it: its PSS (proportional set size,
+		summed over the server and every process it forked, so that pages they share count once)
+		before the sessions log in and once they are logged in, each reading taken when the PSS
+		has settled, divided by the number of sessions. A fresh instance, because a Go server that
+		has served transfers keeps freed heap that new sessions fill without growing. A Go
+		server's figure includes the garbage its collector has not reclaimed yet, which is part of
+		what it costs.
 
-		| Server | Busy alone | Beside the idle sessions | Change | Memory per idle session |
-		| --- | --- | --- | --- | --- |
+		| Server | Busy alone | Beside the idle sessions | Change | PSS before the sessions | Memory per idle session |
+		| --- | --- | --- | --- | --- | --- |
 	EOF
 	for server in "${SERVERS[@]}"; do
 		without=${EXTRA[idle,$server,without]:-n/a}
@@ -858,8 +1155,10 @@ if selected idle; then
 			[ "$REPS" -eq 1 ] || kib+=" ($(calc "sprintf(\"%.1f\", ${EXTRA_RANGE[idle,$server,kib]%%–*})")–$(
 				calc "sprintf(\"%.1f\", ${EXTRA_RANGE[idle,$server,kib]##*–})"))"
 		fi
+		base=n/a
+		[ -z "${EXTRA[idle,$server,base]:-}" ] || base="$(calc "sprintf(\"%.1f\", ${EXTRA[idle,$server,base]} / 1024)") MiB"
 		echo "| $server | $(cell "$without" files/s "${EXTRA_RANGE[idle,$server,without]:-}") |" \
-			"$(cell "${RESULT[idle,$server]}" files/s "${RANGE[idle,$server]:-}") | $change | $kib |"
+			"$(cell "${RESULT[idle,$server]}" files/s "${RANGE[idle,$server]:-}") | $change | $base | $kib |"
 	done
 fi
 
@@ -879,7 +1178,7 @@ EOF
 cat <<EOF
 
 How the servers ran: ftpkit as \`cmd/ftpserver -root DIR -idle-timeout 60 -pasv-ports MIN-MAX -tls
--no-transfer-log\` (user and password, no chroot, as root); ftpserverlib v0.32.3 as \`bench/fsl\` with
+-no-transfer-log${FTPKIT_ARGS:+ $FTPKIT_ARGS}\` (user and password, no chroot, as root); ftpserverlib v0.32.3 as \`bench/fsl\` with
 the same flags (an afero BasePathFs over the directory, explicit TLS with a self-signed certificate
 made at start, as root); vsftpd standalone, anonymous with uploads, chrooted, sessions as
 ${VSFTPD_USER:-n/a}, isolate and isolate_network on (its defaults), seccomp_sandbox off, ssl_enable

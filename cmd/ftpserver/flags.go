@@ -67,6 +67,8 @@ type config struct {
 
 	usersFile    string // "" serves user and pass; else the users of this file
 	hashPassword bool   // print the bcrypt hash of the password on stdin, and exit
+
+	cpuProfile string // "" or the file of Go's CPU profile of the whole run
 }
 
 // parseFlags reads the command line. On an error, it writes the error and the usage to stderr,
@@ -121,6 +123,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		"limit each connection's uploads to `BYTES` per second; 0: no limit")
 	flags.Int64Var(&cfg.maxDownloadRate, "max-download-rate", 0,
 		"limit each connection's downloads to `BYTES` per second; 0: no limit")
+
+	flags.StringVar(&cfg.cpuProfile, "cpuprofile", "",
+		"write Go's CPU profile of the whole run to `FILE` at exit (for go tool pprof)")
 
 	flags.Usage = func() { printUsage(flags) }
 

@@ -66,6 +66,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return printPasswordHash(os.Stdin, stdout, stderr)
 	}
 
+	stopProfile, err := startCPUProfile(cfg.cpuProfile)
+	if err != nil {
+		return err
+	}
+
+	defer func() { _ = stopProfile() }()
+
+	return serve(ctx, cfg, stdout, stderr)
+}
+
+// serve runs the server cfg describes until ctx is done, as run says.
+func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	drv, err := newDriver(cfg)
 	if err != nil {
 		return err
