@@ -151,11 +151,10 @@ func TestSessionEndReasons(t *testing.T) {
 			reason:   "tls_required",
 		},
 		{
-			name: "driver panic",
-			end:  func(_ *testing.T, _ *testServer, rc *rawClient) { rc.send("CWD /boom") },
-			code: StatusServiceNotAvailable,
-			text: "Internal error, closing control connection",
-
+			name:   "driver panic",
+			end:    func(_ *testing.T, _ *testServer, rc *rawClient) { rc.send("CWD /boom") },
+			code:   StatusServiceNotAvailable,
+			text:   "Internal error, closing control connection",
 			reason: "panic",
 		},
 		{
