@@ -51,6 +51,7 @@ type config struct {
 	proxyProtocol   bool     // PROXY headers from proxyAllowed on control and passive connections
 	proxyAllowed    []string // CIDRs and addresses allowed to send a PROXY header
 	pasvMultiplex   bool     // passive ports shared by all clients
+	pasvKeep        bool     // a session's passive listener kept between transfers
 
 	maxLoginFailures  int           // per connection, and per IP within banWindow; <= 0: no limit
 	loginFailureDelay time.Duration // first failed login's delay; 0: none
@@ -87,6 +88,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	flags.StringVar(&cfg.pass, "pass", "test", "the `password` to accept")
 	registerUsersFlags(flags, cfg)
 	flags.StringVar(&pasvPorts, "pasv-ports", "", "passive ports `MIN-MAX` (default: any port the system gives)")
+	flags.BoolVar(&cfg.pasvKeep, "pasv-keep", false,
+		"keep each session's passive listener from one transfer to the next instead of opening one per transfer; "+
+			"with -pasv-ports it needs -max-clients no larger than the range")
 	flags.StringVar(&cfg.publicHost, "public-host", "",
 		"IPv4 `address` announced in PASV replies, for a server behind NAT (default: the control connection's)")
 	flags.IntVar(&cfg.idleTimeout, "idle-timeout", ftpserver.DefaultIdleTimeout,
