@@ -40,6 +40,7 @@ type config struct {
 	maxClientsPerIP int
 	debug           bool
 	noTransferLog   bool   // no line per transfer
+	atomicUploads   bool   // STOR into a temporary file renamed over the target when complete
 	tls             bool   // explicit TLS (AUTH TLS) offered
 	certFile        string // "" with tls: a self-signed certificate made at start
 	keyFile         string
@@ -99,6 +100,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	flags.IntVar(&cfg.maxClientsPerIP, "max-clients-per-ip", 0, "at most `N` clients at once from one IP; 0: no limit")
 	flags.BoolVar(&cfg.debug, "debug", false, "log at debug level to stderr, with every command and reply")
 	flags.BoolVar(&cfg.noTransferLog, "no-transfer-log", false, "do not log a line per transfer")
+	flags.BoolVar(&cfg.atomicUploads, "atomic-uploads", true,
+		"STOR writes a temporary file and renames it over the target once complete, so an interrupted upload "+
+			"leaves the old file; false writes in place (ignored with -s3-bucket, where S3 gives the same)")
 	flags.BoolVar(&cfg.tls, "tls", false,
 		"offer explicit TLS (AUTH TLS), with a self-signed certificate made at start unless -cert and -key are given")
 	flags.StringVar(&cfg.certFile, "cert", "", "TLS certificate `FILE` (PEM); implies -tls")
