@@ -285,3 +285,38 @@ func TestKeptListenerClosedTwice(t *testing.T) {
 	require.NoError(t, err, "the second Close ended the next transfer's wait")
 	require.NoError(t, conn.Close())
 }
+
+// TestKeptPassiveListenerBehindWrapper keeps the listener a MainDriverExtensionPassiveWrapper
+// returns as it is, and not one it wraps, whose queue the server cannot see.
+func TestKeptPassiveListenerBehindWrapper(t *testing.T) {
+	for _, asIs := range []bool{true, false} {
+		wrapper := &passiveWrapperDriver{}
+		wrapper.asIs.Store(asIs)
+
+		s := newTestServerMain(t, func(d *testDriver) MainDriver {
+			wrapper.testDriver = d
+
+			return wrapper
+		}, keepingListeners(t, func(*Settings) {}))
+		require.NoError(t, writeFile(s.driver.fs, "/f.bin", testContent(4096)))
+
+		rc := s.rawLoggedIn(t)
+		rc.expect("TYPE I", StatusOK)
+
+		ports := map[int]bool{}
+
+		for range 3 {
+			data := rc.pasv()
+			ports[dataPort(t, data)] = true
+			assert.Equal(t, sha256Hex(testContent(4096)), sha256Hex(rc.retrOver(data, "/f.bin")))
+		}
+
+		if asIs {
+			assert.Len(t, ports, 1, "a listener returned as it is is kept")
+			assert.EqualValues(t, 1, wrapper.wraps.Load(), "and wrapped once")
+		} else {
+			assert.Len(t, ports, 3, "a wrapped listener is not kept")
+			assert.EqualValues(t, 3, wrapper.wraps.Load())
+		}
+	}
+}

@@ -61,7 +61,9 @@ type Settings struct {
 	// TLS handshake). Default DefaultConnectionTimeout.
 	ConnectionTimeout int
 	// TransferStallTimeout, in seconds, aborts a transfer with 426 when its data connection
-	// moves no chunk (256 KiB, or the rest of the file) for that long. Default
+	// moves no chunk (256 KiB, or the rest of the file; a download to a quick client by
+	// sendfile moves larger chunks, up to 16 MiB, while each takes under 50 ms) for that long.
+	// Default
 	// DefaultTransferStallTimeout; negative disables it.
 	TransferStallTimeout int
 	// LoginTimeout, in seconds, closes a connection with 421 that has not logged in by then.
@@ -188,8 +190,9 @@ type Settings struct {
 	// keeps it only where it does not deprive another: with PassiveTransferPortRange, only
 	// when MaxClients is set and the range has a port for each client (a PortRange or a
 	// PortMappingRange); without a range, each session holds one of the system's ports for its
-	// life. It applies to Unix systems, without PassiveTransferPortMultiplexing and without
-	// MainDriverExtensionPassiveWrapper; elsewhere every transfer has its own listener.
+	// life. It applies to Unix systems, without PassiveTransferPortMultiplexing, and to a
+	// listener that MainDriverExtensionPassiveWrapper returns as it is, not to one it wraps;
+	// elsewhere every transfer has its own listener.
 	KeepPassiveListener bool
 
 	// ProxyProtocol reads the PROXY protocol header (version 1 or 2) a TCP load balancer puts

@@ -70,7 +70,7 @@ func (s *sessionTLS) handshake(conn net.Conn) (*tls.Conn, error) {
 // handshakeData protects a data connection. RFC 4217 7: the server is the TLS server on the
 // data connection too, whichever side opened the TCP connection.
 func (s *sessionTLS) handshakeData(conn net.Conn) (net.Conn, error) {
-	tlsConn, err := s.handshake(conn)
+	tlsConn, err := protectData(conn, s.handshake)
 	if err != nil {
 		return nil, err
 	}

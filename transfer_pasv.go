@@ -152,10 +152,11 @@ func (d *dataChannel) releaseListener() {
 
 // keepsListener tells whether this session may keep its passive listener between transfers
 // (see KeepPassiveListener): only where it can see a listener's queue to empty it, and where a
-// kept port deprives no other session of one.
+// kept port deprives no other session of one. The caller keeps only a *net.TCPListener, not
+// one a MainDriverExtensionPassiveWrapper wrapped.
 func (d *dataChannel) keepsListener() bool {
 	settings := d.env.settings
-	if !settings.KeepPassiveListener || !queueVisible || d.env.wrapListener != nil {
+	if !settings.KeepPassiveListener || !queueVisible {
 		return false
 	}
 

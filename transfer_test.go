@@ -519,6 +519,7 @@ type passiveWrapperDriver struct {
 	*testDriver
 
 	fail    atomic.Bool
+	asIs    atomic.Bool // return the listener unwrapped
 	wraps   atomic.Int32
 	accepts atomic.Int32
 }
@@ -528,6 +529,10 @@ func (d *passiveWrapperDriver) WrapPassiveListener(listener net.Listener) (net.L
 
 	if d.fail.Load() {
 		return nil, errWrapRefused
+	}
+
+	if d.asIs.Load() {
+		return listener, nil
 	}
 
 	return &countingListener{Listener: listener, accepts: &d.accepts}, nil
@@ -547,4 +552,53 @@ func (l *countingListener) Accept() (net.Conn, error) {
 	}
 
 	return conn, err
+}
+
+// movedSizes runs a copyPacing loop over total bytes with chunks from transferChunk up to
+// sendfileMaxChunk, each moved by waiting took, and returns the sizes asked for.
+func movedSizes(t *testing.T, stall, took time.Duration, total int64) []int64 {
+	t.Helper()
+
+	server, client := net.Pipe()
+	t.Cleanup(func() { _ = server.Close(); _ = client.Close() })
+
+	pacing := &copyPacing{conn: server, stall: stall, counter: &atomic.Int64{}}
+
+	var asked []int64
+
+	left := total
+	require.NoError(t, pacing.loop(transferChunk, sendfileMaxChunk, func(size int64) (int64, error) {
+		asked = append(asked, size)
+		time.Sleep(took)
+
+		n := min(size, left)
+		left -= n
+
+		return n, nil
+	}))
+
+	require.Equal(t, total, pacing.counter.Load(), "every byte counted")
+
+	return asked
+}
+
+func TestSendfileChunksGrowWhileQuick(t *testing.T) {
+	const mib = 1 << 20
+
+	asked := movedSizes(t, 0, 0, 64*mib+5)
+	assert.Equal(t, []int64{mib / 4, mib / 2, mib, 2 * mib, 4 * mib, 8 * mib, 16 * mib, 16 * mib, 16 * mib, 16 * mib},
+		asked, "doubling from 256 KiB to 16 MiB, then 16 MiB until the short chunk")
+
+	asked = movedSizes(t, 300*time.Second, 0, 2*mib)
+	assert.Equal(t, []int64{mib / 4, mib / 2, mib, 2 * mib}, asked, "the default stall timeout allows growth")
+}
+
+func TestSendfileChunksStaySmallWhenSlow(t *testing.T) {
+	// A chunk that takes longer than chunkGrowWithin does not grow, whatever the stall timeout.
+	asked := movedSizes(t, 0, chunkGrowWithin+10*time.Millisecond, 3*transferChunk)
+	assert.Equal(t, []int64{transferChunk, transferChunk, transferChunk, transferChunk}, asked)
+
+	// Nor does a quick one when the stall timeout is not 64 times longer.
+	asked = movedSizes(t, 500*time.Millisecond, 10*time.Millisecond, 2*transferChunk)
+	assert.Equal(t, []int64{transferChunk, transferChunk, transferChunk}, asked)
 }

@@ -26,8 +26,9 @@
 # the measurements: Go's CPU profile (cmd/ftpserver -cpuprofile) over REPS runs on a fresh
 # instance, perf record -g over one run if perf is installed, and strace -c -f over one run of
 # ftpkit and of pure-ftpd for the system calls per unit of work; PROFILE_DIR (bench/profile)
-# receives them, with a summary.md; FTPKIT_ARGS (none) more flags for ftpkit's server, to compare
-# its settings (FTPKIT_ARGS=-pasv-multiplex).
+# receives them, with a summary.md; FTPKIT_ARGS (-pasv-keep -max-clients 5000, the passive range's
+# size) more flags for ftpkit's server, to compare its settings (FTPKIT_ARGS=-pasv-multiplex;
+# FTPKIT_ARGS= for none).
 #
 # bench/readme.sh runs this script and writes its report into the README.
 #
@@ -397,7 +398,10 @@ wait_ready() {
 
 # FTPKIT_FLAGS are more flags for ftpkit's server: FTPKIT_ARGS, split at spaces, to which the
 # profiles below add -cpuprofile.
-read -r -a FTPKIT_ARGV <<<"${FTPKIT_ARGS:-}"
+# By default ftpkit keeps each session's passive listener (KeepPassiveListener), which with a
+# port range needs a client limit the range can hold; FTPKIT_ARGS= (empty) runs it bare.
+FTPKIT_ARGS="${FTPKIT_ARGS--pasv-keep -max-clients $PASV_SPAN}"
+read -r -a FTPKIT_ARGV <<<"$FTPKIT_ARGS"
 FTPKIT_FLAGS=("${FTPKIT_ARGV[@]}")
 start_ftpkit() {
 	pick_ports
@@ -736,6 +740,8 @@ machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8; exit }' /proc/sta
 # PASV_SPAN): the fewer are held, the rarer its 425 replies.
 wait_ports() {
 	local low=$((PORT[$1] + 1)) high=$((PORT[$1] + PASV_SPAN)) need=${2:-$((2 * CONC_FILES))} held
+	# A run that needs more ports than the range has can at best start with all of them free.
+	[ "$need" -le "$PASV_SPAN" ] || need=$PASV_SPAN
 	[ "$1" = pure-ftpd ] && command -v ss >/dev/null 2>&1 || return 0
 	for second in $(seq 65); do
 		# A port may be held by several connections: count the ports.

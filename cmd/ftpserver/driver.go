@@ -184,7 +184,7 @@ func (d *driver) GetSettings() (*ftpserver.Settings, error) {
 		DeflateCompressionLevel: 5,
 		DefaultTransferType:     ftpserver.TransferTypeBinary,
 		Banner:                  welcomeMessage,
-		AtomicUploads:           d.cfg.s3.bucket == "", // S3 stores an object whole or not at all
+		AtomicUploads:           d.cfg.atomicUploads && d.cfg.s3.bucket == "", // S3 stores an object whole or not at all
 		MaxLoginFailures:        d.cfg.maxLoginFailures,
 		LoginFailureDelay:       d.cfg.loginFailureDelay,
 		MaxUploadRate:           d.cfg.maxUploadRate,

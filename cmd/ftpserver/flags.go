@@ -40,6 +40,7 @@ type config struct {
 	maxClientsPerIP int
 	debug           bool
 	noTransferLog   bool   // no line per transfer
+	atomicUploads   bool   // STOR into a temporary file renamed over the target when complete
 	tls             bool   // explicit TLS (AUTH TLS) offered
 	certFile        string // "" with tls: a self-signed certificate made at start
 	keyFile         string
@@ -51,6 +52,7 @@ type config struct {
 	proxyProtocol   bool     // PROXY headers from proxyAllowed on control and passive connections
 	proxyAllowed    []string // CIDRs and addresses allowed to send a PROXY header
 	pasvMultiplex   bool     // passive ports shared by all clients
+	pasvKeep        bool     // a session's passive listener kept between transfers
 
 	maxLoginFailures  int           // per connection, and per IP within banWindow; <= 0: no limit
 	loginFailureDelay time.Duration // first failed login's delay; 0: none
@@ -87,6 +89,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	flags.StringVar(&cfg.pass, "pass", "test", "the `password` to accept")
 	registerUsersFlags(flags, cfg)
 	flags.StringVar(&pasvPorts, "pasv-ports", "", "passive ports `MIN-MAX` (default: any port the system gives)")
+	flags.BoolVar(&cfg.pasvKeep, "pasv-keep", false,
+		"keep each session's passive listener from one transfer to the next instead of opening one per transfer; "+
+			"with -pasv-ports it needs -max-clients no larger than the range")
 	flags.StringVar(&cfg.publicHost, "public-host", "",
 		"IPv4 `address` announced in PASV replies, for a server behind NAT (default: the control connection's)")
 	flags.IntVar(&cfg.idleTimeout, "idle-timeout", ftpserver.DefaultIdleTimeout,
@@ -95,6 +100,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	flags.IntVar(&cfg.maxClientsPerIP, "max-clients-per-ip", 0, "at most `N` clients at once from one IP; 0: no limit")
 	flags.BoolVar(&cfg.debug, "debug", false, "log at debug level to stderr, with every command and reply")
 	flags.BoolVar(&cfg.noTransferLog, "no-transfer-log", false, "do not log a line per transfer")
+	flags.BoolVar(&cfg.atomicUploads, "atomic-uploads", true,
+		"STOR writes a temporary file and renames it over the target once complete, so an interrupted upload "+
+			"leaves the old file; false writes in place (ignored with -s3-bucket, where S3 gives the same)")
 	flags.BoolVar(&cfg.tls, "tls", false,
 		"offer explicit TLS (AUTH TLS), with a self-signed certificate made at start unless -cert and -key are given")
 	flags.StringVar(&cfg.certFile, "cert", "", "TLS certificate `FILE` (PEM); implies -tls")

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -19,6 +20,8 @@ import (
 	"github.com/jlaffaye/ftp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ftpkit/ftpserver"
 )
 
 // startTimeout bounds the wait for the server's start line; it is a guard against a hang, not
@@ -211,6 +214,64 @@ func TestRunServesRoot(t *testing.T) {
 	require.NoError(t, srv.stop(t))
 }
 
+// TestRunAtomicUploadsFlag holds an upload open over an existing file and looks at the file on
+// disk: by default the old content stays until the upload is complete; with
+// -atomic-uploads=false the file is truncated when the upload starts.
+func TestRunAtomicUploadsFlag(t *testing.T) {
+	t.Parallel()
+
+	for _, atomic := range []bool{true, false} {
+		root := t.TempDir()
+		target := filepath.Join(root, "f.bin")
+		old := randomBytes(t, 50_000)
+		require.NoError(t, os.WriteFile(target, old, 0o600))
+
+		srv := startRun(t, "-root", root, fmt.Sprintf("-atomic-uploads=%t", atomic))
+		conn := login(t, srv.addr)
+
+		reader, writer := io.Pipe()
+		stored := make(chan error, 1)
+
+		go func() { stored <- conn.Stor("/f.bin", reader) }()
+
+		first := randomBytes(t, 1000)
+		_, err := writer.Write(first)
+		require.NoError(t, err)
+
+		if atomic {
+			require.Eventually(t, func() bool {
+				temps, _ := filepath.Glob(filepath.Join(root, ftpserver.AtomicUploadPrefix+"*"))
+
+				return len(temps) == 1
+			}, startTimeout, 10*time.Millisecond, "the upload writes a temporary file")
+
+			onDisk, err := os.ReadFile(target)
+			require.NoError(t, err)
+			assert.Equal(t, sha256.Sum256(old), sha256.Sum256(onDisk), "the old file while the upload runs")
+		} else {
+			// The server fills its buffer before writing: the file is empty until the end.
+			require.Eventually(t, func() bool {
+				info, err := os.Stat(target)
+
+				return err == nil && info.Size() == 0
+			}, startTimeout, 10*time.Millisecond, "the old file is truncated at once")
+		}
+
+		rest := randomBytes(t, 2000)
+		_, err = writer.Write(rest)
+		require.NoError(t, err)
+		require.NoError(t, writer.Close())
+		require.NoError(t, <-stored)
+
+		onDisk, err := os.ReadFile(target)
+		require.NoError(t, err)
+		assert.Equal(t, sha256.Sum256(append(first, rest...)), sha256.Sum256(onDisk), "atomic %t", atomic)
+
+		require.NoError(t, conn.Quit())
+		require.NoError(t, srv.stop(t))
+	}
+}
+
 // TestRunRootKeepsLinksInside moves a relative link that points inside the root to where its
 // text names a file outside: -root resolves it beneath the root and refuses it.
 func TestRunRootKeepsLinksInside(t *testing.T) {
@@ -354,7 +415,7 @@ func TestRunHelp(t *testing.T) {
 		"-listen", "-root", "-user", "-pass", "-pasv-ports", "-public-host",
 		"-idle-timeout", "-debug", "-max-clients", "-max-clients-per-ip",
 		"-max-login-failures", "-login-failure-delay", "-ban-window", "-ban-duration", "-ban-exempt", "-tls-session-reuse",
-		"-metrics", "-max-upload-rate", "-max-download-rate",
+		"-metrics", "-max-upload-rate", "-max-download-rate", "-atomic-uploads", "-pasv-keep",
 	} {
 		assert.Regexp(t, `(?m)^  `+name+`( |$)`, stderr.String())
 	}

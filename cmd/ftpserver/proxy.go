@@ -64,12 +64,30 @@ func (cfg *config) validateProxy() error {
 		return errors.New("-pasv-multiplex needs -pasv-ports")
 	}
 
+	if !cfg.pasvKeep {
+		return nil
+	}
+
+	if cfg.pasvMultiplex {
+		return errors.New("-pasv-keep and -pasv-multiplex exclude each other")
+	}
+
+	// The library keeps no listener where kept ones could take every port of the range; the
+	// flag says so at start rather than keep nothing.
+	if ports := cfg.pasvPorts; ports != nil {
+		size := ports.End - ports.Start + 1
+		if cfg.maxClients == 0 || cfg.maxClients > size {
+			return fmt.Errorf("-pasv-keep with -pasv-ports needs -max-clients of at most %d, the ports in the range", size)
+		}
+	}
+
 	return nil
 }
 
 // applyProxySettings sets the library's settings for the load balancer flags.
 func (cfg *config) applyProxySettings(settings *ftpserver.Settings) {
 	settings.PassiveTransferPortMultiplexing = cfg.pasvMultiplex
+	settings.KeepPassiveListener = cfg.pasvKeep
 
 	if cfg.proxyProtocol {
 		settings.ProxyProtocol = ftpserver.ProxyProtocolRequired

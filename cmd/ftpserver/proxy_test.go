@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/textproto"
+	"strings"
 	"testing"
 	"time"
 
@@ -127,4 +129,77 @@ func TestRunBehindProxy(t *testing.T) {
 	got, err := io.ReadAll(conn)
 	require.NoError(t, err)
 	assert.Empty(t, got)
+}
+
+func TestPasvKeepFlag(t *testing.T) {
+	t.Parallel()
+
+	settings, err := newTestDriver(t).GetSettings()
+	require.NoError(t, err)
+	assert.False(t, settings.KeepPassiveListener, "off by default")
+
+	settings, err = newTestDriver(t, "-pasv-keep", "-pasv-ports", "30000-30002", "-max-clients", "3").GetSettings()
+	require.NoError(t, err)
+	assert.True(t, settings.KeepPassiveListener)
+
+	for _, args := range [][]string{
+		{"-pasv-keep", "-pasv-ports", "30000-30002"},
+		{"-pasv-keep", "-pasv-ports", "30000-30002", "-max-clients", "4"},
+		{"-pasv-keep", "-pasv-ports", "30000-30002", "-max-clients", "2", "-pasv-multiplex"},
+	} {
+		var stderr bytes.Buffer
+
+		err := run(context.Background(), args, io.Discard, &stderr)
+		require.ErrorIs(t, err, errUsage, "%q", args)
+		assert.Contains(t, stderr.String(), "-pasv-keep", "%q", args)
+	}
+}
+
+// TestRunPasvKeep checks that -pasv-keep reaches the sessions: EPSV announces one port for
+// the session's transfers, and another session gets a port of its own.
+func TestRunPasvKeep(t *testing.T) {
+	t.Parallel()
+
+	srv := startRun(t, "-pasv-keep")
+
+	epsvPort := func(conn *textproto.Conn) string {
+		code, msg := textCmd(t, conn, "EPSV")
+		require.Equal(t, ftpserver.StatusEnteringEPSV, code, msg)
+
+		_, port, found := strings.Cut(msg, "(|||")
+		require.True(t, found, msg)
+
+		return strings.TrimSuffix(port, "|)")
+	}
+
+	session := func() *textproto.Conn {
+		conn := dialText(t, srv.addr)
+		code, msg := textCmd(t, conn, "USER test")
+		require.Equal(t, ftpserver.StatusUserOK, code, msg)
+		code, msg = textCmd(t, conn, "PASS test")
+		require.Equal(t, ftpserver.StatusUserLoggedIn, code, msg)
+
+		return conn
+	}
+
+	first := session()
+	port := epsvPort(first)
+
+	for range 2 {
+		data, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", port), startTimeout)
+		require.NoError(t, err)
+
+		code, msg := textCmd(t, first, "NLST")
+		require.Equal(t, ftpserver.StatusFileStatusOK, code, msg)
+		_, err = io.ReadAll(data)
+		require.NoError(t, err)
+		require.NoError(t, data.Close())
+
+		_, msg, err = first.ReadResponse(ftpserver.StatusClosingDataConn)
+		require.NoError(t, err, msg)
+
+		assert.Equal(t, port, epsvPort(first), "the same listener, announced again")
+	}
+
+	assert.NotEqual(t, port, epsvPort(session()), "another session's listener")
 }
