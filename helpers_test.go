@@ -123,6 +123,12 @@ func withOsFs(tb testing.TB) testOption {
 func newTestServer(tb testing.TB, opts ...testOption) *testServer {
 	tb.Helper()
 
+	// Every benchmark of a server reports its allocations (client and server together, in one
+	// process), with or without -benchmem.
+	if b, ok := tb.(*testing.B); ok {
+		b.ReportAllocs()
+	}
+
 	ignore := goleak.IgnoreCurrent()
 	// A failed login waits 1 s by default; tests that fail logins need not.
 	driver := &testDriver{
