@@ -47,7 +47,7 @@ func protectData(conn net.Conn, handshake func(net.Conn) (*tls.Conn, error)) (*b
 // Write encrypts p and sends its records in one write when there are several.
 func (t *batchedTLS) Write(p []byte) (int, error) {
 	if len(p) <= maxRecordPayload {
-		return t.Conn.Write(p)
+		return t.Conn.Write(p) //nolint:wrapcheck // a connection's errors, as the transfer checks them
 	}
 
 	t.raw.gather()
@@ -58,12 +58,13 @@ func (t *batchedTLS) Write(p []byte) (int, error) {
 		return 0, sendErr
 	}
 
-	return n, err
+	return n, err //nolint:wrapcheck // as above
 }
 
 // recordGatherer is the TCP connection under a batchedTLS. Between gather and send it keeps
 // what TLS writes instead of writing it. The TLS connection's lock serialises its writes, and
-// only the transfer writes to a data connection, so it needs no lock of its own.
+// only the transfer goroutine writes to a data connection and closes it (an abort closes the
+// TCP connection beneath, which writes nothing), so it needs no lock of its own.
 type recordGatherer struct {
 	net.Conn
 
@@ -83,7 +84,7 @@ func (g *recordGatherer) Write(p []byte) (int, error) {
 	}
 
 	if g.pending == nil {
-		return g.Conn.Write(p)
+		return g.Conn.Write(p) //nolint:wrapcheck // crypto/tls expects the connection's own errors
 	}
 
 	*g.pending = append(*g.pending, p...)
@@ -111,7 +112,7 @@ func (g *recordGatherer) send() error {
 	if _, err := g.Conn.Write(*pending); err != nil {
 		g.err = err
 
-		return err
+		return err //nolint:wrapcheck // as above
 	}
 
 	return nil

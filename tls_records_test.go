@@ -61,8 +61,9 @@ func protectedPair(t *testing.T) (*batchedTLS, *writeCounter, *tls.Conn) {
 
 	server, err := protectData(counted, func(c net.Conn) (*tls.Conn, error) {
 		tlsConn := tls.Server(c, serverConfig)
+		handshakeErr := tlsConn.Handshake()
 
-		return tlsConn, tlsConn.Handshake()
+		return tlsConn, handshakeErr
 	})
 	require.NoError(t, err)
 
@@ -113,7 +114,7 @@ func TestProtectedWritesGatherRecords(t *testing.T) {
 func TestProtectedWriteFailureSticks(t *testing.T) {
 	server, counted, _ := protectedPair(t)
 
-	require.NoError(t, counted.Conn.Close())
+	require.NoError(t, counted.Close())
 
 	n, err := server.Write(testContent(transferChunk))
 	require.Error(t, err, "a gathered write to a closed connection fails")
