@@ -184,12 +184,14 @@ func (d *driver) GetSettings() (*ftpserver.Settings, error) {
 		DeflateCompressionLevel: 5,
 		DefaultTransferType:     ftpserver.TransferTypeBinary,
 		Banner:                  welcomeMessage,
-		AtomicUploads:           d.cfg.atomicUploads && d.cfg.s3.bucket == "", // S3 stores an object whole or not at all
 		MaxLoginFailures:        d.cfg.maxLoginFailures,
 		LoginFailureDelay:       d.cfg.loginFailureDelay,
 		MaxUploadRate:           d.cfg.maxUploadRate,
 		MaxDownloadRate:         d.cfg.maxDownloadRate,
 	}
+
+	// S3 stores an object whole or not at all, so a temporary object would only be copied again.
+	settings.AtomicUploads = d.cfg.atomicUploads && d.cfg.s3.bucket == ""
 
 	// The flags' 0 means none; the library's 0 means its default and a negative value none.
 	if d.cfg.maxLoginFailures <= 0 {

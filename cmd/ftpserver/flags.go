@@ -89,9 +89,6 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	flags.StringVar(&cfg.pass, "pass", "test", "the `password` to accept")
 	registerUsersFlags(flags, cfg)
 	flags.StringVar(&pasvPorts, "pasv-ports", "", "passive ports `MIN-MAX` (default: any port the system gives)")
-	flags.BoolVar(&cfg.pasvKeep, "pasv-keep", false,
-		"keep each session's passive listener from one transfer to the next instead of opening one per transfer; "+
-			"with -pasv-ports it needs -max-clients no larger than the range")
 	flags.StringVar(&cfg.publicHost, "public-host", "",
 		"IPv4 `address` announced in PASV replies, for a server behind NAT (default: the control connection's)")
 	flags.IntVar(&cfg.idleTimeout, "idle-timeout", ftpserver.DefaultIdleTimeout,

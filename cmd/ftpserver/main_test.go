@@ -245,15 +245,15 @@ func TestRunAtomicUploadsFlag(t *testing.T) {
 				return len(temps) == 1
 			}, startTimeout, 10*time.Millisecond, "the upload writes a temporary file")
 
-			onDisk, err := os.ReadFile(target)
-			require.NoError(t, err)
-			assert.Equal(t, sha256.Sum256(old), sha256.Sum256(onDisk), "the old file while the upload runs")
+			during, readErr := os.ReadFile(target)
+			require.NoError(t, readErr)
+			assert.Equal(t, sha256.Sum256(old), sha256.Sum256(during), "the old file while the upload runs")
 		} else {
 			// The server fills its buffer before writing: the file is empty until the end.
 			require.Eventually(t, func() bool {
-				info, err := os.Stat(target)
+				info, statErr := os.Stat(target)
 
-				return err == nil && info.Size() == 0
+				return statErr == nil && info.Size() == 0
 			}, startTimeout, 10*time.Millisecond, "the old file is truncated at once")
 		}
 

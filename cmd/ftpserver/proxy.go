@@ -21,7 +21,8 @@ const passiveHeaderTimeout = 5 * time.Second
 
 var _ ftpserver.MainDriverExtensionPassiveWrapper = (*driver)(nil)
 
-// registerProxyFlags adds the flags of a server behind a load balancer.
+// registerProxyFlags adds the flags of a server behind a load balancer, and those of how
+// passive listeners are shared or kept.
 func registerProxyFlags(flags *flag.FlagSet, cfg *config) {
 	cfg.proxyAllowed = splitList(defaultProxyAllowed)
 
@@ -36,6 +37,9 @@ func registerProxyFlags(flags *flag.FlagSet, cfg *config) {
 	})
 	flags.BoolVar(&cfg.pasvMultiplex, "pasv-multiplex", false,
 		"share the -pasv-ports among all clients, a listener per port, so few ports serve many clients")
+	flags.BoolVar(&cfg.pasvKeep, "pasv-keep", false,
+		"keep each session's passive listener from one transfer to the next instead of opening one per transfer; "+
+			"with -pasv-ports it needs -max-clients no larger than the range")
 }
 
 // splitList splits a comma- or space-separated list.
@@ -77,7 +81,8 @@ func (cfg *config) validateProxy() error {
 	if ports := cfg.pasvPorts; ports != nil {
 		size := ports.End - ports.Start + 1
 		if cfg.maxClients == 0 || cfg.maxClients > size {
-			return fmt.Errorf("-pasv-keep with -pasv-ports needs -max-clients of at most %d, the ports in the range", size)
+			return fmt.Errorf("-pasv-keep with -pasv-ports needs -max-clients of at most %d, the ports in the range",
+				size)
 		}
 	}
 
