@@ -76,6 +76,12 @@ func (cfg *config) validateProxy() error {
 		return errors.New("-pasv-keep and -pasv-multiplex exclude each other")
 	}
 
+	// The PROXY headers of passive connections are read by a wrapper of each listener, and the
+	// library keeps no wrapped listener.
+	if cfg.proxyProtocol {
+		return errors.New("-pasv-keep and -proxy-protocol exclude each other")
+	}
+
 	// The library keeps no listener where kept ones could take every port of the range; the
 	// flag says so at start rather than keep nothing.
 	if ports := cfg.pasvPorts; ports != nil {

@@ -146,6 +146,7 @@ func TestPasvKeepFlag(t *testing.T) {
 		{"-pasv-keep", "-pasv-ports", "30000-30002"},
 		{"-pasv-keep", "-pasv-ports", "30000-30002", "-max-clients", "4"},
 		{"-pasv-keep", "-pasv-ports", "30000-30002", "-max-clients", "2", "-pasv-multiplex"},
+		{"-pasv-keep", "-proxy-protocol"},
 	} {
 		var stderr bytes.Buffer
 
