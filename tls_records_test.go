@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/afero"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -125,4 +126,56 @@ func TestProtectedWriteFailureSticks(t *testing.T) {
 
 	_, err = server.Write([]byte("x"))
 	require.Error(t, err)
+}
+
+// TestProtectedDownloadCutShort cuts a PROT P download of a large file (sent from mappings, in
+// gathered writes) twice, by a reset from the client and by ABOR, and then downloads it whole
+// on the same session.
+func TestProtectedDownloadCutShort(t *testing.T) {
+	s := newTestServer(t, withTLS(t), withOsFs(t))
+	content := testContent(32 << 20)
+	require.NoError(t, afero.WriteFile(s.driver.fs, "/big.bin", content, 0o600))
+
+	config := clientTLSConfig()
+	rc := s.raw(t)
+	rc.startTLS(config)
+	rc.expect("USER "+testUser, StatusUserOK)
+	rc.expect("PASS "+testPass, StatusUserLoggedIn)
+	rc.expect("TYPE I", StatusOK)
+	rc.expect("PBSZ 0", StatusOK)
+	rc.expect("PROT P", StatusOK)
+
+	// A reset in the middle: the server's next send fails.
+	raw := rc.pasv()
+	data := tls.Client(raw, config)
+	rc.expect("RETR /big.bin", StatusFileStatusOK)
+
+	_, err := io.ReadFull(data, make([]byte, 1<<20))
+	require.NoError(t, err)
+
+	tcp, ok := raw.(*net.TCPConn)
+	require.True(t, ok)
+	require.NoError(t, tcp.SetLinger(0))
+	require.NoError(t, tcp.Close())
+
+	code, msg := rc.read()
+	assert.Equal(t, StatusTransferAborted, code, msg)
+	rc.expect("NOOP", StatusOK)
+
+	// ABOR in the middle.
+	data = rc.pasvTLS(config)
+	rc.expect("RETR /big.bin", StatusFileStatusOK)
+
+	_, err = io.ReadFull(data, make([]byte, 1<<20))
+	require.NoError(t, err)
+	rc.abort("ABOR")
+	_ = data.Close()
+
+	// The whole file, after both.
+	data = rc.pasvTLS(config)
+	rc.expect("RETR /big.bin", StatusFileStatusOK)
+	assert.Equal(t, sha256Hex(content), sha256Hex(readAllClose(t, data)))
+
+	code, msg = rc.read()
+	assert.Equal(t, StatusClosingDataConn, code, msg)
 }
