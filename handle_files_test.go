@@ -526,3 +526,57 @@ func TestStalledUploadAborted(t *testing.T) {
 	assert.Equal(t, StatusTransferAborted, code, msg)
 	require.NoError(t, data.Close())
 }
+
+func TestStalledSendfileDownloadAborted(t *testing.T) {
+	s := newTestServer(t, withOsFs(t), withSettings(func(s *Settings) { s.TransferStallTimeout = 1 }))
+	require.NoError(t, writeFile(s.driver.fs, "/big.bin", testContent(64<<20)))
+
+	rc := s.rawLoggedIn(t)
+	rc.expect("TYPE I", StatusOK)
+	data := rc.pasv()
+	rc.expect("RETR /big.bin", StatusFileStatusOK)
+
+	// As TestStalledDownloadAborted, on the path where the kernel sends the file.
+	code, msg := rc.read()
+	assert.Equal(t, StatusTransferAborted, code, msg)
+	require.NoError(t, data.Close())
+	rc.expect("NOOP", StatusOK)
+}
+
+// TestSlowSendfileDownloadNotStalled reads the first megabytes of a download at once, which
+// the socket buffers take as fast as the server sends them, and the rest steadily at about
+// 6 MB/s: the kernel lets the server send more every fraction of a second, well within the
+// stall timeout, so the transfer must complete however large the pieces the server hands the
+// kernel (16 MiB would take 2.5 s at that rate).
+func TestSlowSendfileDownloadNotStalled(t *testing.T) {
+	s := newTestServer(t, withOsFs(t), withSettings(func(s *Settings) { s.TransferStallTimeout = 1 }))
+	content := testContent(40 << 20)
+	require.NoError(t, writeFile(s.driver.fs, "/big.bin", content))
+
+	rc := s.rawLoggedIn(t)
+	rc.expect("TYPE I", StatusOK)
+	data := rc.pasv()
+	rc.expect("RETR /big.bin", StatusFileStatusOK)
+
+	received := make([]byte, 0, len(content))
+	buf := make([]byte, 64<<10)
+
+	for {
+		if len(received) >= 8<<20 {
+			time.Sleep(10 * time.Millisecond) // 64 KiB at a time: about 6 MB/s
+		}
+
+		n, err := data.Read(buf)
+		received = append(received, buf[:n]...)
+
+		if errors.Is(err, io.EOF) {
+			break
+		}
+
+		require.NoError(t, err)
+	}
+
+	code, msg := rc.read()
+	assert.Equal(t, StatusClosingDataConn, code, msg)
+	assert.Equal(t, sha256Hex(content), sha256Hex(received))
+}

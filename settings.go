@@ -61,9 +61,8 @@ type Settings struct {
 	// TLS handshake). Default DefaultConnectionTimeout.
 	ConnectionTimeout int
 	// TransferStallTimeout, in seconds, aborts a transfer with 426 when its data connection
-	// moves no chunk (256 KiB, or the rest of the file; a download to a quick client by
-	// sendfile moves larger chunks, up to 16 MiB, while each takes under 50 ms) for that long.
-	// Default
+	// moves no chunk (256 KiB, or the rest of the file) for that long; on Linux, a download
+	// sent by sendfile without a bandwidth limit, when it moves no byte for that long. Default
 	// DefaultTransferStallTimeout; negative disables it.
 	TransferStallTimeout int
 	// LoginTimeout, in seconds, closes a connection with 421 that has not logged in by then.

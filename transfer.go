@@ -36,15 +36,6 @@ func isNetworkError(err error) bool {
 // and a chunk is large enough to amortise the call.
 const transferChunk = 256 << 10
 
-// sendfileMaxChunk is the largest chunk handed to sendfile at once. Chunks start at
-// transferChunk and double while each moves within chunkGrowWithin (and well within the stall
-// timeout), so a fast client's download pays for a few hundred copy calls per GiB rather than
-// four thousand, while a slow client's chunks stay small enough to meet the stall deadline.
-const sendfileMaxChunk = 16 << 20
-
-// chunkGrowWithin is how quickly a chunk must move for the next one to be twice as large.
-const chunkGrowWithin = 50 * time.Millisecond
-
 // uploadChunk is the buffer of an upload into a file, filled before each write. A read/write
 // loop through a large buffer is at least as fast as splice into a file (BenchmarkUploadCopy
 // compares them), and half a megabyte is large enough to amortise each write yet small enough
@@ -93,7 +84,9 @@ func (b *copyBuffers) putListingWriter(bw *bufio.Writer) {
 
 // copyData moves src to dst in chunks until EOF, renewing conn's deadline before each so a
 // transfer fails only when no chunk completes within stall (0: no limit). A download from a
-// file to a TCP socket is left to io.Copy, which hands it to sendfile. Another download from a
+// file to a TCP socket goes to sendfile: on Linux through sendFileWatched, which renews the
+// deadline whenever the kernel takes some of the file, elsewhere and under a bandwidth limit
+// through io.Copy, one chunk at a time. Another download from a
 // file (TLS, MODE Z, TYPE A) is sent from memory mappings of the file (sendMapped), which
 // spares copying it into a buffer. Anything else goes through a pooled buffer, of uploadChunk
 // for uploads into files, else of transferChunk, instead of the small buffer io.Copy would
@@ -104,8 +97,14 @@ func copyData(conn net.Conn, dst io.Writer, src io.Reader, counter *atomic.Int64
 ) error {
 	pacing := &copyPacing{conn: conn, stall: stall, counter: counter, limit: limit}
 
-	if sendfilePossible(dst, src) {
-		return pacing.loop(transferChunk, sendfileMaxChunk, func(size int64) (int64, error) {
+	if tcp, file, ok := sendfileEnds(dst, src); ok {
+		if limit == nil {
+			if handled, err := sendFileWatched(tcp, file, pacing); handled {
+				return err
+			}
+		}
+
+		return pacing.loop(transferChunk, func(size int64) (int64, error) {
 			return io.Copy(dst, io.LimitReader(src, size))
 		})
 	}
@@ -135,7 +134,7 @@ func copyData(conn net.Conn, dst io.Writer, src io.Reader, counter *atomic.Int64
 
 	buf := *pooled
 
-	return pacing.loop(len(buf), len(buf), func(size int64) (int64, error) {
+	return pacing.loop(len(buf), func(size int64) (int64, error) {
 		return copyChunk(dst, src, buf[:size])
 	})
 }
@@ -177,15 +176,12 @@ func (p *copyPacing) after(n int64, err error) error {
 	return err
 }
 
-// loop runs move on chunks until one moves less than asked. Chunks start at size and double
-// up to largest while each moves quickly (grows).
-func (p *copyPacing) loop(size, largest int, move func(size int64) (int64, error)) error {
-	chunk, limit := int64(p.chunkSize(size)), int64(p.chunkSize(largest))
+// loop runs move on chunks of size until one moves less than asked.
+func (p *copyPacing) loop(size int, move func(size int64) (int64, error)) error {
+	chunk := int64(p.chunkSize(size))
 
 	for {
 		p.before()
-
-		start := time.Now()
 
 		n, moveErr := move(chunk)
 		if err := p.after(n, moveErr); err != nil {
@@ -195,18 +191,7 @@ func (p *copyPacing) loop(size, largest int, move func(size int64) (int64, error
 		if n < chunk {
 			return nil
 		}
-
-		if chunk < limit && p.grows(time.Since(start)) {
-			chunk = min(2*chunk, limit)
-		}
 	}
-}
-
-// grows tells whether a chunk that moved in took is quick enough for the next to be twice as
-// large: within chunkGrowWithin, and with the stall timeout 64 times longer, so that the
-// client would have to slow down more than 32-fold for a larger chunk to miss the deadline.
-func (p *copyPacing) grows(took time.Duration) bool {
-	return took < chunkGrowWithin && (p.stall <= 0 || 64*took < p.stall)
 }
 
 // copyChunk fills buf from src, or reads src to its end, and then writes what it read to dst
@@ -237,12 +222,13 @@ func copyChunk(dst io.Writer, src io.Reader, buf []byte) (int64, error) {
 	return int64(n), err
 }
 
-// sendfilePossible tells whether io.Copy can hand the copy to the kernel's sendfile.
-func sendfilePossible(dst io.Writer, src io.Reader) bool {
-	_, fileSrc := src.(*os.File)
-	_, tcpDst := dst.(*net.TCPConn)
+// sendfileEnds returns the TCP connection and the file of a copy the kernel's sendfile can
+// make, and whether it can.
+func sendfileEnds(dst io.Writer, src io.Reader) (*net.TCPConn, *os.File, bool) {
+	file, fileSrc := src.(*os.File)
+	tcp, tcpDst := dst.(*net.TCPConn)
 
-	return fileSrc && tcpDst
+	return tcp, file, fileSrc && tcpDst
 }
 
 // unwrapFile reaches the *os.File under afero's BasePathFs jail, which wraps it and so hides
