@@ -273,7 +273,7 @@ func TestTLSSessionNotReusedWithJlaffaye(t *testing.T) {
 	for _, required := range []bool{true, false} {
 		s := newTestServer(t, withTLS(t), withSettings(func(s *Settings) { s.TLSRequireSessionReuse = required }))
 		conn := s.dial(t, ftp.DialWithExplicitTLS(&tls.Config{
-			InsecureSkipVerify: true, //nolint:gosec // test server with a throw-away certificate
+			InsecureSkipVerify: true, // test server with a throw-away certificate
 			ServerName:         "ftpkit.test",
 		}))
 
@@ -283,8 +283,8 @@ func TestTLSSessionNotReusedWithJlaffaye(t *testing.T) {
 		if !required {
 			require.NoError(t, err)
 
-			stored, err := afero.ReadFile(s.driver.fs, "/f.bin")
-			require.NoError(t, err)
+			stored, readErr := afero.ReadFile(s.driver.fs, "/f.bin")
+			require.NoError(t, readErr)
 			assert.Equal(t, sha256Hex(content), sha256Hex(stored))
 
 			continue

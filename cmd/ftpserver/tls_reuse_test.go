@@ -226,16 +226,7 @@ func TestTLSSessionReuseCommonsNet(t *testing.T) {
 		t.Skipf("%s is missing: Commons Net interoperability test skipped (apt-get install -y libcommons-net-java)", jar)
 	}
 
-	classes := t.TempDir()
-
-	ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
-	defer cancel()
-
-	out, err := exec.CommandContext(ctx, "javac", "-cp", jar, "-d", classes, "testdata/CommonsNetProbe.java").
-		CombinedOutput()
-	require.NoError(t, err, "javac: %s", out)
-
-	probe := []string{"java", "-cp", classes + string(os.PathListSeparator) + jar, "CommonsNetProbe"}
+	probe := []string{"java", "-cp", compileCommonsNetProbe(t, jar) + string(os.PathListSeparator) + jar, "CommonsNetProbe"}
 
 	t.Run("reuse required", func(t *testing.T) {
 		t.Parallel()
@@ -246,4 +237,21 @@ func TestTLSSessionReuseCommonsNet(t *testing.T) {
 		t.Parallel()
 		runTLSReuseProbe(t, []string{"-tls-session-reuse", "optional"}, probe)
 	})
+}
+
+// compileCommonsNetProbe compiles testdata/CommonsNetProbe.java against jar into a directory of
+// the test, which it returns.
+func compileCommonsNetProbe(t *testing.T, jar string) string {
+	t.Helper()
+
+	classes := t.TempDir()
+
+	ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
+	defer cancel()
+
+	out, err := exec.CommandContext(ctx, "javac", "-cp", jar, "-d", classes, "testdata/CommonsNetProbe.java").
+		CombinedOutput()
+	require.NoError(t, err, "javac: %s", out)
+
+	return classes
 }
