@@ -14,18 +14,13 @@ that require it.
 import ftplib
 import hashlib
 import io
+import os
 import ssl
 import sys
 
-
-class SessionReuseFTP_TLS(ftplib.FTP_TLS):
-    """FTP_TLS whose data connections resume the control connection's TLS session."""
-
-    def ntransfercmd(self, cmd, rest=None):
-        conn, size = ftplib.FTP.ntransfercmd(self, cmd, rest)
-        if self._prot_p:
-            conn = self.context.wrap_socket(conn, server_hostname=self.host, session=self.sock.session)
-        return conn, size
+# The subclass that resumes the session is the root interoperability test's.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "testdata", "interop"))
+from ftplib_tree import SessionReuseFTP_TLS  # noqa: E402
 
 
 def main():
