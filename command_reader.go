@@ -66,12 +66,15 @@ func (cr *commandReader) readLine() (string, error) {
 			chunk = chunk[:end+1]
 		}
 
-		// buf stays within max+2 bytes and one chunk: the limit is checked at each chunk.
-		cr.buf = append(cr.buf, chunk...)
-		_, _ = cr.r.Discard(len(chunk))
+		line := chunk
+		if len(cr.buf) > 0 { // a line in several chunks is assembled in buf
+			// buf stays within max+2 bytes and one chunk: the limit is checked at each chunk.
+			cr.buf = append(cr.buf, chunk...)
+			line = cr.buf
+		}
 
 		// The line end is not part of the limit, nor the CR of a CR LF whose LF is yet to come.
-		line := trimLineEnd(cr.buf)
+		line = trimLineEnd(line)
 		if len(line) > cr.max {
 			cr.buf = cr.buf[:0]
 
@@ -79,10 +82,18 @@ func (cr *commandReader) readLine() (string, error) {
 		}
 
 		if end >= 0 {
+			text := dropCR(stripTelnet(line)) // a copy: chunk is the reader's buffer
+			_, _ = cr.r.Discard(len(chunk))
 			cr.buf = cr.buf[:0]
 
-			return dropCR(stripTelnet(line)), nil
+			return text, nil
 		}
+
+		if len(cr.buf) == 0 {
+			cr.buf = append(cr.buf, chunk...)
+		}
+
+		_, _ = cr.r.Discard(len(chunk))
 	}
 }
 

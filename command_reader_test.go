@@ -180,3 +180,24 @@ func FuzzCommandReader(f *testing.F) {
 		t.Fatal("readLine did not reach the end of its input")
 	})
 }
+
+// BenchmarkCommandReader reads pipelined command lines of typical lengths.
+func BenchmarkCommandReader(b *testing.B) {
+	lines := strings.Repeat("NOOP\r\nCWD /some/directory/of/files\r\nRETR file-with-a-longer-name.tar.gz\r\n", 64)
+	r := strings.NewReader(lines)
+	cr := newCommandReader(r, DefaultMaxCommandLineLength)
+
+	b.SetBytes(int64(len(lines)))
+	b.ReportAllocs()
+
+	for b.Loop() {
+		r.Reset(lines)
+		cr.reset(r)
+
+		for range 3 * 64 {
+			if _, err := cr.readLine(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
