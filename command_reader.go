@@ -22,7 +22,7 @@ const (
 type commandReader struct {
 	r   *bufio.Reader
 	max int
-	buf []byte // the line being read, kept across a read that times out; at most max+2 bytes
+	buf []byte // the start of a line that came in several reads, kept across a read that times out
 }
 
 // commandReaderBufSize is the bufio size: commands are short, and a long line is assembled in
@@ -68,7 +68,7 @@ func (cr *commandReader) readLine() (string, error) {
 
 		line := chunk
 		if len(cr.buf) > 0 { // a line in several chunks is assembled in buf
-			// buf stays within max+2 bytes and one chunk: the limit is checked at each chunk.
+			// buf stays within max+1 bytes and one read: the limit is checked at each read.
 			cr.buf = append(cr.buf, chunk...)
 			line = cr.buf
 		}
