@@ -243,9 +243,13 @@ func (c *clientHandler) readFailed(err error) bool {
 
 	switch {
 	case errors.Is(err, errLineTooLong):
+		// Answered as soon as the line passes the limit, without waiting for its end: a client
+		// that sends that much without a line end is not speaking FTP, and closing spares the
+		// server from reading whatever follows.
 		c.reply(StatusSyntaxErrorNotRecognised, "Command line too long")
+		c.endSession(endLineTooLong)
 
-		return true
+		return false
 	case errors.As(err, &netErr) && netErr.Timeout():
 		switch {
 		case c.ending() != endNone:
@@ -286,7 +290,7 @@ func (c *clientHandler) handleLine(line string) {
 	}
 
 	if !known {
-		c.reply(StatusSyntaxErrorNotRecognised, "Unknown command "+quoteVerb(verb))
+		c.unknownCommand(verb, param)
 
 		return
 	}
@@ -341,6 +345,31 @@ func (c *clientHandler) admit(verb, param string, cmd commandDesc) bool {
 	}
 
 	return false
+}
+
+// unknownCommand answers a verb the command table does not know. Before login, a line that
+// looks like HTTP ends the session: a browser led to the FTP port by another site (the ALPACA
+// cross-protocol attack) gets nothing it could run as a page.
+func (c *clientHandler) unknownCommand(verb, param string) {
+	if !c.loggedIn() && looksLikeHTTP(verb, param) {
+		level.Info(c.logger).Log("event", "http_request_refused", "remote", c.RemoteAddr())
+		c.endSession(endHTTPRequest)
+
+		return
+	}
+
+	c.reply(StatusSyntaxErrorNotRecognised, "Unknown command"+c.echo(quoteVerb(verb)))
+}
+
+// echo returns shown, text made of the client's input, after a space once the client is logged
+// in, and nothing before: a reply to a client not logged in is fixed text (vsftpd's rule), which
+// nobody can make the server reflect to a third party.
+func (c *clientHandler) echo(shown string) string {
+	if !c.loggedIn() {
+		return ""
+	}
+
+	return " " + shown
 }
 
 // quoteVerb shows an unknown verb safely in a reply.

@@ -2,6 +2,8 @@ package ftpserver
 
 import (
 	"errors"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -37,7 +39,7 @@ func TestReplyCodesFromDispatcher(t *testing.T) {
 	s := newTestServer(t, withSettings(func(s *Settings) { s.DisableSYST = true }))
 	rc := s.raw(t)
 
-	assert.Contains(t, rc.expect("FOO bar", StatusSyntaxErrorNotRecognised), `"FOO"`)
+	assert.Equal(t, "Unknown command", rc.expect("FOO bar", StatusSyntaxErrorNotRecognised))
 	rc.expect("CWD /", StatusNotLoggedIn)
 	rc.expect("RETR x", StatusNotLoggedIn)
 	rc.expect("PASS secret", StatusBadCommandSequence)
@@ -48,6 +50,7 @@ func TestReplyCodesFromDispatcher(t *testing.T) {
 
 	rc.expect("USER "+testUser, StatusUserOK)
 	rc.expect("PASS "+testPass, StatusUserLoggedIn)
+	assert.Equal(t, `Unknown command "FOO"`, rc.expect("FOO bar", StatusSyntaxErrorNotRecognised))
 	rc.expect("RNTO", StatusSyntaxErrorParameters)
 	rc.expect("RNTO /b", StatusBadCommandSequence)
 	rc.expect("MKD", StatusSyntaxErrorParameters)
@@ -55,14 +58,150 @@ func TestReplyCodesFromDispatcher(t *testing.T) {
 	rc.expect("QUIT", StatusClosingControlConn)
 }
 
+// TestLineTooLong sends a line one byte over the limit, with no line end: the 500 comes
+// without waiting for one, and the connection is closed. A line exactly at the limit is served.
 func TestLineTooLong(t *testing.T) {
-	s := newTestServer(t, withSettings(func(s *Settings) { s.MaxCommandLineLength = 100 }))
+	const limit = 100
+
+	s := newTestServer(t, withSettings(func(s *Settings) { s.MaxCommandLineLength = limit }))
+
+	for _, loggedIn := range []bool{false, true} {
+		rc := s.raw(t)
+		if loggedIn {
+			rc.loginAs()
+		}
+
+		rc.expect("NOOP "+strings.Repeat("y", limit-len("NOOP ")), StatusOK)
+
+		_, err := rc.conn.Write([]byte("NOOP " + strings.Repeat("x", limit+1-len("NOOP "))))
+		require.NoError(t, err)
+
+		code, msg := rc.read()
+		assert.Equal(t, StatusSyntaxErrorNotRecognised, code)
+		assert.Equal(t, "Command line too long", msg)
+		requireClosed(t, rc)
+	}
+}
+
+// reflectionProbe is text that a cross-protocol attack (ALPACA) would have an FTP server
+// reflect into a browser.
+const reflectionProbe = "<SCRIPT/SRC=//EV.IL></SCRIPT>"
+
+// TestNoEchoBeforeLogin sends every verb of the command table, and unknown ones, with an
+// argument a browser would run if reflected: before login, no reply holds any of it. After
+// login an unknown verb is quoted, as ftpserverlib does.
+func TestNoEchoBeforeLogin(t *testing.T) {
+	s := newTestServer(t, withTLS(t))
 	rc := s.raw(t)
 
-	assert.Equal(t, "Command line too long", rc.expect("NOOP "+strings.Repeat("x", 5000), StatusSyntaxErrorNotRecognised))
-	// The connection is still usable and the long line left nothing behind.
-	rc.expect("NOOP", StatusOK)
-	rc.expect("NOOP "+strings.Repeat("y", 90), StatusOK)
+	exact := []struct {
+		line string
+		code int
+		text string
+	}{
+		{reflectionProbe, StatusSyntaxErrorNotRecognised, "Unknown command"},
+		{reflectionProbe + " x", StatusSyntaxErrorNotRecognised, "Unknown command"},
+		{"OPTS " + reflectionProbe, StatusSyntaxErrorParameters, "Unknown option"},
+		{"HELP " + reflectionProbe, StatusCommandNotImplemented, "Unknown command"},
+		{"LANG xx-" + reflectionProbe, StatusSyntaxErrorParameters, "LANG takes a language tag such as EN"},
+		{"LANG xx-evil", StatusNotImplementedParam, "Unsupported language, only EN is available"},
+		{"HOST " + reflectionProbe, StatusSyntaxErrorParameters,
+			"HOST takes a domain name, an IPv4 address or an [IPv6] address"},
+		{"AUTH " + reflectionProbe, StatusNotImplementedParam, "Unsupported mechanism, use AUTH TLS"},
+		{"CWD " + reflectionProbe, StatusNotLoggedIn, "Please login with USER and PASS"},
+	}
+
+	for _, tt := range exact {
+		code, text := rc.cmd(tt.line)
+		assert.Equal(t, tt.code, code, tt.line)
+		assert.Equal(t, tt.text, text, tt.line)
+	}
+
+	verbs := slices.Sorted(maps.Keys(commands))
+	for _, verb := range verbs {
+		if verb == "QUIT" {
+			continue
+		}
+
+		_, text := rc.cmd(verb + " " + reflectionProbe)
+		assertNoProbe(t, verb, text)
+	}
+
+	rc.loginAs()
+
+	_, text := rc.cmd("BOGUS")
+	assert.Equal(t, `Unknown command "BOGUS"`, text)
+}
+
+// assertNoProbe requires that a reply repeats no part of reflectionProbe.
+func assertNoProbe(t *testing.T, line, reply string) {
+	t.Helper()
+
+	for _, part := range []string{"<", ">", "SCRIPT", "EV.IL"} {
+		assert.NotContains(t, strings.ToUpper(reply), part, "reply to %q", line)
+	}
+}
+
+// TestHTTPBeforeLoginCloses sends what a browser sends, as a cross-protocol attack would have
+// it sent to the FTP port: the server answers one fixed line and closes. After login the same
+// line is only an unknown command.
+func TestHTTPBeforeLoginCloses(t *testing.T) {
+	logs := &logRecorder{}
+	s := newTestServer(t, withLogger(logs))
+	requests := []string{
+		"GET / HTTP/1.1\r\nHost: ftp.example\r\n\r\n",
+		"post /" + reflectionProbe + " HTTP/1.0\r\n",
+		"Host: ftp.example\r\n",
+		"User-Agent: Mozilla/5.0\r\n",
+		"BREW /pot HTTP/1.1\r\n",
+		"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+	}
+
+	for _, request := range requests {
+		rc := s.raw(t)
+
+		_, err := rc.conn.Write([]byte(request))
+		require.NoError(t, err)
+
+		code, text := rc.read()
+		assert.Equal(t, StatusServiceNotAvailable, code, request)
+		assert.Equal(t, "This is an FTP server, not an HTTP one; closing", text, request)
+		requireClosed(t, rc)
+	}
+
+	assert.Len(t, logs.values("http_request_refused", "remote"), len(requests))
+
+	rc := s.raw(t)
+	rc.expect("HOST ftp.example", StatusServiceReady) // FTP's HOST has no colon
+	rc.loginAs()
+	assert.Equal(t, `Unknown command "GET"`, rc.expect("GET / HTTP/1.1", StatusSyntaxErrorNotRecognised))
+}
+
+func TestLooksLikeHTTP(t *testing.T) {
+	t.Parallel()
+
+	for _, tt := range []struct {
+		line string
+		http bool
+	}{
+		{"GET / HTTP/1.1", true},
+		{"get /", true},
+		{"OPTIONS * HTTP/1.1", true},
+		{"CONNECT evil.example:443 HTTP/1.1", true},
+		{"Host: ftp.example", true},
+		{"X-Forwarded-For: 1.2.3.4", true},
+		{"MKCOL /dav HTTP/1.1", true},
+		{"FOO bar http/1.0", true},
+		{"HOST ftp.example", false},
+		{"SITE HTTP", false},
+		{":", false},
+		{"", false},
+		{"FOO bar", false},
+		{"XCRC a", false},
+	} {
+		verb, param := parseCommandLine(tt.line)
+		assert.Equal(t, tt.http, looksLikeHTTP(verb, param), tt.line)
+	}
 }
 
 func TestTelnetSequencesIgnored(t *testing.T) {

@@ -18,11 +18,11 @@ const (
 )
 
 // commandReader reads command lines with a bounded memory: a line longer than max bytes is
-// discarded as it streams in and reported with errLineTooLong.
+// reported with errLineTooLong as soon as that many bytes came without a line end.
 type commandReader struct {
 	r   *bufio.Reader
 	max int
-	buf []byte // reused across lines; grows up to max only when lines need it
+	buf []byte // the start of a line that came in several reads, kept across a read that times out
 }
 
 // commandReaderBufSize is the bufio size: commands are short, and a long line is assembled in
@@ -37,42 +37,63 @@ func newCommandReader(r io.Reader, maxLen int) *commandReader {
 // 4 forbids pipelining commands after AUTH, so buffered bytes are an attack, not commands.
 func (cr *commandReader) reset(r io.Reader) {
 	cr.r.Reset(r)
+	cr.buf = cr.buf[:0]
 }
 
 // buffered tells how many bytes were read from the connection but not yet consumed.
 func (cr *commandReader) buffered() int {
-	return cr.r.Buffered()
+	return cr.r.Buffered() + len(cr.buf)
 }
 
-// readLine returns the next line without its line end and without Telnet commands.
+// readLine returns the next line without its line end and without Telnet commands. It takes
+// the bytes as they arrive rather than waiting for a line end, so that a line past the limit
+// is reported (errLineTooLong) as soon as its bytes are, however slowly the rest comes; the
+// reader is then in the middle of that line, and the session ends. A read error, such as a
+// deadline, keeps the part of the line already read for the next call.
 func (cr *commandReader) readLine() (string, error) {
-	cr.buf = cr.buf[:0]
-	tooLong := false
-
 	for {
-		chunk, err := cr.r.ReadSlice('\n')
-		if !tooLong {
-			if len(cr.buf)+len(chunk) > cr.max+2 { // +2: the CRLF is not part of the limit
-				tooLong = true
-				cr.buf = cr.buf[:0]
-			} else {
-				cr.buf = append(cr.buf, chunk...)
+		if cr.r.Buffered() == 0 {
+			// Wait for the connection's next bytes, however few.
+			if _, err := cr.r.Peek(1); err != nil {
+				return "", err //nolint:wrapcheck // io.EOF and net errors are tested by the caller
 			}
 		}
 
-		switch {
-		case err == nil:
-			line := trimLineEnd(cr.buf)
-			if tooLong || len(line) > cr.max { // a line ended by a bare LF has one byte more
-				return "", errLineTooLong
-			}
+		chunk, _ := cr.r.Peek(cr.r.Buffered()) // never fails for bytes already buffered
+		end := bytes.IndexByte(chunk, '\n')
 
-			return dropCR(stripTelnet(line)), nil
-		case errors.Is(err, bufio.ErrBufferFull):
-			continue
-		default:
-			return "", err //nolint:wrapcheck // io.EOF and net errors are tested by the caller
+		if end >= 0 {
+			chunk = chunk[:end+1]
 		}
+
+		line := chunk
+		if len(cr.buf) > 0 { // a line in several chunks is assembled in buf
+			// buf stays within max+1 bytes and one read: the limit is checked at each read.
+			cr.buf = append(cr.buf, chunk...)
+			line = cr.buf
+		}
+
+		// The line end is not part of the limit, nor the CR of a CR LF whose LF is yet to come.
+		line = trimLineEnd(line)
+		if len(line) > cr.max {
+			cr.buf = cr.buf[:0]
+
+			return "", errLineTooLong
+		}
+
+		if end >= 0 {
+			text := dropCR(stripTelnet(line)) // a copy: chunk is the reader's buffer
+			_, _ = cr.r.Discard(len(chunk))
+			cr.buf = cr.buf[:0]
+
+			return text, nil
+		}
+
+		if len(cr.buf) == 0 {
+			cr.buf = append(cr.buf, chunk...)
+		}
+
+		_, _ = cr.r.Discard(len(chunk))
 	}
 }
 
@@ -223,4 +244,28 @@ func quotedArg(param string, i int) (string, int, error) {
 	}
 
 	return name.String(), i, nil
+}
+
+// httpMethods are the request methods of HTTP (RFC 9110 9, RFC 5789, and "PRI" of the HTTP/2
+// connection preface, RFC 9113 3.4). None is an FTP command.
+var httpMethods = map[string]bool{
+	"GET": true, "HEAD": true, "POST": true, "PUT": true, "DELETE": true, "CONNECT": true,
+	"OPTIONS": true, "TRACE": true, "PATCH": true, "PRI": true,
+}
+
+// looksLikeHTTP tells whether a line of an unknown verb, split by parseCommandLine, is a line of
+// an HTTP request: a request line ("GET / HTTP/1.1", any method, any case) or a header line
+// ("Host: example.com"), whose name ends with a colon as no FTP verb does.
+func looksLikeHTTP(verb, param string) bool {
+	switch {
+	case httpMethods[verb]:
+		return true
+	case len(verb) > 1 && strings.HasSuffix(verb, ":"):
+		return true
+	default:
+		// A request line of a method not listed: "<method> <target> HTTP/<version>".
+		space := strings.LastIndexByte(param, ' ')
+
+		return space >= 0 && strings.HasPrefix(strings.ToUpper(param[space+1:]), "HTTP/")
+	}
 }

@@ -6,25 +6,27 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// readAllLines reads lines until the end of data, with errLineTooLong shown as "<too long>".
-func readAllLines(tb testing.TB, data string, maxLen int) []string {
+// readAllLines reads lines from r until its end or a line too long, shown as "<too long>",
+// after which the session ends.
+func readAllLines(tb testing.TB, r io.Reader, maxLen int) []string {
 	tb.Helper()
 
-	cr := newCommandReader(strings.NewReader(data), maxLen)
+	cr := newCommandReader(r, maxLen)
 
 	var lines []string
 
-	for range len(data) + 1 {
+	for {
 		line, err := cr.readLine()
 
 		switch {
 		case errors.Is(err, errLineTooLong):
-			lines = append(lines, "<too long>")
+			return append(lines, "<too long>")
 		case errors.Is(err, io.EOF):
 			return lines
 		default:
@@ -32,10 +34,6 @@ func readAllLines(tb testing.TB, data string, maxLen int) []string {
 			lines = append(lines, line)
 		}
 	}
-
-	tb.Fatalf("readLine did not reach the end of %q", data)
-
-	return nil
 }
 
 func TestCommandReaderLines(t *testing.T) {
@@ -53,9 +51,11 @@ func TestCommandReaderLines(t *testing.T) {
 		{"empty lines", "\r\n\n", 16, []string{"", ""}},
 		{"exactly max with CRLF", "12345\r\n", 5, []string{"12345"}},
 		{"exactly max with LF", "12345\n", 5, []string{"12345"}},
-		{"max+1 with LF", "123456\nNOOP\n", 5, []string{"<too long>", "NOOP"}},
-		{"max+1 with CRLF", "123456\r\nNOOP\r\n", 5, []string{"<too long>", "NOOP"}},
-		{"long line streamed", strings.Repeat("x", 2000) + "\r\nNOOP\r\n", 100, []string{"<too long>", "NOOP"}},
+		{"max+1 with LF", "NOOP\n123456\nNOOP\n", 5, []string{"NOOP", "<too long>"}},
+		{"max+1 with CRLF", "123456\r\nNOOP\r\n", 5, []string{"<too long>"}},
+		{"max+1 without line end", "123456", 5, []string{"<too long>"}},
+		{"max and a CR without its LF", "12345\r", 5, nil},
+		{"long line", strings.Repeat("x", 2000) + "\r\nNOOP\r\n", 100, []string{"<too long>"}},
 		{"lone CR dropped", "CWD a\rb\r\n", 16, []string{"CWD ab"}},
 		{"CR before CRLF", "NOOP\r\r\n", 16, []string{"NOOP"}},
 		{"CR NUL keeps the NUL", "CWD a\r\x00b\r\n", 16, []string{"CWD a\x00b"}},
@@ -72,7 +72,10 @@ func TestCommandReaderLines(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 
-			assert.Equal(t, tt.lines, readAllLines(t, tt.data, tt.max))
+			assert.Equal(t, tt.lines, readAllLines(t, strings.NewReader(tt.data), tt.max))
+			// Bytes that come one at a time make the same lines.
+			assert.Equal(t, tt.lines, readAllLines(t, iotest.OneByteReader(strings.NewReader(tt.data)), tt.max),
+				"one byte at a time")
 		})
 	}
 }
@@ -102,8 +105,9 @@ func TestParseCommandLine(t *testing.T) {
 
 // FuzzCommandReader feeds arbitrary bytes to the command reader with a small maximum and
 // parses every line: nothing may panic, a line never exceeds the maximum nor holds a CR or
-// LF, each LF of the input ends exactly one line or one errLineTooLong, and the parser's
-// verb and parameter rebuild the line.
+// LF, each LF of the input ends exactly one line until an errLineTooLong ends the reading,
+// bytes that come one at a time make the same lines, and the parser's verb and parameter
+// rebuild the line.
 func FuzzCommandReader(f *testing.F) {
 	for _, seed := range []string{
 		"USER anonymous\r\nPASS guest@\r\n",
@@ -130,18 +134,21 @@ func FuzzCommandReader(f *testing.F) {
 		cr := newCommandReader(bytes.NewReader(data), limit)
 		ends := 0
 
+		require.Equal(t, readAllLines(t, bytes.NewReader(data), limit),
+			readAllLines(t, iotest.OneByteReader(bytes.NewReader(data)), limit), "one byte at a time")
+
 		for range len(data) + 1 {
 			line, err := cr.readLine()
 
 			switch {
 			case errors.Is(err, io.EOF):
-				require.Equal(t, bytes.Count(data, []byte{'\n'}), ends, "one line or error per LF")
+				require.Equal(t, bytes.Count(data, []byte{'\n'}), ends, "one line per LF")
 
 				return
 			case errors.Is(err, errLineTooLong):
-				ends++
+				require.Less(t, ends, bytes.Count(data, []byte{'\n'})+1)
 
-				continue
+				return
 			}
 
 			require.NoError(t, err)
@@ -172,4 +179,25 @@ func FuzzCommandReader(f *testing.F) {
 
 		t.Fatal("readLine did not reach the end of its input")
 	})
+}
+
+// BenchmarkCommandReader reads pipelined command lines of typical lengths.
+func BenchmarkCommandReader(b *testing.B) {
+	lines := strings.Repeat("NOOP\r\nCWD /some/directory/of/files\r\nRETR file-with-a-longer-name.tar.gz\r\n", 64)
+	r := strings.NewReader(lines)
+	cr := newCommandReader(r, DefaultMaxCommandLineLength)
+
+	b.SetBytes(int64(len(lines)))
+	b.ReportAllocs()
+
+	for b.Loop() {
+		r.Reset(lines)
+		cr.reset(r)
+
+		for range 3 * 64 {
+			if _, err := cr.readLine(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
 }

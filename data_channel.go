@@ -361,7 +361,7 @@ func (d *dataChannel) replyResult(t *transferRun, err error) {
 	case errors.Is(err, errTransferAborted):
 		d.hooks.reply(StatusTransferAborted, "Connection closed; transfer aborted")
 	case errors.Is(err, errOpeningData):
-		d.hooks.reply(StatusCannotOpenDataConnection, "Cannot open data connection")
+		d.hooks.reply(StatusCannotOpenDataConnection, openDataRefusal(err))
 	case isNetworkError(err):
 		d.hooks.reply(StatusTransferAborted, "Data connection closed, transfer aborted")
 	case errors.Is(err, errFileShrank):

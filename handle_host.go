@@ -35,7 +35,8 @@ func (c *clientHandler) handleHOST(param string) {
 	if acceptor, ok := c.server.driver.(MainDriverExtensionHost); ok {
 		if err := acceptor.AcceptHost(c, host); err != nil {
 			level.Info(c.logger).Log("event", "host_refused", "host", host, "err", err)
-			c.reply(StatusNotImplementedParam, "Unknown host "+host)
+			// HOST comes before login, so the reply does not repeat the name.
+			c.reply(StatusNotImplementedParam, "Unknown host")
 
 			return
 		}

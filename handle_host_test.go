@@ -102,7 +102,7 @@ func TestHOSTServesSitesByName(t *testing.T) {
 	assert.Equal(t, []string{"default.txt"}, none.listing("NLST"))
 
 	// A refused host leaves the client where it was; REIN forgets the host.
-	assert.Equal(t, "Unknown host three.example", s.raw(t).expect("HOST three.example", StatusNotImplementedParam))
+	assert.Equal(t, "Unknown host", s.raw(t).expect("HOST three.example", StatusNotImplementedParam))
 	one.expect("REIN", StatusServiceReady)
 	one.expect("HOST two.example", StatusServiceReady)
 	one.loginAs()

@@ -50,7 +50,7 @@ func (c *clientHandler) handleOPTS(param string) {
 		c.mlstFacts = parseMLSTFacts(value)
 		c.reply(StatusOK, "MLST OPTS "+c.mlstFacts.String())
 	default:
-		c.reply(StatusSyntaxErrorParameters, "Unknown option "+quoteVerb(name))
+		c.reply(StatusSyntaxErrorParameters, "Unknown option"+c.echo(quoteVerb(name)))
 	}
 }
 
@@ -79,7 +79,7 @@ func (c *clientHandler) handleHELP(param string) {
 		if cmd, ok := commands[verb]; ok && !cmd.disabled(c.settings) {
 			c.reply(StatusHelpMessage, verb+" is supported")
 		} else {
-			c.reply(StatusCommandNotImplemented, "Unknown command "+quoteVerb(verb))
+			c.reply(StatusCommandNotImplemented, "Unknown command"+c.echo(quoteVerb(verb)))
 		}
 
 		return
@@ -182,7 +182,7 @@ func (c *clientHandler) handleLANG(param string) {
 	case tag == "" || (isLanguageTag(tag) && strings.EqualFold(primary, "EN")):
 		c.reply(StatusOK, "Language set to EN")
 	case isLanguageTag(tag):
-		c.reply(StatusNotImplementedParam, "Unsupported language "+tag+", only EN is available")
+		c.reply(StatusNotImplementedParam, "Unsupported language"+c.echo(tag)+", only EN is available")
 	default:
 		c.reply(StatusSyntaxErrorParameters, "LANG takes a language tag such as EN")
 	}

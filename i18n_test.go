@@ -164,7 +164,8 @@ func TestLANG(t *testing.T) {
 		assert.Equal(t, "Language set to EN", rc.expect(strings.TrimSpace("LANG "+tag), StatusOK), tag)
 	}
 
-	assert.Equal(t, "Unsupported language FR, only EN is available", rc.expect("LANG FR", StatusNotImplementedParam))
+	// Before login, a reply repeats nothing the client sent.
+	assert.Equal(t, "Unsupported language, only EN is available", rc.expect("LANG FR", StatusNotImplementedParam))
 
 	for _, tag := range []string{"fr-CA", "zh-Hant", "es-419", "i-klingon"} {
 		rc.expect("LANG "+tag, StatusNotImplementedParam)
@@ -176,6 +177,7 @@ func TestLANG(t *testing.T) {
 
 	rc.loginAs()
 	rc.expect("LANG EN", StatusOK)
+	assert.Equal(t, "Unsupported language FR, only EN is available", rc.expect("LANG FR", StatusNotImplementedParam))
 }
 
 func TestIsLanguageTag(t *testing.T) {

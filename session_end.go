@@ -27,6 +27,8 @@ const (
 	endServerShutdown               // Shutdown, once no transfer of the session runs
 	endClosedByDriver               // the driver called ClientContext.Close
 	endPanic                        // a handler or the driver panicked in the serve goroutine
+	endLineTooLong                  // a command line passed MaxCommandLineLength (answered 500)
+	endHTTPRequest                  // a line that looks like HTTP came before login
 )
 
 // endReasonInfo is the name a reason is logged with and, for a reason whose words are fixed,
@@ -52,6 +54,8 @@ var endReasonInfo = [...]struct {
 	endServerShutdown:     {name: "server_shutdown", farewell: "Server is shutting down"},
 	endClosedByDriver:     {name: "closed_by_driver"},
 	endPanic:              {name: "panic", farewell: "Internal error, closing control connection"},
+	endLineTooLong:        {name: "line_too_long"},
+	endHTTPRequest:        {name: "http_request", farewell: "This is an FTP server, not an HTTP one; closing"},
 }
 
 // String returns the name the disconnect log line gives the reason.

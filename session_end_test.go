@@ -151,6 +151,27 @@ func TestSessionEndReasons(t *testing.T) {
 			reason:   "tls_required",
 		},
 		{
+			name:     "line too long",
+			settings: func(s *Settings) { s.MaxCommandLineLength = 16 },
+			end: func(t *testing.T, _ *testServer, rc *rawClient) {
+				t.Helper()
+
+				_, err := rc.conn.Write([]byte("NOOP 123456789012"))
+				require.NoError(t, err)
+			},
+			code:   StatusSyntaxErrorNotRecognised,
+			text:   "Command line too long",
+			reason: "line_too_long",
+		},
+		{
+			name:   "HTTP request before login",
+			anon:   true,
+			end:    func(_ *testing.T, _ *testServer, rc *rawClient) { rc.send("GET / HTTP/1.1") },
+			code:   StatusServiceNotAvailable,
+			text:   "This is an FTP server, not an HTTP one; closing",
+			reason: "http_request",
+		},
+		{
 			name:   "driver panic",
 			end:    func(_ *testing.T, _ *testServer, rc *rawClient) { rc.send("CWD /boom") },
 			code:   StatusServiceNotAvailable,

@@ -68,8 +68,9 @@ type Settings struct {
 	// LoginTimeout, in seconds, closes a connection with 421 that has not logged in by then.
 	// Default DefaultLoginTimeout; negative disables it.
 	LoginTimeout int
-	// MaxCommandLineLength bounds a command line, in bytes; a longer one gets 500 and is
-	// discarded without being buffered. Default DefaultMaxCommandLineLength.
+	// MaxCommandLineLength bounds a command line, in bytes, its line end excluded; a longer one
+	// gets 500 as soon as that many bytes came, and the connection is closed. Default
+	// DefaultMaxCommandLineLength.
 	MaxCommandLineLength int
 	// MaxClients bounds the simultaneous control connections; the next one gets 421 and is
 	// closed. 0 means no limit.

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-kit/log/level"
 	"github.com/jlaffaye/ftp"
 	"github.com/spf13/afero"
 	"github.com/stretchr/testify/assert"
@@ -221,7 +222,9 @@ func TestAUTHWithPipelinedCommandCloses(t *testing.T) {
 }
 
 func TestTLSSessionReuseRequired(t *testing.T) {
-	s := newTestServer(t, withTLS(t), withSettings(func(s *Settings) { s.TLSRequireSessionReuse = true }))
+	logs := &logRecorder{}
+	s := newTestServer(t, withTLS(t), withLogger(level.NewFilter(logs, level.AllowWarn())),
+		withSettings(func(s *Settings) { s.TLSRequireSessionReuse = true }))
 	require.NoError(t, writeFile(s.driver.fs, "/f.txt", []byte("reused")))
 
 	config := clientTLSConfig()
@@ -241,15 +244,57 @@ func TestTLSSessionReuseRequired(t *testing.T) {
 	code, _ := rc.read()
 	require.Equal(t, StatusClosingDataConn, code)
 
-	// A fresh session (another party, or a client that does not resume) is refused.
+	// A fresh session (another party, or a client that does not resume) is refused, with the
+	// reason and the remedy in the reply and in the log at the level production loggers keep.
 	fresh := clientTLSConfig()
 	data = rc.pasvTLS(fresh)
 	rc.expect("RETR /f.txt", StatusFileStatusOK)
 
 	_, _ = io.ReadAll(data)
 
-	code, _ = rc.read()
+	code, text := rc.read()
 	assert.Equal(t, StatusCannotOpenDataConnection, code)
+	assert.Equal(t, sessionNotReusedReply, text)
+	assert.Equal(t, []string{sessionNotReusedReply}, logs.values("data_tls_refused", "reason"))
+
+	// The session goes on.
+	rc.expect("NOOP", StatusOK)
+}
+
+// sessionNotReusedReply is the text of the 425 refusing a data connection that did not resume
+// the control connection's TLS session.
+const sessionNotReusedReply = "TLS session reuse required: the data connection did not resume the control " +
+	"connection's TLS session; use a client that reuses it, or ask the administrator to make reuse optional"
+
+// TestTLSSessionNotReusedWithJlaffaye uses jlaffaye/ftp without a TLS session cache, as a client
+// that opens a new TLS session on each data connection (Python's ftplib, Commons Net): with
+// reuse required its upload is refused with the reason, with reuse optional it succeeds.
+func TestTLSSessionNotReusedWithJlaffaye(t *testing.T) {
+	for _, required := range []bool{true, false} {
+		s := newTestServer(t, withTLS(t), withSettings(func(s *Settings) { s.TLSRequireSessionReuse = required }))
+		conn := s.dial(t, ftp.DialWithExplicitTLS(&tls.Config{
+			InsecureSkipVerify: true, // test server with a throw-away certificate
+			ServerName:         "ftpkit.test",
+		}))
+
+		content := testContent(100_000)
+		err := conn.Stor("f.bin", bytes.NewReader(content))
+
+		if !required {
+			require.NoError(t, err)
+
+			stored, readErr := afero.ReadFile(s.driver.fs, "/f.bin")
+			require.NoError(t, readErr)
+			assert.Equal(t, sha256Hex(content), sha256Hex(stored))
+
+			continue
+		}
+
+		var protoErr *textproto.Error
+		require.ErrorAs(t, err, &protoErr)
+		assert.Equal(t, StatusCannotOpenDataConnection, protoErr.Code)
+		assert.Equal(t, sessionNotReusedReply, protoErr.Msg)
+	}
 }
 
 func TestTLSSessionOfAnotherClientDoesNotResume(t *testing.T) {
@@ -374,4 +419,94 @@ func TestPROTClearAfterPrivate(t *testing.T) {
 
 	code, _ = rc.read()
 	require.Equal(t, StatusClosingDataConn, code)
+}
+
+// TestTLSALPN offers application protocols in the TLS handshake of the control connection,
+// after AUTH TLS and with implicit TLS: a client offering none, or "ftp", is served; one
+// offering only others, such as a browser's, fails the handshake (the defence against ALPACA's
+// cross-protocol requests).
+func TestTLSALPN(t *testing.T) {
+	tests := []struct {
+		name       string
+		protos     []string
+		negotiated string // "" with ok: none
+		ok         bool
+	}{
+		{"no ALPN", nil, "", true},
+		{"ftp", []string{"ftp"}, "ftp", true},
+		{"ftp among others", []string{"http/1.1", "ftp"}, "ftp", true},
+		{"http/1.1 only", []string{"http/1.1"}, "", false},
+		{"h2 and http/1.1", []string{"h2", "http/1.1"}, "", false},
+	}
+
+	explicit := newTestServer(t, withTLS(t), withOsFs(t))
+	implicit := newTestServer(t, withTLS(t), withSettings(func(s *Settings) { s.TLSRequired = ImplicitEncryption }))
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			config := clientTLSConfig()
+			config.NextProtos = tt.protos
+
+			rc := explicit.raw(t)
+			rc.expect("AUTH TLS", StatusAuthAccepted)
+
+			tlsConn := tls.Client(rc.conn, config)
+			err := tlsConn.Handshake()
+			checkALPN(t, tlsConn, err, tt.negotiated, tt.ok)
+
+			if tt.ok {
+				rc.conn, rc.text = tlsConn, textproto.NewConn(tlsConn)
+				rc.loginAs()
+			}
+
+			conn, err := tls.Dial("tcp", implicit.Addr(), config)
+			if err == nil {
+				t.Cleanup(func() { _ = conn.Close() })
+			}
+
+			checkALPN(t, conn, err, tt.negotiated, tt.ok)
+		})
+	}
+
+	assert.Nil(t, explicit.driver.tlsConfig.NextProtos, "the driver's configuration is left as it is")
+}
+
+// checkALPN checks the outcome of a client handshake.
+func checkALPN(t *testing.T, conn *tls.Conn, err error, negotiated string, ok bool) {
+	t.Helper()
+
+	if !ok {
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "no application protocol")
+
+		return
+	}
+
+	require.NoError(t, err)
+	assert.Equal(t, negotiated, conn.ConnectionState().NegotiatedProtocol)
+}
+
+// TestTLSALPNKeepsDriverProtocols: the protocols a driver's configuration lists stay, before
+// "ftp", which is added once and never into the driver's own slice.
+func TestTLSALPNKeepsDriverProtocols(t *testing.T) {
+	t.Parallel()
+
+	for _, tt := range []struct {
+		driver, want []string
+	}{
+		{nil, []string{"ftp"}},
+		{[]string{"ftp"}, []string{"ftp"}},
+		{append(make([]string, 0, 4), "x-custom"), []string{"x-custom", "ftp"}},
+	} {
+		driverConfig := &tls.Config{NextProtos: tt.driver}
+		session := &sessionTLS{config: func() (*tls.Config, error) { return driverConfig, nil }}
+
+		config, err := session.serverConfig()
+		require.NoError(t, err)
+		assert.Equal(t, tt.want, config.NextProtos)
+
+		if cap(tt.driver) > len(tt.driver) {
+			assert.Empty(t, tt.driver[len(tt.driver):cap(tt.driver)][0], "the driver's array is not written")
+		}
+	}
 }
