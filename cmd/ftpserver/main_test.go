@@ -198,7 +198,7 @@ func TestRunServesRoot(t *testing.T) {
 	t.Parallel()
 
 	root := filepath.Join(t.TempDir(), "missing", "root")
-	srv := startRun(t, "-root", root)
+	srv := startRun(t, "-root", root, "-root-create")
 	conn := login(t, srv.addr)
 
 	data := randomBytes(t, 70_000)
@@ -388,19 +388,61 @@ func TestRunFlagErrors(t *testing.T) {
 		{"download rate not a number", []string{"-max-download-rate", "1M"}},
 		{"unknown flag", []string{"-nope"}},
 		{"stray argument", []string{"extra"}},
+		{"missing root", []string{"-root", filepath.Join(t.TempDir(), "typo")}},
+		{"root a file", []string{"-root", "main_test.go"}},
 	}
 
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 
-			var stderr bytes.Buffer
-
-			err := run(context.Background(), tt.args, io.Discard, &stderr)
-			require.ErrorIs(t, err, errUsage)
-			assert.Contains(t, stderr.String(), "Usage: ftpserver", "the usage must follow the error")
+			requireFlagError(t, tt.args...)
 		})
 	}
+}
+
+// requireFlagError runs the server with args, which must be refused: run returns errUsage and
+// writes two lines, the error then where the usage is, and not the usage. It returns the error
+// line.
+func requireFlagError(t *testing.T, args ...string) string {
+	t.Helper()
+
+	var stderr bytes.Buffer
+
+	err := run(context.Background(), args, io.Discard, &stderr)
+	require.ErrorIs(t, err, errUsage)
+
+	errLine, rest, found := strings.Cut(stderr.String(), "\n")
+	require.True(t, found, "%q", stderr.String())
+	assert.True(t, strings.HasPrefix(errLine, "ftpserver: "), errLine)
+	assert.Equal(t, "Run 'ftpserver -h' for the usage.\n", rest, "one line after the error")
+	assert.NotContains(t, stderr.String(), "Usage:")
+
+	return errLine
+}
+
+// TestRunRootMustExist refuses a -root that does not exist, naming it and the flag that would
+// create it; -root-create creates it.
+func TestRunRootMustExist(t *testing.T) {
+	t.Parallel()
+
+	root := filepath.Join(t.TempDir(), "srv", "ftp")
+
+	assert.Equal(t, "ftpserver: -root: "+root+" does not exist (create it, or add -root-create)",
+		requireFlagError(t, "-root", root))
+	assert.NoDirExists(t, root, "nothing created")
+
+	file := filepath.Join(t.TempDir(), "file")
+	require.NoError(t, os.WriteFile(file, nil, 0o600))
+	assert.Equal(t, "ftpserver: -root: "+file+" is not a directory", requireFlagError(t, "-root", file))
+
+	srv := startRun(t, "-root", root, "-root-create")
+	conn := login(t, srv.addr)
+	require.NoError(t, conn.Stor("/f.txt", strings.NewReader("created")))
+
+	data, err := os.ReadFile(filepath.Join(root, "f.txt"))
+	require.NoError(t, err)
+	assert.Equal(t, "created", string(data))
 }
 
 func TestRunHelp(t *testing.T) {
