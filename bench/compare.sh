@@ -399,7 +399,9 @@ wait_ready() {
 # FTPKIT_FLAGS are more flags for ftpkit's server: FTPKIT_ARGS, split at spaces, to which the
 # profiles below add -cpuprofile.
 # By default ftpkit keeps each session's passive listener (KeepPassiveListener), which with a
-# port range needs a client limit the range can hold; FTPKIT_ARGS= (empty) runs it bare.
+# port range needs a client limit the range can hold; FTPKIT_ARGS= (empty) runs it bare. The
+# server's default connection limits (2000, 50 per address) are lifted before FTPKIT_FLAGS,
+# which may set them again: every client of the comparison comes from one address.
 FTPKIT_ARGS="${FTPKIT_ARGS--pasv-keep -max-clients $PASV_SPAN}"
 read -r -a FTPKIT_ARGV <<<"$FTPKIT_ARGS"
 FTPKIT_FLAGS=("${FTPKIT_ARGV[@]}")
@@ -408,7 +410,8 @@ start_ftpkit() {
 	PORT[ftpkit]=$CONTROL_PORT
 	CRED[ftpkit]=test:test
 	"$WORK/ftpserver" -root "$DATA/ftpkit" -listen "$HOST:${PORT[ftpkit]}" -idle-timeout 60 \
-		-pasv-ports "$PASV_MIN-$PASV_MAX" -tls -no-transfer-log -user test -pass test "${FTPKIT_FLAGS[@]}" \
+		-pasv-ports "$PASV_MIN-$PASV_MAX" -tls -no-transfer-log -user test -pass test \
+		-max-clients 0 -max-clients-per-ip 0 "${FTPKIT_FLAGS[@]}" \
 		>"$WORK/ftpkit.log" 2>&1 &
 	STARTED_PIDS+=("$!")
 	SERVER_PID[ftpkit]=$!
