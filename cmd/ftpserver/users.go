@@ -302,32 +302,6 @@ func homeFs(root afero.Fs, home string) afero.Fs {
 	return afero.NewBasePathFs(root, home)
 }
 
-// reloadUsersOn re-reads the -users file each time hup receives, until the returned function
-// is called (which waits for the reload in progress). A file that no longer loads is logged and
-// the users stay as they were; sessions keep the file system of their login either way.
-func (d *driver) reloadUsersOn(hup <-chan os.Signal, logger log.Logger) (stop func()) {
-	quit := make(chan struct{})
-	done := make(chan struct{})
-
-	go func() {
-		defer close(done)
-
-		for {
-			select {
-			case <-quit:
-				return
-			case <-hup:
-				d.reloadUsers(logger)
-			}
-		}
-	}()
-
-	return func() {
-		close(quit)
-		<-done
-	}
-}
-
 // reloadUsers reads the -users file again and, if it loads, serves its users to new logins.
 func (d *driver) reloadUsers(logger log.Logger) {
 	table, err := loadUsers(d.cfg.usersFile)
