@@ -162,7 +162,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if err == nil {
 		// In this order: validate parses the ports.
 		err = errors.Join(cfg.validate(pasvPorts), cfg.validateProxy(), cfg.validateAbuse(),
-			cfg.s3.validate(cfg.root), cfg.validateUsers(flags), cfg.validateRoot())
+			cfg.s3.validate(cfg.root), cfg.validateUsers(flags))
 	}
 
 	if err == nil && flags.NArg() > 0 {
@@ -170,17 +170,24 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 
 	if err != nil {
-		fmt.Fprintf(stderr, "ftpserver: %v\nRun 'ftpserver -h' for the usage.\n", err)
-
-		return nil, fmt.Errorf("%w: %w", errUsage, err)
+		return nil, usageError(stderr, err)
 	}
 
 	return cfg, nil
 }
 
-// validateRoot refuses a -root that does not exist, unless -root-create asks for it, or that
-// is not a directory: a mistyped path must not be served, empty, as a new directory.
-func (cfg *config) validateRoot() error {
+// usageError writes err about the command line and a line pointing at -h to stderr, and
+// returns err wrapping errUsage.
+func usageError(stderr io.Writer, err error) error {
+	fmt.Fprintf(stderr, "ftpserver: %v\nRun 'ftpserver -h' for the usage.\n", err)
+
+	return fmt.Errorf("%w: %w", errUsage, err)
+}
+
+// checkRoot refuses a -root that does not exist, unless -root-create asks for it, or that is
+// not a directory: a mistyped path must not be served, empty, as a new directory. It is
+// separate from parseFlags, which does not look at the file system.
+func (cfg *config) checkRoot() error {
 	if cfg.root == "" || cfg.s3.bucket != "" {
 		return nil
 	}

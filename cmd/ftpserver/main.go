@@ -67,6 +67,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return printPasswordHash(os.Stdin, stdout, stderr)
 	}
 
+	if err := cfg.checkRoot(); err != nil {
+		return usageError(stderr, err)
+	}
+
 	stopProfile, err := startCPUProfile(cfg.cpuProfile)
 	if err != nil {
 		return err
