@@ -109,7 +109,7 @@ func newFsDriver(cfg *config) (*driver, error) {
 		return nil, fmt.Errorf("-root: %w", err)
 	}
 
-	if err := os.MkdirAll(root, 0o750); err != nil {
+	if err := os.MkdirAll(root, 0o750); err != nil { //nolint:gosec // G703: the directory the administrator named
 		return nil, fmt.Errorf("-root: %w", err)
 	}
 

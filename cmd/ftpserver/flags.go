@@ -97,11 +97,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	var pasvPorts string
 
 	flags.StringVar(&cfg.listen, "listen", "127.0.0.1:2121", "control connection `address`, host:port")
-	flags.StringVar(&cfg.root, "root", "",
-		"serve directory `DIR`, which must exist, instead of an in-memory file system")
-	flags.BoolVar(&cfg.rootCreate, "root-create", false, "create the -root directory if it is missing")
-	flags.StringVar(&cfg.pidFile, "pid-file", "",
-		"write the process ID to `FILE` once listening, and remove it at exit (for kill -HUP)")
+	registerRootFlags(flags, cfg)
 	flags.StringVar(&cfg.user, "user", "test", "the user `name` to accept")
 	flags.StringVar(&cfg.pass, "pass", "test", "the `password` to accept")
 	registerUsersFlags(flags, cfg)
@@ -192,7 +188,7 @@ func (cfg *config) checkRoot() error {
 		return nil
 	}
 
-	info, err := os.Stat(cfg.root)
+	info, err := os.Stat(cfg.root) //nolint:gosec // G703: the directory the administrator named
 
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && cfg.rootCreate:
@@ -206,6 +202,15 @@ func (cfg *config) checkRoot() error {
 	}
 
 	return nil
+}
+
+// registerRootFlags adds -root, -root-create and -pid-file.
+func registerRootFlags(flags *flag.FlagSet, cfg *config) {
+	flags.StringVar(&cfg.root, "root", "",
+		"serve directory `DIR`, which must exist, instead of an in-memory file system")
+	flags.BoolVar(&cfg.rootCreate, "root-create", false, "create the -root directory if it is missing")
+	flags.StringVar(&cfg.pidFile, "pid-file", "",
+		"write the process ID to `FILE` once listening, and remove it at exit (for kill -HUP)")
 }
 
 // printUsage writes what -h shows: what the server does, then its flags.

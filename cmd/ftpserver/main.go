@@ -3,7 +3,7 @@
 // this machine (-root) or an S3 bucket (-s3-bucket).
 //
 //	go run ./cmd/ftpserver                       # 127.0.0.1:2121, user test, password test
-//	go run ./cmd/ftpserver -root /tmp/ftp -debug
+//	go run ./cmd/ftpserver -root /tmp/ftp -root-create -debug
 //	go run ./cmd/ftpserver -root /srv/ftp -users /etc/ftpkit/users
 //
 // SIGHUP reloads what can be reloaded: the -users file and the -cert/-key pair; it never stops
@@ -67,8 +67,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return printPasswordHash(os.Stdin, stdout, stderr)
 	}
 
-	if err := cfg.checkRoot(); err != nil {
-		return usageError(stderr, err)
+	if rootErr := cfg.checkRoot(); rootErr != nil {
+		return usageError(stderr, rootErr)
 	}
 
 	stopProfile, err := startCPUProfile(cfg.cpuProfile)

@@ -31,6 +31,7 @@ const startTimeout = 10 * time.Second
 // runningServer is a run() started by startRun.
 type runningServer struct {
 	addr   string
+	addrs  []string // of each listener, addr first: -implicit-listen's follows
 	cancel context.CancelFunc
 	done   <-chan error
 	stdout <-chan string // the lines run printed after its start lines
@@ -124,11 +125,21 @@ func startRunLogging(t *testing.T, stderr io.Writer, args ...string) *runningSer
 	srv := &runningServer{cancel: cancel, done: done, stdout: stdout.lines}
 	t.Cleanup(func() { _ = srv.stop(t) })
 
-	addr, found := strings.CutPrefix(nextLine(t, stdout.lines), "listening on ")
-	require.True(t, found, "unexpected start line")
+	line := nextLine(t, stdout.lines)
+	for {
+		addr, found := strings.CutPrefix(line, "listening on ")
+		if !found {
+			break
+		}
 
-	srv.addr, _, _ = strings.Cut(addr, " ")
-	assert.True(t, strings.HasPrefix(nextLine(t, stdout.lines), "credentials: "))
+		addr, _, _ = strings.Cut(addr, " ")
+		srv.addrs = append(srv.addrs, addr)
+		line = nextLine(t, stdout.lines)
+	}
+
+	require.NotEmpty(t, srv.addrs, "unexpected start line %q", line)
+	srv.addr = srv.addrs[0]
+	assert.True(t, strings.HasPrefix(line, "credentials: "), line)
 
 	return srv
 }

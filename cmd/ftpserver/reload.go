@@ -78,5 +78,5 @@ func writePidFile(file string) (remove func(), err error) {
 		return nil, fmt.Errorf("-pid-file: %w", err)
 	}
 
-	return func() { _ = os.Remove(file) }, nil
+	return func() { _ = os.Remove(file) }, nil //nolint:gosec // G703: the file the administrator named
 }
