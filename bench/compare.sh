@@ -1187,7 +1187,7 @@ EOF
 cat <<EOF
 
 How the servers ran: ftpkit as \`cmd/ftpserver -root DIR -idle-timeout 60 -pasv-ports MIN-MAX -tls
--no-transfer-log${FTPKIT_ARGS:+ $FTPKIT_ARGS}\` (user and password, no chroot, as root); ftpserverlib v0.32.3 as \`bench/fsl\` with
+-no-transfer-log -max-clients 0 -max-clients-per-ip 0${FTPKIT_ARGS:+ $FTPKIT_ARGS}\` (user and password, no chroot, as root); ftpserverlib v0.32.3 as \`bench/fsl\` with
 the same flags (an afero BasePathFs over the directory, explicit TLS with a self-signed certificate
 made at start, as root); vsftpd standalone, anonymous with uploads, chrooted, sessions as
 ${VSFTPD_USER:-n/a}, isolate and isolate_network on (its defaults), seccomp_sandbox off, ssl_enable

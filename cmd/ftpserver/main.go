@@ -98,6 +98,10 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 
 	logger, transfers := newLogger(stderr, cfg.debug)
 
+	// Before the start lines, so that a SIGHUP sent once any of them is out never finds the
+	// default action (ending the process).
+	defer reloadOnSIGHUP(drv, transfers)()
+
 	if cfg.root != "" && cfg.s3.bucket == "" {
 		removeStaleUploads(cfg.root, logger)
 	}
@@ -125,10 +129,6 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		servers = append(servers, srv)
 		fmt.Fprintf(stdout, "listening on %s (%s)\n", srv.Addr(), drv.describe(i > 0))
 	}
-
-	// Before the start lines, so that a SIGHUP sent once they are out never finds the default
-	// action (ending the process).
-	defer reloadOnSIGHUP(drv, transfers)()
 
 	if cfg.pidFile != "" {
 		removePidFile, pidErr := writePidFile(cfg.pidFile)
