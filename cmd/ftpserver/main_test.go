@@ -469,6 +469,7 @@ func TestRunHelp(t *testing.T) {
 		"-idle-timeout", "-debug", "-max-clients", "-max-clients-per-ip",
 		"-max-login-failures", "-login-failure-delay", "-ban-window", "-ban-duration", "-ban-exempt", "-tls-session-reuse",
 		"-metrics", "-max-upload-rate", "-max-download-rate", "-atomic-uploads", "-pasv-keep",
+		"-root-create", "-pid-file", "-cpuprofile",
 	} {
 		assert.Regexp(t, `(?m)^  `+name+`( |$)`, stderr.String())
 	}
