@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jlaffaye/ftp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -44,6 +45,10 @@ func TestRunConnectionLimitsByDefault(t *testing.T) {
 	}
 
 	refusedAtConnect(t, srv.addr, "Too many connections from your address")
+
+	// What a client library shows its user.
+	_, err := ftp.Dial(srv.addr, ftp.DialWithTimeout(startTimeout))
+	require.EqualError(t, err, `421 "Too many connections from your address"`)
 
 	// The held connections still work.
 	code, _ := textCmd(t, held[0], "NOOP")
