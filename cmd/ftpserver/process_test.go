@@ -364,7 +364,9 @@ func TestProcessPidFile(t *testing.T) {
 
 	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
 	require.NoError(t, err)
-	require.NoError(t, syscall.Kill(pid, syscall.SIGHUP))
+	named, err := os.FindProcess(pid)
+	require.NoError(t, err)
+	require.NoError(t, named.Signal(syscall.SIGHUP))
 	proc.waitLog(t, "nothing to reload")
 	loginAs(t, proc.addr, "test", "test")
 
