@@ -498,3 +498,15 @@ func TestRunListenError(t *testing.T) {
 	require.Error(t, err)
 	assert.NotErrorIs(t, err, errUsage, "a listen failure is not a usage error")
 }
+
+// TestRunPidFileError stops at start when the -pid-file cannot be written, saying why.
+func TestRunPidFileError(t *testing.T) {
+	t.Parallel()
+
+	pidFile := filepath.Join(t.TempDir(), "missing", "ftpserver.pid")
+
+	err := run(context.Background(), []string{"-listen", "127.0.0.1:0", "-pid-file", pidFile}, io.Discard, io.Discard)
+	require.ErrorIs(t, err, os.ErrNotExist)
+	assert.ErrorContains(t, err, "-pid-file: open "+pidFile)
+	assert.NotErrorIs(t, err, errUsage, "not a command-line error")
+}
