@@ -507,6 +507,6 @@ func TestRunPidFileError(t *testing.T) {
 
 	err := run(context.Background(), []string{"-listen", "127.0.0.1:0", "-pid-file", pidFile}, io.Discard, io.Discard)
 	require.ErrorIs(t, err, os.ErrNotExist)
-	assert.ErrorContains(t, err, "-pid-file: open "+pidFile)
-	assert.NotErrorIs(t, err, errUsage, "not a command-line error")
+	require.ErrorContains(t, err, "-pid-file: open "+pidFile)
+	require.NotErrorIs(t, err, errUsage, "not a command-line error")
 }
