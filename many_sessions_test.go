@@ -32,7 +32,8 @@ func TestManySessions(t *testing.T) {
 	content := testContent(8 << 20)
 	require.NoError(t, os.WriteFile(filepath.Join(root, "f.bin"), content, 0o600))
 
-	server := startServerBinary(t, bundledServerBinary(t), root, "-idle-timeout", "120")
+	server := startServerBinary(t, bundledServerBinary(t), root, "-idle-timeout", "120",
+		"-max-clients", "0", "-max-clients-per-ip", "0")
 	addr := server.addrs[0]
 	before := processRSS(t, server.pid)
 

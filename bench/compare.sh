@@ -399,7 +399,9 @@ wait_ready() {
 # FTPKIT_FLAGS are more flags for ftpkit's server: FTPKIT_ARGS, split at spaces, to which the
 # profiles below add -cpuprofile.
 # By default ftpkit keeps each session's passive listener (KeepPassiveListener), which with a
-# port range needs a client limit the range can hold; FTPKIT_ARGS= (empty) runs it bare.
+# port range needs a client limit the range can hold; FTPKIT_ARGS= (empty) runs it bare. The
+# server's default connection limits (2000, 50 per address) are lifted before FTPKIT_FLAGS,
+# which may set them again: every client of the comparison comes from one address.
 FTPKIT_ARGS="${FTPKIT_ARGS--pasv-keep -max-clients $PASV_SPAN}"
 read -r -a FTPKIT_ARGV <<<"$FTPKIT_ARGS"
 FTPKIT_FLAGS=("${FTPKIT_ARGV[@]}")
@@ -408,7 +410,8 @@ start_ftpkit() {
 	PORT[ftpkit]=$CONTROL_PORT
 	CRED[ftpkit]=test:test
 	"$WORK/ftpserver" -root "$DATA/ftpkit" -listen "$HOST:${PORT[ftpkit]}" -idle-timeout 60 \
-		-pasv-ports "$PASV_MIN-$PASV_MAX" -tls -no-transfer-log -user test -pass test "${FTPKIT_FLAGS[@]}" \
+		-pasv-ports "$PASV_MIN-$PASV_MAX" -tls -no-transfer-log -user test -pass test \
+		-max-clients 0 -max-clients-per-ip 0 "${FTPKIT_FLAGS[@]}" \
 		>"$WORK/ftpkit.log" 2>&1 &
 	STARTED_PIDS+=("$!")
 	SERVER_PID[ftpkit]=$!
@@ -1184,7 +1187,7 @@ EOF
 cat <<EOF
 
 How the servers ran: ftpkit as \`cmd/ftpserver -root DIR -idle-timeout 60 -pasv-ports MIN-MAX -tls
--no-transfer-log${FTPKIT_ARGS:+ $FTPKIT_ARGS}\` (user and password, no chroot, as root); ftpserverlib v0.32.3 as \`bench/fsl\` with
+-no-transfer-log -max-clients 0 -max-clients-per-ip 0${FTPKIT_ARGS:+ $FTPKIT_ARGS}\` (user and password, no chroot, as root); ftpserverlib v0.32.3 as \`bench/fsl\` with
 the same flags (an afero BasePathFs over the directory, explicit TLS with a self-signed certificate
 made at start, as root); vsftpd standalone, anonymous with uploads, chrooted, sessions as
 ${VSFTPD_USER:-n/a}, isolate and isolate_network on (its defaults), seccomp_sandbox off, ssl_enable

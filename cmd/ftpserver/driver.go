@@ -43,6 +43,8 @@ type driver struct {
 	bans      *banList    // nil when bans are off
 	events    *observer   // nil: events are not followed
 
+	certs *certificateFile // -cert and -key, read again on SIGHUP; nil without -cert
+
 	closeFs func() error // releases fs; nil when it holds nothing open
 }
 
@@ -60,7 +62,8 @@ func (d *driver) HandleEvent(cc ftpserver.ClientContext, event ftpserver.Event) 
 	}
 }
 
-// newDriver builds the driver for cfg, creating the -root directory if it is missing.
+// newDriver builds the driver for cfg, creating the -root directory if it is missing (which
+// parseFlags allows only with -root-create).
 func newDriver(cfg *config) (*driver, error) {
 	d, err := newFsDriver(cfg)
 	if err != nil {
@@ -79,7 +82,7 @@ func newDriver(cfg *config) (*driver, error) {
 	}
 
 	if cfg.tls {
-		if d.tls, err = newTLSConfig(cfg.certFile, cfg.keyFile); err != nil {
+		if d.tls, d.certs, err = newTLSConfig(cfg.certFile, cfg.keyFile); err != nil {
 			_ = d.Close()
 
 			return nil, err
@@ -106,7 +109,7 @@ func newFsDriver(cfg *config) (*driver, error) {
 		return nil, fmt.Errorf("-root: %w", err)
 	}
 
-	if err := os.MkdirAll(root, 0o750); err != nil {
+	if err := os.MkdirAll(root, 0o750); err != nil { //nolint:gosec // G703: the directory the administrator named
 		return nil, fmt.Errorf("-root: %w", err)
 	}
 

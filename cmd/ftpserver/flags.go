@@ -5,8 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -23,14 +25,23 @@ const (
 	defaultBanExempt = "127.0.0.0/8,::1"
 )
 
-// errUsage is wrapped by every error about the command line. The error and the usage are
-// already on stderr when it is returned; main only exits 2.
+// Defaults of the connection limits: vsftpd's, which refuses the 51st connection from one
+// address. Loopback is not exempt. A library program keeps the library's defaults (no limit).
+const (
+	defaultMaxClients      = 2000
+	defaultMaxClientsPerIP = 50
+)
+
+// errUsage is wrapped by every error about the command line. The error and a line pointing at
+// -h are already on stderr when it is returned; main only exits 2.
 var errUsage = errors.New("invalid command line")
 
 // config is the parsed command line.
 type config struct {
 	listen          string
 	root            string // "" serves an in-memory file system
+	rootCreate      bool   // create a missing -root instead of refusing it
+	pidFile         string // "" or the file the process ID is written to while the server runs
 	user            string
 	pass            string
 	pasvPorts       *ftpserver.PortRange // nil lets the system choose
@@ -73,18 +84,20 @@ type config struct {
 	cpuProfile string // "" or the file of Go's CPU profile of the whole run
 }
 
-// parseFlags reads the command line. On an error, it writes the error and the usage to stderr,
-// as the flag package does, and returns an error wrapping errUsage (flag.ErrHelp for -h).
+// parseFlags reads the command line. On an error, it writes the error and a line pointing at
+// -h to stderr and returns an error wrapping errUsage; -h writes the usage and returns
+// flag.ErrHelp.
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	cfg := &config{}
 	flags := flag.NewFlagSet("ftpserver", flag.ContinueOnError)
-	flags.SetOutput(stderr)
+	// The flag package would print its error and the whole usage; parseFlags says it shorter.
+	flags.SetOutput(io.Discard)
+	flags.Usage = func() {}
 
 	var pasvPorts string
 
 	flags.StringVar(&cfg.listen, "listen", "127.0.0.1:2121", "control connection `address`, host:port")
-	flags.StringVar(&cfg.root, "root", "",
-		"serve directory `DIR` (created if missing) instead of an in-memory file system")
+	registerRootFlags(flags, cfg)
 	flags.StringVar(&cfg.user, "user", "test", "the user `name` to accept")
 	flags.StringVar(&cfg.pass, "pass", "test", "the `password` to accept")
 	registerUsersFlags(flags, cfg)
@@ -93,8 +106,10 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		"IPv4 `address` announced in PASV replies, for a server behind NAT (default: the control connection's)")
 	flags.IntVar(&cfg.idleTimeout, "idle-timeout", ftpserver.DefaultIdleTimeout,
 		"`seconds` without a command before a client is disconnected; negative: never")
-	flags.IntVar(&cfg.maxClients, "max-clients", 0, "at most `N` clients at once; 0: no limit")
-	flags.IntVar(&cfg.maxClientsPerIP, "max-clients-per-ip", 0, "at most `N` clients at once from one IP; 0: no limit")
+	flags.IntVar(&cfg.maxClients, "max-clients", defaultMaxClients,
+		"at most `N` clients at once, the next refused with 421; 0: no limit")
+	flags.IntVar(&cfg.maxClientsPerIP, "max-clients-per-ip", defaultMaxClientsPerIP,
+		"at most `N` clients at once from one IP, loopback included, the next refused with 421; 0: no limit")
 	flags.BoolVar(&cfg.debug, "debug", false, "log at debug level to stderr, with every command and reply")
 	flags.BoolVar(&cfg.noTransferLog, "no-transfer-log", false, "do not log a line per transfer")
 	flags.BoolVar(&cfg.atomicUploads, "atomic-uploads", true,
@@ -132,31 +147,70 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	flags.StringVar(&cfg.cpuProfile, "cpuprofile", "",
 		"write Go's CPU profile of the whole run to `FILE` at exit (for go tool pprof)")
 
-	flags.Usage = func() { printUsage(flags) }
+	err := flags.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		flags.SetOutput(stderr)
+		printUsage(flags)
 
-	if err := flags.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, flag.ErrHelp
-		}
-
-		return nil, fmt.Errorf("%w: %w", errUsage, err)
+		return nil, flag.ErrHelp
 	}
 
-	// In this order: validate parses the ports.
-	err := errors.Join(cfg.validate(pasvPorts), cfg.validateProxy(), cfg.validateAbuse(), cfg.s3.validate(cfg.root),
-		cfg.validateUsers(flags))
+	if err == nil {
+		// In this order: validate parses the ports.
+		err = errors.Join(cfg.validate(pasvPorts), cfg.validateProxy(), cfg.validateAbuse(),
+			cfg.s3.validate(cfg.root), cfg.validateUsers(flags))
+	}
+
 	if err == nil && flags.NArg() > 0 {
 		err = fmt.Errorf("unexpected argument %q", flags.Arg(0))
 	}
 
 	if err != nil {
-		fmt.Fprintln(flags.Output(), err)
-		flags.Usage()
-
-		return nil, fmt.Errorf("%w: %w", errUsage, err)
+		return nil, usageError(stderr, err)
 	}
 
 	return cfg, nil
+}
+
+// usageError writes err about the command line and a line pointing at -h to stderr, and
+// returns err wrapping errUsage.
+func usageError(stderr io.Writer, err error) error {
+	fmt.Fprintf(stderr, "ftpserver: %v\nRun 'ftpserver -h' for the usage.\n", err)
+
+	return fmt.Errorf("%w: %w", errUsage, err)
+}
+
+// checkRoot refuses a -root that does not exist, unless -root-create asks for it, or that is
+// not a directory: a mistyped path must not be served, empty, as a new directory. It is
+// separate from parseFlags, which does not look at the file system.
+func (cfg *config) checkRoot() error {
+	if cfg.root == "" || cfg.s3.bucket != "" {
+		return nil
+	}
+
+	info, err := os.Stat(cfg.root) //nolint:gosec // G703: the directory the administrator named
+
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && cfg.rootCreate:
+		return nil
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("-root: %s does not exist (create it, or add -root-create)", cfg.root)
+	case err != nil:
+		return fmt.Errorf("-root: %w", err)
+	case !info.IsDir():
+		return fmt.Errorf("-root: %s is not a directory", cfg.root)
+	}
+
+	return nil
+}
+
+// registerRootFlags adds -root, -root-create and -pid-file.
+func registerRootFlags(flags *flag.FlagSet, cfg *config) {
+	flags.StringVar(&cfg.root, "root", "",
+		"serve directory `DIR`, which must exist, instead of an in-memory file system")
+	flags.BoolVar(&cfg.rootCreate, "root-create", false, "create the -root directory if it is missing")
+	flags.StringVar(&cfg.pidFile, "pid-file", "",
+		"write the process ID to `FILE` once listening, and remove it at exit (for kill -HUP)")
 }
 
 // printUsage writes what -h shows: what the server does, then its flags.

@@ -3,12 +3,13 @@
 // this machine (-root) or an S3 bucket (-s3-bucket).
 //
 //	go run ./cmd/ftpserver                       # 127.0.0.1:2121, user test, password test
-//	go run ./cmd/ftpserver -root /tmp/ftp -debug
+//	go run ./cmd/ftpserver -root /tmp/ftp -root-create -debug
 //	go run ./cmd/ftpserver -root /srv/ftp -users /etc/ftpkit/users
 //
-// With -users, SIGHUP re-reads the file. The server stops on SIGINT or SIGTERM: it stops
-// accepting clients, gives running transfers up to ten seconds to end, then closes every
-// connection and exits 0. A second signal kills it at once.
+// SIGHUP reloads what can be reloaded: the -users file and the -cert/-key pair; it never stops
+// the server. The server stops on SIGINT or SIGTERM: it stops accepting clients, gives running
+// transfers up to ten seconds to end, then closes every connection and exits 0. A second signal
+// kills it at once.
 package main
 
 import (
@@ -66,6 +67,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return printPasswordHash(os.Stdin, stdout, stderr)
 	}
 
+	if rootErr := cfg.checkRoot(); rootErr != nil {
+		return usageError(stderr, rootErr)
+	}
+
 	stopProfile, err := startCPUProfile(cfg.cpuProfile)
 	if err != nil {
 		return err
@@ -92,6 +97,10 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	}
 
 	logger, transfers := newLogger(stderr, cfg.debug)
+
+	// Before the start lines, so that a SIGHUP sent once any of them is out never finds the
+	// default action (ending the process).
+	defer reloadOnSIGHUP(drv, transfers)()
 
 	if cfg.root != "" && cfg.s3.bucket == "" {
 		removeStaleUploads(cfg.root, logger)
@@ -121,8 +130,18 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "listening on %s (%s)\n", srv.Addr(), drv.describe(i > 0))
 	}
 
-	defer announceUsers(stdout, cfg, drv, transfers)()
+	if cfg.pidFile != "" {
+		removePidFile, pidErr := writePidFile(cfg.pidFile)
+		if pidErr != nil {
+			stopAll(servers)
 
+			return pidErr
+		}
+
+		defer removePidFile()
+	}
+
+	announceUsers(stdout, cfg, drv)
 	metricsSrv.announce(stdout)
 
 	served := make(chan error, len(servers))
@@ -150,29 +169,16 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	return shutdown(servers, served, logger)
 }
 
-// announceUsers prints who may log in and, with -users, has the file re-read on each SIGHUP
-// until the returned function is called. Reloads are logged to logger.
-func announceUsers(stdout io.Writer, cfg *config, drv *driver, logger log.Logger) (stop func()) {
+// announceUsers prints who may log in.
+func announceUsers(stdout io.Writer, cfg *config, drv *driver) {
 	if cfg.usersFile == "" {
 		fmt.Fprintf(stdout, "credentials: user %q, password %q\n", cfg.user, cfg.pass)
 
-		return func() {}
+		return
 	}
-
-	// Before the start line, so that a SIGHUP sent once it is out never finds the default
-	// action (ending the process).
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-
-	stopReload := drv.reloadUsersOn(hup, logger)
 
 	fmt.Fprintf(stdout, "credentials: users of %s (%d), re-read on SIGHUP\n",
 		cfg.usersFile, len(drv.users.Load().accounts))
-
-	return func() {
-		signal.Stop(hup)
-		stopReload()
-	}
 }
 
 // stopAll closes the servers at once.

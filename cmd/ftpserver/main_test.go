@@ -31,6 +31,7 @@ const startTimeout = 10 * time.Second
 // runningServer is a run() started by startRun.
 type runningServer struct {
 	addr   string
+	addrs  []string // of each listener, addr first: -implicit-listen's follows
 	cancel context.CancelFunc
 	done   <-chan error
 	stdout <-chan string // the lines run printed after its start lines
@@ -124,11 +125,21 @@ func startRunLogging(t *testing.T, stderr io.Writer, args ...string) *runningSer
 	srv := &runningServer{cancel: cancel, done: done, stdout: stdout.lines}
 	t.Cleanup(func() { _ = srv.stop(t) })
 
-	addr, found := strings.CutPrefix(nextLine(t, stdout.lines), "listening on ")
-	require.True(t, found, "unexpected start line")
+	line := nextLine(t, stdout.lines)
+	for {
+		addr, found := strings.CutPrefix(line, "listening on ")
+		if !found {
+			break
+		}
 
-	srv.addr, _, _ = strings.Cut(addr, " ")
-	assert.True(t, strings.HasPrefix(nextLine(t, stdout.lines), "credentials: "))
+		addr, _, _ = strings.Cut(addr, " ")
+		srv.addrs = append(srv.addrs, addr)
+		line = nextLine(t, stdout.lines)
+	}
+
+	require.NotEmpty(t, srv.addrs, "unexpected start line %q", line)
+	srv.addr = srv.addrs[0]
+	assert.True(t, strings.HasPrefix(line, "credentials: "), line)
 
 	return srv
 }
@@ -198,7 +209,7 @@ func TestRunServesRoot(t *testing.T) {
 	t.Parallel()
 
 	root := filepath.Join(t.TempDir(), "missing", "root")
-	srv := startRun(t, "-root", root)
+	srv := startRun(t, "-root", root, "-root-create")
 	conn := login(t, srv.addr)
 
 	data := randomBytes(t, 70_000)
@@ -388,19 +399,61 @@ func TestRunFlagErrors(t *testing.T) {
 		{"download rate not a number", []string{"-max-download-rate", "1M"}},
 		{"unknown flag", []string{"-nope"}},
 		{"stray argument", []string{"extra"}},
+		{"missing root", []string{"-root", filepath.Join(t.TempDir(), "typo")}},
+		{"root a file", []string{"-root", "main_test.go"}},
 	}
 
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 
-			var stderr bytes.Buffer
-
-			err := run(context.Background(), tt.args, io.Discard, &stderr)
-			require.ErrorIs(t, err, errUsage)
-			assert.Contains(t, stderr.String(), "Usage: ftpserver", "the usage must follow the error")
+			requireFlagError(t, tt.args...)
 		})
 	}
+}
+
+// requireFlagError runs the server with args, which must be refused: run returns errUsage and
+// writes two lines, the error then where the usage is, and not the usage. It returns the error
+// line.
+func requireFlagError(t *testing.T, args ...string) string {
+	t.Helper()
+
+	var stderr bytes.Buffer
+
+	err := run(context.Background(), args, io.Discard, &stderr)
+	require.ErrorIs(t, err, errUsage)
+
+	errLine, rest, found := strings.Cut(stderr.String(), "\n")
+	require.True(t, found, "%q", stderr.String())
+	assert.True(t, strings.HasPrefix(errLine, "ftpserver: "), errLine)
+	assert.Equal(t, "Run 'ftpserver -h' for the usage.\n", rest, "one line after the error")
+	assert.NotContains(t, stderr.String(), "Usage:")
+
+	return errLine
+}
+
+// TestRunRootMustExist refuses a -root that does not exist, naming it and the flag that would
+// create it; -root-create creates it.
+func TestRunRootMustExist(t *testing.T) {
+	t.Parallel()
+
+	root := filepath.Join(t.TempDir(), "srv", "ftp")
+
+	assert.Equal(t, "ftpserver: -root: "+root+" does not exist (create it, or add -root-create)",
+		requireFlagError(t, "-root", root))
+	assert.NoDirExists(t, root, "nothing created")
+
+	file := filepath.Join(t.TempDir(), "file")
+	require.NoError(t, os.WriteFile(file, nil, 0o600))
+	assert.Equal(t, "ftpserver: -root: "+file+" is not a directory", requireFlagError(t, "-root", file))
+
+	srv := startRun(t, "-root", root, "-root-create")
+	conn := login(t, srv.addr)
+	require.NoError(t, conn.Stor("/f.txt", strings.NewReader("created")))
+
+	data, err := os.ReadFile(filepath.Join(root, "f.txt"))
+	require.NoError(t, err)
+	assert.Equal(t, "created", string(data))
 }
 
 func TestRunHelp(t *testing.T) {
@@ -416,6 +469,7 @@ func TestRunHelp(t *testing.T) {
 		"-idle-timeout", "-debug", "-max-clients", "-max-clients-per-ip",
 		"-max-login-failures", "-login-failure-delay", "-ban-window", "-ban-duration", "-ban-exempt", "-tls-session-reuse",
 		"-metrics", "-max-upload-rate", "-max-download-rate", "-atomic-uploads", "-pasv-keep",
+		"-root-create", "-pid-file", "-cpuprofile",
 	} {
 		assert.Regexp(t, `(?m)^  `+name+`( |$)`, stderr.String())
 	}
@@ -443,4 +497,16 @@ func TestRunListenError(t *testing.T) {
 	err := run(context.Background(), []string{"-listen", "127.0.0.1:99999"}, io.Discard, io.Discard)
 	require.Error(t, err)
 	assert.NotErrorIs(t, err, errUsage, "a listen failure is not a usage error")
+}
+
+// TestRunPidFileError stops at start when the -pid-file cannot be written, saying why.
+func TestRunPidFileError(t *testing.T) {
+	t.Parallel()
+
+	pidFile := filepath.Join(t.TempDir(), "missing", "ftpserver.pid")
+
+	err := run(context.Background(), []string{"-listen", "127.0.0.1:0", "-pid-file", pidFile}, io.Discard, io.Discard)
+	require.ErrorIs(t, err, os.ErrNotExist)
+	require.ErrorContains(t, err, "-pid-file: open "+pidFile)
+	require.NotErrorIs(t, err, errUsage, "not a command-line error")
 }

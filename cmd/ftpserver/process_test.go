@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -287,4 +288,112 @@ func TestProcessUsersWithCurl(t *testing.T) {
 	out, err = curl("-u", "guest:wrong", "ftp://"+proc.addr+"/release.bin")
 	require.Error(t, err)
 	assert.Contains(t, string(out), "530")
+}
+
+// TestProcessSIGHUPWithoutUsers sends SIGHUP to a server started without -users nor -cert: it
+// logs that there is nothing to reload and goes on serving.
+func TestProcessSIGHUPWithoutUsers(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no SIGHUP on Windows")
+	}
+
+	t.Parallel()
+
+	proc := startProcess(t)
+
+	for range 2 {
+		line := proc.reload(t, "SIGHUP")
+		assert.True(t, strings.HasPrefix(line, "level=info "), line)
+		assert.Contains(t, line, ` msg="SIGHUP: nothing to reload (no -users, no -cert)"`)
+
+		conn := loginAs(t, proc.addr, "test", "test")
+		require.NoError(t, conn.Stor("/f.txt", strings.NewReader("still serving")))
+		require.NoError(t, conn.Quit())
+	}
+}
+
+// TestProcessReloadsCertificate replaces the -cert and -key files and sends SIGHUP: new TLS
+// sessions get the new certificate. A pair that does not load is logged and the certificate
+// served stays the last good one.
+func TestProcessReloadsCertificate(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no SIGHUP on Windows")
+	}
+
+	t.Parallel()
+
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	first := writeCertificate(t, certFile, keyFile)
+
+	proc := startProcess(t, "-cert", certFile, "-key", keyFile)
+	assert.Equal(t, first, servedCertificate(t, proc.addr))
+
+	renewed := writeCertificate(t, certFile, keyFile)
+	require.NotEqual(t, first, renewed)
+	line := proc.reload(t, "TLS certificate")
+	assert.True(t, strings.HasPrefix(line, "level=info "), line)
+	assert.Contains(t, line, ` msg="TLS certificate reloaded" cert=`+certFile+" not_after=")
+	assert.Equal(t, renewed, servedCertificate(t, proc.addr), "a new session gets the renewed certificate")
+
+	// A key that is not the certificate's, as when one file is copied before the other.
+	writeCertificate(t, filepath.Join(dir, "other.pem"), keyFile)
+
+	line = proc.reload(t, "TLS certificate")
+	assert.True(t, strings.HasPrefix(line, "level=error "), line)
+	assert.Contains(t, line, ` msg="TLS certificate not reloaded, keeping the previous one"`)
+	assert.Contains(t, line, "private key does not match public key")
+	assert.Equal(t, renewed, servedCertificate(t, proc.addr))
+}
+
+// TestProcessPidFile starts the server with -pid-file: the file holds its process ID while it
+// runs, a SIGHUP sent to that ID reloads, and the file is gone once the server has stopped.
+func TestProcessPidFile(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no SIGHUP on Windows")
+	}
+
+	t.Parallel()
+
+	pidFile := filepath.Join(t.TempDir(), "ftpserver.pid")
+	proc := startProcess(t, "-pid-file", pidFile)
+
+	data, err := os.ReadFile(pidFile)
+	require.NoError(t, err)
+	assert.Equal(t, strconv.Itoa(proc.cmd.Process.Pid)+"\n", string(data))
+
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	require.NoError(t, err)
+	named, err := os.FindProcess(pid)
+	require.NoError(t, err)
+	require.NoError(t, named.Signal(syscall.SIGHUP))
+	proc.waitLog(t, "nothing to reload")
+	loginAs(t, proc.addr, "test", "test")
+
+	require.NoError(t, proc.cmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, <-proc.exited)
+	proc.exited <- nil // for the cleanup's check
+	assert.NoFileExists(t, pidFile)
+}
+
+// TestProcessFlagErrorExitStatus checks what a shell sees of a command-line error: status 2,
+// the error and one line pointing at -h; and -h prints the whole usage and exits 0.
+func TestProcessFlagErrorExitStatus(t *testing.T) {
+	t.Parallel()
+
+	missing := filepath.Join(t.TempDir(), "srv")
+
+	out, err := exec.Command(serverBinary(t), "-root", missing).CombinedOutput() //nolint:gosec // the binary this test built
+
+	var exit *exec.ExitError
+
+	require.ErrorAs(t, err, &exit, "the server must not start: %s", out)
+	assert.Equal(t, 2, exit.ExitCode())
+	assert.Equal(t, "ftpserver: -root: "+missing+" does not exist (create it, or add -root-create)\n"+
+		"Run 'ftpserver -h' for the usage.\n", string(out))
+
+	out, err = exec.Command(serverBinary(t), "-h").CombinedOutput() //nolint:gosec // the binary this test built
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(string(out), "Usage: ftpserver [flags]\n"))
+	assert.Greater(t, strings.Count(string(out), "\n"), 50, "the whole usage")
 }

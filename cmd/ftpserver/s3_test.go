@@ -79,11 +79,7 @@ func TestRunS3FlagErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 
-			var stderr bytes.Buffer
-
-			err := run(context.Background(), tt.args, io.Discard, &stderr)
-			require.ErrorIs(t, err, errUsage)
-			assert.Contains(t, stderr.String(), "Usage: ftpserver", "the usage must follow the error")
+			requireFlagError(t, tt.args...)
 		})
 	}
 

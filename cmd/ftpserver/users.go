@@ -96,7 +96,7 @@ func (cfg *config) validateUsers(flags *flag.FlagSet) error {
 
 // loadUsers reads the -users file. Its errors name the file and, for a bad line, its number.
 func loadUsers(file string) (*userTable, error) {
-	f, err := os.Open(file)
+	f, err := os.Open(file) //nolint:gosec // G703: the file the administrator named
 	if err != nil {
 		return nil, fmt.Errorf("-users: %w", err)
 	}
@@ -300,32 +300,6 @@ func homeFs(root afero.Fs, home string) afero.Fs {
 	}
 
 	return afero.NewBasePathFs(root, home)
-}
-
-// reloadUsersOn re-reads the -users file each time hup receives, until the returned function
-// is called (which waits for the reload in progress). A file that no longer loads is logged and
-// the users stay as they were; sessions keep the file system of their login either way.
-func (d *driver) reloadUsersOn(hup <-chan os.Signal, logger log.Logger) (stop func()) {
-	quit := make(chan struct{})
-	done := make(chan struct{})
-
-	go func() {
-		defer close(done)
-
-		for {
-			select {
-			case <-quit:
-				return
-			case <-hup:
-				d.reloadUsers(logger)
-			}
-		}
-	}()
-
-	return func() {
-		close(quit)
-		<-done
-	}
 }
 
 // reloadUsers reads the -users file again and, if it loads, serves its users to new logins.
