@@ -19,7 +19,7 @@ func requireFastPath(t *testing.T, fsys *Fs) {
 }
 
 func TestFastPathAnswersDeepNames(t *testing.T) {
-	fsys, _ := linkTree(t, false)
+	fsys, _ := linkTree(t, pathVariants[0])
 	requireFastPath(t, fsys)
 
 	file, handled, err := fsys.beneath.openFile("dir/sub/deep.txt", os.O_RDONLY, 0)
@@ -52,7 +52,7 @@ func TestFastPathAnswersDeepNames(t *testing.T) {
 // TestFastPathClosesDescriptors runs every case of the table and checks that the process holds
 // no more descriptors afterwards than before.
 func TestFastPathClosesDescriptors(t *testing.T) {
-	fsys, _ := linkTree(t, false)
+	fsys, _ := linkTree(t, pathVariants[0])
 	requireFastPath(t, fsys)
 
 	openFds := func() int {
