@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path"
@@ -12,8 +13,11 @@ import (
 	"time"
 
 	"github.com/jlaffaye/ftp"
+	"github.com/spf13/afero"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ftpkit/ftpserver"
 )
 
 // homeEscape is a way a user of -users tries to leave the home: the commands that set it up,
@@ -189,4 +193,49 @@ func TestHomesAreJailsWithCurl(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join(root, "alice", "l"))
 	require.NoError(t, err)
 	assert.Equal(t, "planted by alice", string(data))
+}
+
+// fakeSession stands for a session in calls of the driver; only its identity is used.
+type fakeSession struct {
+	ftpserver.ClientContext
+
+	id int
+}
+
+// TestHomeClosedWithSession: a home under -root is opened at each login and closed when that
+// session ends, or when the driver is closed, and not before.
+func TestHomeClosedWithSession(t *testing.T) {
+	t.Parallel()
+
+	root := t.TempDir()
+	users := filepath.Join(t.TempDir(), "users")
+	writeUsers(t, users, testUser{"alice", "alice-pw", "/alice", "rw"})
+	drv := newTestDriver(t, "-root", root, "-users", users)
+
+	first, second := &fakeSession{id: 1}, &fakeSession{id: 2}
+	homes := make([]afero.Fs, 0, 3)
+
+	for _, cc := range []*fakeSession{first, second, second} {
+		cd, err := drv.AuthUser(cc, "alice", "alice-pw")
+		require.NoError(t, err)
+
+		homes = append(homes, cd)
+	}
+
+	drv.ClientDisconnected(first)
+
+	_, err := homes[0].Stat("/")
+	require.ErrorIs(t, err, fs.ErrClosed, "the first session's home is closed")
+
+	for _, home := range homes[1:] {
+		_, err = home.Stat("/")
+		require.NoError(t, err, "the second session's homes stay open")
+	}
+
+	require.NoError(t, drv.Close())
+
+	for _, home := range homes {
+		_, err = home.Stat("/")
+		require.ErrorIs(t, err, fs.ErrClosed)
+	}
 }
