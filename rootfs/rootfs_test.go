@@ -382,15 +382,15 @@ func TestSubOpensOnlyDirectoriesBeneath(t *testing.T) {
 	require.ErrorContains(t, err, "not a directory")
 
 	for _, tt := range tests {
-		sub, err := fsys.Sub(tt.dir)
+		sub, subErr := fsys.Sub(tt.dir)
 		if tt.want != nil {
-			require.ErrorIs(t, err, tt.want, tt.dir)
+			require.ErrorIs(t, subErr, tt.want, tt.dir)
 			assert.Nil(t, sub)
 
 			continue
 		}
 
-		require.NoError(t, err, tt.dir)
+		require.NoError(t, subErr, tt.dir)
 		require.NoError(t, sub.Close())
 	}
 

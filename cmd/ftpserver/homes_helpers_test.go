@@ -44,19 +44,23 @@ func homesServer(t *testing.T, extra ...string) (addr, root string) {
 func treeDigest(t *testing.T, dir, skip string) map[string]string {
 	t.Helper()
 
+	root, err := os.OpenRoot(dir)
+	require.NoError(t, err)
+
+	defer func() { require.NoError(t, root.Close()) }()
+
 	digest := map[string]string{}
 
-	require.NoError(t, filepath.WalkDir(dir, func(p string, entry fs.DirEntry, err error) error {
+	require.NoError(t, fs.WalkDir(root.FS(), ".", func(name string, _ fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 
-		name := filepath.ToSlash(strings.TrimPrefix(p, dir))
-		if skip != "" && (name == "/"+skip || strings.HasPrefix(name, "/"+skip+"/")) {
-			return filepath.SkipDir
+		if skip != "" && (name == skip || strings.HasPrefix(name, skip+"/")) {
+			return fs.SkipDir
 		}
 
-		info, err := entry.Info()
+		info, err := root.Lstat(name)
 		if err != nil {
 			return err
 		}
@@ -65,7 +69,7 @@ func treeDigest(t *testing.T, dir, skip string) map[string]string {
 
 		switch {
 		case info.Mode().IsRegular():
-			data, err := os.ReadFile(p)
+			data, err := root.ReadFile(name)
 			if err != nil {
 				return err
 			}
@@ -73,7 +77,7 @@ func treeDigest(t *testing.T, dir, skip string) map[string]string {
 			sum := sha256.Sum256(data)
 			desc += " " + hex.EncodeToString(sum[:])
 		case info.Mode()&fs.ModeSymlink != 0:
-			text, err := os.Readlink(p)
+			text, err := root.Readlink(name)
 			if err != nil {
 				return err
 			}
@@ -116,7 +120,7 @@ func requireCommands(t *testing.T, conn *textproto.Conn, lines ...string) {
 func retrieve(conn *ftp.ServerConn, name string) ([]byte, error) {
 	resp, err := conn.Retr(name)
 	if err != nil {
-		return nil, err //nolint:wrapcheck // the test reads the server's reply from it
+		return nil, err
 	}
 
 	data, err := io.ReadAll(resp)
@@ -124,7 +128,7 @@ func retrieve(conn *ftp.ServerConn, name string) ([]byte, error) {
 		err = closeErr
 	}
 
-	return data, err //nolint:wrapcheck // as above
+	return data, err
 }
 
 // requireRefused requires err to be a 550 reply.

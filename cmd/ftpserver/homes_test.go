@@ -116,7 +116,7 @@ func tryEscape(t *testing.T, alice *ftp.ServerConn, escape homeEscape, home stri
 	for _, name := range escape.files {
 		data, err := retrieve(alice, name)
 		requireRefused(t, err, escape.name+": RETR "+name)
-		assert.Zero(t, len(data), "%s: none of bob's bytes", escape.name)
+		assert.Empty(t, data, "%s: none of bob's bytes", escape.name)
 		requireRefused(t, alice.Append(name, strings.NewReader("planted")), escape.name+": APPE "+name)
 
 		err = alice.Stor(name, strings.NewReader("planted"))
@@ -130,9 +130,9 @@ func tryEscape(t *testing.T, alice *ftp.ServerConn, escape homeEscape, home stri
 		if realDir(home, path.Dir(name)) {
 			require.NoError(t, err, "%s: STOR %s replaces the link", escape.name, name)
 
-			data, err := os.ReadFile(local)
-			require.NoError(t, err)
-			assert.Equal(t, "planted", string(data), "%s: STOR %s", escape.name, name)
+			stored, readErr := os.ReadFile(local)
+			require.NoError(t, readErr)
+			assert.Equal(t, "planted", string(stored), "%s: STOR %s", escape.name, name)
 		} else {
 			requireRefused(t, err, escape.name+": STOR "+name)
 		}

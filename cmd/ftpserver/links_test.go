@@ -85,8 +85,8 @@ func TestLoginPassesOnInterfaces(t *testing.T) {
 
 		if name == "s3fs" {
 			// Without a bucket behind it, a home cannot be made: the prefix is checked alone.
-			home, _, err := drv.homeFs("/h")
-			require.NoError(t, err)
+			home, _, homeErr := drv.homeFs("/h")
+			require.NoError(t, homeErr)
 			assert.Equal(t, want, interfacesOf((&clientDriver{Fs: home}).withLinks(backEnd)), "%s, home", name)
 
 			continue
@@ -122,7 +122,7 @@ func (readlinkPart) ReadlinkIfPossible(string) (string, error) { return "", os.E
 func TestWithLinksEachSet(t *testing.T) {
 	t.Parallel()
 
-	var fs afero.Fs = afero.NewMemMapFs() // as an interface: its own LstatIfPossible is hidden
+	fs := afero.NewMemMapFs() // held as an afero.Fs by the structs below, which hides its LstatIfPossible
 
 	sets := []afero.Fs{
 		struct{ afero.Fs }{fs},
