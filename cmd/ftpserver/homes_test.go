@@ -239,3 +239,41 @@ func TestHomeClosedWithSession(t *testing.T) {
 		require.ErrorIs(t, err, fs.ErrClosed)
 	}
 }
+
+// TestHomesAreJailsWithLftp makes a directory link with lftp's quoted commands, moves it up with
+// its mv (RNFR/RNTO), and then fails to list, read or write through it.
+func TestHomesAreJailsWithLftp(t *testing.T) {
+	t.Parallel()
+	requireUnixLinks(t)
+
+	if _, err := exec.LookPath("lftp"); err != nil {
+		t.Skip("lftp is not installed: test skipped (apt-get install -y lftp)")
+	}
+
+	addr, root := homesServer(t)
+	before := treeDigest(t, root, "alice")
+
+	lftp := func(commands string) ([]byte, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+
+		// Each script fails with its last command. (With cmd:fail-exit, lftp would wait a while
+		// before it exits after a failed cat.)
+		script := "set net:max-retries 1; open -u alice,alice-pw ftp://" + addr + "; " + commands
+
+		return exec.CommandContext(ctx, "lftp", "-c", script).CombinedOutput()
+	}
+
+	out, err := lftp("mkdir d; quote SITE SYMLINK ../bob d/dl; mv d/dl dl; cls -1")
+	require.NoError(t, err, "%s", out)
+	assert.NotContains(t, string(out), "failed", "each command of the set-up works")
+	assert.Contains(t, string(out), "dl", "the link is alice's, and she sees it")
+
+	for _, probe := range []string{"cls -1 dl/", "cat dl/secret.txt", "put /etc/hostname -o dl/planted", "rm dl/secret.txt"} {
+		out, err = lftp(probe)
+		require.Error(t, err, "%s must fail: %s", probe, out)
+		assert.Contains(t, string(out), "550", probe)
+	}
+
+	assert.Equal(t, before, treeDigest(t, root, "alice"))
+}
