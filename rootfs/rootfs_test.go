@@ -530,3 +530,24 @@ func BenchmarkRename(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSub measures what a login costs to open its home with Sub and close it at the end.
+func BenchmarkSub(b *testing.B) {
+	dir := b.TempDir()
+	require.NoError(b, os.MkdirAll(filepath.Join(dir, "home", "alice"), 0o755))
+
+	fsys, err := New(dir)
+	require.NoError(b, err)
+	b.Cleanup(func() { assert.NoError(b, fsys.Close()) })
+
+	for b.Loop() {
+		home, subErr := fsys.Sub("/home/alice")
+		if subErr != nil {
+			b.Fatal(subErr)
+		}
+
+		if closeErr := home.Close(); closeErr != nil {
+			b.Fatal(closeErr)
+		}
+	}
+}
