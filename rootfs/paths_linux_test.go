@@ -77,3 +77,20 @@ func TestFastPathClosesDescriptors(t *testing.T) {
 
 	assert.Equal(t, before, openFds())
 }
+
+// TestSubHasItsOwnFastPath: a Sub resolves with openat2 beneath a descriptor of its own
+// directory, which stays open when the parent is closed.
+func TestSubHasItsOwnFastPath(t *testing.T) {
+	sub, _ := linkTree(t, pathVariant{name: "Sub", sub: true})
+	requireFastPath(t, sub)
+
+	file, handled, err := sub.beneath.openFile("dir/sub/deep.txt", os.O_RDONLY, 0)
+	require.NoError(t, err)
+	assert.True(t, handled)
+	assert.Equal(t, sub.Dir()+"/dir/sub/deep.txt", file.Name())
+	require.NoError(t, file.Close())
+
+	_, handled, err = sub.beneath.stat("dir/up", false)
+	require.ErrorIs(t, err, ErrOutsideRoot, "the file beside the Sub is outside it")
+	assert.True(t, handled, "an escape is answered by the kernel")
+}
