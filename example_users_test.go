@@ -15,14 +15,17 @@ import (
 	"math/big"
 	"net"
 	"net/textproto"
-	"path"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jlaffaye/ftp"
 	"github.com/spf13/afero"
 
 	"github.com/ftpkit/ftpserver"
+	"github.com/ftpkit/ftpserver/rootfs"
 )
 
 // account is one user of usersDriver: a password, a home under the shared root, and whether the
@@ -33,13 +36,16 @@ type account struct {
 	readOnly bool
 }
 
-// usersDriver serves several users, each in a home of its own under one root, some read-only.
-// A real driver keeps password hashes (bcrypt, argon2) rather than passwords.
+// usersDriver serves several users, each in a home of its own under one directory, some
+// read-only. A real driver keeps password hashes (bcrypt, argon2) rather than passwords.
 type usersDriver struct {
-	root     afero.Fs
+	root     *rootfs.Fs
 	accounts map[string]account
 	listener net.Listener
 	tls      *tls.Config // nil: no TLS
+
+	mu    sync.Mutex
+	homes map[ftpserver.ClientContext]*rootfs.Fs // the home each logged-in session opened
 }
 
 func (d *usersDriver) GetSettings() (*ftpserver.Settings, error) {
@@ -56,9 +62,19 @@ func (d *usersDriver) ClientConnected(ftpserver.ClientContext) (string, error) {
 	return "Welcome", nil
 }
 
-func (d *usersDriver) ClientDisconnected(ftpserver.ClientContext) {}
+// ClientDisconnected closes the home the session opened.
+func (d *usersDriver) ClientDisconnected(cc ftpserver.ClientContext) {
+	d.mu.Lock()
+	home := d.homes[cc]
+	delete(d.homes, cc)
+	d.mu.Unlock()
 
-func (d *usersDriver) AuthUser(_ ftpserver.ClientContext, user, pass string) (ftpserver.ClientDriver, error) {
+	if home != nil {
+		_ = home.Close()
+	}
+}
+
+func (d *usersDriver) AuthUser(cc ftpserver.ClientContext, user, pass string) (ftpserver.ClientDriver, error) {
 	acc, ok := d.accounts[user]
 	if !ok || subtle.ConstantTimeCompare([]byte(acc.password), []byte(pass)) != 1 {
 		return nil, errors.New("bad credentials")
@@ -68,13 +84,23 @@ func (d *usersDriver) AuthUser(_ ftpserver.ClientContext, user, pass string) (ft
 		return nil, fmt.Errorf("creating %s's home: %w", user, err)
 	}
 
-	// The library resolves every path against "/", so the prefix keeps the user in the home.
-	fs := afero.NewBasePathFs(d.root, acc.home)
-	if acc.readOnly {
-		fs = afero.NewReadOnlyFs(fs)
+	// The home is a root of its own, which no link made or moved in it can leave. A path prefix
+	// (afero.NewBasePathFs) over d.root would not be: the links in the home would be resolved
+	// against the whole of d.root, where the other homes are.
+	home, err := d.root.Sub(acc.home)
+	if err != nil {
+		return nil, fmt.Errorf("opening %s's home: %w", user, err)
 	}
 
-	return fs, nil
+	d.mu.Lock()
+	d.homes[cc] = home
+	d.mu.Unlock()
+
+	if acc.readOnly {
+		return afero.NewReadOnlyFs(home), nil
+	}
+
+	return home, nil
 }
 
 func (d *usersDriver) GetTLSConfig() (*tls.Config, error) {
@@ -85,15 +111,21 @@ func (d *usersDriver) GetTLSConfig() (*tls.Config, error) {
 	return d.tls, nil
 }
 
-// serveUsers starts a server for drv on a loopback port and returns its address and a function
-// that stops it.
-func serveUsers(drv *usersDriver) (string, func()) {
+// serveUsers serves dir to the accounts, with TLS when serverTLS is not nil, on a loopback port
+// and returns its address and a function that stops it.
+func serveUsers(dir string, accounts map[string]account, serverTLS *tls.Config) (string, func()) {
+	root, err := rootfs.New(dir)
+	if err != nil {
+		panic(err)
+	}
+
 	listener, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		panic(err)
 	}
 
-	drv.listener = listener
+	drv := &usersDriver{root: root, accounts: accounts, listener: listener, tls: serverTLS,
+		homes: map[ftpserver.ClientContext]*rootfs.Fs{}}
 	server := ftpserver.NewFtpServer(drv)
 
 	if err = server.Listen(); err != nil {
@@ -111,16 +143,29 @@ func serveUsers(drv *usersDriver) (string, func()) {
 	return listener.Addr().String(), func() {
 		_ = server.Stop()
 		<-done
+		_ = root.Close()
 	}
 }
 
-// Per-user homes under one root, one of them read-only. Each user sees its home as "/".
+// exampleDir makes a directory for an example to serve, and returns it with a function that
+// removes it.
+func exampleDir() (string, func()) {
+	dir, err := os.MkdirTemp("", "ftpkit-example-")
+	if err != nil {
+		panic(err)
+	}
+
+	return dir, func() { _ = os.RemoveAll(dir) }
+}
+
 func Example_usersWithHomes() {
-	root := afero.NewMemMapFs()
-	addr, stop := serveUsers(&usersDriver{root: root, accounts: map[string]account{
+	dir, remove := exampleDir()
+	defer remove()
+
+	addr, stop := serveUsers(dir, map[string]account{
 		"alice": {password: "alice-secret", home: "/home/alice"},
 		"guest": {password: "guest-secret", home: "/pub", readOnly: true},
-	}})
+	}, nil)
 	defer stop()
 
 	alice, err := ftp.Dial(addr, ftp.DialWithTimeout(5*time.Second))
@@ -148,7 +193,7 @@ func Example_usersWithHomes() {
 	fmt.Println("guest sees:", names)
 	_ = guest.Quit()
 
-	stored, _ := afero.ReadFile(root, path.Join("/home/alice", "notes.txt"))
+	stored, _ := os.ReadFile(filepath.Join(dir, "home", "alice", "notes.txt"))
 	fmt.Printf("on disk: %q\n", stored)
 
 	// Output:
@@ -162,11 +207,10 @@ func Example_usersWithHomes() {
 // is refused, one that uses explicit TLS (AUTH TLS, then PROT P) transfers as usual.
 func Example_tlsRequired() {
 	serverTLS, clientTLS := exampleCertificates()
-	addr, stop := serveUsers(&usersDriver{
-		root:     afero.NewMemMapFs(),
-		accounts: map[string]account{"alice": {password: "alice-secret", home: "/alice"}},
-		tls:      serverTLS,
-	})
+	dir, remove := exampleDir()
+	defer remove()
+
+	addr, stop := serveUsers(dir, map[string]account{"alice": {password: "alice-secret", home: "/alice"}}, serverTLS)
 	defer stop()
 
 	// A client without TLS, on the wire: the greeting, then USER.

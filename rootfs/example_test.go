@@ -47,3 +47,49 @@ func ExampleNew() {
 	// inside <nil>
 	// true true
 }
+
+// Each user gets a home opened with Sub: a root of its own, so that a link a user makes and
+// moves cannot lead into another user's home, as it would through a path prefix.
+func ExampleFs_Sub() {
+	dir, err := os.MkdirTemp("", "rootfs-homes-")
+	if err != nil {
+		fmt.Println(err)
+
+		return
+	}
+	defer os.RemoveAll(dir)
+
+	_ = os.MkdirAll(filepath.Join(dir, "alice", "d"), 0o755)
+	_ = os.MkdirAll(filepath.Join(dir, "bob"), 0o755)
+	_ = os.WriteFile(filepath.Join(dir, "bob", "secret.txt"), []byte("bob's"), 0o600)
+
+	served, err := rootfs.New(dir)
+	if err != nil {
+		fmt.Println(err)
+
+		return
+	}
+	defer served.Close()
+
+	alice, err := served.Sub("/alice")
+	if err != nil {
+		fmt.Println(err)
+
+		return
+	}
+	defer alice.Close()
+
+	// Inside d the link leads to /alice/bob/secret.txt; one level up it would name Bob's file.
+	_ = alice.SymlinkIfPossible("../../bob/secret.txt", "/d/link")
+	_ = alice.Rename("/d/link", "/link")
+
+	_, err = afero.ReadFile(alice, "/link")
+	fmt.Println(errors.Is(err, rootfs.ErrOutsideRoot))
+
+	// The whole tree still reads Bob's file.
+	data, _ := afero.ReadFile(served, "/bob/secret.txt")
+	fmt.Println(string(data))
+	// Output:
+	// true
+	// bob's
+}

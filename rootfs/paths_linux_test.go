@@ -19,7 +19,7 @@ func requireFastPath(t *testing.T, fsys *Fs) {
 }
 
 func TestFastPathAnswersDeepNames(t *testing.T) {
-	fsys, _ := linkTree(t, false)
+	fsys, _ := linkTree(t, pathVariants[0])
 	requireFastPath(t, fsys)
 
 	file, handled, err := fsys.beneath.openFile("dir/sub/deep.txt", os.O_RDONLY, 0)
@@ -52,7 +52,7 @@ func TestFastPathAnswersDeepNames(t *testing.T) {
 // TestFastPathClosesDescriptors runs every case of the table and checks that the process holds
 // no more descriptors afterwards than before.
 func TestFastPathClosesDescriptors(t *testing.T) {
-	fsys, _ := linkTree(t, false)
+	fsys, _ := linkTree(t, pathVariants[0])
 	requireFastPath(t, fsys)
 
 	openFds := func() int {
@@ -76,4 +76,21 @@ func TestFastPathClosesDescriptors(t *testing.T) {
 	}
 
 	assert.Equal(t, before, openFds())
+}
+
+// TestSubHasItsOwnFastPath: a Sub resolves with openat2 beneath a descriptor of its own
+// directory, which stays open when the parent is closed.
+func TestSubHasItsOwnFastPath(t *testing.T) {
+	sub, _ := linkTree(t, pathVariant{name: "Sub", sub: true})
+	requireFastPath(t, sub)
+
+	file, handled, err := sub.beneath.openFile("dir/sub/deep.txt", os.O_RDONLY, 0)
+	require.NoError(t, err)
+	assert.True(t, handled)
+	assert.Equal(t, sub.Dir()+"/dir/sub/deep.txt", file.Name())
+	require.NoError(t, file.Close())
+
+	_, handled, err = sub.beneath.stat("dir/up", false)
+	require.ErrorIs(t, err, ErrOutsideRoot, "the file beside the Sub is outside it")
+	assert.True(t, handled, "an escape is answered by the kernel")
 }

@@ -37,8 +37,8 @@ import (
 //	dir/dangle -> ../../created.txt  dangling, leaving
 //	dir/loop -> loop
 //
-// With rootOnly the Fs has no fast path: os.Root answers every call.
-func linkTree(t *testing.T, rootOnly bool) (fsys *Fs, outside string) {
+// The variant says how the root is opened.
+func linkTree(t *testing.T, variant pathVariant) (fsys *Fs, outside string) {
 	t.Helper()
 	requireSymlinks(t)
 
@@ -58,16 +58,56 @@ func linkTree(t *testing.T, rootOnly bool) (fsys *Fs, outside string) {
 		require.NoError(t, os.Symlink(target, filepath.Join(root, filepath.FromSlash(link))))
 	}
 
-	fsys, err := New(root)
-	require.NoError(t, err)
-	t.Cleanup(func() { assert.NoError(t, fsys.Close()) })
+	fsys = openVariant(t, variant, outside, "root")
 
-	if rootOnly {
+	if variant.rootOnly {
 		fsys.beneath.close()
 		fsys.beneath = nil
 	}
 
 	return fsys, outside
+}
+
+// pathVariant is a way of opening the root of a test tree.
+type pathVariant struct {
+	name     string
+	rootOnly bool // without the fast path: os.Root answers every call
+	// sub opens the root with Sub from an Fs over the directory around it, which is closed at
+	// once: the directory around, and what it holds, must then be as far out of reach as for New.
+	sub bool
+}
+
+// pathVariants are the ways TestPathsAgree runs each case; the first is the reference.
+var pathVariants = []pathVariant{
+	{name: "fast path"},
+	{name: "os.Root", rootOnly: true},
+	{name: "Sub", sub: true},
+	{name: "Sub with os.Root", rootOnly: true, sub: true},
+}
+
+// openVariant opens dir/name as variant says, to be closed at the end of the test.
+func openVariant(t *testing.T, variant pathVariant, dir, name string) *Fs {
+	t.Helper()
+
+	var (
+		fsys *Fs
+		err  error
+	)
+
+	if variant.sub {
+		parent, parentErr := New(dir)
+		require.NoError(t, parentErr)
+
+		fsys, err = parent.Sub(name)
+		require.NoError(t, parent.Close())
+	} else {
+		fsys, err = New(filepath.Join(dir, name))
+	}
+
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, fsys.Close()) })
+
+	return fsys
 }
 
 // treeState describes everything under dir, the root included, but modification times: type,
@@ -282,39 +322,42 @@ var pathCases = []struct {
 func TestPathsAgree(t *testing.T) {
 	for _, tc := range pathCases {
 		t.Run(tc.op+" "+tc.name, func(t *testing.T) {
-			var results, trees [2]string
+			results := make([]string, len(pathVariants))
+			trees := make([]string, len(pathVariants))
 
-			for i, rootOnly := range []bool{false, true} {
-				fsys, outside := linkTree(t, rootOnly)
+			for i, variant := range pathVariants {
+				fsys, outside := linkTree(t, variant)
 				secret := snapshot(t, outside)
 
 				got, err := pathOps[tc.op](fsys, tc.name)
 				if tc.want == nil {
-					require.NoError(t, err)
+					require.NoError(t, err, variant.name)
 				} else {
-					require.ErrorIs(t, err, tc.want)
+					require.ErrorIs(t, err, tc.want, variant.name)
 				}
 
 				if errors.Is(tc.want, ErrOutsideRoot) {
-					require.ErrorIs(t, err, fs.ErrPermission)
+					require.ErrorIs(t, err, fs.ErrPermission, variant.name)
 				} else {
-					require.NotErrorIs(t, err, ErrOutsideRoot)
+					require.NotErrorIs(t, err, ErrOutsideRoot, variant.name)
 				}
 
-				assert.Equal(t, secret, snapshot(t, outside), "nothing outside the root changes")
+				assert.Equal(t, secret, snapshot(t, outside), "%s: nothing outside the root changes", variant.name)
 
 				results[i] = fmt.Sprintf("%q %v", got, err)
 				trees[i] = fmt.Sprint(treeState(t, outside))
 			}
 
-			assert.Equal(t, results[1], results[0], "the fast path answers as os.Root does")
-			assert.Equal(t, trees[1], trees[0], "the fast path leaves the tree as os.Root does")
+			for i, variant := range pathVariants[1:] {
+				assert.Equal(t, results[0], results[i+1], "%s answers as the fast path does", variant.name)
+				assert.Equal(t, trees[0], trees[i+1], "%s leaves the tree as the fast path does", variant.name)
+			}
 		})
 	}
 }
 
 func TestDeepNamesAfterClose(t *testing.T) {
-	fsys, _ := linkTree(t, false)
+	fsys, _ := linkTree(t, pathVariants[0])
 
 	file, err := fsys.Open("dir/sub/deep.txt")
 	require.NoError(t, err)
@@ -338,7 +381,7 @@ func TestDeepNamesAfterClose(t *testing.T) {
 // each call either works or fails with fs.ErrClosed, and no call resolves a name against a
 // descriptor closed under it (the race detector watches the bookkeeping).
 func TestCloseWhileInUse(t *testing.T) {
-	fsys, _ := linkTree(t, false)
+	fsys, _ := linkTree(t, pathVariants[0])
 
 	var (
 		wg      sync.WaitGroup

@@ -13,6 +13,12 @@
 // that would leave it fail with an error matching both ErrOutsideRoot and fs.ErrPermission
 // (the FTP server answers 550).
 //
+// To give several users each a home beneath one tree, open each home with Sub: the home becomes
+// a root of its own, enforced as the tree is. A path prefix over an Fs (afero's BasePathFs over
+// rootfs) is not such a jail: the prefix only rewrites names, while links are resolved against
+// the whole tree, so a user who makes a link in a directory, then moves it up a level, reads and
+// writes the other users' homes.
+//
 // The files it opens are *os.File, so a server can hand downloads to sendfile and uploads to
 // its own buffered copy as it does for afero's OsFs.
 //
@@ -104,15 +110,39 @@ func New(dir string) (*Fs, error) {
 	return &Fs{root: root, beneath: openBeneath(root)}, nil
 }
 
+// Sub opens dir, a directory of f, as the root of a new Fs, and is the way to give each user a
+// home of its own beneath one served tree. dir is resolved beneath f's root as any name is, so a
+// link on the way is followed only while it stays beneath f; the directory it leads to becomes
+// the new root, and nothing done through the new Fs (links made, moved or followed, "..",
+// absolute link targets) reaches outside it. Sub of "/" is a second Fs over f's own directory.
+//
+// A path prefix over f, such as afero's BasePathFs, is no substitute: the prefix confines the
+// names a client gives, but the kernel resolves the links met on the way against f's root, so a
+// link a user makes in the prefix directory, or moves there, leads into the rest of f's tree.
+//
+// The new Fs holds descriptors of its own: it stays usable when f is closed, and the caller
+// closes it when no session uses it any more. It keeps serving the directory it opened even if
+// that directory is renamed meanwhile. An error is the one a lookup of dir gives: fs.ErrNotExist
+// when it is missing, ErrOutsideRoot when a link leads out of f, fs.ErrClosed when f is closed.
+func (f *Fs) Sub(dir string) (*Fs, error) {
+	root, err := f.root.OpenRoot(rel(dir))
+	if err != nil {
+		return nil, confine(err)
+	}
+
+	return &Fs{root: root, beneath: openBeneath(root)}, nil
+}
+
 // Close closes the root directory. Files already open stay usable; every later call on the Fs
-// fails.
+// fails. An Fs opened from it with Sub is not closed: it has descriptors of its own.
 func (f *Fs) Close() error {
 	f.beneath.close()
 
 	return f.root.Close() //nolint:wrapcheck // os.Root's error names the directory
 }
 
-// Dir returns the directory the Fs serves, as given to New.
+// Dir returns the directory the Fs serves: as given to New, or for an Fs made by Sub, its
+// parent's Dir joined with the name given to Sub.
 func (f *Fs) Dir() string {
 	return f.root.Name()
 }

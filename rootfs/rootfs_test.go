@@ -360,6 +360,67 @@ func TestNewRefusesMissingDirectory(t *testing.T) {
 	require.ErrorIs(t, err, fs.ErrNotExist)
 }
 
+func TestSubOpensOnlyDirectoriesBeneath(t *testing.T) {
+	requireSymlinks(t)
+
+	fsys, outside := linkTree(t, pathVariants[0])
+
+	tests := []struct {
+		dir  string
+		want error
+	}{
+		{"missing", fs.ErrNotExist},
+		{"dir/top", ErrOutsideRoot}, // a link to the directory around the root
+		{"dir/up", ErrOutsideRoot},  // a link to a file outside
+		{"../..", nil},              // cleaned to the root itself, as any name
+		{"dir/alias", nil},          // a link that stays beneath leads to its directory
+		{"/dir/sub/", nil},
+	}
+
+	// os.Root's error for a file on the way has a cause of its own, not syscall.ENOTDIR.
+	_, err := fsys.Sub("file.txt")
+	require.ErrorContains(t, err, "not a directory")
+
+	for _, tt := range tests {
+		sub, subErr := fsys.Sub(tt.dir)
+		if tt.want != nil {
+			require.ErrorIs(t, subErr, tt.want, tt.dir)
+			assert.Nil(t, sub)
+
+			continue
+		}
+
+		require.NoError(t, subErr, tt.dir)
+		require.NoError(t, sub.Close())
+	}
+
+	sub, err := fsys.Sub("/dir/alias")
+	require.NoError(t, err)
+	assert.Equal(t, filepath.Join(outside, "root", "dir", "alias"), sub.Dir())
+
+	data, err := afero.ReadFile(sub, "/deep.txt")
+	require.NoError(t, err)
+	assert.Equal(t, "deep", string(data))
+
+	// ".." stops at the new root, and the parent's files are out of reach.
+	_, err = sub.Stat("/../file.txt")
+	require.ErrorIs(t, err, fs.ErrNotExist)
+	require.NoError(t, sub.SymlinkIfPossible("../../file.txt", "/up"))
+	_, err = afero.ReadFile(sub, "/up")
+	require.ErrorIs(t, err, ErrOutsideRoot)
+
+	require.NoError(t, sub.Close())
+	_, err = sub.Stat("/deep.txt")
+	require.ErrorIs(t, err, fs.ErrClosed)
+
+	// Closing a Sub leaves its parent open, and a closed parent opens no more.
+	_, err = fsys.Stat("/dir/sub/deep.txt")
+	require.NoError(t, err)
+	require.NoError(t, fsys.Close())
+	_, err = fsys.Sub("dir")
+	require.ErrorIs(t, err, fs.ErrClosed)
+}
+
 // benchSystems returns the file systems the benchmarks compare over dir: afero's BasePathFs
 // over OsFs, rootfs, and rootfs with os.Root answering every call.
 func benchSystems(b *testing.B, dir string) []struct {
@@ -466,6 +527,27 @@ func BenchmarkRename(b *testing.B) {
 					require.NoError(b, system.fs.Rename(to, from))
 				}
 			})
+		}
+	}
+}
+
+// BenchmarkSub measures what a login costs to open its home with Sub and close it at the end.
+func BenchmarkSub(b *testing.B) {
+	dir := b.TempDir()
+	require.NoError(b, os.MkdirAll(filepath.Join(dir, "home", "alice"), 0o755))
+
+	fsys, err := New(dir)
+	require.NoError(b, err)
+	b.Cleanup(func() { assert.NoError(b, fsys.Close()) })
+
+	for b.Loop() {
+		home, subErr := fsys.Sub("/home/alice")
+		if subErr != nil {
+			b.Fatal(subErr)
+		}
+
+		if closeErr := home.Close(); closeErr != nil {
+			b.Fatal(closeErr)
 		}
 	}
 }

@@ -46,6 +46,7 @@ type driver struct {
 	certs *certificateFile // -cert and -key, read again on SIGHUP; nil without -cert
 
 	closeFs func() error // releases fs; nil when it holds nothing open
+	homes   sessionHomes // the homes opened for logged-in sessions
 }
 
 var (
@@ -121,8 +122,15 @@ func newFsDriver(cfg *config) (*driver, error) {
 	}
 
 	cfg.root = root
-	available := func(dirName string) (int64, error) {
-		// Opened through the root, so the figure is never that of a file system a link leads to.
+
+	return &driver{cfg: cfg, fs: fs, available: availableIn(fs), closeFs: fs.Close}, nil
+}
+
+// availableIn answers AVBL for a directory of fs, a jail of the local file system: the free
+// space of the file system holding it. The directory is opened through fs, so the figure is
+// never that of a file system a link leads to.
+func availableIn(fs *rootfs.Fs) func(dirName string) (int64, error) {
+	return func(dirName string) (int64, error) {
 		dir, err := fs.Open(dirName)
 		if err != nil {
 			return 0, err
@@ -136,13 +144,13 @@ func newFsDriver(cfg *config) (*driver, error) {
 
 		return diskAvailable(file)
 	}
-
-	return &driver{cfg: cfg, fs: fs, available: available, closeFs: fs.Close}, nil
 }
 
-// Close releases what the driver opened: the -root directory. It is called once every session
-// has ended.
+// Close releases what the driver opened: the homes still open and the -root directory. It is
+// called once every session has ended.
 func (d *driver) Close() error {
+	d.homes.closeAll()
+
 	if d.closeFs == nil {
 		return nil
 	}
@@ -230,20 +238,22 @@ func (d *driver) ClientConnected(cc ftpserver.ClientContext) (string, error) {
 	return welcomeMessage, nil
 }
 
-// ClientDisconnected has nothing to release.
-func (*driver) ClientDisconnected(ftpserver.ClientContext) {}
+// ClientDisconnected closes the home the session opened at login, if any.
+func (d *driver) ClientDisconnected(cc ftpserver.ClientContext) {
+	d.homes.closeSession(cc)
+}
 
 // AuthUser accepts the users of -users, each in its home, or else the one user of the command
 // line. For the latter both names are hashed first so that the comparison takes the same time
 // whatever their lengths.
-func (d *driver) AuthUser(_ ftpserver.ClientContext, user, pass string) (ftpserver.ClientDriver, error) {
+func (d *driver) AuthUser(cc ftpserver.ClientContext, user, pass string) (ftpserver.ClientDriver, error) {
 	if table := d.users.Load(); table != nil {
 		acct, err := table.authenticate(user, pass)
 		if err != nil {
 			return nil, err
 		}
 
-		return d.accountDriver(acct)
+		return d.accountDriver(cc, acct)
 	}
 
 	userOK := equalSecret(user, d.cfg.user)
@@ -253,7 +263,7 @@ func (d *driver) AuthUser(_ ftpserver.ClientContext, user, pass string) (ftpserv
 		return nil, errBadCredentials
 	}
 
-	return &clientDriver{Fs: d.fs, available: d.available}, nil
+	return (&clientDriver{Fs: d.fs, available: d.available}).withLinks(d.fs), nil
 }
 
 // AllowConnection refuses the addresses banned for failing to log in too often.
@@ -325,7 +335,8 @@ func equalSecret(a, b string) int {
 	return subtle.ConstantTimeCompare(ha[:], hb[:])
 }
 
-// clientDriver is the file system of a logged-in client, with AVBL and SITE SYMLINK.
+// clientDriver is the file system of a logged-in client, with AVBL and SITE SYMLINK. The
+// library sees it through withLinks, which passes on the link interfaces of Fs.
 type clientDriver struct {
 	afero.Fs
 

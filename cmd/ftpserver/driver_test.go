@@ -36,10 +36,10 @@ func logIn(t *testing.T, drv *driver) *clientDriver {
 	cd, err := drv.AuthUser(nil, "test", "test")
 	require.NoError(t, err)
 
-	client, ok := cd.(*clientDriver)
+	client, ok := cd.(interface{ base() *clientDriver })
 	require.True(t, ok, "AuthUser returned a %T", cd)
 
-	return client
+	return client.base()
 }
 
 func TestDriverAuthUser(t *testing.T) {

@@ -10,12 +10,16 @@ import (
 	"os"
 	"path"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"github.com/spf13/afero"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/ftpkit/ftpserver"
+	"github.com/ftpkit/ftpserver/rootfs"
 )
 
 // The -users file holds one user per line, four fields separated by colons:
@@ -275,31 +279,97 @@ func printPasswordHash(in io.Reader, out, prompt io.Writer) error {
 
 // accountDriver returns the file system of a logged-in user of -users: its home, created if
 // missing, read-only for an ro user. The home is made on the root file system d.fs, whatever
-// back-end serves it, so that a change of back-end changes every home alike.
-func (d *driver) accountDriver(acct *account) (*clientDriver, error) {
+// back-end serves it, so that a change of back-end changes every home alike. A home under -root
+// is opened for the session, and closed when it ends.
+func (d *driver) accountDriver(cc ftpserver.ClientContext, acct *account) (ftpserver.ClientDriver, error) {
 	if err := d.fs.MkdirAll(acct.home, 0o750); err != nil {
 		return nil, fmt.Errorf("home directory of %s: %w", acct.name, err)
 	}
 
-	fs := homeFs(d.fs, acct.home)
+	fs, available, err := d.homeFs(acct.home)
+	if err != nil {
+		return nil, fmt.Errorf("home directory of %s: %w", acct.name, err)
+	}
+
+	if closer, ok := fs.(io.Closer); ok {
+		d.homes.add(cc, closer)
+	}
+
 	if acct.readOnly {
 		// Every write answers 550 "Permission denied": ReadOnlyFs fails them with EPERM.
 		fs = afero.NewReadOnlyFs(fs)
 	}
 
-	available := func(dirName string) (int64, error) { return d.available(path.Join(acct.home, dirName)) }
+	client := &clientDriver{Fs: fs, available: available, readOnly: acct.readOnly}
 
-	return &clientDriver{Fs: fs, available: available, readOnly: acct.readOnly}, nil
+	return client.withLinks(d.fs), nil
 }
 
-// homeFs is the file system of a user whose home is home (clean, absolute) on root: the
-// directory home of root seen as "/". On S3 it is the key prefix home.
-func homeFs(root afero.Fs, home string) afero.Fs {
-	if home == "/" {
-		return root
+// homeFs returns the file system of a user whose home is home (clean, absolute) on d.fs, the
+// directory home seen as "/", and its AVBL. Under -root it is a jail of its own (rootfs.Sub),
+// for a path prefix over the jail of -root would leave links to be resolved against the whole
+// of -root: a user could make a link, move it up a level and reach the other homes. In memory
+// and on S3, where there are no links, it is a prefix.
+func (d *driver) homeFs(home string) (afero.Fs, func(dirName string) (int64, error), error) {
+	if jail, ok := d.fs.(*rootfs.Fs); ok {
+		sub, err := jail.Sub(home)
+		if err != nil {
+			return nil, nil, fmt.Errorf("opening the home: %w", err)
+		}
+
+		return sub, availableIn(sub), nil
 	}
 
-	return afero.NewBasePathFs(root, home)
+	available := func(dirName string) (int64, error) { return d.available(path.Join(home, dirName)) }
+	if home == "/" {
+		return d.fs, available, nil
+	}
+
+	return afero.NewBasePathFs(d.fs, home), available, nil
+}
+
+// sessionHomes are the homes opened for logged-in sessions, each closed when its session ends.
+type sessionHomes struct {
+	mu   sync.Mutex
+	open map[ftpserver.ClientContext][]io.Closer
+}
+
+// add records home as opened for the session of cc.
+func (h *sessionHomes) add(cc ftpserver.ClientContext, home io.Closer) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+
+	if h.open == nil {
+		h.open = make(map[ftpserver.ClientContext][]io.Closer)
+	}
+
+	h.open[cc] = append(h.open[cc], home)
+}
+
+// closeSession closes the homes of the session of cc: it has ended, and uses them no more.
+func (h *sessionHomes) closeSession(cc ftpserver.ClientContext) {
+	h.mu.Lock()
+	homes := h.open[cc]
+	delete(h.open, cc)
+	h.mu.Unlock()
+
+	for _, home := range homes {
+		_ = home.Close()
+	}
+}
+
+// closeAll closes every home still open.
+func (h *sessionHomes) closeAll() {
+	h.mu.Lock()
+	open := h.open
+	h.open = nil
+	h.mu.Unlock()
+
+	for _, homes := range open {
+		for _, home := range homes {
+			_ = home.Close()
+		}
+	}
 }
 
 // reloadUsers reads the -users file again and, if it loads, serves its users to new logins.
