@@ -396,6 +396,9 @@ type sharedPassiveHandler struct {
 	slot    *passiveSlot
 	timeout time.Duration
 
+	// pending holds the slot's place in its address's budget until its connection comes.
+	pending *pendingPort
+
 	closing   chan struct{}
 	closeOnce sync.Once
 	held      heldConn
@@ -408,12 +411,18 @@ func (h *sharedPassiveHandler) Open() (net.Conn, error) {
 
 	select {
 	case conn := <-h.slot.conn:
+		h.pending.settle()
+
 		return h.held.keep(conn)
 	case <-timer.C:
 		h.mux.release(h.slot)
 
 		return nil, newNetworkError("waiting for passive connection", errPassiveWaitTimeout)
 	case <-h.closing:
+		if h.held.wasExpired() {
+			return nil, newNetworkError("waiting for passive connection", errPassivePortExpired)
+		}
+
 		return nil, errTransferAborted
 	case <-h.mux.done:
 		return nil, newNetworkError("waiting for passive connection", net.ErrClosed)
@@ -423,12 +432,32 @@ func (h *sharedPassiveHandler) Open() (net.Conn, error) {
 // Close implements transferHandler: it frees the slot, unblocks Open and closes the
 // connection.
 func (h *sharedPassiveHandler) Close() error {
-	return h.held.close(func() error {
-		h.closeOnce.Do(func() { close(h.closing) })
-		h.mux.release(h.slot)
+	defer h.pending.settle()
 
-		return nil
-	})
+	return h.held.close(h.closeSlot)
+}
+
+// closeSlot unblocks Open and frees the slot.
+func (h *sharedPassiveHandler) closeSlot() error {
+	h.closeOnce.Do(func() { close(h.closing) })
+	h.mux.release(h.slot)
+
+	return nil
+}
+
+// hold implements passivePort.
+func (h *sharedPassiveHandler) hold(pending *pendingPort) {
+	h.pending = pending
+}
+
+// giveUp implements passivePort: the slot is freed for the next client of its address.
+func (h *sharedPassiveHandler) giveUp() bool {
+	return h.held.expire(h.closeSlot)
+}
+
+// expired implements passivePort.
+func (h *sharedPassiveHandler) expired() bool {
+	return h.held.wasExpired()
 }
 
 // Channel implements transferHandler.

@@ -21,6 +21,8 @@ type passiveTransferHandler struct {
 	// kept is the listener when it outlives this transfer (KeepPassiveListener): the handler
 	// never closes it, and a deadline ends a wait on it.
 	kept *net.TCPListener
+	// pending holds the port's place in its address's budget until a connection is taken.
+	pending *pendingPort
 
 	held heldConn
 }
@@ -45,6 +47,8 @@ func (p *passiveTransferHandler) Open() (net.Conn, error) {
 		}
 
 		if p.take(conn) {
+			p.pending.settle()
+
 			return p.held.keep(conn)
 		}
 	}
@@ -88,6 +92,7 @@ func (p *passiveTransferHandler) openQueued() (net.Conn, bool) {
 		return nil, false
 	}
 
+	p.pending.settle()
 	conn, err = p.held.keep(conn)
 
 	return conn, err == nil
@@ -95,7 +100,24 @@ func (p *passiveTransferHandler) openQueued() (net.Conn, bool) {
 
 // Close implements transferHandler.
 func (p *passiveTransferHandler) Close() error {
+	defer p.pending.settle()
+
 	return p.held.close(p.closeListener)
+}
+
+// hold implements passivePort.
+func (p *passiveTransferHandler) hold(pending *pendingPort) {
+	p.pending = pending
+}
+
+// giveUp implements passivePort: a listener of its own is closed, a kept one stops waiting.
+func (p *passiveTransferHandler) giveUp() bool {
+	return p.held.expire(p.closeListener)
+}
+
+// expired implements passivePort.
+func (p *passiveTransferHandler) expired() bool {
+	return p.held.wasExpired()
 }
 
 // closeListener closes the listener or, when it is kept, ends a wait on it.
@@ -325,28 +347,44 @@ func walkRange(first, size int, try func(i int) bool) {
 }
 
 // preparePassive opens a passive listener, or reserves a slot of the shared ones, and makes it
-// the prepared data connection; it returns the port to announce.
+// the prepared data connection; it returns the port to announce. It fails with
+// errTooManyPassivePorts when the client's address holds MaxPassivePortsPerIP ports already.
 func (d *dataChannel) preparePassive() (int, error) {
 	// The connection this one replaces is closed first: its listener may hold the only free
-	// port of the range, and a client that sends PASV again must get it back.
+	// port of the range, and a client that sends PASV again must get it back; its place in
+	// the address's budget is given back too.
 	d.closePrepared()
 
+	// Counted once open: a PASV waiting for a shared slot holds no port yet.
+	port, announced, err := d.openPassivePort()
+	if err != nil {
+		return 0, err
+	}
+
+	pending, err := d.holdPassivePort()
+	if err != nil {
+		_ = port.Close()
+
+		return 0, err
+	}
+
+	d.armPassivePort(port, announced, pending)
+
+	return announced, nil
+}
+
+// openPassivePort opens a passive listener, or reserves a slot of the shared ones; it returns
+// the port to announce.
+func (d *dataChannel) openPassivePort() (passivePort, int, error) {
 	timeout := seconds(d.env.settings.ConnectionTimeout)
 
 	if mux := d.env.mux; mux != nil {
-		handler, port, err := mux.prepare(d.env.remote, timeout, d.env.closed)
-		if err != nil {
-			return 0, err
-		}
-
-		d.prepared = handler
-
-		return port, nil
+		return mux.prepare(d.env.remote, timeout, d.env.closed)
 	}
 
 	listener, kept, port, err := d.passiveListener()
 	if err != nil {
-		return 0, err
+		return nil, 0, err
 	}
 
 	logger := d.env.logger
@@ -363,7 +401,5 @@ func (d *dataChannel) preparePassive() (int, error) {
 		handler.clientIP = net.ParseIP(remoteIP(d.env.remote))
 	}
 
-	d.prepared = handler
-
-	return port, nil
+	return handler, port, nil
 }
