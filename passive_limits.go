@@ -119,13 +119,15 @@ type pendingPort struct {
 	timer   *time.Timer
 }
 
-// arm calls giveUp, then settle, when settle has not come within timeout (never when timeout
-// is zero or negative). It is called once, before the port is shown to another goroutine.
+// arm calls settle, then giveUp, when settle has not come within timeout (never when timeout
+// is zero or negative): the budget is given back before the port closes, so that whoever sees
+// it closed may prepare another. It is called once, before the port is shown to another
+// goroutine.
 func (p *pendingPort) arm(timeout time.Duration, giveUp func()) {
 	if timeout > 0 {
 		p.timer = time.AfterFunc(timeout, func() {
-			giveUp()
 			p.settle()
+			giveUp()
 		})
 	}
 }
