@@ -114,22 +114,26 @@ func (b *passiveBudget) give(ip string) {
 // closed: its place in the address's budget, and the timer that gives the port up when nobody
 // connects within PassivePortTimeout. A nil pendingPort holds nothing.
 type pendingPort struct {
-	once    sync.Once
-	release func()
+	mu      sync.Mutex
+	release func() // nil once settled
 	timer   *time.Timer
 }
 
 // arm calls settle, then giveUp, when settle has not come within timeout (never when timeout
 // is zero or negative): the budget is given back before the port closes, so that whoever sees
-// it closed may prepare another. It is called once, before the port is shown to another
-// goroutine.
+// it closed may prepare another.
 func (p *pendingPort) arm(timeout time.Duration, giveUp func()) {
-	if timeout > 0 {
-		p.timer = time.AfterFunc(timeout, func() {
-			p.settle()
-			giveUp()
-		})
+	if timeout <= 0 {
+		return
 	}
+
+	p.mu.Lock()
+	defer p.mu.Unlock()
+
+	p.timer = time.AfterFunc(timeout, func() {
+		p.settle()
+		giveUp()
+	})
 }
 
 // settle ends the wait: the connection was accepted, or the port closed or given up. Only the
@@ -139,13 +143,20 @@ func (p *pendingPort) settle() {
 		return
 	}
 
-	p.once.Do(func() {
-		if p.timer != nil {
-			p.timer.Stop()
-		}
+	p.mu.Lock()
+	release, timer := p.release, p.timer
+	p.release = nil
+	p.mu.Unlock()
 
-		p.release()
-	})
+	if release == nil {
+		return
+	}
+
+	if timer != nil {
+		timer.Stop()
+	}
+
+	release()
 }
 
 // passivePort is a prepared passive data connection, as PASV or EPSV leave it.
@@ -158,6 +169,23 @@ type passivePort interface {
 	giveUp() bool
 	// expired tells whether giveUp closed it.
 	expired() bool
+}
+
+// waitingPort is what both kinds of passive handler share: the data connection they hold once
+// it came, and what the port holds until then.
+type waitingPort struct {
+	held    heldConn
+	pending *pendingPort // the port's place in its address's budget, and its timer
+}
+
+// hold implements passivePort.
+func (w *waitingPort) hold(pending *pendingPort) {
+	w.pending = pending
+}
+
+// expired implements passivePort.
+func (w *waitingPort) expired() bool {
+	return w.held.wasExpired()
 }
 
 // givenUp tells whether data is a passive port given up for want of a connection.
@@ -186,6 +214,7 @@ func (d *dataChannel) holdPassivePort() (*pendingPort, error) {
 func (d *dataChannel) armPassivePort(port passivePort, announced int, pending *pendingPort) {
 	logger := d.env.logger
 
+	port.hold(pending)
 	pending.arm(d.env.settings.PassivePortTimeout, func() {
 		if port.giveUp() {
 			level.Info(logger).Log("event", "passive_port_expired", "port", announced,
@@ -193,7 +222,6 @@ func (d *dataChannel) armPassivePort(port passivePort, announced int, pending *p
 		}
 	})
 
-	port.hold(pending)
 	d.prepared = port
 }
 

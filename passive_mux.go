@@ -396,12 +396,9 @@ type sharedPassiveHandler struct {
 	slot    *passiveSlot
 	timeout time.Duration
 
-	// pending holds the slot's place in its address's budget until its connection comes.
-	pending *pendingPort
-
 	closing   chan struct{}
 	closeOnce sync.Once
-	held      heldConn
+	waitingPort
 }
 
 // Open waits, up to the ConnectionTimeout, for the connection of the client's IP on its port.
@@ -445,19 +442,9 @@ func (h *sharedPassiveHandler) closeSlot() error {
 	return nil
 }
 
-// hold implements passivePort.
-func (h *sharedPassiveHandler) hold(pending *pendingPort) {
-	h.pending = pending
-}
-
 // giveUp implements passivePort: the slot is freed for the next client of its address.
 func (h *sharedPassiveHandler) giveUp() bool {
 	return h.held.expire(h.closeSlot)
-}
-
-// expired implements passivePort.
-func (h *sharedPassiveHandler) expired() bool {
-	return h.held.wasExpired()
 }
 
 // Channel implements transferHandler.

@@ -21,10 +21,8 @@ type passiveTransferHandler struct {
 	// kept is the listener when it outlives this transfer (KeepPassiveListener): the handler
 	// never closes it, and a deadline ends a wait on it.
 	kept *net.TCPListener
-	// pending holds the port's place in its address's budget until a connection is taken.
-	pending *pendingPort
 
-	held heldConn
+	waitingPort
 }
 
 // Open accepts the client's connection. A connection from another IP than the control
@@ -105,19 +103,9 @@ func (p *passiveTransferHandler) Close() error {
 	return p.held.close(p.closeListener)
 }
 
-// hold implements passivePort.
-func (p *passiveTransferHandler) hold(pending *pendingPort) {
-	p.pending = pending
-}
-
 // giveUp implements passivePort: a listener of its own is closed, a kept one stops waiting.
 func (p *passiveTransferHandler) giveUp() bool {
 	return p.held.expire(p.closeListener)
-}
-
-// expired implements passivePort.
-func (p *passiveTransferHandler) expired() bool {
-	return p.held.wasExpired()
 }
 
 // closeListener closes the listener or, when it is kept, ends a wait on it.
