@@ -13,7 +13,7 @@ import (
 const (
 	// DefaultMaxPassivePortsPerIP is how many prepared passive ports one client address may
 	// hold at once (Settings.MaxPassivePortsPerIP), before the cap at half a port range.
-	DefaultMaxPassivePortsPerIP = 16
+	DefaultMaxPassivePortsPerIP = 128
 	// DefaultPassivePortTimeout is how long a prepared passive port waits for its connection
 	// (Settings.PassivePortTimeout).
 	DefaultPassivePortTimeout = 30 * time.Second

@@ -275,7 +275,7 @@ func TestPassivePortLimitDefaults(t *testing.T) {
 		{"a range of 4", Settings{PassiveTransferPortRange: PortRange{Start: 3000, End: 3003}}, 2},
 		{"a range of 3", Settings{PassiveTransferPortRange: &PortRange{Start: 3000, End: 3002}}, 2},
 		{"a range of 1", Settings{PassiveTransferPortRange: PortRange{Start: 3000, End: 3000}}, 1},
-		{"a large range", Settings{PassiveTransferPortRange: PortRange{Start: 3000, End: 3999}}, 16},
+		{"a large range", Settings{PassiveTransferPortRange: PortRange{Start: 3000, End: 3999}}, 128},
 		{"a mapped range", Settings{PassiveTransferPortRange: PortMappingRange{
 			ExposedStart: 4000, ListenedStart: 3000, Count: 10,
 		}}, 5},
