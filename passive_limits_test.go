@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -311,4 +313,28 @@ func TestPassivePortsWithoutLimits(t *testing.T) {
 	s.rawLoggedIn(t).expect("EPSV", StatusEnteringEPSV)
 	assert.Equal(t, "Could not listen for passive connection: could not find any port to listen to",
 		s.rawLoggedIn(t).expect("PASV", StatusServiceNotAvailable))
+}
+
+// TestInteropCurlWhilePassivePortsExhausted: curl, from another address, uploads and downloads
+// a file while sessions from 127.0.0.1 hold all the ports they may.
+func TestInteropCurlWhilePassivePortsExhausted(t *testing.T) {
+	requireTool(t, "curl")
+
+	s := newTestServer(t, passiveRange(t, 4, func(*Settings) {}))
+
+	s.rawLoggedIn(t).expect("PASV", StatusEnteringPASV)
+	s.rawLoggedIn(t).expect("EPSV", StatusEnteringEPSV)
+	requireRefusedPassive(t, s.rawLoggedIn(t), "EPSV", 2)
+
+	content := testContent(200_000)
+	src, dst := filepath.Join(t.TempDir(), "up.bin"), filepath.Join(t.TempDir(), "down.bin")
+	require.NoError(t, os.WriteFile(src, content, 0o600))
+
+	base := []string{"-sS", "--fail", "-u", testUser + ":" + testPass, "--max-time", "30", "--interface", strangerIP}
+	runClient(t, "curl", append(base, "-T", src, "ftp://"+s.Addr()+"/up.bin")...)
+	runClient(t, "curl", append(base, "-o", dst, "ftp://"+s.Addr()+"/up.bin")...)
+
+	got, err := os.ReadFile(dst)
+	require.NoError(t, err)
+	assert.Equal(t, sha256Hex(content), sha256Hex(got))
 }
