@@ -408,9 +408,10 @@ func (h *sharedPassiveHandler) Open() (net.Conn, error) {
 
 	select {
 	case conn := <-h.slot.conn:
-		h.pending.settle()
+		kept, err := h.held.keep(conn)
+		h.pending.settle() // once kept, as passiveTransferHandler.Open does
 
-		return h.held.keep(conn)
+		return kept, err
 	case <-timer.C:
 		h.mux.release(h.slot)
 

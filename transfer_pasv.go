@@ -45,9 +45,12 @@ func (p *passiveTransferHandler) Open() (net.Conn, error) {
 		}
 
 		if p.take(conn) {
+			// Settled once kept: a timer that fires in between then finds the connection and
+			// leaves it alone.
+			kept, err := p.held.keep(conn)
 			p.pending.settle()
 
-			return p.held.keep(conn)
+			return kept, err
 		}
 	}
 }
@@ -90,8 +93,8 @@ func (p *passiveTransferHandler) openQueued() (net.Conn, bool) {
 		return nil, false
 	}
 
-	p.pending.settle()
 	conn, err = p.held.keep(conn)
+	p.pending.settle()
 
 	return conn, err == nil
 }
