@@ -201,9 +201,9 @@ type Settings struct {
 	// is accepted, its session sends PASV, EPSV, PORT or EPRT again or ends, or
 	// PassivePortTimeout gives it up. One session holds at most one such port: each PASV or
 	// EPSV releases the one before, and is queued behind a running transfer. Default
-	// DefaultMaxPassivePortsPerIP, and with a PassiveTransferPortRange that is not multiplexed,
-	// no more than half its ports (rounded up), so that one address never holds every port;
-	// negative: no limit, as in ftpserverlib.
+	// DefaultMaxPassivePortsPerIP, and with a PortRange or PortMappingRange that is not
+	// multiplexed, no more than half its ports (rounded up), so that one address never holds
+	// every port; negative: no limit, as in ftpserverlib.
 	MaxPassivePortsPerIP int
 	// PassivePortTimeout gives up a port prepared by PASV or EPSV whose data connection has not
 	// been accepted that long after the reply, whether a transfer command has come or not: its
