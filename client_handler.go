@@ -140,6 +140,7 @@ func (c *clientHandler) dataEnv() dataEnv {
 		local:  socketConn(c.rawConn).LocalAddr(),
 		remote: c.RemoteAddr(),
 		mux:    c.server.passiveMux,
+		ports:  c.server.passiveIPs,
 		closed: c.closed,
 	}
 

@@ -48,6 +48,7 @@ type dataEnv struct {
 	local    net.Addr // the control socket's own address, not the one a PROXY header names
 	remote   net.Addr // the client's address
 	mux      *passiveMux
+	ports    *passiveBudget // prepared passive ports per client IP; nil: no limit
 	// wrapListener is the driver's MainDriverExtensionPassiveWrapper, nil without it.
 	wrapListener func(net.Listener) (net.Listener, error)
 	closed       <-chan struct{} // closed when the session ends, to give up waiting for a port
@@ -170,9 +171,16 @@ func (d *dataChannel) start(job transferJob, setup transferSetup) {
 	data := d.prepared
 	d.prepared = nil
 
-	if data == nil {
+	switch {
+	case data == nil:
 		job.finish(errNoDataConn) //nolint:errcheck // the client is answered here
 		d.hooks.reply(StatusCannotOpenDataConnection, "Use PASV, EPSV, PORT or EPRT first")
+
+		return
+	case givenUp(data):
+		_ = data.Close()
+		job.finish(errPassivePortExpired) //nolint:errcheck // the client is answered here
+		d.hooks.reply(StatusCannotOpenDataConnection, passiveExpiredText(d.env.settings))
 
 		return
 	}
@@ -462,9 +470,10 @@ func (d *dataChannel) whenIdle(fn func()) bool {
 // heldConn keeps the data connection a transferHandler opened, so that Close, called from
 // another goroutine (ABOR, Stop), reaches it; a connection opened after Close is refused.
 type heldConn struct {
-	mu     sync.Mutex
-	conn   net.Conn
-	closed bool
+	mu      sync.Mutex
+	conn    net.Conn
+	closed  bool
+	expired bool // closed by expire, before any connection came
 }
 
 // whileOpen runs fn under the lock unless Close came first, and tells which.
@@ -490,6 +499,30 @@ func (h *heldConn) keep(conn net.Conn) (net.Conn, error) {
 	_ = conn.Close()
 
 	return nil, errTransferAborted
+}
+
+// expire closes the handler as close does, but only while it holds no connection: a passive
+// port nobody connected to is given up. It tells whether it did.
+func (h *heldConn) expire(closeOwn func() error) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+
+	if h.closed || h.conn != nil {
+		return false
+	}
+
+	h.closed, h.expired = true, true
+	_ = closeOwn()
+
+	return true
+}
+
+// wasExpired tells whether expire closed the handler.
+func (h *heldConn) wasExpired() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+
+	return h.expired
 }
 
 // close marks the handler closed, runs its own closing step (a listener, a dial) and closes

@@ -19,6 +19,14 @@ func (c *clientHandler) replyPassiveFailed(err error) {
 		return
 	}
 
+	if errors.Is(err, errTooManyPassivePorts) {
+		// Logged by holdPassivePort. 425, as a refused data connection; RFC 959 lists no such
+		// reply for PASV, but clients treat any 4xx as a failed PASV and go on.
+		c.reply(StatusCannotOpenDataConnection, passiveRefusalText(c.settings))
+
+		return
+	}
+
 	level.Warn(c.logger).Log("event", "passive_listen_failed", "err", err)
 	c.reply(StatusServiceNotAvailable, "Could not listen for passive connection: "+clientErrorText(err))
 }

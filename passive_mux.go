@@ -398,7 +398,7 @@ type sharedPassiveHandler struct {
 
 	closing   chan struct{}
 	closeOnce sync.Once
-	held      heldConn
+	waitingPort
 }
 
 // Open waits, up to the ConnectionTimeout, for the connection of the client's IP on its port.
@@ -408,12 +408,19 @@ func (h *sharedPassiveHandler) Open() (net.Conn, error) {
 
 	select {
 	case conn := <-h.slot.conn:
-		return h.held.keep(conn)
+		kept, err := h.held.keep(conn)
+		h.pending.settle() // once kept, as passiveTransferHandler.Open does
+
+		return kept, err
 	case <-timer.C:
 		h.mux.release(h.slot)
 
 		return nil, newNetworkError("waiting for passive connection", errPassiveWaitTimeout)
 	case <-h.closing:
+		if h.held.wasExpired() {
+			return nil, newNetworkError("waiting for passive connection", errPassivePortExpired)
+		}
+
 		return nil, errTransferAborted
 	case <-h.mux.done:
 		return nil, newNetworkError("waiting for passive connection", net.ErrClosed)
@@ -423,12 +430,22 @@ func (h *sharedPassiveHandler) Open() (net.Conn, error) {
 // Close implements transferHandler: it frees the slot, unblocks Open and closes the
 // connection.
 func (h *sharedPassiveHandler) Close() error {
-	return h.held.close(func() error {
-		h.closeOnce.Do(func() { close(h.closing) })
-		h.mux.release(h.slot)
+	defer h.pending.settle()
 
-		return nil
-	})
+	return h.held.close(h.closeSlot)
+}
+
+// closeSlot unblocks Open and frees the slot.
+func (h *sharedPassiveHandler) closeSlot() error {
+	h.closeOnce.Do(func() { close(h.closing) })
+	h.mux.release(h.slot)
+
+	return nil
+}
+
+// giveUp implements passivePort: the slot is freed for the next client of its address.
+func (h *sharedPassiveHandler) giveUp() bool {
+	return h.held.expire(h.closeSlot)
 }
 
 // Channel implements transferHandler.

@@ -19,7 +19,8 @@ import (
 type FtpServer struct {
 	// Logger receives the library's key/value log lines, each with an "event" key and a go-kit
 	// level; nil or the default logs nothing. Filter it with level.NewFilter. What is logged:
-	//   - info: "listening" (once per Serve), "login" (each successful login), "transfer"
+	//   - info: "listening" (once per Serve), "login" (each successful login),
+	//     "passive_port_expired" (a PASV nobody connected to, given up), "transfer"
 	//     (each finished RETR, STOR, APPE, STOU or listing, with its bytes and duration): a
 	//     driver that also logs transfers from MainDriverExtensionEvents logs each twice, so
 	//     filter out info or drop its own line; and "disconnected" (each ended session, with
@@ -27,7 +28,7 @@ type FtpServer struct {
 	//     login_failures, certificate_refused, refused, tls_required, tls_failed,
 	//     greeting_refused, server_stop, server_shutdown, closed_by_driver or panic);
 	//   - warn: refusals and abuse ("refused", "login_failed", "too_many_login_failures",
-	//     "bounce_refused", "passive_connection_refused", "data_tls_refused",
+	//     "bounce_refused", "passive_connection_refused", "passive_port_refused", "data_tls_refused",
 	//     "proxy_header_refused", "host_refused" at info), and configuration or storage trouble
 	//     ("passive_listen_failed", "passive_port_range_invalid", "public_ip_resolver_failed",
 	//     "upload_temp_left", "comb_part_left");
@@ -54,6 +55,7 @@ type FtpServer struct {
 	copyBuffers *copyBuffers     // transfer buffers, shared by this server's clients
 	bandwidth   *serverBandwidth // server-wide limiters and per-connection limits, set by Listen
 	passiveMux  *passiveMux      // shared passive ports (PassiveTransferPortMultiplexing), set by Listen
+	passiveIPs  *passiveBudget   // prepared passive ports per client IP, set by Listen
 
 	lastID  atomic.Uint32
 	clientW sync.WaitGroup // one per running client goroutine
@@ -102,6 +104,7 @@ func (s *FtpServer) Listen() error {
 
 	s.settings = settings.withDefaults()
 	s.bandwidth = newServerBandwidth(s.settings)
+	s.passiveIPs = newPassiveBudget(s.settings.MaxPassivePortsPerIP)
 
 	listener := s.settings.Listener
 	if listener == nil {

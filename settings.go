@@ -195,6 +195,27 @@ type Settings struct {
 	// elsewhere every transfer has its own listener.
 	KeepPassiveListener bool
 
+	// MaxPassivePortsPerIP bounds the passive ports that PASV and EPSV have prepared for one
+	// client IP, across all its sessions, whose data connection has not been accepted yet; a
+	// PASV or EPSV beyond it is answered 425 "Too many passive ports waiting for a connection
+	// from your address" and the session goes on. A port stops counting once its connection
+	// is accepted, its session sends PASV, EPSV, PORT or EPRT again or ends, or
+	// PassivePortTimeout gives it up. One session holds at most one such port: each PASV or
+	// EPSV releases the one before, and is queued behind a running transfer. Default
+	// DefaultMaxPassivePortsPerIP, and with a PortRange or PortMappingRange that is not
+	// multiplexed, no more than half its ports (rounded up), so that one address never holds
+	// every port; negative: no limit, as in ftpserverlib.
+	MaxPassivePortsPerIP int
+	// PassivePortTimeout gives up a port prepared by PASV or EPSV whose data connection has not
+	// been accepted that long after the reply, whether a transfer command has come or not: its
+	// listener is closed (its slot freed with PassiveTransferPortMultiplexing, and a kept
+	// listener stops waiting) and it leaves MaxPassivePortsPerIP's count. A transfer command
+	// then gets 425 "Passive port closed after ... without a connection; send PASV or EPSV
+	// again", or, if it was already waiting, 425 "Cannot open data connection". A transfer
+	// command also waits no more than ConnectionTimeout. Default DefaultPassivePortTimeout;
+	// negative: none, as in ftpserverlib, where a port waits until it is used or replaced.
+	PassivePortTimeout time.Duration
+
 	// ProxyProtocol reads the PROXY protocol header (version 1 or 2) a TCP load balancer puts
 	// before each control connection: ClientContext.RemoteAddr is then the client it names, for
 	// the driver, the connection filter, MaxClientsPerIP and the data connection checks, and
@@ -267,6 +288,8 @@ func (s Settings) withDefaults() *Settings {
 	if s.ProxyHeaderTimeout <= 0 {
 		s.ProxyHeaderTimeout = DefaultProxyHeaderTimeout
 	}
+
+	s.passiveLimitDefaults()
 
 	return &s
 }

@@ -22,7 +22,7 @@ type passiveTransferHandler struct {
 	// never closes it, and a deadline ends a wait on it.
 	kept *net.TCPListener
 
-	held heldConn
+	waitingPort
 }
 
 // Open accepts the client's connection. A connection from another IP than the control
@@ -45,7 +45,12 @@ func (p *passiveTransferHandler) Open() (net.Conn, error) {
 		}
 
 		if p.take(conn) {
-			return p.held.keep(conn)
+			// Settled once kept: a timer that fires in between then finds the connection and
+			// leaves it alone.
+			kept, err := p.held.keep(conn)
+			p.pending.settle()
+
+			return kept, err
 		}
 	}
 }
@@ -89,13 +94,21 @@ func (p *passiveTransferHandler) openQueued() (net.Conn, bool) {
 	}
 
 	conn, err = p.held.keep(conn)
+	p.pending.settle()
 
 	return conn, err == nil
 }
 
 // Close implements transferHandler.
 func (p *passiveTransferHandler) Close() error {
+	defer p.pending.settle()
+
 	return p.held.close(p.closeListener)
+}
+
+// giveUp implements passivePort: a listener of its own is closed, a kept one stops waiting.
+func (p *passiveTransferHandler) giveUp() bool {
+	return p.held.expire(p.closeListener)
 }
 
 // closeListener closes the listener or, when it is kept, ends a wait on it.
@@ -325,28 +338,44 @@ func walkRange(first, size int, try func(i int) bool) {
 }
 
 // preparePassive opens a passive listener, or reserves a slot of the shared ones, and makes it
-// the prepared data connection; it returns the port to announce.
+// the prepared data connection; it returns the port to announce. It fails with
+// errTooManyPassivePorts when the client's address holds MaxPassivePortsPerIP ports already.
 func (d *dataChannel) preparePassive() (int, error) {
 	// The connection this one replaces is closed first: its listener may hold the only free
-	// port of the range, and a client that sends PASV again must get it back.
+	// port of the range, and a client that sends PASV again must get it back; its place in
+	// the address's budget is given back too.
 	d.closePrepared()
 
+	// Counted once open: a PASV waiting for a shared slot holds no port yet.
+	port, announced, err := d.openPassivePort()
+	if err != nil {
+		return 0, err
+	}
+
+	pending, err := d.holdPassivePort()
+	if err != nil {
+		_ = port.Close()
+
+		return 0, err
+	}
+
+	d.armPassivePort(port, announced, pending)
+
+	return announced, nil
+}
+
+// openPassivePort opens a passive listener, or reserves a slot of the shared ones; it returns
+// the port to announce.
+func (d *dataChannel) openPassivePort() (passivePort, int, error) {
 	timeout := seconds(d.env.settings.ConnectionTimeout)
 
 	if mux := d.env.mux; mux != nil {
-		handler, port, err := mux.prepare(d.env.remote, timeout, d.env.closed)
-		if err != nil {
-			return 0, err
-		}
-
-		d.prepared = handler
-
-		return port, nil
+		return mux.prepare(d.env.remote, timeout, d.env.closed)
 	}
 
 	listener, kept, port, err := d.passiveListener()
 	if err != nil {
-		return 0, err
+		return nil, 0, err
 	}
 
 	logger := d.env.logger
@@ -363,7 +392,5 @@ func (d *dataChannel) preparePassive() (int, error) {
 		handler.clientIP = net.ParseIP(remoteIP(d.env.remote))
 	}
 
-	d.prepared = handler
-
-	return port, nil
+	return handler, port, nil
 }

@@ -64,6 +64,7 @@ type config struct {
 	proxyAllowed    []string // CIDRs and addresses allowed to send a PROXY header
 	pasvMultiplex   bool     // passive ports shared by all clients
 	pasvKeep        bool     // a session's passive listener kept between transfers
+	pasvLimits      pasvLimits
 
 	maxLoginFailures  int           // per connection, and per IP within banWindow; <= 0: no limit
 	loginFailureDelay time.Duration // first failed login's delay; 0: none

@@ -22,8 +22,10 @@ const passiveHeaderTimeout = 5 * time.Second
 var _ ftpserver.MainDriverExtensionPassiveWrapper = (*driver)(nil)
 
 // registerProxyFlags adds the flags of a server behind a load balancer, and those of how
-// passive listeners are shared or kept.
+// passive listeners are shared, kept or bounded.
 func registerProxyFlags(flags *flag.FlagSet, cfg *config) {
+	registerPasvFlags(flags, cfg)
+
 	cfg.proxyAllowed = splitList(defaultProxyAllowed)
 
 	flags.BoolVar(&cfg.proxyProtocol, "proxy-protocol", false,
@@ -99,6 +101,7 @@ func (cfg *config) validateProxy() error {
 func (cfg *config) applyProxySettings(settings *ftpserver.Settings) {
 	settings.PassiveTransferPortMultiplexing = cfg.pasvMultiplex
 	settings.KeepPassiveListener = cfg.pasvKeep
+	cfg.pasvLimits.apply(settings)
 
 	if cfg.proxyProtocol {
 		settings.ProxyProtocol = ftpserver.ProxyProtocolRequired
