@@ -1,0 +1,175 @@
+package ftpserver
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// generatedListLine is the STAT line of made-up entry n, after the leading space.
+func generatedListLine(n int) string {
+	return "-rw-r--r-- 1 ftp ftp            0 Jan  2  2020 " + generatedName(n)
+}
+
+// statLiveHeap sends STAT for a made-up directory of n entries and reads the reply line by
+// line, checking it, without keeping it. Every sampleEvery lines it collects garbage and
+// samples the live heap of the process, where the server runs: it returns the median growth
+// over the heap before the command, which the odd allocation elsewhere in the process does not
+// move, and which a reply built whole before it is sent lifts for its whole length.
+func statLiveHeap(t *testing.T, n int) int64 {
+	t.Helper()
+
+	const sampleEvery = 5000
+
+	s := newTestServer(t, withGeneratedDirs(t, map[string]generatedDir{"/big": {entries: n}}))
+	rc := s.rawLoggedIn(t)
+
+	var stats runtime.MemStats
+
+	runtime.GC()
+	runtime.ReadMemStats(&stats)
+	base := stats.HeapAlloc
+	samples := make([]int64, 0, n/sampleEvery+1)
+
+	rc.send("STAT /big")
+	require.NoError(t, rc.conn.SetDeadline(time.Now().Add(time.Minute)))
+
+	r := rc.text.R
+	for i := 0; ; i++ {
+		line, err := r.ReadSlice('\n')
+		require.NoError(t, err, "line %d", i)
+
+		text := strings.TrimSuffix(string(line), "\r\n")
+
+		switch {
+		case i == 0:
+			require.Equal(t, "212-STAT /big", text)
+		case i <= n && (i == 1 || i == n || i%sampleEvery == 0):
+			require.Equal(t, " "+generatedListLine(i-1), text)
+		case i == n+1:
+			require.Equal(t, "212 End", text)
+
+			slices.Sort(samples)
+
+			return samples[len(samples)/2]
+		}
+
+		if i%sampleEvery == 0 {
+			runtime.GC()
+			runtime.ReadMemStats(&stats)
+			samples = append(samples, int64(stats.HeapAlloc)-int64(base))
+		}
+	}
+}
+
+// TestSTATDirectoryMemoryIsFlat lists directories of 20,000 and 200,000 entries with STAT: the
+// reply of the larger one is about 11 MB, but the live memory it needs is no more than that of
+// the smaller one, as entries are sent while they are read.
+func TestSTATDirectoryMemoryIsFlat(t *testing.T) {
+	if testing.Short() {
+		t.Skip("lists 220,000 entries")
+	}
+
+	small := statLiveHeap(t, 20_000)
+	large := statLiveHeap(t, 200_000)
+	t.Logf("median live heap growth: %d bytes for 20,000 entries, %d bytes for 200,000", small, large)
+
+	const replyOf200k = 200_000 * len(" -rw-r--r-- 1 ftp ftp            0 Jan  2  2020 f000000\r\n")
+
+	assert.Less(t, large, int64(replyOf200k/10), "the reply is not held in memory")
+	assert.Less(t, large, 2*max(small, 0)+512<<10, "memory does not grow with the directory")
+}
+
+// TestSTATDirectoryReadErrorEndsReply fails the directory read after 3,000 entries, once parts
+// of the reply are out: the reply tells the error on a line of its own and ends as usual, and
+// the session goes on.
+func TestSTATDirectoryReadErrorEndsReply(t *testing.T) {
+	s := newTestServer(t, withGeneratedDirs(t, map[string]generatedDir{"/broken": {entries: 5000, failAfter: 3000}}))
+	rc := s.rawLoggedIn(t)
+
+	lines := strings.Split(rc.expect("STAT /broken", StatusDirectoryStatus), "\n")
+	require.Len(t, lines, 3003)
+	assert.Equal(t, "STAT /broken", lines[0])
+	assert.Equal(t, " "+generatedListLine(0), lines[1])
+	assert.Equal(t, " "+generatedListLine(2999), lines[3000])
+	assert.Equal(t, " Listing failed: permission denied", lines[3001])
+	assert.Equal(t, "End", lines[3002])
+
+	assert.Equal(t, "OK", rc.expect("NOOP", StatusOK))
+}
+
+// TestMultilineReplyHoldsOtherReplies writes a reply of another goroutine while a long
+// multi-line reply is partly sent: it must neither wait for the end nor land inside the reply,
+// and goes out right after its last line.
+func TestMultilineReplyHoldsOtherReplies(t *testing.T) {
+	server, client := net.Pipe()
+	t.Cleanup(func() { _ = client.Close() })
+
+	w := &replyWriter{timeout: 10 * time.Second, logger: log.NewNopLogger(), conn: server}
+	received := make(chan string, 10_000)
+
+	go func() {
+		defer close(received)
+
+		scanner := bufio.NewScanner(client)
+		for scanner.Scan() {
+			received <- scanner.Text()
+		}
+	}()
+
+	const entries = 3000 // well past one part of the reply
+
+	m := w.startMultiline(StatusDirectoryStatus, "STAT /dir")
+	for i := range entries {
+		m.line("entry " + strconv.Itoa(i))
+	}
+
+	select {
+	case first := <-received:
+		assert.Equal(t, "212-STAT /dir", first, "a long reply is sent before its end")
+	case <-time.After(10 * time.Second):
+		require.FailNow(t, "nothing of the reply was sent before its end")
+	}
+
+	done := make(chan struct{})
+
+	go func() {
+		defer close(done)
+
+		w.reply(StatusClosingDataConn, "Closing transfer connection")
+	}()
+
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		require.FailNow(t, "another goroutine's reply waits for the multi-line reply")
+	}
+
+	m.line("last entry")
+	m.end("End")
+	w.reply(StatusOK, "after")
+	require.NoError(t, server.Close())
+
+	var lines []string
+	for line := range received {
+		lines = append(lines, line)
+	}
+
+	require.Equal(t, entries+4, len(lines), "lines after the first")
+	assert.Equal(t, " entry 0", lines[0])
+	assert.Equal(t, fmt.Sprintf(" entry %d", entries-1), lines[entries-1])
+	assert.Equal(t, " last entry", lines[entries])
+	assert.Equal(t, "212 End", lines[entries+1])
+	assert.Equal(t, "226 Closing transfer connection", lines[entries+2])
+	assert.Equal(t, "200 after", lines[entries+3])
+}
