@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,10 +23,12 @@ type generatedDirFs struct {
 }
 
 // generatedDir describes a made-up directory: entries empty files named f000000, f000001...
-// and, when failAfter is above 0, a read error once that many entries have been read.
+// and, when failAfter is above 0, a read error once that many entries have been read. read,
+// when set, counts the entries handed out.
 type generatedDir struct {
 	entries   int
 	failAfter int
+	read      *atomic.Int64
 }
 
 // generatedModTime is the modification time of every made-up entry: old enough that LIST shows
@@ -87,6 +90,10 @@ func (d *generatedDirFile) Readdir(count int) ([]os.FileInfo, error) {
 	}
 
 	d.next += left
+
+	if d.dir.read != nil {
+		d.dir.read.Add(int64(left))
+	}
 
 	return infos, nil
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -108,6 +109,26 @@ func TestSTATDirectoryReadErrorEndsReply(t *testing.T) {
 	assert.Equal(t, "OK", rc.expect("NOOP", StatusOK))
 }
 
+// TestSTATDirectoryClientGone closes the connection after the first line of a STAT of a
+// million entries: the server stops reading the directory and ends the session.
+func TestSTATDirectoryClientGone(t *testing.T) {
+	const entries = 1_000_000
+
+	var read atomic.Int64
+
+	s := newTestServer(t, withGeneratedDirs(t, map[string]generatedDir{"/big": {entries: entries, read: &read}}))
+	rc := s.rawLoggedIn(t)
+
+	rc.send("STAT /big")
+	first, err := rc.text.ReadLine()
+	require.NoError(t, err)
+	require.Equal(t, "212-STAT /big", first)
+	require.NoError(t, rc.conn.Close())
+
+	require.Eventually(t, func() bool { return s.disconnectedCount() == 1 }, time.Minute, 10*time.Millisecond)
+	assert.Less(t, read.Load(), int64(entries), "the directory is not read to its end for a client that is gone")
+}
+
 // TestMultilineReplyHoldsOtherReplies writes a reply of another goroutine while a long
 // multi-line reply is partly sent: it must neither wait for the end nor land inside the reply,
 // and goes out right after its last line.
@@ -172,4 +193,38 @@ func TestMultilineReplyHoldsOtherReplies(t *testing.T) {
 	assert.Equal(t, "212 End", lines[entries+1])
 	assert.Equal(t, "226 Closing transfer connection", lines[entries+2])
 	assert.Equal(t, "200 after", lines[entries+3])
+}
+
+// statScript runs STAT with Python's ftplib and prints the number of lines of the reply, its
+// first and second lines and its last.
+const statScript = `import ftplib, sys
+host, port, user, password, path = sys.argv[1:]
+ftp = ftplib.FTP()
+ftp.connect(host, int(port), timeout=30)
+ftp.login(user, password)
+lines = ftp.sendcmd("STAT " + path).split("\n")
+print(len(lines))
+print(lines[0])
+print(lines[1])
+print(lines[-1])
+print(ftp.voidcmd("NOOP"))
+ftp.quit()
+`
+
+// TestSTATDirectoryPythonFtplib reads a streamed STAT of 20,000 entries with Python's ftplib,
+// which parses the multi-line reply by its framing alone.
+func TestSTATDirectoryPythonFtplib(t *testing.T) {
+	requireTool(t, "python3")
+
+	s := newTestServer(t, withGeneratedDirs(t, map[string]generatedDir{"/big": {entries: 20_000}}))
+	host, port, _ := strings.Cut(s.Addr(), ":")
+
+	out := runClient(t, "python3", "-c", statScript, host, port, testUser, testPass, "/big")
+	assert.Equal(t, strings.Join([]string{
+		"20002",
+		"212-STAT /big",
+		" " + generatedListLine(0),
+		"212 End",
+		"200 OK",
+	}, "\n")+"\n", out)
 }
