@@ -39,12 +39,12 @@ var generatedModTime = time.Date(2020, time.January, 2, 3, 4, 5, 0, time.UTC)
 func withGeneratedDirs(tb testing.TB, dirs map[string]generatedDir) testOption {
 	tb.Helper()
 
-	fs := generatedDirFs{Fs: afero.NewMemMapFs(), dirs: dirs}
+	served := generatedDirFs{Fs: afero.NewMemMapFs(), dirs: dirs}
 	for dir := range dirs {
-		require.NoError(tb, fs.MkdirAll(dir, 0o755))
+		require.NoError(tb, served.MkdirAll(dir, 0o755))
 	}
 
-	return func(d *testDriver) { d.fs = fs }
+	return func(d *testDriver) { d.fs = served }
 }
 
 func (f generatedDirFs) Open(name string) (afero.File, error) {
