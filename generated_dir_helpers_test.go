@@ -23,11 +23,12 @@ type generatedDirFs struct {
 }
 
 // generatedDir describes a made-up directory: entries empty files named f000000, f000001...
-// and, when failAfter is above 0, a read error once that many entries have been read. read,
-// when set, counts the entries handed out.
+// and, when failAfter is above 0, a read error once that many entries have been read, or a
+// panic when panics is set. read, when set, counts the entries handed out.
 type generatedDir struct {
 	entries   int
 	failAfter int
+	panics    bool
 	read      *atomic.Int64
 }
 
@@ -68,6 +69,10 @@ type generatedDirFile struct {
 
 func (d *generatedDirFile) Readdir(count int) ([]os.FileInfo, error) {
 	if d.dir.failAfter > 0 && d.next >= d.dir.failAfter {
+		if d.dir.panics {
+			panic("generated directory: read past failAfter")
+		}
+
 		return nil, &fs.PathError{Op: "readdir", Path: d.Name(), Err: fs.ErrPermission}
 	}
 

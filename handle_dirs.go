@@ -503,12 +503,23 @@ func (c *clientHandler) statPath(param string) {
 
 	defer entries.close()
 
-	// Deferred so that the reply ends, and the replies held meanwhile go out, even if the
-	// driver panics in the middle.
 	m := c.startMultiline(StatusDirectoryStatus, "STAT "+param)
-	defer m.end("End")
+	listed := false
 
-	if err := entries.each(statLines(m)); err != nil && m.failed() == nil {
+	// Deferred so that the reply ends, and the replies held meanwhile go out, even when the
+	// driver panics in the middle; the session then ends with its 421.
+	defer func() {
+		if !listed && m.failed() == nil {
+			m.line("Listing failed: internal error")
+		}
+
+		m.end("End")
+	}()
+
+	err = entries.each(statLines(m))
+	listed = true
+
+	if err != nil && m.failed() == nil {
 		m.line("Listing failed: " + clientErrorText(err))
 	}
 }

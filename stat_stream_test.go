@@ -150,6 +150,26 @@ func TestSTATDirectoryReadErrorEndsReply(t *testing.T) {
 	assert.Equal(t, "OK", rc.expect("NOOP", StatusOK))
 }
 
+// TestSTATDirectoryDriverPanic makes the driver panic after 3,000 entries, once parts of the
+// reply are out: the reply still ends, with a line that says the listing failed, and then the
+// session ends with its 421.
+func TestSTATDirectoryDriverPanic(t *testing.T) {
+	s := newTestServer(t, withGeneratedDirs(t, map[string]generatedDir{
+		"/boom": {entries: 5000, failAfter: 3000, panics: true},
+	}))
+	rc := s.rawLoggedIn(t)
+
+	lines := strings.Split(rc.expect("STAT /boom", StatusDirectoryStatus), "\n")
+	require.Len(t, lines, 3003)
+	assert.Equal(t, " "+generatedListLine(2999), lines[3000])
+	assert.Equal(t, " Listing failed: internal error", lines[3001])
+	assert.Equal(t, "End", lines[3002])
+
+	code, text := rc.read()
+	assert.Equal(t, StatusServiceNotAvailable, code)
+	assert.Equal(t, "Internal error, closing control connection", text)
+}
+
 // TestSTATDirectoryClientGone closes the connection after the first line of a STAT of a
 // million entries: the server stops reading the directory and ends the session.
 func TestSTATDirectoryClientGone(t *testing.T) {
