@@ -426,7 +426,8 @@ func (c *clientHandler) reply(code int, msg string) {
 	}
 }
 
-// startMultiline begins a multi-line reply (STAT, MLST, FEAT, HELP), sent whole by its end.
+// startMultiline begins a multi-line reply (STAT, MLST, FEAT, HELP), sent by its end, or in
+// parts as it grows when it is long (multilineReply); it must be ended.
 func (c *clientHandler) startMultiline(code int, first string) *multilineReply {
 	return c.out.startMultiline(code, first)
 }

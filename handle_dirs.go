@@ -462,7 +462,10 @@ func (c *clientHandler) handleMLST(param string) {
 }
 
 // statPath lists a path over the control connection for STAT (RFC 959 4.1.3), and expands a
-// wildcard as LIST without options does, as vsftpd's and ProFTPD's STAT do.
+// wildcard as LIST without options does, as vsftpd's and ProFTPD's STAT do. A directory's
+// entries are read a batch at a time, outside any lock, and the reply is sent in parts as it
+// grows, as LIST streams: its memory does not grow with the directory. A driver error after the
+// first entries is told on a line of its own, before the usual last line.
 func (c *clientHandler) statPath(param string) {
 	t, ok := c.resolveListing(param, true, false, func(err error) {
 		// RFC 959 5.4 lists 450, not 550, among STAT's replies.
@@ -472,32 +475,21 @@ func (c *clientHandler) statPath(param string) {
 		return
 	}
 
-	now := time.Now()
-	buf := make([]byte, 0, 256)
-	lines := func(m *multilineReply) func([]os.FileInfo) error {
-		return func(entries []os.FileInfo) error {
-			for _, entry := range entries {
-				buf = appendLISTLine(buf[:0], entry, now)
-				m.line(strings.TrimRight(string(buf), "\r\n"))
-			}
-
-			return nil
-		}
-	}
-
 	if t.info != nil && !t.info.IsDir() {
 		// RFC 959 4.2.1: 213 is the status of a file, 212 that of a directory.
-		m := c.startMultiline(StatusFileStatus, "STAT "+oneLine(param))
-		_ = lines(m)([]os.FileInfo{t.info})
-		m.end("End")
+		m := c.startMultiline(StatusFileStatus, "STAT "+param)
+		defer m.end("End")
+
+		_ = statLines(m)([]os.FileInfo{t.info})
 
 		return
 	}
 
 	if t.info == nil {
-		m := c.startMultiline(StatusDirectoryStatus, "STAT "+oneLine(param))
-		_ = lines(m)(t.matches)
-		m.end("End")
+		m := c.startMultiline(StatusDirectoryStatus, "STAT "+param)
+		defer m.end("End")
+
+		_ = statLines(m)(t.matches)
 
 		return
 	}
@@ -511,11 +503,40 @@ func (c *clientHandler) statPath(param string) {
 
 	defer entries.close()
 
-	m := c.startMultiline(StatusDirectoryStatus, "STAT "+oneLine(param))
-	defer m.end("End")
+	m := c.startMultiline(StatusDirectoryStatus, "STAT "+param)
+	listed := false
 
-	if err := entries.each(lines(m)); err != nil {
+	// Deferred so that the reply ends, and the replies held meanwhile go out, even when the
+	// driver panics in the middle; the session then ends with its 421.
+	defer func() {
+		if !listed && m.failed() == nil {
+			m.line("Listing failed: internal error")
+		}
+
+		m.end("End")
+	}()
+
+	err = entries.each(statLines(m))
+	listed = true
+
+	if err != nil && m.failed() == nil {
 		m.line("Listing failed: " + clientErrorText(err))
+	}
+}
+
+// statLines adds the LIST line of each entry to a STAT reply; it stops the walk once the reply
+// cannot be sent.
+func statLines(m *multilineReply) func([]os.FileInfo) error {
+	now := time.Now()
+	buf := make([]byte, 0, 256)
+
+	return func(entries []os.FileInfo) error {
+		for _, entry := range entries {
+			buf = appendLISTLine(buf[:0], entry, now)
+			m.lineBytes(buf)
+		}
+
+		return m.failed()
 	}
 }
 

@@ -1,6 +1,8 @@
 package ftpserver
 
 import (
+	"bytes"
+	"fmt"
 	"net"
 	"strconv"
 	"strings"
@@ -13,26 +15,76 @@ import (
 
 // replyWriter writes the replies of one control connection, each in one write under its lock,
 // so that replies of the serve goroutine and of a transfer goroutine never interleave. The
-// lock is held only around that write: a reply is built before it is taken.
+// lock is held only around that write: a reply is built before it is taken, and no driver code
+// runs under it. A long multi-line reply (STAT of a directory) is written in parts, its entries
+// read from the driver between them; from its first part to its last, the replies of other
+// goroutines are held and written right after its last line, so that none lands inside it.
 type replyWriter struct {
 	timeout time.Duration // bounds each write: a client that stops reading holds no goroutine
 	logger  log.Logger
 
-	mu   sync.Mutex
-	conn net.Conn // swapped for a *tls.Conn at AUTH TLS
+	mu        sync.Mutex
+	conn      net.Conn    // swapped for a *tls.Conn at AUTH TLS
+	streaming bool        // a multi-line reply is partly written
+	held      []heldReply // replies that came while streaming, in order
 }
 
-// write sends a formatted reply; a failure is the connection's, and the read side ends the
-// session.
+// heldReply is a reply of another goroutine that waits for the end of a streamed reply.
+type heldReply struct {
+	code int
+	buf  []byte
+}
+
+// write sends a formatted reply, or holds a copy while a multi-line reply is being streamed. A
+// failure is the connection's, and the read side ends the session.
 func (w *replyWriter) write(code int, buf []byte) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 
+	if w.streaming {
+		w.held = append(w.held, heldReply{code: code, buf: bytes.Clone(buf)})
+
+		return
+	}
+
+	_ = w.send(code, buf)
+}
+
+// writePart sends a part of a multi-line reply. The first part starts the streaming, the last
+// ends it and sends the replies held meanwhile.
+func (w *replyWriter) writePart(code int, buf []byte, last bool) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+
+	var err error
+	if len(buf) > 0 {
+		err = w.send(code, buf)
+	}
+
+	w.streaming = !last
+
+	if last {
+		for _, h := range w.held {
+			_ = w.send(h.code, h.buf)
+		}
+
+		w.held = nil
+	}
+
+	return err
+}
+
+// send writes buf within the write timeout; the caller holds mu.
+func (w *replyWriter) send(code int, buf []byte) error {
 	_ = w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
 
 	if _, err := w.conn.Write(buf); err != nil {
 		level.Debug(w.logger).Log("event", "reply_failed", "code", code, "err", err)
+
+		return fmt.Errorf("writing reply %d: %w", code, err)
 	}
+
+	return nil
 }
 
 // replyBuffers hold the replies being written, so a reply allocates nothing. A buffer grown
@@ -106,13 +158,20 @@ func appendReply(buf []byte, code int, msg string) []byte {
 	return buf
 }
 
-// multilineReply builds a multi-line reply (STAT, MLST, FEAT, HELP) before sending it whole:
-// building calls the driver (a directory walk, GetTLSConfig), and no lock may be held while
-// driver code runs, or a slow driver would hold up the replies of a running transfer.
+// multiReplyPart is the size past which a multi-line reply sends what it holds and goes on
+// in a new part: a reply's memory stays within it whatever the number of lines.
+const multiReplyPart = 16 << 10
+
+// multilineReply builds a multi-line reply (STAT, MLST, FEAT, HELP). One that stays within
+// multiReplyPart is sent whole by end; a longer one is sent in parts as it grows. Lines are
+// added outside any lock, so the driver calls that produce them (a directory read,
+// GetTLSConfig) never hold up another goroutine's reply, which waits for the end only once a
+// part is out. Once started, a reply must be ended, even when a write failed.
 type multilineReply struct {
 	w    *replyWriter
 	buf  []byte
 	code int
+	err  error // the first failed write: later lines are dropped
 }
 
 // startMultiline begins a reply with "code-first".
@@ -120,27 +179,68 @@ func (w *replyWriter) startMultiline(code int, first string) *multilineReply {
 	m := &multilineReply{w: w, buf: make([]byte, 0, 512), code: code}
 	m.buf = strconv.AppendInt(m.buf, int64(code), 10)
 	m.buf = append(m.buf, '-')
-	m.buf = append(m.buf, oneLine(first)...)
-	m.buf = append(m.buf, '\r', '\n')
+	m.buf = appendOneLine(m.buf, first)
 
 	return m
 }
 
 // line adds a continuation line, indented so that it cannot end the reply.
 func (m *multilineReply) line(text string) {
-	m.buf = append(m.buf, ' ')
-	m.buf = append(m.buf, oneLine(text)...)
-	m.buf = append(m.buf, '\r', '\n')
+	m.addLine(appendOneLine(append(m.buf, ' '), text))
 }
 
-// end adds the last line and sends the reply.
+// lineBytes is line for a text in a byte slice; trailing CR and LF are left out.
+func (m *multilineReply) lineBytes(text []byte) {
+	m.addLine(appendOneLine(append(m.buf, ' '), bytes.TrimRight(text, "\r\n")))
+}
+
+// addLine keeps buf, the reply with a new line, and sends it as a part once it is long enough.
+func (m *multilineReply) addLine(buf []byte) {
+	m.buf = buf
+	if len(m.buf) < multiReplyPart {
+		return
+	}
+
+	if m.err == nil {
+		m.err = m.w.writePart(m.code, m.buf, false)
+	}
+
+	m.buf = m.buf[:0]
+}
+
+// failed returns the error of a part that could not be sent: the client will not read the
+// rest, and whoever produces the lines can stop.
+func (m *multilineReply) failed() error {
+	return m.err
+}
+
+// end adds the last line and sends what is left of the reply.
 func (m *multilineReply) end(text string) {
 	m.buf = strconv.AppendInt(m.buf, int64(m.code), 10)
 	m.buf = append(m.buf, ' ')
-	m.buf = append(m.buf, oneLine(text)...)
-	m.buf = append(m.buf, '\r', '\n')
+	m.buf = appendOneLine(m.buf, text)
 
-	m.w.write(m.code, m.buf)
+	if m.err != nil {
+		// The reply is broken: say nothing more, but send what others hold back.
+		m.buf = m.buf[:0]
+	}
+
+	_ = m.w.writePart(m.code, m.buf, true)
+}
+
+// appendOneLine appends a text and CRLF, with CR and LF in the text turned into spaces, so
+// that it cannot break the reply framing.
+func appendOneLine[T string | []byte](buf []byte, text T) []byte {
+	start := len(buf)
+	buf = append(buf, text...)
+
+	for i := start; i < len(buf); i++ {
+		if buf[i] == '\r' || buf[i] == '\n' {
+			buf[i] = ' '
+		}
+	}
+
+	return append(buf, '\r', '\n')
 }
 
 // oneLine keeps a text from breaking the reply framing.
