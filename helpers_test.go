@@ -366,6 +366,12 @@ func (rc *rawClient) abort(line string) {
 	rc.t.Helper()
 
 	rc.send(line)
+	rc.expectAborted()
+}
+
+// expectAborted requires the 426 of an aborted transfer, then ABOR's own 226.
+func (rc *rawClient) expectAborted() {
+	rc.t.Helper()
 
 	code, msg := rc.read()
 	assert.Equal(rc.t, StatusTransferAborted, code, msg)
