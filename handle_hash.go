@@ -369,8 +369,8 @@ func (c *clientHandler) startChecksum(command, p string, algo HASHAlgo, start, e
 	answer func(sum string) (int, string),
 ) {
 	if limit := c.settings.MaxHashSize; limit > 0 && end-start > limit {
-		c.reply(StatusActionNotTaken, fmt.Sprintf("Cannot hash %s: %d bytes to read, more than this server's limit of %d",
-			p, end-start, limit))
+		c.reply(StatusActionNotTaken, fmt.Sprintf(
+			"Cannot hash %s: %d bytes to read, more than this server's limit of %d", p, end-start, limit))
 
 		return
 	}

@@ -43,13 +43,13 @@ func (r *slowReadFile) Read(p []byte) (int, error) {
 		r.fs.gate.pass()
 	}
 
-	return r.File.Read(p) //nolint:wrapcheck // the file system under test
+	return r.File.Read(p)
 }
 
 func (r *slowReadFile) Close() error {
 	r.fs.closes.Add(1)
 
-	return r.File.Close() //nolint:wrapcheck // the file system under test
+	return r.File.Close()
 }
 
 // checksumCase is one way to ask for the digest of /big: HASH, or an X* command.
@@ -77,7 +77,7 @@ type heldChecksum struct {
 }
 
 // startHeldChecksum sends line and returns once its checksum is held at the gate.
-func startHeldChecksum(t *testing.T, line string, opts ...testOption) *heldChecksum {
+func startHeldChecksum(t *testing.T, line string) *heldChecksum {
 	t.Helper()
 
 	fs := &slowReadFs{Fs: afero.NewMemMapFs(), gate: newSlowGate()}
@@ -85,7 +85,7 @@ func startHeldChecksum(t *testing.T, line string, opts ...testOption) *heldCheck
 	require.NoError(t, writeFile(fs.Fs, "/big", content))
 	require.NoError(t, writeFile(fs.Fs, "/small", []byte("small")))
 
-	s := newTestServer(t, append([]testOption{withSettings(enableHASH), withFs(fs)}, opts...)...)
+	s := newTestServer(t, withSettings(enableHASH), withFs(fs))
 	rc := s.rawLoggedIn(t)
 
 	fs.gate.armed.Store(true)

@@ -138,7 +138,6 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 
 	registerBanFlags(flags, cfg)
 	registerHashFlags(flags, cfg)
-
 	flags.StringVar(&cfg.metricsAddr, "metrics", "",
 		"serve Prometheus metrics at http://`ADDR`/metrics (default: no metrics)")
 	flags.Int64Var(&cfg.maxUploadRate, "max-upload-rate", 0,
