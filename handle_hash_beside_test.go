@@ -24,12 +24,7 @@ type slowReadFs struct {
 }
 
 func (f *slowReadFs) OpenFile(name string, flag int, perm os.FileMode) (afero.File, error) {
-	file, err := f.Fs.OpenFile(name, flag, perm)
-	if err != nil {
-		return nil, err
-	}
-
-	return &slowReadFile{File: file, fs: f}, nil
+	return openWrapped(f.Fs, name, flag, perm, func(file afero.File) afero.File { return &slowReadFile{File: file, fs: f} })
 }
 
 type slowReadFile struct {
