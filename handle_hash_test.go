@@ -524,8 +524,8 @@ func FuzzParseChecksumArgs(f *testing.F) {
 	})
 }
 
-// BenchmarkComputeHash hashes 8 MiB with each algorithm, from memory and from a file on disk
-// (read from mappings, readHashed), without the FTP session around it.
+// BenchmarkComputeHash hashes 8 MiB with each algorithm, from memory and from a file on disk,
+// without the FTP session around it.
 func BenchmarkComputeHash(b *testing.B) {
 	content := testContent(8 << 20)
 
