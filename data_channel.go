@@ -102,6 +102,12 @@ type transferJob struct {
 	// connection, and tells whether it moved all of it; run moves what it left. It is tried
 	// only on a plain connection (no TLS, no MODE Z) that was open at once (startAtOnce).
 	runAtOnce func(x *transferIO) (bool, error)
+	// result, for a job run by startBeside, is its final reply once run and finish succeeded
+	// (a checksum's digest); a transfer ends with 226.
+	result func() (code int, text string)
+	// failure is what the reply to the job's error says it failed to do; default "Issue during
+	// transfer".
+	failure string
 }
 
 // transferSetup is what the session decides about one transfer before it starts.
@@ -185,6 +191,29 @@ func (d *dataChannel) start(job transferJob, setup transferSetup) {
 		return
 	}
 
+	t := d.begin(job, setup, data)
+
+	d.hooks.reply(StatusFileStatusOK, orDefault(job.opening, "Using transfer connection"))
+
+	conn, ended := d.startAtOnce(t)
+	if !ended {
+		go d.run(t, func() error { return d.overConn(t, conn) })
+	}
+}
+
+// startBeside runs job in a goroutine beside the session, as start runs a transfer, but with
+// no data connection: a checksum reads a file and answers its digest. ABOR, STAT, NOOP, Stop,
+// Shutdown and the commands queued behind a transfer treat it as the running transfer. It sends
+// no 150, and job.result is its final reply when it succeeds. A prepared data connection stays
+// prepared for the next transfer.
+func (d *dataChannel) startBeside(job transferJob, user string) {
+	t := d.begin(job, transferSetup{user: user}, noDataConn{})
+
+	go d.run(t, func() error { return t.job.run(&t.io) })
+}
+
+// begin makes job, with setup, on data, the running transfer.
+func (d *dataChannel) begin(job transferJob, setup transferSetup, data transferHandler) *transferRun {
 	t := &transferRun{job: job, setup: setup, data: data, start: time.Now(), done: make(chan struct{})}
 	t.ctx, t.cancel = context.WithCancel(context.Background())
 	t.io = transferIO{
@@ -197,16 +226,22 @@ func (d *dataChannel) start(job transferJob, setup transferSetup) {
 
 	d.mu.Lock()
 	d.running = t
-	d.last = data.Channel()
+
+	if kind := data.Channel(); kind != 0 {
+		d.last = kind
+	}
 	d.mu.Unlock()
 
-	d.hooks.reply(StatusFileStatusOK, orDefault(job.opening, "Using transfer connection"))
-
-	conn, ended := d.startAtOnce(t)
-	if !ended {
-		go d.run(t, conn)
-	}
+	return t
 }
+
+// noDataConn is the transferHandler of a job that runs beside the session without a data
+// connection (startBeside).
+type noDataConn struct{}
+
+func (noDataConn) Open() (net.Conn, error) { return nil, errNoDataConn }
+func (noDataConn) Close() error            { return nil }
+func (noDataConn) Channel() DataChannel    { return 0 }
 
 // startAtOnce runs a transfer in the serve goroutine for as long as nothing in it has to wait:
 // the client's data connection is already queued on a passive listener, it is plain (no TLS
@@ -259,9 +294,9 @@ func (d *dataChannel) runAtOnce(t *transferRun, conn net.Conn) (rest net.Conn, e
 	return nil, true
 }
 
-// run is the body of the transfer goroutine. It opens the prepared data connection, unless
-// startAtOnce has, and moves the data.
-func (d *dataChannel) run(t *transferRun, conn net.Conn) {
+// run is the body of the transfer goroutine: work moves the data, and run answers what it
+// returns, or a panic.
+func (d *dataChannel) run(t *transferRun, work func() error) {
 	defer d.ended(t)
 	defer t.cancel()
 	// Closed in every case, a panic included, so the client never waits on a dead transfer.
@@ -269,24 +304,30 @@ func (d *dataChannel) run(t *transferRun, conn net.Conn) {
 
 	defer func() { d.panicked(t, recover()) }()
 
+	d.finish(t, work())
+}
+
+// overConn is the work of a transfer goroutine: it opens the prepared data connection, unless
+// startAtOnce has, and moves the data.
+func (d *dataChannel) overConn(t *transferRun, conn net.Conn) error {
 	var err error
 
 	if conn == nil {
 		conn, err = openDataConn(t)
 	}
 
-	if err == nil {
-		if t.setup.deflate > 0 {
-			// Inside TLS under PROT P; TYPE A conversion and REST apply to the data before it.
-			conn = newDeflateConn(conn, t.setup.deflate)
-		}
-
-		t.io.conn = conn
-		err = t.job.run(&t.io)
-		err = closeDataConn(conn, err)
+	if err != nil {
+		return err
 	}
 
-	d.finish(t, err)
+	if t.setup.deflate > 0 {
+		// Inside TLS under PROT P; TYPE A conversion and REST apply to the data before it.
+		conn = newDeflateConn(conn, t.setup.deflate)
+	}
+
+	t.io.conn = conn
+
+	return closeDataConn(conn, t.job.run(&t.io))
 }
 
 // openDataConn opens the prepared data connection and, under PROT P, runs the TLS handshake
@@ -352,18 +393,17 @@ func (d *dataChannel) replyResult(t *transferRun, err error) {
 
 	d.transferLog.Log("event", "transfer", "cmd", t.job.command, "path", t.job.path,
 		"bytes", t.bytes.Load(), "duration", duration, "err", err)
-	d.hooks.event(Event{
-		Kind:      EventTransferEnded,
-		User:      t.setup.user,
-		Command:   t.job.command,
-		Path:      t.job.path,
-		Direction: t.job.direction,
-		Bytes:     t.bytes.Load(),
-		Duration:  duration,
-		Err:       err,
-	})
+
+	// A job with no data connection (a checksum) is no transfer for the driver's events.
+	if t.job.direction != noTransfer {
+		d.reportEnd(t, duration, err)
+	}
+
+	failure := orDefault(t.job.failure, "Issue during transfer")
 
 	switch {
+	case err == nil && t.job.result != nil:
+		d.hooks.reply(t.job.result())
 	case err == nil:
 		d.hooks.reply(StatusClosingDataConn, "Closing transfer connection")
 	case errors.Is(err, errTransferAborted):
@@ -374,12 +414,26 @@ func (d *dataChannel) replyResult(t *transferRun, err error) {
 		d.hooks.reply(StatusTransferAborted, "Data connection closed, transfer aborted")
 	case errors.Is(err, errFileShrank):
 		// The file changed under the transfer: trying again reads it as it is now.
-		d.hooks.replyError(statusLocalError, "Issue during transfer", err)
+		d.hooks.replyError(statusLocalError, failure, err)
 	default:
 		// A driver's error is final: 451 would tell clients to try again, and some (goftp) retry
 		// an upload for ever.
-		d.hooks.replyError(StatusActionNotTaken, "Issue during transfer", err)
+		d.hooks.replyError(StatusActionNotTaken, failure, err)
 	}
+}
+
+// reportEnd reports the end of a transfer as an EventTransferEnded.
+func (d *dataChannel) reportEnd(t *transferRun, duration time.Duration, err error) {
+	d.hooks.event(Event{
+		Kind:      EventTransferEnded,
+		User:      t.setup.user,
+		Command:   t.job.command,
+		Path:      t.job.path,
+		Direction: t.job.direction,
+		Bytes:     t.bytes.Load(),
+		Duration:  duration,
+		Err:       err,
+	})
 }
 
 // ended forgets the transfer, lets ABOR and queued commands go on, and runs what whenIdle

@@ -165,8 +165,11 @@ type ClientDriverExtensionHasher interface {
 	// to endOffset (excluded). The server checks first that name is a regular file and always
 	// passes a range within it, endOffset being the file's size for the whole file (as
 	// ftpserverlib passes it), so endOffset is 0 only for an empty file. An error is answered
-	// like any driver error (550 by default). Without this extension the server streams the
-	// file through the hash itself.
+	// like any driver error (550 by default). It is called beside the session, as a transfer
+	// runs, and only for a range within Settings.MaxHashSize; an ABOR, Stop or the end of the
+	// session while it runs waits for it to return, and its digest is then dropped (426).
+	// Without this extension the server streams the file through the hash itself, and stops
+	// reading between chunks.
 	ComputeHash(name string, algo HASHAlgo, startOffset, endOffset int64) (string, error)
 }
 

@@ -143,12 +143,7 @@ type reportingFs struct {
 }
 
 func (r *reportingFs) OpenFile(name string, flag int, perm os.FileMode) (afero.File, error) {
-	f, err := r.Fs.OpenFile(name, flag, perm)
-	if err != nil {
-		return nil, err
-	}
-
-	return &reportingFile{File: f, fs: r}, nil
+	return openWrapped(r.Fs, name, flag, perm, func(f afero.File) afero.File { return &reportingFile{File: f, fs: r} })
 }
 
 type reportingFile struct {
@@ -849,12 +844,7 @@ type writeRefusingFs struct {
 var errBackendWrite = errors.New("backend refuses writes")
 
 func (w *writeRefusingFs) OpenFile(name string, flag int, perm os.FileMode) (afero.File, error) {
-	f, err := w.Fs.OpenFile(name, flag, perm)
-	if err != nil {
-		return nil, err
-	}
-
-	return &writeRefusingFile{File: f, fs: w}, nil
+	return openWrapped(w.Fs, name, flag, perm, func(f afero.File) afero.File { return &writeRefusingFile{File: f, fs: w} })
 }
 
 type writeRefusingFile struct {

@@ -18,8 +18,8 @@ import (
 
 // HASH (draft-bryan-ftpext-hash-02), its byte ranges set by RANG (draft-bryan-ftp-range-08),
 // and the older one-algorithm commands XCRC, XMD5, XSHA1, XSHA256 and XSHA512 that the draft
-// lists in its appendix B. All of them hash in the serve goroutine: a large file keeps the
-// session from answering anything else (ABOR, STAT, NOOP) until its digest is sent.
+// lists in its appendix B. A digest is computed beside the session, as a transfer runs: the
+// session answers NOOP, STAT and ABOR meanwhile, and queues other commands behind it.
 
 // defaultHashAlgo is what HASH uses until OPTS HASH changes it: the draft (section 5) asks for
 // no default weaker than SHA-1.
@@ -245,13 +245,10 @@ func (c *clientHandler) handleHASH(param string) {
 
 	algo := c.hashAlgo
 
-	sum, ok := c.digest(p, algo, start, end)
-	if !ok {
-		return
-	}
-
-	// The draft's end-point is the last byte hashed; an empty file, with none, shows 0-0.
-	c.reply(StatusFileStatus, fmt.Sprintf("%s %d-%d %s %s", hashName(algo), start, max(end-1, start), sum, param))
+	c.startChecksum("HASH", p, algo, start, end, func(sum string) (int, string) {
+		// The draft's end-point is the last byte hashed; an empty file, with none, shows 0-0.
+		return StatusFileStatus, fmt.Sprintf("%s %d-%d %s %s", hashName(algo), start, max(end-1, start), sum, param)
+	})
 }
 
 // checksumCommand is the command table row of an X* command, which hashes with one algorithm:
@@ -294,9 +291,7 @@ func (c *clientHandler) checksum(verb string, algo HASHAlgo, param string) {
 		return
 	}
 
-	if sum, ok := c.digest(p, algo, start, end); ok {
-		c.reply(StatusFileOK, sum)
-	}
+	c.startChecksum(verb, p, algo, start, end, func(sum string) (int, string) { return StatusFileOK, sum })
 }
 
 // parseChecksumArgs splits "<path> [<start> [<end>]]". A quoted path (as GlobalSCAPE's clients
@@ -367,24 +362,43 @@ func (c *clientHandler) hashedFile(p string) (os.FileInfo, bool) {
 	return info, true
 }
 
-// digest returns the lowercase hex digest of p from start (included) to end (excluded), or
-// replies the error and returns false.
-func (c *clientHandler) digest(p string, algo HASHAlgo, start, end int64) (string, bool) {
-	sum, err := c.computeHash(p, algo, start, end)
-	if err != nil {
-		c.replyError(StatusActionNotTaken, "Cannot hash "+p, err)
+// startChecksum computes the digest of p from start (included) to end (excluded) beside the
+// session, as a transfer runs (dataChannel.startBeside), and sends answer(digest) once it is
+// done, or the error. A range larger than Settings.MaxHashSize is refused with 550 at once.
+func (c *clientHandler) startChecksum(command, p string, algo HASHAlgo, start, end int64,
+	answer func(sum string) (int, string),
+) {
+	if limit := c.settings.MaxHashSize; limit > 0 && end-start > limit {
+		c.reply(StatusActionNotTaken, fmt.Sprintf(
+			"Cannot hash %s: %d bytes to read, more than this server's limit of %d", p, end-start, limit))
 
-		return "", false
+		return
 	}
 
-	return sum, true
-}
-
-// computeHash asks the driver's ClientDriverExtensionHasher, or else streams the range of the
-// file through the hash, opened as RETR opens it (GetHandle when the driver has it).
-func (c *clientHandler) computeHash(p string, algo HASHAlgo, start, end int64) (string, error) {
 	fs := c.fs()
 
+	var sum string
+
+	c.data.startBeside(transferJob{
+		command: command,
+		path:    p,
+		failure: "Cannot hash " + p,
+		run: func(x *transferIO) error {
+			var err error
+
+			sum, err = computeHash(x, fs, p, algo, start, end)
+
+			return err
+		},
+		finish: func(err error) error { return err },
+		result: func() (int, string) { return answer(sum) },
+	}, c.user)
+}
+
+// computeHash asks the driver's ClientDriverExtensionHasher, or else reads the range of the
+// file through the hash (readHashed), opened as RETR opens it (GetHandle when the driver has
+// it). It returns the lowercase hex digest.
+func computeHash(x *transferIO, fs ClientDriver, p string, algo HASHAlgo, start, end int64) (string, error) {
 	if hasher, ok := fs.(ClientDriverExtensionHasher); ok {
 		sum, err := hasher.ComputeHash(p, algo, start, end)
 		if err != nil {
@@ -403,17 +417,54 @@ func (c *clientHandler) computeHash(p string, algo HASHAlgo, start, end int64) (
 		return "", err
 	}
 
-	file, err := openTransferFile(c.fs(), p, os.O_RDONLY, start)
+	file, err := openTransferFile(fs, p, os.O_RDONLY, start)
 	if err != nil {
 		return "", err
 	}
 	defer file.Close()
 
-	// io.EOF here means the file shrank since it was stat'ed: the digest would not be of the
-	// range the reply names.
-	if _, err := io.CopyN(h, file, end-start); err != nil {
+	if err := readHashed(x, h, unwrapFile(file), end-start); err != nil {
+		if errors.Is(err, errTransferAborted) {
+			return "", err
+		}
+
+		// io.EOF here means the file shrank since it was stat'ed: the digest would not be of
+		// the range the reply names.
 		return "", newFileAccessError("reading "+p, err)
 	}
 
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// readHashed writes the next length bytes of file into h and counts them, through a pooled
+// buffer of transferChunk, and stops between chunks once x.ctx is done (ABOR, Stop, the end of
+// the session) with errTransferAborted. Memory stays bounded whatever the length. A read from
+// a file's memory mappings, as a download under TLS does, measured slower than this copy
+// (BenchmarkComputeHash): mapping costs more than copying from the page cache into a buffer
+// that stays in cache. A file shorter than length gives io.EOF.
+func readHashed(x *transferIO, h hash.Hash, file io.Reader, length int64) error {
+	pooled := x.buffers.small.Get().(*[]byte) //nolint:errcheck // the pool holds only these
+	defer x.buffers.small.Put(pooled)
+
+	buf := *pooled
+
+	for length > 0 {
+		n, err := io.ReadFull(file, buf[:min(int64(len(buf)), length)])
+		if x.ctx.Err() != nil {
+			return errTransferAborted
+		}
+
+		_, _ = h.Write(buf[:n]) // a hash.Hash never fails
+		x.counter.Add(int64(n))
+		length -= int64(n)
+
+		switch {
+		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+			return io.EOF
+		case err != nil:
+			return err //nolint:wrapcheck // the driver's own error, as copyData returns it for a read
+		}
+	}
+
+	return nil
 }

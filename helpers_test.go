@@ -315,6 +315,18 @@ func writeFile(fs afero.Fs, name string, data []byte) error {
 	return afero.WriteFile(fs, name, data, 0o644)
 }
 
+// openWrapped opens name on fs and returns the file as wrap makes it: the OpenFile of a test
+// file system that watches or steers its files' reads and writes.
+func openWrapped(fs afero.Fs, name string, flag int, perm os.FileMode, wrap func(afero.File) afero.File,
+) (afero.File, error) {
+	file, err := fs.OpenFile(name, flag, perm)
+	if err != nil {
+		return nil, err
+	}
+
+	return wrap(file), nil
+}
+
 // port listens on the client side, announces it with PORT or EPRT, and returns a function that
 // accepts the server's data connection.
 func (rc *rawClient) port(command string) func() net.Conn {
@@ -366,6 +378,12 @@ func (rc *rawClient) abort(line string) {
 	rc.t.Helper()
 
 	rc.send(line)
+	rc.expectAborted()
+}
+
+// expectAborted requires the 426 of an aborted transfer, then ABOR's own 226.
+func (rc *rawClient) expectAborted() {
+	rc.t.Helper()
 
 	code, msg := rc.read()
 	assert.Equal(rc.t, StatusTransferAborted, code, msg)

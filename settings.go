@@ -21,6 +21,9 @@ const (
 	DefaultMaxPathLength        = 4096 // bytes, Linux's PATH_MAX
 )
 
+// DefaultMaxHashSize is the default of Settings.MaxHashSize: 16 GiB.
+const DefaultMaxHashSize = 16 << 30
+
 // Defaults of the limits on wildcard arguments of LIST, NLST and STAT.
 const (
 	DefaultMaxWildcardMatches    = 10_000  // names
@@ -118,6 +121,16 @@ type Settings struct {
 	// setting, names starting with AtomicUploadPrefix are never listed nor reachable by a
 	// client (550).
 	AtomicUploads bool
+	// MaxHashSize bounds how many bytes one HASH or XCRC/XMD5/XSHA* may hash, the range's
+	// length when RANG or the X* offsets ask for part of a file; a larger one is refused with
+	// 550 before anything is read, and the session goes on. A digest reads its bytes from
+	// storage and through the CPU with no bandwidth limit, where a download of them is paced by
+	// the client's network, so one command of a logged-in user costs at most this much reading
+	// and hashing (at the slowest algorithm, MD5 at about 500 MB/s, about half a minute
+	// of one core for the default), while the default still covers disc images and most
+	// archives a client verifies after a download. It applies to a driver's
+	// ClientDriverExtensionHasher too. Default DefaultMaxHashSize; negative: no limit.
+	MaxHashSize int64
 	// MaxUploadRate bounds the uploads (STOR, APPE, STOU) of each control connection, in bytes
 	// per second; its transfers share the limit. A ClientDriverExtensionBandwidth can change it
 	// per user. The bytes counted are the file's (before MODE Z compression, after TYPE A
@@ -276,6 +289,10 @@ func (s Settings) withDefaults() *Settings {
 
 	if s.MaxPathLength <= 0 {
 		s.MaxPathLength = DefaultMaxPathLength
+	}
+
+	if s.MaxHashSize == 0 {
+		s.MaxHashSize = DefaultMaxHashSize
 	}
 
 	s.MaxWildcardMatches = positiveOr(s.MaxWildcardMatches, DefaultMaxWildcardMatches)

@@ -199,6 +199,7 @@ func (d *driver) GetSettings() (*ftpserver.Settings, error) {
 		LoginFailureDelay:       d.cfg.loginFailureDelay,
 		MaxUploadRate:           d.cfg.maxUploadRate,
 		MaxDownloadRate:         d.cfg.maxDownloadRate,
+		MaxHashSize:             d.cfg.maxHashSizeSetting(),
 	}
 
 	// S3 stores an object whole or not at all, so a temporary object would only be copied again.
@@ -345,7 +346,6 @@ type clientDriver struct {
 }
 
 var (
-	_ ftpserver.ClientDriverExtensionHasher         = (*clientDriver)(nil)
 	_ ftpserver.MainDriverExtensionHost             = (*driver)(nil)
 	_ ftpserver.ClientDriver                        = (*clientDriver)(nil)
 	_ ftpserver.ClientDriverExtensionAvailableSpace = (*clientDriver)(nil)

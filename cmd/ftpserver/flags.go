@@ -76,6 +76,7 @@ type config struct {
 	metricsAddr     string // "" or the address of the Prometheus metrics HTTP server
 	maxUploadRate   int64  // bytes/s per connection; 0: no limit
 	maxDownloadRate int64
+	maxHashSize     int64 // bytes one checksum may read; 0: no limit
 
 	s3 s3Options // -s3-*: serve a bucket instead of memory or -root
 
@@ -137,7 +138,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		"also listen on `ADDR` for implicit TLS (TLS from the first byte, usually port 990; implies -tls)")
 
 	registerBanFlags(flags, cfg)
-
+	registerHashFlags(flags, cfg)
 	flags.StringVar(&cfg.metricsAddr, "metrics", "",
 		"serve Prometheus metrics at http://`ADDR`/metrics (default: no metrics)")
 	flags.Int64Var(&cfg.maxUploadRate, "max-upload-rate", 0,

@@ -397,6 +397,8 @@ func TestRunFlagErrors(t *testing.T) {
 		{"negative upload rate", []string{"-max-upload-rate", "-1"}},
 		{"negative download rate", []string{"-max-download-rate", "-1"}},
 		{"download rate not a number", []string{"-max-download-rate", "1M"}},
+		{"negative hash size", []string{"-max-hash-size", "-1"}},
+		{"hash size not a number", []string{"-max-hash-size", "16G"}},
 		{"unknown flag", []string{"-nope"}},
 		{"stray argument", []string{"extra"}},
 		{"missing root", []string{"-root", filepath.Join(t.TempDir(), "typo")}},
@@ -469,7 +471,7 @@ func TestRunHelp(t *testing.T) {
 		"-idle-timeout", "-debug", "-max-clients", "-max-clients-per-ip",
 		"-max-login-failures", "-login-failure-delay", "-ban-window", "-ban-duration", "-ban-exempt", "-tls-session-reuse",
 		"-metrics", "-max-upload-rate", "-max-download-rate", "-atomic-uploads", "-pasv-keep",
-		"-root-create", "-pid-file", "-cpuprofile",
+		"-root-create", "-pid-file", "-cpuprofile", "-max-hash-size",
 	} {
 		assert.Regexp(t, `(?m)^  `+name+`( |$)`, stderr.String())
 	}
