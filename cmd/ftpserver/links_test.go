@@ -32,10 +32,10 @@ var optionalInterfaces = map[string]reflect.Type{
 	"ClientDriverExtensionBandwidth":      reflect.TypeFor[ftpserver.ClientDriverExtensionBandwidth](),
 }
 
-// ownInterfaces are those the bundled server's client driver adds itself: HASH, AVBL and
-// SITE SYMLINK answered by the server.
+// ownInterfaces are those the bundled server's client driver adds itself: AVBL and SITE SYMLINK
+// answered by the server. HASH is the library's own.
 var ownInterfaces = []string{
-	"ClientDriverExtensionAvailableSpace", "ClientDriverExtensionSymlink", "ClientDriverExtensionHasher",
+	"ClientDriverExtensionAvailableSpace", "ClientDriverExtensionSymlink",
 }
 
 // interfacesOf returns the names of optionalInterfaces that v implements.
