@@ -135,6 +135,7 @@ func (c *clientHandler) dataEnv() dataEnv {
 		settings: c.settings,
 		logger:   c.logger,
 		buffers:  c.server.copyBuffers,
+		zeroCopy: c.server.zeroCopy,
 		// Passive listeners and active connections use the socket's own address, which
 		// differs from LocalAddr behind a PROXY protocol balancer.
 		local:  socketConn(c.rawConn).LocalAddr(),

@@ -45,6 +45,7 @@ type testDriver struct {
 	wrap          func(*testDriver) MainDriver // a MainDriver with extensions around this one
 	lastClientCtx ClientContext
 	logger        log.Logger // the server's logger, when a test reads the logs
+	zeroCopy      *zeroCopy  // the server's ways of sending files, when not its platform's
 }
 
 func (d *testDriver) GetSettings() (*Settings, error) {
@@ -150,6 +151,10 @@ func newTestServer(tb testing.TB, opts ...testOption) *testServer {
 	}
 
 	server := NewFtpServer(main)
+	if driver.zeroCopy != nil {
+		server.zeroCopy = driver.zeroCopy
+	}
+
 	switch {
 	case driver.logger != nil:
 		server.Logger = driver.logger
