@@ -46,8 +46,9 @@ type dataEnv struct {
 	logger   log.Logger
 	buffers  *copyBuffers
 	zeroCopy *zeroCopy // the server's ways of sending a file without a buffer
-	local    net.Addr  // the control socket's own address, not the one a PROXY header names
-	remote   net.Addr  // the client's address
+	sockets  *socketOptions
+	local    net.Addr // the control socket's own address, not the one a PROXY header names
+	remote   net.Addr // the client's address
 	mux      *passiveMux
 	ports    *passiveBudget // prepared passive ports per client IP; nil: no limit
 	// wrapListener is the driver's MainDriverExtensionPassiveWrapper, nil without it.

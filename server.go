@@ -54,6 +54,7 @@ type FtpServer struct {
 
 	copyBuffers *copyBuffers     // transfer buffers, shared by this server's clients
 	zeroCopy    *zeroCopy        // how downloads skip the buffers: platformCopy, portableCopy in tests
+	sockets     *socketOptions   // platformSockets, portableSockets in tests
 	bandwidth   *serverBandwidth // server-wide limiters and per-connection limits, set by Listen
 	passiveMux  *passiveMux      // shared passive ports (PassiveTransferPortMultiplexing), set by Listen
 	passiveIPs  *passiveBudget   // prepared passive ports per client IP, set by Listen
@@ -83,6 +84,7 @@ func NewFtpServer(driver MainDriver) *FtpServer {
 
 		copyBuffers: newCopyBuffers(),
 		zeroCopy:    platformCopy,
+		sockets:     platformSockets,
 	}
 }
 

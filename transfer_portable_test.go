@@ -49,12 +49,21 @@ func withZeroCopy(paths *zeroCopy) testOption {
 	return func(d *testDriver) { d.zeroCopy = paths }
 }
 
+// withPortableSockets gives the server the socket options of a platform that has none
+// (portableSockets, what Windows has), and asks for KeepPassiveListener, which they disable.
+func withPortableSockets() testOption {
+	return func(d *testDriver) {
+		d.sockets = portableSockets
+		d.settings.KeepPassiveListener = true
+	}
+}
+
 // TestPortableTransfers forces, on any platform, the path a platform without the server's own
 // zero-copy calls takes (portableCopy, what runs outside Linux): sendfile declined, so
 // io.Copy sends a binary download; mapping declined, so a TLS download and a TYPE A one go
 // through the pooled buffer; the at-once send declined, so a small download runs in its
 // transfer goroutine. The client gets the bytes of the file, by hash, from the start and from
-// a REST offset, and uploads land whole.
+// a REST offset, and uploads land whole. The socket options are portable too, as on Windows.
 func TestPortableTransfers(t *testing.T) {
 	t.Parallel()
 
@@ -86,7 +95,7 @@ func TestPortableTransfers(t *testing.T) {
 			t.Parallel()
 
 			paths := newDecliningCopy()
-			opts := []testOption{withOsFs(t), withZeroCopy(&paths.zeroCopy)}
+			opts := []testOption{withOsFs(t), withZeroCopy(&paths.zeroCopy), withPortableSockets()}
 
 			var dialOpts []ftp.DialOption
 
@@ -119,5 +128,29 @@ func TestPortableTransfers(t *testing.T) {
 				assert.Positive(t, tc.offered(paths), "the zero-copy path was offered the download and declined it")
 			}
 		})
+	}
+}
+
+// TestPortableActiveTransfers downloads twice in a row over active connections with the
+// portable socket options: no SO_REUSEADDR on the dialer, so the second dial from the fixed
+// source port may find it waiting out its previous connection and then dials from any port.
+// Both downloads arrive whole.
+func TestPortableActiveTransfers(t *testing.T) {
+	t.Parallel()
+
+	content := testContent(1<<20 + 17)
+	server := newTestServer(t, withOsFs(t), withZeroCopy(portableCopy), withPortableSockets())
+	require.NoError(t, writeFile(server.driver.fs, "/file.bin", content))
+
+	rc := server.rawLoggedIn(t)
+	rc.expect("TYPE I", StatusOK)
+
+	for _, command := range []string{"PORT", "EPRT"} {
+		accept := rc.port(command)
+		rc.expect("RETR /file.bin", StatusFileStatusOK)
+		data := accept()
+		assert.Equal(t, sha256Hex(content), sha256Hex(readAllClose(t, data)), command)
+		code, msg := rc.read()
+		assert.Equal(t, StatusClosingDataConn, code, "%s: %s", command, msg)
 	}
 }
