@@ -1,7 +1,6 @@
 package ftpserver
 
 import (
-	"regexp"
 	"testing"
 
 	"github.com/jlaffaye/ftp"
@@ -41,7 +40,7 @@ func TestPortableListing(t *testing.T) {
 
 	list := rc.listing("LIST")
 	require.Len(t, list, 1)
-	assert.Regexp(t, regexp.MustCompile(`^-[rwx-]{9} 1 ftp ftp +5 \w{3} [ \d]\d [ \d]\d:?\d\d f\.txt$`), list[0])
+	assert.Regexp(t, `^-[rwx-]{9} 1 ftp ftp +5 \w{3} [ \d]\d [ \d]\d:?\d\d f\.txt$`, list[0])
 
 	entries, err := s.dial(t).List("/")
 	require.NoError(t, err)
