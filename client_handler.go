@@ -135,6 +135,8 @@ func (c *clientHandler) dataEnv() dataEnv {
 		settings: c.settings,
 		logger:   c.logger,
 		buffers:  c.server.copyBuffers,
+		zeroCopy: c.server.zeroCopy,
+		sockets:  c.server.sockets,
 		// Passive listeners and active connections use the socket's own address, which
 		// differs from LocalAddr behind a PROXY protocol balancer.
 		local:  socketConn(c.rawConn).LocalAddr(),
@@ -162,7 +164,7 @@ func (c *clientHandler) serve() {
 		}
 	}()
 
-	setOOBInline(socketConn(c.rawConn))
+	c.server.sockets.keepUrgentInline(socketConn(c.rawConn))
 	c.emit(Event{Kind: EventConnected, Time: c.start})
 
 	if !c.greet() {

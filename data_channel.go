@@ -45,6 +45,8 @@ type dataEnv struct {
 	settings *Settings
 	logger   log.Logger
 	buffers  *copyBuffers
+	zeroCopy *zeroCopy // the server's ways of sending a file without a buffer
+	sockets  *socketOptions
 	local    net.Addr // the control socket's own address, not the one a PROXY header names
 	remote   net.Addr // the client's address
 	mux      *passiveMux
@@ -127,11 +129,13 @@ type transferIO struct {
 	limit   *throttle // nil: no bandwidth limit
 	stall   time.Duration
 	buffers *copyBuffers
+	// zeroCopy are the server's ways of sending a file without a buffer (platformCopy).
+	zeroCopy *zeroCopy
 }
 
 // copy moves src to dst through copyData with the transfer's counter, stall timeout and limit.
 func (x *transferIO) copy(dst io.Writer, src io.Reader) error {
-	return copyData(x.conn, dst, src, x.counter, x.stall, x.buffers, x.limit)
+	return copyData(x.conn, dst, src, x.counter, x.stall, x.buffers, x.limit, x.zeroCopy)
 }
 
 // transferRun is a transfer in progress, run by its own goroutine while the serve goroutine
@@ -217,11 +221,12 @@ func (d *dataChannel) begin(job transferJob, setup transferSetup, data transferH
 	t := &transferRun{job: job, setup: setup, data: data, start: time.Now(), done: make(chan struct{})}
 	t.ctx, t.cancel = context.WithCancel(context.Background())
 	t.io = transferIO{
-		ctx:     t.ctx,
-		counter: &t.bytes,
-		limit:   newThrottle(t.ctx, setup.limiters),
-		stall:   seconds(d.env.settings.TransferStallTimeout),
-		buffers: d.env.buffers,
+		ctx:      t.ctx,
+		counter:  &t.bytes,
+		limit:    newThrottle(t.ctx, setup.limiters),
+		stall:    seconds(d.env.settings.TransferStallTimeout),
+		buffers:  d.env.buffers,
+		zeroCopy: d.env.zeroCopy,
 	}
 
 	d.mu.Lock()

@@ -71,7 +71,10 @@ func newTestDataChannel(t *testing.T) (*dataChannel, *channelRecorder) {
 
 	settings := (&Settings{}).withDefaults()
 	r := newChannelRecorder()
-	env := dataEnv{settings: settings, logger: log.NewNopLogger(), buffers: newCopyBuffers()}
+	env := dataEnv{
+		settings: settings, logger: log.NewNopLogger(), buffers: newCopyBuffers(),
+		zeroCopy: platformCopy, sockets: platformSockets,
+	}
 
 	return newDataChannel(env, r.hooks()), r
 }

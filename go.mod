@@ -14,7 +14,7 @@ require (
 )
 
 require (
-	github.com/go-logfmt/logfmt v0.5.1 // indirect
-	go.yaml.in/yaml/v3 v3.0.5 // indirect
+	github.com/go-logfmt/logfmt v0.6.1 // indirect
+	go.yaml.in/yaml/v3 v3.0.6 // indirect
 	golang.org/x/text v0.41.0 // indirect
 )

@@ -52,7 +52,7 @@ func (c *clientHandler) handleRETR(param string) {
 				return false, nil
 			}
 
-			return sendWithoutWaiting(x.conn, unwrapFile(file), x.counter, max(size-offset, 0))
+			return x.zeroCopy.atOnce(x.conn, unwrapFile(file), x.counter, max(size-offset, 0))
 		},
 		finish: func(err error) error { return finishTransferFile(file, false, err) },
 	})

@@ -44,7 +44,9 @@ type testDriver struct {
 	preAuth       func(cc ClientContext, user string) error
 	wrap          func(*testDriver) MainDriver // a MainDriver with extensions around this one
 	lastClientCtx ClientContext
-	logger        log.Logger // the server's logger, when a test reads the logs
+	logger        log.Logger     // the server's logger, when a test reads the logs
+	zeroCopy      *zeroCopy      // the server's ways of sending files, when not its platform's
+	sockets       *socketOptions // the server's socket options, when not its platform's
 }
 
 func (d *testDriver) GetSettings() (*Settings, error) {
@@ -150,6 +152,14 @@ func newTestServer(tb testing.TB, opts ...testOption) *testServer {
 	}
 
 	server := NewFtpServer(main)
+	if driver.zeroCopy != nil {
+		server.zeroCopy = driver.zeroCopy
+	}
+
+	if driver.sockets != nil {
+		server.sockets = driver.sockets
+	}
+
 	switch {
 	case driver.logger != nil:
 		server.Logger = driver.logger

@@ -53,6 +53,8 @@ type FtpServer struct {
 	*clientTable // s.clients and s.perIP, guarded by mu
 
 	copyBuffers *copyBuffers     // transfer buffers, shared by this server's clients
+	zeroCopy    *zeroCopy        // how downloads skip the buffers: platformCopy, portableCopy in tests
+	sockets     *socketOptions   // platformSockets, portableSockets in tests
 	bandwidth   *serverBandwidth // server-wide limiters and per-connection limits, set by Listen
 	passiveMux  *passiveMux      // shared passive ports (PassiveTransferPortMultiplexing), set by Listen
 	passiveIPs  *passiveBudget   // prepared passive ports per client IP, set by Listen
@@ -81,6 +83,8 @@ func NewFtpServer(driver MainDriver) *FtpServer {
 		done: make(chan struct{}),
 
 		copyBuffers: newCopyBuffers(),
+		zeroCopy:    platformCopy,
+		sockets:     platformSockets,
 	}
 }
 

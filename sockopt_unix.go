@@ -46,8 +46,9 @@ func Control(_, _ string, raw syscall.RawConn) error {
 	return sockErr //nolint:wrapcheck // reported by the dialer with context
 }
 
-// queueVisible tells whether connectionQueued can see a listener's queue.
-const queueVisible = true
+// platformSockets are the Unix options: urgent data inline, SO_REUSEADDR on active data
+// connections, and a listener's queue seen with poll.
+var platformSockets = &socketOptions{oobInline: setOOBInline, dialControl: Control, queued: connectionQueued}
 
 // connectionQueued tells, without waiting, whether a connection waits in listener's accept
 // queue.

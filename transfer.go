@@ -84,22 +84,22 @@ func (b *copyBuffers) putListingWriter(bw *bufio.Writer) {
 
 // copyData moves src to dst in chunks until EOF, renewing conn's deadline before each so a
 // transfer fails only when no chunk completes within stall (0: no limit). A download from a
-// file to a TCP socket goes to sendfile: on Linux through sendFileWatched, which renews the
-// deadline whenever the kernel takes some of the file, elsewhere and under a bandwidth limit
-// through io.Copy, one chunk at a time. Another download from a
-// file (TLS, MODE Z, TYPE A) is sent from memory mappings of the file (sendMapped), which
-// spares copying it into a buffer. Anything else goes through a pooled buffer, of uploadChunk
+// file to a TCP socket goes to sendfile: through paths.sendFile (sendFileWatched on Linux),
+// which renews the deadline whenever the kernel takes some of the file, elsewhere and under a
+// bandwidth limit through io.Copy, one chunk at a time. Another download from a file (TLS,
+// MODE Z, TYPE A) is sent from memory mappings of the file (paths.mapped, sendMapped on Linux),
+// which spares copying it into a buffer. Anything else goes through a pooled buffer, of uploadChunk
 // for uploads into files, else of transferChunk, instead of the small buffer io.Copy would
 // allocate at each call. A non-nil limit paces the copy: chunks no larger than its buckets,
 // each paid for once it has moved (sendfile stays).
 func copyData(conn net.Conn, dst io.Writer, src io.Reader, counter *atomic.Int64, stall time.Duration,
-	buffers *copyBuffers, limit *throttle,
+	buffers *copyBuffers, limit *throttle, paths *zeroCopy,
 ) error {
 	pacing := &copyPacing{conn: conn, stall: stall, counter: counter, limit: limit}
 
 	if tcp, file, ok := sendfileEnds(dst, src); ok {
 		if limit == nil {
-			if handled, err := sendFileWatched(tcp, file, pacing); handled {
+			if handled, err := paths.sendFile(tcp, file, pacing); handled {
 				return err
 			}
 		}
@@ -114,7 +114,7 @@ func copyData(conn net.Conn, dst io.Writer, src io.Reader, counter *atomic.Int64
 	if file, fromFile := src.(*os.File); fromFile && !toFile {
 		chunk := pacing.chunkSize(transferChunk)
 
-		if _, err := sendMapped(file, chunk, func(data []byte) error {
+		if _, err := paths.mapped(file, chunk, func(data []byte) error {
 			pacing.before()
 			n, err := dst.Write(data)
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"syscall"
 	"time"
 
 	"github.com/go-kit/log/level"
@@ -15,6 +16,8 @@ type activeTransferHandler struct {
 	raddr   *net.TCPAddr
 	laddr   *net.TCPAddr // nil: any local port
 	timeout time.Duration
+	// control is the dialer's Control function (socketOptions.dialControl), nil for none.
+	control func(network, address string, raw syscall.RawConn) error
 
 	cancel context.CancelFunc // guarded by held's lock
 	held   heldConn
@@ -44,7 +47,7 @@ func (a *activeTransferHandler) Open() (net.Conn, error) {
 }
 
 func (a *activeTransferHandler) dial(ctx context.Context, laddr *net.TCPAddr) (net.Conn, error) {
-	dialer := net.Dialer{Control: Control}
+	dialer := net.Dialer{Control: a.control}
 	if laddr != nil {
 		dialer.LocalAddr = laddr
 	}
@@ -103,7 +106,9 @@ func (d *dataChannel) prepareActive(raddr *net.TCPAddr) error {
 		}
 	}
 
-	handler := &activeTransferHandler{raddr: raddr, timeout: seconds(settings.ConnectionTimeout)}
+	handler := &activeTransferHandler{
+		raddr: raddr, timeout: seconds(settings.ConnectionTimeout), control: d.env.sockets.dialControl,
+	}
 
 	if !settings.ActiveTransferPortNon20 {
 		if local, ok := d.env.local.(*net.TCPAddr); ok && local.Port > 1 {

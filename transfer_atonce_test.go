@@ -127,7 +127,7 @@ func TestOpenQueued(t *testing.T) {
 		require.NoError(t, err)
 
 		p := &passiveTransferHandler{
-			listener: listener, timeout: 5 * time.Second, clientIP: net.ParseIP(clientIP),
+			listener: listener, timeout: 5 * time.Second, clientIP: net.ParseIP(clientIP), queued: connectionQueued,
 			onTheft: func(net.Addr) { theft.Add(1) },
 		}
 		t.Cleanup(func() { _ = p.Close() })

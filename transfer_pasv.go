@@ -21,6 +21,9 @@ type passiveTransferHandler struct {
 	// kept is the listener when it outlives this transfer (KeepPassiveListener): the handler
 	// never closes it, and a deadline ends a wait on it.
 	kept *net.TCPListener
+	// queued sees whether a connection waits on the listener (socketOptions.queued); nil
+	// where it cannot, and then the connection is always opened by Open.
+	queued func(*net.TCPListener) bool
 
 	waitingPort
 }
@@ -81,7 +84,7 @@ const queuedAcceptWait = 100 * time.Millisecond
 // Open then waits for the client's.
 func (p *passiveTransferHandler) openQueued() (net.Conn, bool) {
 	listener, ok := p.listener.(*net.TCPListener)
-	if !ok || !connectionQueued(listener) {
+	if !ok || p.queued == nil || !p.queued(listener) {
 		return nil, false
 	}
 
@@ -128,6 +131,7 @@ var aLongTimeAgo = time.Unix(1, 0)
 type keptListener struct {
 	listener *net.TCPListener
 	port     int
+	queued   func(*net.TCPListener) bool // socketOptions.queued, never nil for a kept listener
 }
 
 // maxStaleConnections bounds the waiting connections a re-armed listener closes; a listener
@@ -138,7 +142,7 @@ const maxStaleConnections = 8
 // on it: none was made for the PASV about to be answered. It tells whether the queue is empty.
 func (k *keptListener) rearm() bool {
 	for range maxStaleConnections {
-		if !connectionQueued(k.listener) {
+		if !k.queued(k.listener) {
 			return true
 		}
 
@@ -152,7 +156,7 @@ func (k *keptListener) rearm() bool {
 		_ = conn.Close()
 	}
 
-	return !connectionQueued(k.listener)
+	return !k.queued(k.listener)
 }
 
 // releaseListener closes the kept passive listener, if any.
@@ -169,7 +173,7 @@ func (d *dataChannel) releaseListener() {
 // one a MainDriverExtensionPassiveWrapper wrapped.
 func (d *dataChannel) keepsListener() bool {
 	settings := d.env.settings
-	if !settings.KeepPassiveListener || !queueVisible {
+	if !settings.KeepPassiveListener || d.env.sockets.queued == nil {
 		return false
 	}
 
@@ -205,7 +209,7 @@ func (d *dataChannel) passiveListener() (listener net.Listener, kept *net.TCPLis
 	}
 
 	if tcp, ok := listener.(*net.TCPListener); ok && d.keepsListener() {
-		d.kept = &keptListener{listener: tcp, port: port}
+		d.kept = &keptListener{listener: tcp, port: port, queued: d.env.sockets.queued}
 
 		return tcp, tcp, port, nil
 	}
@@ -383,6 +387,7 @@ func (d *dataChannel) openPassivePort() (passivePort, int, error) {
 		listener: listener,
 		kept:     kept,
 		timeout:  timeout,
+		queued:   d.env.sockets.queued,
 		onTheft: func(addr net.Addr) {
 			level.Warn(logger).Log("event", "passive_connection_refused", "from", addr)
 		},

@@ -225,7 +225,7 @@ func statOp(lstat bool) func(f *Fs, name string) (string, error) {
 			return "", err
 		}
 
-		if _, ok := info.Sys().(*syscall.Stat_t); !ok {
+		if !hasSystemStat(info) {
 			return "", fmt.Errorf("Sys() is %T", info.Sys())
 		}
 
