@@ -325,7 +325,7 @@ func TestParseLISTArgs(t *testing.T) {
 	}
 }
 
-//nolint:paralleltest // AllocsPerRun counts the allocations of every goroutine: run alone.
+// Not parallel: AllocsPerRun counts the allocations of every goroutine, so it runs alone.
 func TestListingNoAllocs(t *testing.T) {
 	// An interface value already, as drivers return it: converting here would allocate in the loop.
 	var file os.FileInfo = listingTestFile{"some-file-name.txt", 123456, 0o644, listingTestNow.Add(-time.Hour)}

@@ -135,7 +135,7 @@ func checkMLSxSystemFacts(t *testing.T, dir string, fs afero.Fs) {
 	assert.Equal(t, map[string]string{"unique": want["unique"], "unix.group": want["unix.group"]}, facts)
 }
 
-//nolint:paralleltest // AllocsPerRun counts the allocations of every goroutine: run alone.
+// Not parallel: AllocsPerRun counts the allocations of every goroutine, so it runs alone.
 func TestMLSxEntryOfOsFileNoAllocs(t *testing.T) {
 	info, err := os.Stat(t.TempDir())
 	require.NoError(t, err)

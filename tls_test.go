@@ -331,7 +331,7 @@ func (d certDriver) VerifyConnection(_ ClientContext, user string, conn *tls.Con
 	certs := conn.ConnectionState().PeerCertificates
 	switch {
 	case len(certs) == 0:
-		return nil, nil //nolint:nilnil // no certificate: ask for the password
+		return nil, nil // no certificate: ask for the password
 	case certs[0].Subject.CommonName == user:
 		return d.fs, nil
 	default:
