@@ -56,6 +56,7 @@ type FtpServer struct {
 	zeroCopy    *zeroCopy        // how downloads skip the buffers: platformCopy, portableCopy in tests
 	sockets     *socketOptions   // platformSockets, portableSockets in tests
 	bandwidth   *serverBandwidth // server-wide limiters and per-connection limits, set by Listen
+	users       *userLimits      // sessions and shared limiters per user, set by Listen
 	passiveMux  *passiveMux      // shared passive ports (PassiveTransferPortMultiplexing), set by Listen
 	passiveIPs  *passiveBudget   // prepared passive ports per client IP, set by Listen
 
@@ -108,6 +109,7 @@ func (s *FtpServer) Listen() error {
 
 	s.settings = settings.withDefaults()
 	s.bandwidth = newServerBandwidth(s.settings)
+	s.users = newUserLimits()
 	s.passiveIPs = newPassiveBudget(s.settings.MaxPassivePortsPerIP)
 
 	listener := s.settings.Listener
