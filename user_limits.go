@@ -127,15 +127,3 @@ func (s *userSlot) release() {
 		delete(u.users, s.account)
 	}
 }
-
-// sessions returns how many sessions of account are logged in.
-func (u *userLimits) sessions(account string) int {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-
-	if state := u.users[account]; state != nil {
-		return state.sessions
-	}
-
-	return 0
-}
