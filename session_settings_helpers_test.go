@@ -1,9 +1,11 @@
 package ftpserver
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -190,7 +192,7 @@ func transferEach(t *testing.T, conns []*ftp.ServerConn, upload bool, name strin
 	for i, conn := range conns {
 		wg.Go(func() {
 			if upload {
-				errs[i] = conn.Stor(name+string(rune('0'+i)), strings.NewReader(string(content)))
+				errs[i] = conn.Stor(name+strconv.Itoa(i), bytes.NewReader(content))
 
 				return
 			}
@@ -219,8 +221,8 @@ func retrExpect(conn *ftp.ServerConn, name string, want []byte) error {
 		return err
 	}
 
-	got, err := io.ReadAll(r)
-	if err = errors.Join(err, r.Close()); err != nil {
+	got, readErr := io.ReadAll(r)
+	if err := errors.Join(readErr, r.Close()); err != nil {
 		return err
 	}
 

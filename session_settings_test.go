@@ -3,6 +3,7 @@ package ftpserver
 import (
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -331,7 +332,7 @@ func TestUserBandwidthShared(t *testing.T) {
 	}
 
 	for i := range conns {
-		got, err := afero.ReadFile(shared.Fs, "/half.bin"+string(rune('0'+i)))
+		got, err := afero.ReadFile(shared.Fs, "/half.bin"+strconv.Itoa(i))
 		require.NoError(t, err)
 		assert.Equal(t, sha256Hex(content), sha256Hex(got))
 	}
