@@ -300,8 +300,19 @@ func TestResolvePolicy(t *testing.T) {
 	}
 
 	for _, tt := range tests {
-		policy, err := resolvePolicy(settings, bw, newUserLimits(), tt.driver, "u")
+		users := newUserLimits()
+		policy, err := resolvePolicy(settings, bw, users, tt.driver, "u")
 		require.NoError(t, err, tt.name)
+
+		// Only a driver with the extension is counted.
+		counted := 0
+		if _, extended := tt.driver.(ClientDriverExtensionSessionSettings); extended {
+			counted = 1
+		}
+
+		assert.Equal(t, counted, users.sessions("u"), tt.name)
+		assert.Equal(t, counted == 1, policy.slot != nil, tt.name)
+
 		assert.Equal(t, tt.idle, policy.idle, tt.name)
 		assert.Equal(t, tt.stall, policy.stall, tt.name)
 		assert.Equal(t, tt.readOnly, policy.readOnly, tt.name)
