@@ -14,7 +14,9 @@ type ClientDriverExtensionBandwidth interface {
 	// bytes per second, for uploads (STOR, APPE, STOU) and downloads (RETR): a positive value
 	// replaces Settings.MaxUploadRate or MaxDownloadRate for this session, 0 keeps the
 	// setting, a negative value lifts the per-connection limit for this user. The server-wide
-	// limits (MaxServerUploadRate, MaxServerDownloadRate) apply to every user all the same.
+	// limits (MaxServerUploadRate, MaxServerDownloadRate) apply to every user all the same. A
+	// driver that also implements ClientDriverExtensionSessionSettings has the non-zero
+	// MaxUploadRate and MaxDownloadRate of its SessionSettings win over these.
 	Bandwidth() (upload, download int64)
 }
 
@@ -56,14 +58,17 @@ func newServerBandwidth(s *Settings) *serverBandwidth {
 	}
 }
 
-// sessionBandwidth holds the limiters of one logged-in session, shared by its transfers.
+// sessionBandwidth holds the limiters of one logged-in session, shared by its transfers: its
+// own, and its user's, shared with the user's other sessions (userLimits).
 type sessionBandwidth struct {
-	upload, download *rate.Limiter // nil: no limit
+	upload, download         *rate.Limiter // nil: no limit
+	userUpload, userDownload *rate.Limiter // nil: no per-user limit
 }
 
-// forSession returns the limiters of a session logged in with driver: the Settings' limits,
-// or the user's own when driver implements ClientDriverExtensionBandwidth.
-func (b *serverBandwidth) forSession(driver ClientDriver) sessionBandwidth {
+// forSession returns the per-connection limiters of a session logged in with driver: the
+// Settings' limits, or the user's own when driver implements ClientDriverExtensionBandwidth,
+// or those of own, the driver's SessionSettings, which win.
+func (b *serverBandwidth) forSession(driver ClientDriver, own SessionSettings) sessionBandwidth {
 	if b == nil {
 		return sessionBandwidth{}
 	}
@@ -75,6 +80,9 @@ func (b *serverBandwidth) forSession(driver ClientDriver) sessionBandwidth {
 		upload = userRate(upload, userUpload)
 		download = userRate(download, userDownload)
 	}
+
+	upload = userRate(upload, own.MaxUploadRate)
+	download = userRate(download, own.MaxDownloadRate)
 
 	return sessionBandwidth{upload: newLimiter(upload), download: newLimiter(download)}
 }
@@ -99,19 +107,21 @@ type throttle struct {
 	chunk    int // largest chunk to move between waits: the smallest burst
 }
 
-// limitersFor returns the limiters a transfer in direction obeys: the session's, then the
-// server-wide one. The session's comes first so that a session held back by its own limit
-// does not hold tokens of the server-wide one meanwhile (see throttle.wait).
+// limitersFor returns the limiters a transfer in direction obeys: the session's, then its
+// user's, then the server-wide one. The narrower come first so that a session held back by
+// its own limit does not hold tokens of the limiters it shares meanwhile (see throttle.wait).
 func (b *serverBandwidth) limitersFor(session sessionBandwidth, direction TransferDirection) []*rate.Limiter {
 	var limiters []*rate.Limiter
 
 	if direction == TransferUpload {
 		limiters = appendLimiter(limiters, session.upload)
+		limiters = appendLimiter(limiters, session.userUpload)
 		if b != nil {
 			limiters = appendLimiter(limiters, b.upload)
 		}
 	} else {
 		limiters = appendLimiter(limiters, session.download)
+		limiters = appendLimiter(limiters, session.userDownload)
 		if b != nil {
 			limiters = appendLimiter(limiters, b.download)
 		}
@@ -146,7 +156,7 @@ func appendLimiter(limiters []*rate.Limiter, l *rate.Limiter) []*rate.Limiter {
 
 // wait blocks until every limiter allows n more bytes (n <= th.chunk), and fails when the
 // transfer is aborted meanwhile. The session's limiter is waited for first, so a session held
-// back by its own limit does not hold tokens of the server-wide one meanwhile.
+// back by its own limit does not hold tokens of the shared ones meanwhile.
 func (th *throttle) wait(n int) error {
 	for _, l := range th.limiters {
 		if err := l.WaitN(th.ctx, n); err != nil {

@@ -63,7 +63,9 @@ type clientHandler struct {
 	tlsRequirement TLSRequirement
 	extra          any
 
-	limits sessionBandwidth // the logged-in user's per-connection limiters, also under mu
+	// policy, also under mu, is the settings' until a login resolves the user's
+	// (session_settings.go), and again after REIN.
+	policy sessionPolicy
 }
 
 // sessionState is the protocol state a client builds with commands, owned by the serve
@@ -112,6 +114,7 @@ func newClientHandler(s *FtpServer, conn net.Conn, id uint32) *clientHandler {
 		rawConn:        conn,
 		closed:         make(chan struct{}),
 		tlsRequirement: s.settings.TLSRequired,
+		policy:         serverPolicy(s.settings),
 	}
 	c.sessionState.reset(s.settings)
 	c.loginState.reset()
@@ -221,12 +224,12 @@ func (c *clientHandler) greet() bool {
 	return true
 }
 
-// readDeadline is when the next command must have arrived: the idle timeout, and for a client
-// not logged in yet, no later than the login timeout.
+// readDeadline is when the next command must have arrived: the idle timeout (the user's once
+// logged in), and for a client not logged in yet, no later than the login timeout.
 func (c *clientHandler) readDeadline() time.Time {
 	var deadline time.Time
 
-	if idle := seconds(c.settings.IdleTimeout); idle > 0 {
+	if idle := c.sessionPolicy().idle; idle > 0 {
 		deadline = time.Now().Add(idle)
 	}
 
@@ -341,6 +344,8 @@ func (c *clientHandler) admit(verb, param string, cmd commandDesc) bool {
 		c.reply(StatusSyntaxErrorParameters, verb+" needs an argument")
 	case cmd.refusedAfterEPSVAll && c.epsvAll:
 		c.reply(StatusBadCommandSequence, "Only EPSV is allowed after EPSV ALL")
+	case cmd.changesFiles(param) && c.sessionPolicy().readOnly:
+		c.reply(StatusActionNotTaken, "Permission denied: read-only session")
 	case cmd.dataConn && !c.transferAllowed():
 		// transferAllowed has answered.
 	default:

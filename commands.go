@@ -46,6 +46,10 @@ type commandDesc struct {
 	// refusedAfterEPSVAll: RFC 2428 4 has the server refuse every data connection setup command
 	// but EPSV once the client sent EPSV ALL.
 	refusedAfterEPSVAll bool
+	// writes: the command changes files, so a read-only session (SessionSettings.ReadOnly) is
+	// refused it; writesWith says so of a command that changes files only with some arguments.
+	writes     bool
+	writesWith func(param string) bool
 
 	disabledBy func(*Settings) bool // non-nil: the setting that turns the verb off
 	// bareDisabledBy is the setting that turns off the verb's argument-less form only (502), once
@@ -82,6 +86,11 @@ func directionOf(verb string) TransferDirection {
 // has replied.
 func (d commandDesc) waitsForTransfer(param string) bool {
 	return !d.duringTransfer || (d.queuedWithParam && param != "")
+}
+
+// changesFiles tells whether the command, with param, changes files.
+func (d commandDesc) changesFiles(param string) bool {
+	return d.writes || (d.writesWith != nil && d.writesWith(param))
 }
 
 // bareDisabled tells whether the command, with param, is the argument-less form a setting
@@ -140,7 +149,7 @@ func commandTable() map[string]commandDesc {
 		"NOOP": {handle: (*clientHandler).handleNOOP, open: true, duringTransfer: true},
 		"CLNT": {handle: (*clientHandler).handleCLNT, open: true, feat: feat("CLNT")},
 		"SITE": {
-			handle: (*clientHandler).handleSITE, needsParam: true,
+			handle: (*clientHandler).handleSITE, needsParam: true, writesWith: siteWrites,
 			disabledBy: func(s *Settings) bool { return s.DisableSite },
 		},
 		"TYPE": {handle: (*clientHandler).handleTYPE, needsParam: true},
@@ -154,10 +163,10 @@ func commandTable() map[string]commandDesc {
 		"XCUP": {handle: (*clientHandler).handleCDUP},
 		"PWD":  {handle: (*clientHandler).handlePWD},
 		"XPWD": {handle: (*clientHandler).handlePWD},
-		"MKD":  {handle: (*clientHandler).handleMKD, needsParam: true},
-		"XMKD": {handle: (*clientHandler).handleMKD, needsParam: true},
-		"RMD":  {handle: (*clientHandler).handleRMD, needsParam: true},
-		"XRMD": {handle: (*clientHandler).handleRMD, needsParam: true},
+		"MKD":  {handle: (*clientHandler).handleMKD, needsParam: true, writes: true},
+		"XMKD": {handle: (*clientHandler).handleMKD, needsParam: true, writes: true},
+		"RMD":  {handle: (*clientHandler).handleRMD, needsParam: true, writes: true},
+		"XRMD": {handle: (*clientHandler).handleRMD, needsParam: true, writes: true},
 		"LIST": {handle: (*clientHandler).handleLIST, dataConn: true, direction: TransferDownload},
 		"NLST": {handle: (*clientHandler).handleNLST, dataConn: true, direction: TransferDownload},
 		"MLSD": {
@@ -173,22 +182,28 @@ func commandTable() map[string]commandDesc {
 		"RETR": {handle: (*clientHandler).handleRETR, needsParam: true, dataConn: true, direction: TransferDownload},
 		"STOR": {
 			handle: (*clientHandler).handleSTOR, needsParam: true, dataConn: true, direction: TransferUpload,
-			replacesFile: true,
+			replacesFile: true, writes: true,
 		},
-		"APPE": {handle: (*clientHandler).handleAPPE, needsParam: true, dataConn: true, direction: TransferUpload},
-		"STOU": {handle: (*clientHandler).handleSTOU, dataConn: true, direction: TransferUpload},
+		"APPE": {
+			handle: (*clientHandler).handleAPPE, needsParam: true, dataConn: true, direction: TransferUpload,
+			writes: true,
+		},
+		"STOU": {handle: (*clientHandler).handleSTOU, dataConn: true, direction: TransferUpload, writes: true},
 		"REST": {handle: (*clientHandler).handleREST, needsParam: true, feat: feat("REST STREAM")},
 		"ABOR": {handle: (*clientHandler).handleABOR, duringTransfer: true},
 		"ALLO": {handle: (*clientHandler).handleALLO, needsParam: true},
 		"AVBL": {handle: (*clientHandler).handleAVBL, feat: (*clientHandler).featAVBL},
-		"DELE": {handle: (*clientHandler).handleDELE, needsParam: true},
-		"RNFR": {handle: (*clientHandler).handleRNFR, needsParam: true},
-		"RNTO": {handle: (*clientHandler).handleRNTO, needsParam: true},
-		"COMB": {handle: (*clientHandler).handleCOMB, needsParam: true, feat: feat("COMB"), disabledBy: combDisabled},
+		"DELE": {handle: (*clientHandler).handleDELE, needsParam: true, writes: true},
+		"RNFR": {handle: (*clientHandler).handleRNFR, needsParam: true, writes: true},
+		"RNTO": {handle: (*clientHandler).handleRNTO, needsParam: true, writes: true},
+		"COMB": {
+			handle: (*clientHandler).handleCOMB, needsParam: true, writes: true, feat: feat("COMB"),
+			disabledBy: combDisabled,
+		},
 		"SIZE": {handle: (*clientHandler).handleSIZE, needsParam: true, feat: feat("SIZE")},
 		"MDTM": {handle: (*clientHandler).handleMDTM, needsParam: true, feat: feat("MDTM")},
 		"MFMT": {
-			handle: (*clientHandler).handleMFMT, feat: feat("MFMT"), // 500 without an argument
+			handle: (*clientHandler).handleMFMT, feat: feat("MFMT"), writes: true, // 500 without an argument
 			disabledBy: func(s *Settings) bool { return s.DisableMFMT },
 		},
 

@@ -118,6 +118,7 @@ type transferSetup struct {
 	secure   func(net.Conn) (net.Conn, error) // the PROT P handshake; nil: a clear connection
 	deflate  int                              // flate level under MODE Z, 0 in MODE S
 	limiters []*rate.Limiter                  // the bandwidth limits of its direction
+	stall    time.Duration                    // the stall timeout of its data connection; 0: none
 }
 
 // transferIO is what a job moves data through: the open data connection, the transfer's byte
@@ -224,7 +225,7 @@ func (d *dataChannel) begin(job transferJob, setup transferSetup, data transferH
 		ctx:      t.ctx,
 		counter:  &t.bytes,
 		limit:    newThrottle(t.ctx, setup.limiters),
-		stall:    seconds(d.env.settings.TransferStallTimeout),
+		stall:    setup.stall,
 		buffers:  d.env.buffers,
 		zeroCopy: d.env.zeroCopy,
 	}

@@ -16,7 +16,9 @@ const (
 	// EventLoginSucceeded: a user logged in, by password or by TLS certificate.
 	EventLoginSucceeded
 	// EventLoginFailed: a login failed (PASS refused by AuthUser, USER refused by PreAuthUser,
-	// TLS certificate refused by VerifyConnection); Err is the driver's error.
+	// TLS certificate refused by VerifyConnection); Err is the driver's error. A login the
+	// driver accepted but that its user's SessionSettings.MaxSessions refuses is reported too,
+	// with an Err wrapping ErrTooManySessions.
 	EventLoginFailed
 	// EventTransferEnded: a data transfer (RETR, STOR, APPE, STOU, LIST, NLST, MLSD) ended,
 	// completed or not.

@@ -90,8 +90,9 @@ func (c *clientHandler) verifyCertificate(user string) bool {
 
 		return true
 	case driver != nil:
-		c.login(driver)
-		c.reply(StatusAuthProceed, "Logged in with TLS certificate")
+		if c.login(driver) {
+			c.reply(StatusAuthProceed, "Logged in with TLS certificate")
+		}
 
 		return true
 	default:
@@ -131,22 +132,56 @@ func (c *clientHandler) handlePASS(pass string) {
 		return
 	}
 
-	c.login(driver)
+	if !c.login(driver) {
+		return
+	}
+
 	level.Info(c.logger).Log("event", "login", "user", c.user)
 	c.reply(StatusUserLoggedIn, orDefault(msg, "User logged in, proceed"))
 }
 
-// login makes driver the session's file system, reads the user's bandwidth limits from it and
-// reports the login; c.user is the user's name.
-func (c *clientHandler) login(driver ClientDriver) {
-	limits := c.server.bandwidth.forSession(driver)
+// login makes driver the session's file system, resolves the user's policy with it (bandwidth
+// limits, SessionSettings) and reports the login; c.user is the user's name. It tells whether
+// the user is logged in: a user who has all the sessions SessionSettings.MaxSessions allows is
+// answered 421 and the session ends.
+func (c *clientHandler) login(driver ClientDriver) bool {
+	policy, err := resolvePolicy(c.settings, c.server.bandwidth, c.server.users, driver, c.user)
+	if err != nil {
+		level.Warn(c.logger).Log("event", "login_refused", "user", c.user, "remote", c.RemoteAddr(), "err", err)
+		c.emit(Event{Kind: EventLoginFailed, User: c.user, Err: err})
+		c.reply(StatusServiceNotAvailable, "Too many sessions for this user; try again later")
+		c.endSession(endUserSessions)
+
+		return false
+	}
 
 	c.mu.Lock()
 	c.driver = driver
-	c.limits = limits
+	c.policy = policy
 	c.mu.Unlock()
 
 	c.emit(Event{Kind: EventLoginSucceeded, User: c.user})
+
+	return true
+}
+
+// sessionPolicy returns the session's policy: the user's once logged in, else the settings'.
+func (c *clientHandler) sessionPolicy() sessionPolicy {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+
+	return c.policy
+}
+
+// logout returns the session to the settings' policy and gives its place among its user's
+// sessions back: REIN, or the end of the session.
+func (c *clientHandler) logout() {
+	c.mu.Lock()
+	slot := c.policy.slot
+	c.policy = serverPolicy(c.settings)
+	c.mu.Unlock()
+
+	slot.release()
 }
 
 // handleACCT: no account is ever needed once logged in (RFC 959 4.1.1).
@@ -171,6 +206,7 @@ func (c *clientHandler) handleREIN(string) {
 	c.loginState.reset()
 	c.mu.Unlock()
 
+	c.logout()
 	c.reply(StatusServiceReady, "Service ready for new user")
 }
 

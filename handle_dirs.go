@@ -426,8 +426,13 @@ func (c *clientHandler) listDir() string {
 	return c.path
 }
 
-// readOnly tells whether the user's file system refuses every change, for the MLST perm fact.
+// readOnly tells whether the session may change no file, for the MLST perm fact: its user's
+// SessionSettings say so, or its file system refuses every change.
 func (c *clientHandler) readOnly() bool {
+	if c.sessionPolicy().readOnly {
+		return true
+	}
+
 	_, ro := c.fs().(*afero.ReadOnlyFs)
 
 	return ro

@@ -58,18 +58,19 @@ func (c *clientHandler) handleRETR(param string) {
 	})
 }
 
-// startTransfer runs job on the prepared data connection under this session's PROT, MODE
-// and bandwidth limits.
+// startTransfer runs job on the prepared data connection under this session's PROT, MODE,
+// bandwidth limits and stall timeout.
 func (c *clientHandler) startTransfer(job transferJob) {
 	c.mu.Lock()
 	protected := c.transferTLS
-	limits := c.limits
+	policy := c.policy
 	c.mu.Unlock()
 
 	setup := transferSetup{
 		user:     c.user,
 		deflate:  deflateLevel(c.mode, c.settings),
-		limiters: c.server.bandwidth.limitersFor(limits, job.direction),
+		limiters: c.server.bandwidth.limitersFor(policy.bandwidth, job.direction),
+		stall:    policy.stall,
 	}
 
 	if protected {

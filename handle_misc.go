@@ -224,6 +224,19 @@ func (c *clientHandler) handleSTRU(param string) {
 	c.reply(StatusNotImplementedParam, "Unsupported structure "+quoteVerb(param))
 }
 
+// siteWrites tells whether a SITE argument names one of the built-in subcommands that change
+// files, which a read-only session is refused before the driver's own SITE is asked.
+func siteWrites(param string) bool {
+	sub, _, _ := strings.Cut(param, " ")
+
+	switch strings.ToUpper(sub) {
+	case "CHMOD", "CHOWN", "SYMLINK", "MKDIR", "RMDIR":
+		return true
+	default:
+		return false
+	}
+}
+
 // handleSITE runs a site-specific command: the driver's own first, then the built-in ones.
 func (c *clientHandler) handleSITE(param string) {
 	if site, ok := c.fs().(ClientDriverExtensionSite); ok {

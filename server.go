@@ -26,8 +26,10 @@ type FtpServer struct {
 	//     filter out info or drop its own line; and "disconnected" (each ended session, with
 	//     its duration and a "reason": quit, client_gone, idle_timeout, login_timeout,
 	//     login_failures, certificate_refused, refused, tls_required, tls_failed,
-	//     greeting_refused, server_stop, server_shutdown, closed_by_driver or panic);
-	//   - warn: refusals and abuse ("refused", "login_failed", "too_many_login_failures",
+	//     greeting_refused, server_stop, server_shutdown, closed_by_driver, user_sessions or
+	//     panic);
+	//   - warn: refusals and abuse ("refused", "login_failed", "login_refused" (a user's
+	//     SessionSettings.MaxSessions reached), "too_many_login_failures",
 	//     "bounce_refused", "passive_connection_refused", "passive_port_refused", "data_tls_refused",
 	//     "proxy_header_refused", "host_refused" at info), and configuration or storage trouble
 	//     ("passive_listen_failed", "passive_port_range_invalid", "public_ip_resolver_failed",
@@ -56,6 +58,7 @@ type FtpServer struct {
 	zeroCopy    *zeroCopy        // how downloads skip the buffers: platformCopy, portableCopy in tests
 	sockets     *socketOptions   // platformSockets, portableSockets in tests
 	bandwidth   *serverBandwidth // server-wide limiters and per-connection limits, set by Listen
+	users       *userLimits      // sessions and shared limiters per user, set by Listen
 	passiveMux  *passiveMux      // shared passive ports (PassiveTransferPortMultiplexing), set by Listen
 	passiveIPs  *passiveBudget   // prepared passive ports per client IP, set by Listen
 
@@ -108,6 +111,7 @@ func (s *FtpServer) Listen() error {
 
 	s.settings = settings.withDefaults()
 	s.bandwidth = newServerBandwidth(s.settings)
+	s.users = newUserLimits()
 	s.passiveIPs = newPassiveBudget(s.settings.MaxPassivePortsPerIP)
 
 	listener := s.settings.Listener

@@ -29,6 +29,7 @@ const (
 	endPanic                        // a handler or the driver panicked in the serve goroutine
 	endLineTooLong                  // a command line passed MaxCommandLineLength (answered 500)
 	endHTTPRequest                  // a line that looks like HTTP came before login
+	endUserSessions                 // the user already had SessionSettings.MaxSessions sessions
 )
 
 // endReasonInfo is the name a reason is logged with and, for a reason whose words are fixed,
@@ -56,6 +57,7 @@ var endReasonInfo = [...]struct {
 	endPanic:              {name: "panic", farewell: "Internal error, closing control connection"},
 	endLineTooLong:        {name: "line_too_long"},
 	endHTTPRequest:        {name: "http_request", farewell: "This is an FTP server, not an HTTP one; closing"},
+	endUserSessions:       {name: "user_sessions"},
 }
 
 // String returns the name the disconnect log line gives the reason.
@@ -134,6 +136,7 @@ func (c *clientHandler) finish() {
 
 	c.data.abort()
 	c.data.close()
+	c.logout()
 
 	_ = c.conn.Close()
 

@@ -187,7 +187,7 @@ func TestDeployingUsersExample(t *testing.T) {
 	require.NoError(t, err)
 
 	// The example users file of docs/deploying.md loads.
-	_, block, found := strings.Cut(string(doc), "```\n# name:bcrypt-hash:home:access\n")
+	_, block, found := strings.Cut(string(doc), "```\n# name:bcrypt-hash:home:access[:settings]\n")
 	require.True(t, found, "no example users file")
 
 	block, _, found = strings.Cut(block, "```")
@@ -195,7 +195,13 @@ func TestDeployingUsersExample(t *testing.T) {
 
 	table, err := parseUsers(strings.NewReader(block), "deploying.md")
 	require.NoError(t, err)
-	assert.Len(t, table.accounts, 3)
+	assert.Len(t, table.accounts, 4)
 	assert.True(t, table.accounts["guest"].readOnly)
 	assert.Equal(t, "/", table.accounts["admin"].home)
+
+	partner := table.accounts["partner"].settings
+	assert.Equal(t, time.Hour, partner.IdleTimeout)
+	assert.Equal(t, int64(1<<20), partner.MaxUserDownloadRate)
+	assert.Equal(t, 2, partner.MaxSessions)
+	assert.True(t, partner.ReadOnly)
 }

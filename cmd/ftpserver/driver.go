@@ -342,15 +342,22 @@ type clientDriver struct {
 	afero.Fs
 
 	available func(dirName string) (int64, error)
-	readOnly  bool // Fs refuses every write
+	readOnly  bool                      // Fs refuses every write
+	settings  ftpserver.SessionSettings // the user's own, from -users; zero for -user
 }
 
 var (
-	_ ftpserver.MainDriverExtensionHost             = (*driver)(nil)
-	_ ftpserver.ClientDriver                        = (*clientDriver)(nil)
-	_ ftpserver.ClientDriverExtensionAvailableSpace = (*clientDriver)(nil)
-	_ ftpserver.ClientDriverExtensionSymlink        = (*clientDriver)(nil)
+	_ ftpserver.MainDriverExtensionHost              = (*driver)(nil)
+	_ ftpserver.ClientDriver                         = (*clientDriver)(nil)
+	_ ftpserver.ClientDriverExtensionAvailableSpace  = (*clientDriver)(nil)
+	_ ftpserver.ClientDriverExtensionSymlink         = (*clientDriver)(nil)
+	_ ftpserver.ClientDriverExtensionSessionSettings = (*clientDriver)(nil)
 )
+
+// SessionSettings gives the library the user's settings from -users, once per login.
+func (c *clientDriver) SessionSettings() ftpserver.SessionSettings {
+	return c.settings
+}
 
 // GetAvailableSpace answers AVBL: the free space of the file system holding dirName for -root,
 // memoryCapacity less the bytes stored for the in-memory file system.

@@ -176,7 +176,7 @@ func TestProcessUsersReloadOnSIGHUP(t *testing.T) {
 
 	refusedLogin(t, proc.addr, "alice", "alice-pw")
 	carolAgain := loginAs(t, proc.addr, "carol", "carol-pw")
-	requireReply(t, carolAgain.MakeDir("/d"), 550, `Could not create "/d" : permission denied`)
+	requireReply(t, carolAgain.MakeDir("/d"), 550, "Permission denied: read-only session")
 
 	// A file gone is refused alike.
 	require.NoError(t, os.Remove(users))
@@ -197,7 +197,7 @@ func TestProcessMalformedUsersFile(t *testing.T) {
 
 	require.ErrorAs(t, err, &exit, "the server must not start: %s", out)
 	assert.Equal(t, 1, exit.ExitCode())
-	assert.Equal(t, "ftpserver: -users: "+users+":3: 3 fields separated by ':', want 4: name:bcrypt-hash:home:ro|rw\n",
+	assert.Equal(t, "ftpserver: -users: "+users+":3: 3 fields separated by ':', want 4 or 5: name:bcrypt-hash:home:ro|rw[:settings]\n",
 		string(out))
 }
 

@@ -42,8 +42,8 @@ func reloadOnSIGHUP(d *driver, logger log.Logger) (stop func()) {
 }
 
 // reload reads the -users file and the -cert/-key pair again. What no longer loads is logged
-// at level error and the server keeps what it had; sessions keep the file system of their login
-// and TLS sessions their certificate either way.
+// at level error and the server keeps what it had; sessions keep the file system and settings
+// of their login and TLS sessions their certificate either way.
 func (d *driver) reload(logger log.Logger) {
 	if d.cfg.usersFile == "" && d.certs == nil {
 		_ = level.Info(logger).Log("msg", "SIGHUP: nothing to reload (no -users, no -cert)")

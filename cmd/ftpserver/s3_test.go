@@ -113,7 +113,7 @@ func TestRunUsersOnS3(t *testing.T) {
 	assert.Equal(t, sha256.Sum256(data), download(t, alice, "/a.bin"))
 
 	assert.Empty(t, names(t, bob))
-	requireReply(t, bob.Stor("/b.bin", bytes.NewReader(data)), 550, "Could not access file: permission denied")
+	requireReply(t, bob.Stor("/b.bin", bytes.NewReader(data)), 550, "Permission denied: read-only session")
 
 	// Each home is a key prefix, made at the user's first login.
 	keys := gw.Keys(t, bucket)

@@ -22,20 +22,24 @@ import (
 	"github.com/ftpkit/ftpserver/rootfs"
 )
 
-// The -users file holds one user per line, four fields separated by colons:
+// The -users file holds one user per line, four fields separated by colons, and an optional
+// fifth, the user's own settings (users_policy.go):
 //
-//	# name:bcrypt-hash:home:access
+//	# name:bcrypt-hash:home:access[:settings]
 //	alice:$2a$10$...:/alice:rw
 //	guest:$2a$10$...:/pub:ro
+//	partner:$2a$10$...:/partner:ro:idle=1h,user-down=1MiB,sessions=2
 //
 // Blank lines and lines starting with # are skipped. The name is case-sensitive, without
 // spaces or colons; the hash is a bcrypt hash as -hash-password prints it; home is a directory
 // under -root (an S3 key prefix with -s3-bucket, "/" for the whole root), created at the first
-// login, that may not hold ".."; access is ro (every write refused) or rw. The format is that of
+// login, that may not hold ".."; access is ro (every command that writes refused with 550
+// before the file system is asked) or rw. The format is that of
 // /etc/passwd and htpasswd: one line per user, edited with any editor, each error reported with
 // its line number, and no colon in a bcrypt hash.
 
-// userFields is the number of colon-separated fields of a -users line.
+// userFields is the number of colon-separated fields of a -users line, without the optional
+// settings.
 const userFields = 4
 
 // bcryptHashLength is the length of a bcrypt hash: "$2a$10$", 22 characters of salt and 31 of
@@ -62,7 +66,8 @@ type account struct {
 	hash     []byte // bcrypt
 	home     string // clean, absolute; "/" is the whole root
 	readOnly bool
-	line     int // where the file defines it, for the message about a duplicate
+	settings ftpserver.SessionSettings // the settings field, with ReadOnly from access
+	line     int                       // where the file defines it, for the message about a duplicate
 }
 
 // userTable is the content of one read of the -users file. It is never changed once built: a
@@ -77,8 +82,9 @@ type userTable struct {
 // registerUsersFlags adds -users and -hash-password to flags.
 func registerUsersFlags(flags *flag.FlagSet, cfg *config) {
 	flags.StringVar(&cfg.usersFile, "users", "",
-		"serve the users of `FILE`, one per line name:bcrypt-hash:home:ro|rw, re-read on SIGHUP, "+
-			"instead of -user and -pass")
+		"serve the users of `FILE`, one per line name:bcrypt-hash:home:ro|rw[:settings], re-read on SIGHUP, "+
+			"instead of -user and -pass (settings: idle=1h,stall=5m,up=10M,down=10M,user-up=20M,user-down=20M,"+
+			"sessions=2)")
 	flags.BoolVar(&cfg.hashPassword, "hash-password", false,
 		"read a password from stdin, print its bcrypt hash for -users, and exit")
 }
@@ -162,11 +168,13 @@ func parseUsers(r io.Reader, name string) (*userTable, error) {
 	return table, nil
 }
 
-// parseUserLine parses "name:hash:home:access" and returns the account and its hash's cost.
+// parseUserLine parses "name:hash:home:access[:settings]" and returns the account and its
+// hash's cost.
 func parseUserLine(line string) (*account, int, error) {
 	fields := strings.Split(line, ":")
-	if len(fields) != userFields {
-		return nil, 0, fmt.Errorf("%d fields separated by ':', want 4: name:bcrypt-hash:home:ro|rw", len(fields))
+	if len(fields) != userFields && len(fields) != userFields+1 {
+		return nil, 0, fmt.Errorf("%d fields separated by ':', want 4 or 5: name:bcrypt-hash:home:ro|rw[:settings]",
+			len(fields))
 	}
 
 	name, hash, home, access := fields[0], fields[1], fields[2], fields[3]
@@ -200,6 +208,16 @@ func parseUserLine(line string) (*account, int, error) {
 	default:
 		return nil, 0, fmt.Errorf("user %q: access %q: want ro or rw", name, access)
 	}
+
+	if len(fields) > userFields {
+		if acct.settings, err = parseUserSettings(fields[userFields]); err != nil {
+			return nil, 0, fmt.Errorf("user %q: %w", name, err)
+		}
+	}
+
+	acct.settings.ReadOnly = acct.readOnly
+	// Names are case-sensitive here: "Alice" and "alice" are two users, with limits of their own.
+	acct.settings.Account = name
 
 	return acct, cost, nil
 }
@@ -296,11 +314,13 @@ func (d *driver) accountDriver(cc ftpserver.ClientContext, acct *account) (ftpse
 	}
 
 	if acct.readOnly {
-		// Every write answers 550 "Permission denied": ReadOnlyFs fails them with EPERM.
+		// The library refuses every command that writes (SessionSettings.ReadOnly), before the
+		// file system is asked; ReadOnlyFs, failing writes with EPERM, is there in case one
+		// slips through.
 		fs = afero.NewReadOnlyFs(fs)
 	}
 
-	client := &clientDriver{Fs: fs, available: available, readOnly: acct.readOnly}
+	client := &clientDriver{Fs: fs, available: available, readOnly: acct.readOnly, settings: acct.settings}
 
 	return client.withLinks(d.fs), nil
 }

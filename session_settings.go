@@ -1,0 +1,133 @@
+package ftpserver
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ErrTooManySessions is the error of the EventLoginFailed reported when a login is refused
+// because its user already has SessionSettings.MaxSessions sessions.
+var ErrTooManySessions = errors.New("too many sessions for this user")
+
+// ClientDriverExtensionSessionSettings lets a driver give each user settings of its own: a
+// longer idle timeout for a slow partner, a bandwidth cap and read-only access for an
+// untrusted one, twenty sessions for an automated uploader and two for a person.
+type ClientDriverExtensionSessionSettings interface {
+	// SessionSettings is called once per login, on the ClientDriver that AuthUser (or
+	// VerifyConnection) returned, right after it returned; the session keeps the result until
+	// it ends or REIN logs it out, so a driver that changes its answer (after reloading its
+	// users, say) changes the sessions that log in afterwards. A login beyond MaxSessions is
+	// answered 421 and its connection closed.
+	SessionSettings() SessionSettings
+}
+
+// SessionSettings are the settings of one logged-in session that a driver chooses through
+// ClientDriverExtensionSessionSettings. The zero value keeps the server's settings: a field
+// left at zero keeps the value of the Settings field it names, or no limit where Settings has
+// none (the per-user fields), and a negative duration or rate lifts the limit for this session.
+//
+// "User", for the per-user fields, is the account the session counts against: Account, or
+// else the name the client logged in with, in lower case, so that "Alice" and "alice" share
+// their limits.
+type SessionSettings struct {
+	// IdleTimeout replaces Settings.IdleTimeout once the user is logged in: with no command
+	// for that long, and no transfer running, the session is closed with 421.
+	IdleTimeout time.Duration
+	// TransferStallTimeout replaces Settings.TransferStallTimeout for the session's transfers:
+	// one whose data connection moves nothing for that long is aborted with 426.
+	TransferStallTimeout time.Duration
+
+	// MaxUploadRate and MaxDownloadRate replace Settings.MaxUploadRate and MaxDownloadRate,
+	// the limits of each of the session's connections, in bytes per second. They also win
+	// over what a ClientDriverExtensionBandwidth of the same driver returns; a zero field
+	// leaves that extension's value, then the setting, in force.
+	MaxUploadRate   int64
+	MaxDownloadRate int64
+
+	// MaxUserUploadRate and MaxUserDownloadRate bound the uploads and downloads of all of the
+	// user's sessions on this server together, in bytes per second, on top of each
+	// connection's limit and under the server-wide ones (MaxServerUploadRate,
+	// MaxServerDownloadRate). The user's sessions share one limiter per direction: the latest
+	// login that sets a rate sets it for all of them. A session whose field is zero or negative
+	// takes no part in the sharing.
+	MaxUserUploadRate   int64
+	MaxUserDownloadRate int64
+
+	// MaxSessions bounds how many sessions of the user may be logged in at once; the login
+	// beyond it gets "421 Too many sessions for this user" and its connection is closed, as the
+	// client may try again later. A session stops counting when it ends, however it ends, or
+	// when REIN logs it out. The limit is the refused login's own value: sessions already
+	// logged in are never closed by it. Zero or negative: no limit.
+	MaxSessions int
+
+	// ReadOnly refuses every command that changes files (STOR, APPE, STOU, DELE, RMD, XRMD,
+	// MKD, XMKD, RNFR, RNTO, MFMT, COMB, and SITE CHMOD, CHOWN, SYMLINK, MKDIR and RMDIR) with
+	// "550 Permission denied: read-only session", before the driver is called; MLSD and MLST
+	// offer no writing permission in their perm fact. Other SITE subcommands go to the
+	// driver's ClientDriverExtensionSite, which must refuse those of its own that write.
+	ReadOnly bool
+
+	// Account, when not empty, is the name the per-user fields count this session under,
+	// compared as it is: several login names can then share one account's limits.
+	Account string
+}
+
+// sessionPolicy is what a login decided for the rest of its session: the timeouts, the
+// bandwidth limiters, read-only access and the session's place among its user's.
+type sessionPolicy struct {
+	idle, stall time.Duration // 0: none
+	readOnly    bool
+	bandwidth   sessionBandwidth
+	slot        *userSlot // nil: the session counts against no user
+}
+
+// serverPolicy returns the policy of a session that is not logged in: the settings'.
+func serverPolicy(s *Settings) sessionPolicy {
+	return sessionPolicy{idle: seconds(s.IdleTimeout), stall: seconds(s.TransferStallTimeout)}
+}
+
+// resolvePolicy asks driver, once, for its session settings and returns the policy of the
+// session user logs in with. It fails with an error wrapping ErrTooManySessions when the
+// user's account has no room for one more session.
+func resolvePolicy(s *Settings, b *serverBandwidth, users *userLimits, driver ClientDriver, user string,
+) (sessionPolicy, error) {
+	policy := serverPolicy(s)
+
+	ext, ok := driver.(ClientDriverExtensionSessionSettings)
+	if !ok {
+		policy.bandwidth = b.forSession(driver, SessionSettings{})
+
+		return policy, nil
+	}
+
+	own := ext.SessionSettings()
+	policy.idle = sessionDuration(policy.idle, own.IdleTimeout)
+	policy.stall = sessionDuration(policy.stall, own.TransferStallTimeout)
+	policy.readOnly = own.ReadOnly
+
+	slot, ok := users.acquire(accountOf(user, own.Account), own.MaxSessions, own.MaxUserUploadRate,
+		own.MaxUserDownloadRate)
+	if !ok {
+		return sessionPolicy{}, fmt.Errorf("%w (at most %d)", ErrTooManySessions, own.MaxSessions)
+	}
+
+	policy.slot = slot
+	policy.bandwidth = b.forSession(driver, own)
+	policy.bandwidth.userUpload, policy.bandwidth.userDownload = slot.upload, slot.download
+
+	return policy, nil
+}
+
+// sessionDuration applies a session's own duration to the server's: positive replaces it,
+// negative lifts it, zero keeps it.
+func sessionDuration(server, own time.Duration) time.Duration {
+	switch {
+	case own > 0:
+		return own
+	case own < 0:
+		return 0
+	default:
+		return server
+	}
+}
