@@ -221,9 +221,17 @@ func TestEventKindString(t *testing.T) {
 	for kind, name := range map[EventKind]string{
 		EventConnected: "connected", EventLoginSucceeded: "login_succeeded", EventLoginFailed: "login_failed",
 		EventTransferEnded: "transfer_ended", EventDisconnected: "disconnected", 0: "unknown",
+		EventFileDeleted: "file_deleted", EventDirCreated: "dir_created", EventDirRemoved: "dir_removed",
+		EventRenamed: "renamed", EventModeChanged: "mode_changed", EventOwnerChanged: "owner_changed",
+		EventSymlinkCreated: "symlink_created", EventTimeChanged: "time_changed", EventCombined: "combined",
+		EventCombined + 1: "unknown", -1: "unknown",
 	} {
 		assert.Equal(t, name, kind.String())
 	}
+
+	// Programs may have stored the values: the first five keep theirs.
+	assert.Equal(t, []EventKind{1, 2, 3, 4, 5},
+		[]EventKind{EventConnected, EventLoginSucceeded, EventLoginFailed, EventTransferEnded, EventDisconnected})
 
 	assert.Equal(t, "upload", TransferUpload.String())
 	assert.Equal(t, "download", TransferDownload.String())

@@ -58,6 +58,9 @@ type FtpServer struct {
 	bandwidth   *serverBandwidth // server-wide limiters and per-connection limits, set by Listen
 	passiveMux  *passiveMux      // shared passive ports (PassiveTransferPortMultiplexing), set by Listen
 	passiveIPs  *passiveBudget   // prepared passive ports per client IP, set by Listen
+	// events is the driver as MainDriverExtensionEvents, set by Listen; nil when the driver does
+	// not follow events. An interface, not a func field: FtpServer stays comparable.
+	events MainDriverExtensionEvents
 
 	lastID  atomic.Uint32
 	clientW sync.WaitGroup // one per running client goroutine
@@ -109,6 +112,8 @@ func (s *FtpServer) Listen() error {
 	s.settings = settings.withDefaults()
 	s.bandwidth = newServerBandwidth(s.settings)
 	s.passiveIPs = newPassiveBudget(s.settings.MaxPassivePortsPerIP)
+
+	s.events, _ = s.driver.(MainDriverExtensionEvents)
 
 	listener := s.settings.Listener
 	if listener == nil {
