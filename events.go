@@ -124,6 +124,9 @@ type Event struct {
 	Target string
 	// Direction says which way the transfer's data went.
 	Direction TransferDirection
+	// ASCII tells that the transfer ran under TYPE A (line ends converted, unless
+	// Settings.DisableASCIIConversion); false under TYPE I and for the other kinds.
+	ASCII bool
 	// Bytes is how many bytes of the file or listing the data connection moved: for a
 	// transfer that failed, the bytes moved before it failed. Under MODE Z the bytes are
 	// counted before compression (downloads) and after decompression (uploads). For

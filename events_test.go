@@ -5,9 +5,11 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/jlaffaye/ftp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -235,4 +237,26 @@ func TestEventKindString(t *testing.T) {
 
 	assert.Equal(t, "upload", TransferUpload.String())
 	assert.Equal(t, "download", TransferDownload.String())
+}
+
+// TestEventsTransferType tells transfers under TYPE A from those under TYPE I.
+func TestEventsTransferType(t *testing.T) {
+	s, events := newEventsServer(t)
+
+	conn := s.dial(t)
+	skipLogin(t, events)
+
+	for _, ascii := range []bool{true, false} {
+		transferType := ftp.TransferTypeBinary
+		if ascii {
+			transferType = ftp.TransferTypeASCII
+		}
+
+		require.NoError(t, conn.Type(transferType))
+		require.NoError(t, conn.Stor("/f.txt", strings.NewReader("line\r\n")))
+
+		e := onlyEvent(t, events)
+		assert.Equal(t, "STOR", e.Command)
+		assert.Equal(t, ascii, e.ASCII, "TYPE %s", transferType)
+	}
 }

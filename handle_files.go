@@ -68,6 +68,7 @@ func (c *clientHandler) startTransfer(job transferJob) {
 
 	setup := transferSetup{
 		user:     c.user,
+		ascii:    c.transferType == TransferTypeASCII,
 		deflate:  deflateLevel(c.mode, c.settings),
 		limiters: c.server.bandwidth.limitersFor(limits, job.direction),
 	}
