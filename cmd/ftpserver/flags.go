@@ -80,6 +80,8 @@ type config struct {
 
 	s3 s3Options // -s3-*: serve a bucket instead of memory or -root
 
+	logs logFlags // -audit-log, -xferlog, -log-queue: the records of what clients do
+
 	usersFile    string // "" serves user and pass; else the users of this file
 	hashPassword bool   // print the bcrypt hash of the password on stdin, and exit
 
@@ -139,6 +141,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 
 	registerBanFlags(flags, cfg)
 	registerHashFlags(flags, cfg)
+	registerLogFlags(flags, &cfg.logs)
 	flags.StringVar(&cfg.metricsAddr, "metrics", "",
 		"serve Prometheus metrics at http://`ADDR`/metrics (default: no metrics)")
 	flags.Int64Var(&cfg.maxUploadRate, "max-upload-rate", 0,
@@ -160,7 +163,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if err == nil {
 		// In this order: validate parses the ports.
 		err = errors.Join(cfg.validate(pasvPorts), cfg.validateProxy(), cfg.validateAbuse(),
-			cfg.s3.validate(cfg.root), cfg.validateUsers(flags))
+			cfg.s3.validate(cfg.root), cfg.validateUsers(flags), cfg.logs.validate())
 	}
 
 	if err == nil && flags.NArg() > 0 {

@@ -98,6 +98,13 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 
 	logger, transfers := newLogger(stderr, cfg.debug)
 
+	// Before the SIGHUP handling, which reopens them; closed after it, and after the servers.
+	if drv.logs, err = openEventLogs(cfg.logs, logger); err != nil {
+		return err
+	}
+
+	defer drv.logs.close()
+
 	// Before the start lines, so that a SIGHUP sent once any of them is out never finds the
 	// default action (ending the process).
 	defer reloadOnSIGHUP(drv, transfers)()
