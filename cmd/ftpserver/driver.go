@@ -153,6 +153,7 @@ func availableIn(fs *rootfs.Fs) func(dirName string) (int64, error) {
 // called once every session has ended.
 func (d *driver) Close() error {
 	d.homes.closeAll()
+	d.logs.close()
 
 	if d.closeFs == nil {
 		return nil

@@ -29,6 +29,24 @@ type eventLog struct {
 	format func(cc ftpserver.ClientContext, event ftpserver.Event) ([]byte, bool)
 }
 
+// newLoggingDriver is newDriver with the -audit-log and -xferlog files open, which its Close
+// closes. They are open before the driver is used, so the SIGHUP handling, which reopens them,
+// and the sessions find them there.
+func newLoggingDriver(cfg *config, logger log.Logger) (*driver, error) {
+	d, err := newDriver(cfg)
+	if err != nil {
+		return nil, err
+	}
+
+	if d.logs, err = openEventLogs(cfg.logs, logger); err != nil {
+		_ = d.Close()
+
+		return nil, err
+	}
+
+	return d, nil
+}
+
 // openEventLogs opens the files the flags name; nil when they name none.
 func openEventLogs(flags logFlags, logger log.Logger) (*eventLogs, error) {
 	formats := []struct {

@@ -141,7 +141,6 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 
 	registerBanFlags(flags, cfg)
 	registerHashFlags(flags, cfg)
-	registerLogFlags(flags, &cfg.logs)
 	flags.StringVar(&cfg.metricsAddr, "metrics", "",
 		"serve Prometheus metrics at http://`ADDR`/metrics (default: no metrics)")
 	flags.Int64Var(&cfg.maxUploadRate, "max-upload-rate", 0,
@@ -209,13 +208,15 @@ func (cfg *config) checkRoot() error {
 	return nil
 }
 
-// registerRootFlags adds -root, -root-create and -pid-file.
+// registerRootFlags adds -root, -root-create and -pid-file, and the flags of the other files the
+// server writes: -audit-log, -xferlog and -log-queue.
 func registerRootFlags(flags *flag.FlagSet, cfg *config) {
 	flags.StringVar(&cfg.root, "root", "",
 		"serve directory `DIR`, which must exist, instead of an in-memory file system")
 	flags.BoolVar(&cfg.rootCreate, "root-create", false, "create the -root directory if it is missing")
 	flags.StringVar(&cfg.pidFile, "pid-file", "",
 		"write the process ID to `FILE` once listening, and remove it at exit (for kill -HUP)")
+	registerLogFlags(flags, &cfg.logs)
 }
 
 // printUsage writes what -h shows: what the server does, then its flags.

@@ -28,8 +28,8 @@ func registerLogFlags(flags *flag.FlagSet, l *logFlags) {
 	l.queue = defaultLogQueue
 
 	flags.StringVar(&l.auditLog, "audit-log", "",
-		"append one JSON object per event (logins, transfers, deletes, renames, directories, SITE CHMOD...) to `FILE`, "+
-			"reopened on SIGHUP (default: none)")
+		"append one JSON object per event (logins, transfers, deletes, renames, directories, SITE CHMOD...) "+
+			"to `FILE`, reopened on SIGHUP (default: none)")
 	flags.StringVar(&l.xferlog, "xferlog", "",
 		"append one line per file transfer to `FILE` in the xferlog format of wu-ftpd, vsftpd and ProFTPD, "+
 			"reopened on SIGHUP (default: none)")

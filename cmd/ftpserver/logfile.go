@@ -71,7 +71,6 @@ func openLogFile(name string, queue int, logger log.Logger) (*logFile, error) {
 
 // openAppend opens name to append to it, creating it with logFileMode.
 func openAppend(name string) (*os.File, error) {
-	//nolint:gosec // G304: the file the administrator named
 	file, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_APPEND, logFileMode)
 	if err != nil {
 		return nil, fmt.Errorf("opening log: %w", err)
@@ -84,11 +83,15 @@ func openAppend(name string) (*os.File, error) {
 // the line if there is none, or once the log is closed.
 func (f *logFile) write(line []byte) {
 	select {
-	case f.lines <- line:
-		return
 	case <-f.stop:
 		f.dropped.Add(1)
 
+		return
+	default:
+	}
+
+	select {
+	case f.lines <- line:
 		return
 	default:
 	}
@@ -139,6 +142,8 @@ func (f *logFile) run() {
 				f.flush()
 			}
 		case answer := <-f.reopens:
+			// The lines queued before the reopen belong to the old file.
+			f.drain()
 			answer <- f.openAgain()
 		case <-f.stop:
 			f.drain()
@@ -196,16 +201,14 @@ func (f *logFile) flush() {
 	}
 }
 
-// openAgain flushes the current file and replaces it by a new one of the same name.
+// openAgain replaces the current file, flushed, by a new one of the same name.
 func (f *logFile) openAgain() error {
-	f.flush()
-
 	file, err := openAppend(f.name)
 	if err != nil {
 		return err
 	}
 
-	_ = f.file.Close() // flushed above; nothing is left to lose
+	_ = f.file.Close() // drained and flushed: nothing is left to lose
 	f.file = file
 	f.buffered = bufio.NewWriter(file)
 
