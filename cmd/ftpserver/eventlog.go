@@ -3,7 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
+	"fmt"
 	"math"
 	"net"
 	"strconv"
@@ -68,7 +68,7 @@ func openEventLogs(flags logFlags, logger log.Logger) (*eventLogs, error) {
 		if err != nil {
 			l.close()
 
-			return nil, errors.New(f.flag + ": " + err.Error())
+			return nil, fmt.Errorf("%s: %w", f.flag, err)
 		}
 
 		l.logs = append(l.logs, eventLog{file: file, format: f.format})
