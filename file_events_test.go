@@ -206,19 +206,35 @@ func TestFileEventsCOMB(t *testing.T) {
 	require.ErrorIs(t, got.Err, os.ErrNotExist)
 }
 
-// TestFileEventsWithoutExtension runs every file operation for a driver without
-// MainDriverExtensionEvents: the replies are those of a driver with it.
+// TestFileEventsWithoutExtension runs file operations, good and failed, for a driver without
+// MainDriverExtensionEvents, as every ftpserverlib driver is, and for one with it: the replies
+// are the same, word for word.
 func TestFileEventsWithoutExtension(t *testing.T) {
-	s := newTestServer(t, withOsFs(t))
-	require.NoError(t, writeFile(s.driver.fs, "/f.txt", []byte("hello")))
+	lines := []string{
+		"MKD /d", "MKD /d", "RNFR /f.txt", "RNTO /d/g.txt", "RNFR /f.txt", "SITE CHMOD 600 /d/g.txt",
+		"MFMT 20200229123456 /d/g.txt", "DELE /d/g.txt", "DELE /d/g.txt", "RMD /d", "XRMD /d",
+	}
 
-	rc := s.rawLoggedIn(t)
-	rc.expect("MKD /d", StatusPathCreated)
-	rc.expect("RNFR /f.txt", StatusFileActionPending)
-	rc.expect("RNTO /d/g.txt", StatusFileOK)
-	rc.expect("DELE /d/g.txt", StatusFileOK)
-	rc.expect("DELE /d/g.txt", StatusActionNotTaken)
-	rc.expect("RMD /d", StatusFileOK)
+	replies := func(s *testServer) []string {
+		require.NoError(t, writeFile(s.driver.fs, "/f.txt", []byte("hello")))
+
+		rc := s.rawLoggedIn(t)
+		got := make([]string, 0, len(lines))
+
+		for _, line := range lines {
+			code, msg := rc.cmd(line)
+			got = append(got, strconv.Itoa(code)+" "+msg)
+		}
+
+		return got
+	}
+
+	without := replies(newTestServer(t, withOsFs(t)))
+	withEvents, _ := newEventsServer(t, withOsFs(t))
+
+	assert.Equal(t, without, replies(withEvents))
+	assert.Equal(t, "550", without[1][:3], "MKD of an existing directory")
+	assert.Equal(t, "550", without[4][:3], "RNFR of a missing file")
 }
 
 // skipLogin reads the events of a new session's login.
