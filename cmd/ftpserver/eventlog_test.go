@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"os"
@@ -242,4 +243,22 @@ func TestLogFileFullQueue(t *testing.T) {
 	assert.GreaterOrEqual(t, time.Since(start), logQueueWait, "waited for room first")
 	assert.Equal(t, int64(1), f.dropped.Load())
 	assert.Len(t, f.lines, 1)
+}
+
+// TestLogFileReportsDrops logs the lines dropped, once, with their count.
+func TestLogFileReportsDrops(t *testing.T) {
+	t.Parallel()
+
+	var logged bytes.Buffer
+
+	f, err := openLogFile(filepath.Join(t.TempDir(), "x.log"), 1, log.NewLogfmtLogger(&logged))
+	require.NoError(t, err)
+
+	f.dropped.Add(3) // as three writes that found the queue full would
+	f.write([]byte("kept\n"))
+	f.close() // the writer has ended: logged is ours
+
+	assert.Equal(t, 1, strings.Count(logged.String(), "dropped=3 total=3"), logged.String())
+	assert.Contains(t, logged.String(), `level=warn file=`)
+	assert.Contains(t, logged.String(), ` msg="log lines dropped, the disk was too slow" dropped=3 total=3`)
 }
