@@ -13,11 +13,20 @@ type fileOp struct {
 // fileOperation runs do, the driver calls of a file operation, and reports it to the driver's
 // events as one event of op's kind, with do's bytes, its error and how long it took, whether it
 // succeeded or not. It returns do's error, for the handler's reply. Every file operation but the
-// transfers goes through here; a transfer's event comes from its data channel.
+// transfers goes through here (a RNFR that fails, through reportFileOp); a transfer's event
+// comes from its data channel.
 func (c *clientHandler) fileOperation(op fileOp, do func() (int64, error)) error {
 	start := time.Now()
 	bytes, err := do()
 
+	c.reportFileOp(op, start, bytes, err)
+
+	return err
+}
+
+// reportFileOp reports a file operation that started at start and ended now, with its bytes and
+// its error, as one event of op's kind.
+func (c *clientHandler) reportFileOp(op fileOp, start time.Time, bytes int64, err error) {
 	command := op.command
 	if command == "" {
 		command = c.GetLastCommand()
@@ -33,8 +42,6 @@ func (c *clientHandler) fileOperation(op fileOp, do func() (int64, error)) error
 		Duration: time.Since(start),
 		Err:      err,
 	})
-
-	return err
 }
 
 // noBytes adapts a file operation that moves no bytes to fileOperation.

@@ -287,9 +287,11 @@ func (c *clientHandler) handleRNFR(param string) {
 		return
 	}
 
+	start := time.Now()
+
 	if _, err := lstat(c.fs(), p); err != nil {
 		// The rename this starts cannot happen: report it, failed, as the rename it was.
-		_ = c.fileOperation(fileOp{kind: EventRenamed, path: p}, noBytes(func() error { return err }))
+		c.reportFileOp(fileOp{kind: EventRenamed, path: p}, start, 0, err)
 		c.replyError(StatusActionNotTaken, "Couldn't access "+p, err)
 
 		return
