@@ -599,8 +599,8 @@ func (c *clientHandler) Extra() any {
 // emit tells the driver's MainDriverExtensionEvents of an event of this session. It must be
 // called without c.mu held: the driver may call the ClientContext's methods.
 func (c *clientHandler) emit(event Event) {
-	handler, ok := c.server.driver.(MainDriverExtensionEvents)
-	if !ok {
+	handler := c.server.events
+	if handler == nil {
 		return
 	}
 

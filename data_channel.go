@@ -115,6 +115,7 @@ type transferJob struct {
 // transferSetup is what the session decides about one transfer before it starts.
 type transferSetup struct {
 	user     string
+	ascii    bool                             // the session's TYPE is A
 	secure   func(net.Conn) (net.Conn, error) // the PROT P handshake; nil: a clear connection
 	deflate  int                              // flate level under MODE Z, 0 in MODE S
 	limiters []*rate.Limiter                  // the bandwidth limits of its direction
@@ -436,6 +437,7 @@ func (d *dataChannel) reportEnd(t *transferRun, duration time.Duration, err erro
 		Command:   t.job.command,
 		Path:      t.job.path,
 		Direction: t.job.direction,
+		ASCII:     t.setup.ascii,
 		Bytes:     t.bytes.Load(),
 		Duration:  duration,
 		Err:       err,

@@ -7,7 +7,9 @@ import (
 // EventKind says what an Event reports.
 type EventKind int8
 
-// Kinds of events, in the order a session produces them.
+// Kinds of events. The first five are in the order a session produces them; the file
+// operations after them follow the session's commands. New kinds are added at the end, so a
+// switch over kinds needs a default case.
 const (
 	// EventConnected: a control connection was accepted and its session starts. Connections
 	// refused by MainDriverExtensionConnectionFilter or by the client limits have no session
@@ -26,25 +28,58 @@ const (
 	// EventDisconnected: the session ended, however it ended; it is the last event of a
 	// session and follows every EventConnected.
 	EventDisconnected
+	// EventFileDeleted: DELE removed the file Path (Bytes: its size), or failed to. COMB
+	// reports each part it removes so, with Command "COMB".
+	EventFileDeleted
+	// EventDirCreated: MKD, XMKD or SITE MKDIR created the directory Path, or failed to.
+	EventDirCreated
+	// EventDirRemoved: RMD, XRMD or SITE RMDIR removed the directory Path, or failed to.
+	EventDirRemoved
+	// EventRenamed: RNTO renamed Path to Target, or failed to. A RNFR whose file cannot be
+	// reached is reported too, with Command "RNFR", no Target and the error: the rename it
+	// starts cannot happen.
+	EventRenamed
+	// EventModeChanged: SITE CHMOD changed the permissions of Path, or failed to.
+	EventModeChanged
+	// EventOwnerChanged: SITE CHOWN changed the owner of Path, or failed to.
+	EventOwnerChanged
+	// EventSymlinkCreated: SITE SYMLINK created the link Path, pointing to Target, or failed to.
+	EventSymlinkCreated
+	// EventTimeChanged: MFMT set the modification time of Path, or failed to.
+	EventTimeChanged
+	// EventCombined: COMB joined parts into the file Path (Bytes: the size of the file it
+	// made), or failed to; the removal of each part follows as an EventFileDeleted.
+	EventCombined
 )
 
 // String returns the kind's name: "connected", "login_succeeded", "login_failed",
-// "transfer_ended" or "disconnected".
+// "transfer_ended", "disconnected", "file_deleted", "dir_created", "dir_removed", "renamed",
+// "mode_changed", "owner_changed", "symlink_created", "time_changed" or "combined"; "unknown"
+// for any other value.
 func (k EventKind) String() string {
-	switch k {
-	case EventConnected:
-		return "connected"
-	case EventLoginSucceeded:
-		return "login_succeeded"
-	case EventLoginFailed:
-		return "login_failed"
-	case EventTransferEnded:
-		return "transfer_ended"
-	case EventDisconnected:
-		return "disconnected"
-	default:
+	if k < 1 || int(k) >= len(eventKindNames) {
 		return "unknown"
 	}
+
+	return eventKindNames[k]
+}
+
+// eventKindNames are the kinds' names, indexed by kind.
+var eventKindNames = [...]string{
+	EventConnected:      "connected",
+	EventLoginSucceeded: "login_succeeded",
+	EventLoginFailed:    "login_failed",
+	EventTransferEnded:  "transfer_ended",
+	EventDisconnected:   "disconnected",
+	EventFileDeleted:    "file_deleted",
+	EventDirCreated:     "dir_created",
+	EventDirRemoved:     "dir_removed",
+	EventRenamed:        "renamed",
+	EventModeChanged:    "mode_changed",
+	EventOwnerChanged:   "owner_changed",
+	EventSymlinkCreated: "symlink_created",
+	EventTimeChanged:    "time_changed",
+	EventCombined:       "combined",
 }
 
 // TransferDirection says which way a transfer's data went.
@@ -75,37 +110,52 @@ type Event struct {
 	Kind EventKind
 	// Time is when it happened.
 	Time time.Time
-	// User is the user name of a login event, or of the user who ran the transfer.
+	// User is the user name of a login event, or of the user who ran the transfer or the file
+	// operation.
 	User string
-	// Command is the verb of the transfer: RETR, STOR, APPE, STOU, LIST, NLST or MLSD.
+	// Command is the verb of the transfer (RETR, STOR, APPE, STOU, LIST, NLST or MLSD) or of the
+	// file operation as the client sent it (DELE, MKD, XMKD, RMD, XRMD, RNFR, RNTO, MFMT, COMB),
+	// with its subcommand for SITE ("SITE CHMOD", "SITE CHOWN", "SITE SYMLINK", "SITE MKDIR",
+	// "SITE RMDIR").
 	Command string
-	// Path is the transferred file or the listed directory, as the driver saw it.
+	// Path is the transferred file, the listed directory, or the file or directory a file
+	// operation acted on, as the driver saw it: the source of a rename, the link of a symlink.
 	Path string
+	// Target is the second path of an operation on two: the new name of EventRenamed, what the
+	// link of EventSymlinkCreated points to; "" for the other kinds.
+	Target string
 	// Direction says which way the transfer's data went.
 	Direction TransferDirection
+	// ASCII tells that the transfer ran under TYPE A (line ends converted, unless
+	// Settings.DisableASCIIConversion); false under TYPE I and for the other kinds.
+	ASCII bool
 	// Bytes is how many bytes of the file or listing the data connection moved: for a
 	// transfer that failed, the bytes moved before it failed. Under MODE Z the bytes are
-	// counted before compression (downloads) and after decompression (uploads).
+	// counted before compression (downloads) and after decompression (uploads). For
+	// EventFileDeleted it is the size of the file removed, for EventCombined the bytes written
+	// to the new file, and 0 for the other file operations.
 	Bytes int64
-	// Duration is how long the transfer ran, from its 150 reply to its final one, or, for
-	// EventDisconnected, how long the session lasted.
+	// Duration is how long the transfer ran, from its 150 reply to its final one; for a file
+	// operation, how long the driver took; for EventDisconnected, how long the session lasted.
 	Duration time.Duration
-	// Err is nil for a completed transfer, and otherwise why it failed (the client aborted it,
-	// the data connection broke, the driver's file failed); for EventLoginFailed it is the
-	// driver's error.
+	// Err is nil for a completed transfer or file operation, and otherwise why it failed (the
+	// client aborted it, the data connection broke, the driver's file failed, the driver refused
+	// the operation or the file was missing); for EventLoginFailed it is the driver's error.
 	Err error
 }
 
 // MainDriverExtensionEvents lets a driver follow what clients do, to count it (metrics) or
 // record it (audit logs). The server calls HandleEvent for each event of each session, from
 // the goroutine serving that session or running its transfer, in the order they happen within
-// one session: EventConnected first, then logins and transfers, EventDisconnected last. Events
-// of different sessions arrive concurrently.
+// one session: EventConnected first, then logins, transfers and file operations,
+// EventDisconnected last. Events of different sessions arrive concurrently. The server looks
+// for this extension once, at Listen.
 type MainDriverExtensionEvents interface {
 	// HandleEvent is told of one event. The session waits for it, so it must return quickly:
 	// update counters, or hand the event to a channel or a goroutine of its own, and never
 	// wait on the network or a disk. A transfer event is delivered before the transfer's final
-	// reply, a login event before the reply to PASS. Its return ends nothing: it cannot refuse
+	// reply, a file operation's before the reply to its command, a login event before the reply
+	// to PASS. Its return ends nothing: it cannot refuse
 	// a client (see MainDriverExtensionConnectionFilter and AuthUser for that).
 	HandleEvent(cc ClientContext, event Event)
 }

@@ -5,9 +5,11 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/jlaffaye/ftp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -221,10 +223,40 @@ func TestEventKindString(t *testing.T) {
 	for kind, name := range map[EventKind]string{
 		EventConnected: "connected", EventLoginSucceeded: "login_succeeded", EventLoginFailed: "login_failed",
 		EventTransferEnded: "transfer_ended", EventDisconnected: "disconnected", 0: "unknown",
+		EventFileDeleted: "file_deleted", EventDirCreated: "dir_created", EventDirRemoved: "dir_removed",
+		EventRenamed: "renamed", EventModeChanged: "mode_changed", EventOwnerChanged: "owner_changed",
+		EventSymlinkCreated: "symlink_created", EventTimeChanged: "time_changed", EventCombined: "combined",
+		EventCombined + 1: "unknown", -1: "unknown",
 	} {
 		assert.Equal(t, name, kind.String())
 	}
 
+	// Programs may have stored the values: the first five keep theirs.
+	assert.Equal(t, []EventKind{1, 2, 3, 4, 5},
+		[]EventKind{EventConnected, EventLoginSucceeded, EventLoginFailed, EventTransferEnded, EventDisconnected})
+
 	assert.Equal(t, "upload", TransferUpload.String())
 	assert.Equal(t, "download", TransferDownload.String())
+}
+
+// TestEventsTransferType tells transfers under TYPE A from those under TYPE I.
+func TestEventsTransferType(t *testing.T) {
+	s, events := newEventsServer(t)
+
+	conn := s.dial(t)
+	skipLogin(t, events)
+
+	for _, ascii := range []bool{true, false} {
+		transferType := ftp.TransferTypeBinary
+		if ascii {
+			transferType = ftp.TransferTypeASCII
+		}
+
+		require.NoError(t, conn.Type(transferType))
+		require.NoError(t, conn.Stor("/f.txt", strings.NewReader("line\r\n")))
+
+		e := onlyEvent(t, events)
+		assert.Equal(t, "STOR", e.Command)
+		assert.Equal(t, ascii, e.ASCII, "TYPE %s", transferType)
+	}
 }

@@ -52,7 +52,10 @@ func (c *clientHandler) handleCOMB(param string) {
 		return
 	}
 
-	if err := c.combine(target, parts); err != nil {
+	err = c.fileOperation(fileOp{kind: EventCombined, path: target}, func() (int64, error) {
+		return c.combine(target, parts)
+	})
+	if err != nil {
 		c.replyError(StatusActionNotTaken, "Cannot combine into "+target, err)
 
 		return
@@ -93,13 +96,14 @@ func distinctPaths(target string, parts []string) bool {
 }
 
 // combine writes the target's current content, if any, and then every part into a temporary
-// file beside the target, and renames it over the target.
-func (c *clientHandler) combine(target string, parts []string) error {
+// file beside the target, and renames it over the target. It returns the bytes it wrote: the
+// size of the new target.
+func (c *clientHandler) combine(target string, parts []string) (int64, error) {
 	fs := c.fs()
 
 	for _, part := range parts {
 		if err := checkRegular(fs, part); err != nil {
-			return err
+			return 0, err
 		}
 	}
 
@@ -108,11 +112,11 @@ func (c *clientHandler) combine(target string, parts []string) error {
 	targetInfo, err := fs.Stat(target)
 	switch {
 	case err == nil && !targetInfo.Mode().IsRegular():
-		return errNotRegularFile
+		return 0, errNotRegularFile
 	case err == nil:
 		sources = append([]string{target}, parts...)
 	case !errors.Is(err, os.ErrNotExist):
-		return err
+		return 0, err
 	}
 
 	var suffix [8]byte
@@ -122,15 +126,15 @@ func (c *clientHandler) combine(target string, parts []string) error {
 
 	file, err := openTransferFile(c.fs(), temp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0)
 	if err != nil {
-		return err
+		return 0, err
 	}
 
 	if len(sources) > len(parts) {
 		// The new file replaces the target: give it the target's permissions while it is still
 		// empty, so a private target never shows its content to others. Drivers without modes
 		// may refuse; the content matters more.
-		if err := fs.Chmod(temp, targetInfo.Mode().Perm()); err != nil {
-			level.Debug(c.logger).Log("event", "comb_mode_not_kept", "path", target, "err", err)
+		if chmodErr := fs.Chmod(temp, targetInfo.Mode().Perm()); chmodErr != nil {
+			level.Debug(c.logger).Log("event", "comb_mode_not_kept", "path", target, "err", chmodErr)
 		}
 	}
 
@@ -138,7 +142,9 @@ func (c *clientHandler) combine(target string, parts []string) error {
 	// it after a failure.
 	result := &upload{fs: fs, file: file, target: target, temp: temp, logger: c.logger}
 
-	return result.finish(c.appendFiles(file, sources))
+	written, err := c.appendFiles(file, sources)
+
+	return written, result.finish(err)
 }
 
 // checkRegular returns the Stat error of p, or errNotRegularFile when p is not a file.
@@ -151,35 +157,43 @@ func checkRegular(fs ClientDriver, p string) error {
 	return err
 }
 
-// appendFiles copies each source, in order, to the end of dst. Both ends are passed as they
-// are, so io.Copy can let the kernel copy between two *os.File (copy_file_range).
-func (c *clientHandler) appendFiles(dst FileTransfer, sources []string) error {
+// appendFiles copies each source, in order, to the end of dst, and returns the bytes copied.
+// Both ends are passed as they are, so io.Copy can let the kernel copy between two *os.File
+// (copy_file_range).
+func (c *clientHandler) appendFiles(dst FileTransfer, sources []string) (int64, error) {
+	var written int64
+
 	for _, source := range sources {
 		src, err := openTransferFile(c.fs(), source, os.O_RDONLY, 0)
 		if err != nil {
-			return err
+			return written, err
 		}
 
-		_, err = io.Copy(unwrapFile(dst), unwrapFile(src))
+		n, err := io.Copy(unwrapFile(dst), unwrapFile(src))
 		_ = src.Close()
+		written += n
 
 		if err != nil {
-			return newFileAccessError("combining "+source, err)
+			return written, newFileAccessError("combining "+source, err)
 		}
 	}
 
-	return nil
+	return written, nil
 }
 
-// removeParts removes the parts once the target holds them and returns the text of the 250
-// reply. A part that cannot be removed is named there, but COMB still succeeded: answering an
-// error would invite the client to run it again and append the parts twice.
+// removeParts removes the parts once the target holds them, each reported as a deletion, and
+// returns the text of the 250 reply. A part that cannot be removed is named there, but COMB
+// still succeeded: answering an error would invite the client to run it again and append the
+// parts twice.
 func (c *clientHandler) removeParts(parts []string) string {
 	fs := c.fs()
 	msg := "COMB succeeded!"
 
 	for _, part := range parts {
-		if err := fs.Remove(part); err != nil {
+		err := c.fileOperation(fileOp{kind: EventFileDeleted, path: part}, func() (int64, error) {
+			return removeFile(fs, part)
+		})
+		if err != nil {
 			level.Warn(c.logger).Log("event", "comb_part_left", "path", part, "err", err)
 			msg += "; could not remove " + part + ": " + clientErrorText(err)
 		}

@@ -53,7 +53,10 @@ func (c *clientHandler) handleMKD(param string) {
 		return
 	}
 
-	if err := c.fs().Mkdir(p, 0o755); err != nil {
+	err := c.fileOperation(fileOp{kind: EventDirCreated, path: p}, noBytes(func() error {
+		return c.fs().Mkdir(p, 0o755)
+	}))
+	if err != nil {
 		c.replyError(StatusActionNotTaken, "Could not create "+quotePath(p)+" ", err)
 
 		return
@@ -76,16 +79,14 @@ func (c *clientHandler) handleRMD(param string) {
 		return
 	}
 
-	fs := c.fs()
+	err := c.fileOperation(fileOp{kind: EventDirRemoved, path: p}, noBytes(func() error {
+		fs := c.fs()
+		if remover, ok := fs.(ClientDriverExtensionRemoveDir); ok {
+			return remover.RemoveDir(p)
+		}
 
-	var err error
-
-	if remover, ok := fs.(ClientDriverExtensionRemoveDir); ok {
-		err = remover.RemoveDir(p)
-	} else {
-		err = removeEmptyDir(fs, p)
-	}
-
+		return removeEmptyDir(fs, p)
+	}))
 	if err != nil {
 		c.replyError(StatusActionNotTaken, "Could not delete dir "+p, err)
 
@@ -114,7 +115,10 @@ func (c *clientHandler) siteMKDIR(param string) {
 		return
 	}
 
-	if err := c.fs().MkdirAll(p, 0o755); err != nil {
+	err := c.fileOperation(fileOp{kind: EventDirCreated, command: "SITE MKDIR", path: p}, noBytes(func() error {
+		return c.fs().MkdirAll(p, 0o755)
+	}))
+	if err != nil {
 		c.replyError(StatusActionNotTaken, "Couldn't create dir "+p, err)
 
 		return
@@ -137,7 +141,10 @@ func (c *clientHandler) siteRMDIR(param string) {
 		return
 	}
 
-	if err := c.fs().RemoveAll(p); err != nil {
+	err := c.fileOperation(fileOp{kind: EventDirRemoved, command: "SITE RMDIR", path: p}, noBytes(func() error {
+		return c.fs().RemoveAll(p)
+	}))
+	if err != nil {
 		c.replyError(StatusActionNotTaken, "Couldn't remove dir "+p, err)
 
 		return

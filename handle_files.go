@@ -68,6 +68,7 @@ func (c *clientHandler) startTransfer(job transferJob) {
 
 	setup := transferSetup{
 		user:     c.user,
+		ascii:    c.transferType == TransferTypeASCII,
 		deflate:  deflateLevel(c.mode, c.settings),
 		limiters: c.server.bandwidth.limitersFor(policy.bandwidth, job.direction),
 		stall:    policy.stall,
@@ -254,17 +255,9 @@ func (c *clientHandler) handleDELE(param string) {
 		return
 	}
 
-	fs := c.fs()
-
-	info, err := lstat(fs, p)
-	if err == nil && info.IsDir() {
-		err = errIsDirectory
-	}
-
-	if err == nil {
-		err = fs.Remove(p)
-	}
-
+	err := c.fileOperation(fileOp{kind: EventFileDeleted, path: p}, func() (int64, error) {
+		return removeFile(c.fs(), p)
+	})
 	if err != nil {
 		c.replyError(StatusActionNotTaken, "Couldn't delete "+p, err)
 
@@ -274,6 +267,20 @@ func (c *clientHandler) handleDELE(param string) {
 	c.reply(StatusFileOK, "Removed file "+p)
 }
 
+// removeFile removes the file p, refusing a directory, and returns the size it had.
+func removeFile(fs ClientDriver, p string) (int64, error) {
+	info, err := lstat(fs, p)
+	if err != nil {
+		return 0, err
+	}
+
+	if info.IsDir() {
+		return 0, errIsDirectory
+	}
+
+	return info.Size(), fs.Remove(p)
+}
+
 // handleRNFR remembers the source of a rename, which must exist.
 func (c *clientHandler) handleRNFR(param string) {
 	p, ok := c.pathParam(param)
@@ -281,7 +288,11 @@ func (c *clientHandler) handleRNFR(param string) {
 		return
 	}
 
+	start := time.Now()
+
 	if _, err := lstat(c.fs(), p); err != nil {
+		// The rename this starts cannot happen: report it, failed, as the rename it was.
+		c.reportFileOp(fileOp{kind: EventRenamed, path: p}, start, 0, err)
 		c.replyError(StatusActionNotTaken, "Couldn't access "+p, err)
 
 		return
@@ -307,7 +318,10 @@ func (c *clientHandler) handleRNTO(param string) {
 		return
 	}
 
-	if err := c.fs().Rename(from, to); err != nil {
+	err := c.fileOperation(fileOp{kind: EventRenamed, path: from, target: to}, noBytes(func() error {
+		return c.fs().Rename(from, to)
+	}))
+	if err != nil {
 		c.replyError(StatusActionNotTaken, "Couldn't rename "+from+" to "+to, err)
 
 		return
@@ -390,7 +404,10 @@ func (c *clientHandler) handleMFMT(param string) {
 		return
 	}
 
-	if err := c.fs().Chtimes(p, mtime, mtime); err != nil {
+	err = c.fileOperation(fileOp{kind: EventTimeChanged, path: p}, noBytes(func() error {
+		return c.fs().Chtimes(p, mtime, mtime)
+	}))
+	if err != nil {
 		c.replyError(StatusActionNotTaken, "Cannot set time of "+p, err)
 
 		return

@@ -282,12 +282,17 @@ func (c *clientHandler) siteCHMOD(param string) {
 		return
 	}
 
+	perm := os.FileMode(mode)
+
 	p, ok := c.pathParam(name)
 	if !ok {
 		return
 	}
 
-	if err := c.fs().Chmod(p, os.FileMode(mode)); err != nil {
+	err = c.fileOperation(fileOp{kind: EventModeChanged, command: "SITE CHMOD", path: p}, noBytes(func() error {
+		return c.fs().Chmod(p, perm)
+	}))
+	if err != nil {
 		c.replyError(StatusActionNotTaken, "Cannot change mode", err)
 
 		return
@@ -327,7 +332,10 @@ func (c *clientHandler) siteCHOWN(param string) {
 		return
 	}
 
-	if err := c.fs().Chown(p, uid, gid); err != nil {
+	err := c.fileOperation(fileOp{kind: EventOwnerChanged, command: "SITE CHOWN", path: p}, noBytes(func() error {
+		return c.fs().Chown(p, uid, gid)
+	}))
+	if err != nil {
 		c.replyError(StatusActionNotTaken, "Couldn't chown", err)
 
 		return
@@ -356,19 +364,22 @@ func (c *clientHandler) siteSYMLINK(param string) {
 		return
 	}
 
-	var err error
+	var symlink func(oldname, newname string) error
 
 	switch fs := c.fs().(type) {
 	case ClientDriverExtensionSymlink:
-		err = fs.Symlink(oldname, newname)
+		symlink = fs.Symlink
 	case afero.Linker:
-		err = fs.SymlinkIfPossible(oldname, newname)
+		symlink = fs.SymlinkIfPossible
 	default:
 		c.reply(StatusCommandNotImplemented, "This extension hasn't been implemented !")
 
 		return
 	}
 
+	op := fileOp{kind: EventSymlinkCreated, command: "SITE SYMLINK", path: newname, target: oldname}
+
+	err := c.fileOperation(op, noBytes(func() error { return symlink(oldname, newname) }))
 	if err != nil {
 		c.replyError(StatusActionNotTaken, "Couldn't symlink", err)
 

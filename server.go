@@ -61,6 +61,9 @@ type FtpServer struct {
 	users       *userLimits      // sessions and shared limiters per user, set by Listen
 	passiveMux  *passiveMux      // shared passive ports (PassiveTransferPortMultiplexing), set by Listen
 	passiveIPs  *passiveBudget   // prepared passive ports per client IP, set by Listen
+	// events is the driver as MainDriverExtensionEvents, set by Listen; nil when the driver does
+	// not follow events. An interface, not a func field: FtpServer stays comparable.
+	events MainDriverExtensionEvents
 
 	lastID  atomic.Uint32
 	clientW sync.WaitGroup // one per running client goroutine
@@ -113,6 +116,8 @@ func (s *FtpServer) Listen() error {
 	s.bandwidth = newServerBandwidth(s.settings)
 	s.users = newUserLimits()
 	s.passiveIPs = newPassiveBudget(s.settings.MaxPassivePortsPerIP)
+
+	s.events, _ = s.driver.(MainDriverExtensionEvents)
 
 	listener := s.settings.Listener
 	if listener == nil {

@@ -42,6 +42,7 @@ type driver struct {
 	tls       *tls.Config // nil without -tls
 	bans      *banList    // nil when bans are off
 	events    *observer   // nil: events are not followed
+	logs      *eventLogs  // -audit-log and -xferlog; nil without them
 
 	certs *certificateFile // -cert and -key, read again on SIGHUP; nil without -cert
 
@@ -56,11 +57,13 @@ var (
 )
 
 // HandleEvent passes the server's events to the observer, which logs transfers and counts
-// them for -metrics.
+// them for -metrics, and to the -audit-log and -xferlog files.
 func (d *driver) HandleEvent(cc ftpserver.ClientContext, event ftpserver.Event) {
 	if d.events != nil {
 		d.events.HandleEvent(cc, event)
 	}
+
+	d.logs.handle(cc, event)
 }
 
 // newDriver builds the driver for cfg, creating the -root directory if it is missing (which
@@ -150,6 +153,7 @@ func availableIn(fs *rootfs.Fs) func(dirName string) (int64, error) {
 // called once every session has ended.
 func (d *driver) Close() error {
 	d.homes.closeAll()
+	d.logs.close()
 
 	if d.closeFs == nil {
 		return nil

@@ -80,6 +80,8 @@ type config struct {
 
 	s3 s3Options // -s3-*: serve a bucket instead of memory or -root
 
+	logs logFlags // -audit-log, -xferlog, -log-queue: the records of what clients do
+
 	usersFile    string // "" serves user and pass; else the users of this file
 	hashPassword bool   // print the bcrypt hash of the password on stdin, and exit
 
@@ -160,7 +162,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if err == nil {
 		// In this order: validate parses the ports.
 		err = errors.Join(cfg.validate(pasvPorts), cfg.validateProxy(), cfg.validateAbuse(),
-			cfg.s3.validate(cfg.root), cfg.validateUsers(flags))
+			cfg.s3.validate(cfg.root), cfg.validateUsers(flags), cfg.logs.validate())
 	}
 
 	if err == nil && flags.NArg() > 0 {
@@ -206,13 +208,15 @@ func (cfg *config) checkRoot() error {
 	return nil
 }
 
-// registerRootFlags adds -root, -root-create and -pid-file.
+// registerRootFlags adds -root, -root-create and -pid-file, and the flags of the other files the
+// server writes: -audit-log, -xferlog and -log-queue.
 func registerRootFlags(flags *flag.FlagSet, cfg *config) {
 	flags.StringVar(&cfg.root, "root", "",
 		"serve directory `DIR`, which must exist, instead of an in-memory file system")
 	flags.BoolVar(&cfg.rootCreate, "root-create", false, "create the -root directory if it is missing")
 	flags.StringVar(&cfg.pidFile, "pid-file", "",
 		"write the process ID to `FILE` once listening, and remove it at exit (for kill -HUP)")
+	registerLogFlags(flags, &cfg.logs)
 }
 
 // printUsage writes what -h shows: what the server does, then its flags.

@@ -41,15 +41,18 @@ func reloadOnSIGHUP(d *driver, logger log.Logger) (stop func()) {
 	}
 }
 
-// reload reads the -users file and the -cert/-key pair again. What no longer loads is logged
-// at level error and the server keeps what it had; sessions keep the file system and settings
-// of their login and TLS sessions their certificate either way.
+// reload opens the -audit-log and -xferlog files again (for log rotation), and reads the
+// -users file and the -cert/-key pair again. What no longer loads is logged at level error and
+// the server keeps what it had; sessions keep the file system and settings of their login and
+// TLS sessions their certificate either way.
 func (d *driver) reload(logger log.Logger) {
-	if d.cfg.usersFile == "" && d.certs == nil {
+	if d.cfg.usersFile == "" && d.certs == nil && d.logs == nil {
 		_ = level.Info(logger).Log("msg", "SIGHUP: nothing to reload (no -users, no -cert)")
 
 		return
 	}
+
+	d.logs.reopen(logger)
 
 	if d.cfg.usersFile != "" {
 		d.reloadUsers(logger)
