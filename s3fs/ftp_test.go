@@ -178,15 +178,13 @@ func TestFTPEndToEnd(t *testing.T) {
 	_, err = conn.Retr("big.bin")
 	requireRefused(t, err, "no such file or directory")
 
-	// What S3 cannot do is refused with 550, and the file is left as it was.
-	err = conn.Append("/moved.bin", strings.NewReader("more"))
-	requireRefused(t, err, "permission denied")
-
+	// An upload resumes only where the file ends: elsewhere 550 says where, and the file is
+	// left as it was.
 	err = conn.StorFrom("/moved.bin", strings.NewReader("tail"), 100)
-	requireRefused(t, err, "permission denied")
+	requireRefused(t, err, "the upload cannot resume there: the file holds 20971520 bytes, not 100")
 
 	err = conn.StorFrom("/new.bin", strings.NewReader("tail"), 100)
-	requireRefused(t, err, "permission denied")
+	requireRefused(t, err, "the file holds 0 bytes, not 100")
 
 	_, err = f.Stat("/new.bin")
 	require.ErrorIs(t, err, fs.ErrNotExist, "a refused resumed upload stores nothing")
@@ -268,11 +266,17 @@ func TestFTPInterruptedUpload(t *testing.T) {
 	require.NoError(t, replyErr)
 	assert.Contains(t, []int{ftpserver.StatusTransferAborted, 451}, code, msg) // 451: local error in processing
 
-	// The reply follows the abort: nothing is stored, no upload is left pending.
-	_, err = f.Stat("/interrupted.bin")
+	// The reply follows the end of the parts in flight: no object is stored, and the upload is
+	// kept for a resume, which may start at the end of any part sent.
+	_, err = f.Open("/interrupted.bin")
 	require.ErrorIs(t, err, fs.ErrNotExist)
 	assert.Empty(t, gw.Keys(t, bucket))
-	assert.Zero(t, gw.PendingUploads(t, bucket))
+	assert.Equal(t, 1, gw.PendingUploads(t, bucket))
+
+	info, err := f.Stat("/interrupted.bin")
+	require.NoError(t, err)
+	assert.Zero(t, info.Size()%minPart, "the resumable size %d is a number of parts", info.Size())
+	assert.Less(t, info.Size(), int64(24<<20))
 
 	command("QUIT", ftpserver.StatusClosingControlConn)
 }
