@@ -7,9 +7,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
-	"net"
 	"net/textproto"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -211,59 +209,20 @@ func TestFTPInterruptedUpload(t *testing.T) {
 	t.Parallel()
 
 	f, gw, bucket := newTestFs(t, Options{PartSize: minPart})
-	addr := newFTPServer(t, f)
+	session := rawLogin(t, newFTPServer(t, f))
+	data := session.dataConn()
 
-	control, err := net.DialTimeout("tcp", addr, ftpTimeout)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = control.Close() })
-	require.NoError(t, control.SetDeadline(time.Now().Add(ftpTimeout)))
-
-	text := textproto.NewConn(control)
-	command := func(cmd string, want int) string {
-		t.Helper()
-
-		if cmd != "" {
-			require.NoError(t, text.PrintfLine("%s", cmd))
-		}
-
-		code, msg, readErr := text.ReadResponse(0)
-		require.NoError(t, readErr, cmd)
-		require.Equal(t, want, code, "%s: %s", cmd, msg)
-
-		return msg
-	}
-
-	command("", ftpserver.StatusServiceReady)
-	command("USER "+ftpUser, ftpserver.StatusUserOK)
-	command("PASS "+ftpPass, ftpserver.StatusUserLoggedIn)
-	command("TYPE I", ftpserver.StatusOK)
-
-	// 229 Entering Extended Passive Mode (|||port|)
-	msg := command("EPSV", ftpserver.StatusEnteringEPSV)
-	_, port, _ := strings.Cut(strings.TrimSuffix(strings.TrimSpace(msg), "|)"), "(|||")
-	_, err = strconv.Atoi(port)
-	require.NoError(t, err, msg)
-
-	host, _, err := net.SplitHostPort(addr)
-	require.NoError(t, err)
-
-	data, err := net.DialTimeout("tcp", net.JoinHostPort(host, port), ftpTimeout)
-	require.NoError(t, err)
-
-	command("STOR /interrupted.bin", ftpserver.StatusFileStatusOK)
+	session.command("STOR /interrupted.bin", ftpserver.StatusFileStatusOK)
 
 	// More than two parts; the reset comes once the multipart upload exists.
-	_, err = data.Write(testData(24<<20, 11))
+	_, err := data.Write(testData(24<<20, 11))
 	require.NoError(t, err)
 	waitFor(t, "a multipart upload in progress", func() bool { return gw.PendingUploads(t, bucket) == 1 })
 
-	tcp, ok := data.(*net.TCPConn)
-	require.True(t, ok)
-	require.NoError(t, tcp.SetLinger(0)) // a reset, not the end of the upload
-	require.NoError(t, tcp.Close())
+	require.NoError(t, data.SetLinger(0)) // a reset, not the end of the upload
+	require.NoError(t, data.Close())
 
-	code, msg, replyErr := text.ReadResponse(0)
-	require.NoError(t, replyErr)
+	code, msg := session.reply()
 	assert.Contains(t, []int{ftpserver.StatusTransferAborted, 451}, code, msg) // 451: local error in processing
 
 	// The reply follows the end of the parts in flight: no object is stored, and the upload is
@@ -278,7 +237,7 @@ func TestFTPInterruptedUpload(t *testing.T) {
 	assert.Zero(t, info.Size()%minPart, "the resumable size %d is a number of parts", info.Size())
 	assert.Less(t, info.Size(), int64(24<<20))
 
-	command("QUIT", ftpserver.StatusClosingControlConn)
+	session.command("QUIT", ftpserver.StatusClosingControlConn)
 }
 
 // waitFor checks cond every 10 ms until it holds, failing the test after ftpTimeout. It is for

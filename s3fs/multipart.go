@@ -138,15 +138,9 @@ func (f *Fs) leadingParts(ctx context.Context, rel, id string) ([]types.Complete
 				return parts, size, nil
 			}
 
-			parts = append(parts, types.CompletedPart{
-				PartNumber:        part.PartNumber,
-				ETag:              part.ETag,
-				ChecksumCRC32:     part.ChecksumCRC32,
-				ChecksumCRC32C:    part.ChecksumCRC32C,
-				ChecksumCRC64NVME: part.ChecksumCRC64NVME,
-				ChecksumSHA1:      part.ChecksumSHA1,
-				ChecksumSHA256:    part.ChecksumSHA256,
-			})
+			parts = append(parts, completedPart(part.PartNumber, part.ETag, partChecksums{
+				part.ChecksumCRC32, part.ChecksumCRC32C, part.ChecksumCRC64NVME, part.ChecksumSHA1, part.ChecksumSHA256,
+			}))
 			size += aws.ToInt64(part.Size)
 		}
 
@@ -235,15 +229,17 @@ func (f *Fs) createUpload(rel string, algorithm types.ChecksumAlgorithm) (string
 // object source (at least minPartSize bytes), in parts of copyPartSize (a remainder under
 // minPartSize joins the last one, as only the last part of an upload may be that small). A
 // failed copy aborts the upload.
+//
+// The upload declares no checksum algorithm, and its parts are sent without checksums: some
+// servers (versitygw among them) record the checksum of the whole source for a copied part,
+// which CompleteMultipartUpload then refuses.
 func (f *Fs) copyPrefix(rel string, source sourceObject) (*incompleteUpload, error) {
-	algorithm := f.checksumAlgorithm()
-
-	id, err := f.createUpload(rel, algorithm)
+	id, err := f.createUpload(rel, "")
 	if err != nil {
 		return nil, err
 	}
 
-	upload := &incompleteUpload{id: id, initiated: time.Now(), algorithm: algorithm}
+	upload := &incompleteUpload{id: id, initiated: time.Now()}
 
 	for upload.size < source.size {
 		end := min(upload.size+f.copyPartSize, source.size)
@@ -297,15 +293,38 @@ func (f *Fs) copyPart(rel, id string, source sourceObject, number int32, start, 
 		result = &types.CopyPartResult{}
 	}
 
+	return completedPart(aws.Int32(number), result.ETag, partChecksums{
+		result.ChecksumCRC32, result.ChecksumCRC32C, result.ChecksumCRC64NVME, result.ChecksumSHA1, result.ChecksumSHA256,
+	}), nil
+}
+
+// partChecksums are the checksums S3 reports of a part, in the order of their fields in
+// types.CompletedPart.
+type partChecksums struct {
+	crc32, crc32c, crc64nvme, sha1, sha256 *string
+}
+
+// completedPart describes a part for CompleteMultipartUpload. Checksums S3 reported empty are
+// left out: CompleteMultipartUpload refuses an empty one.
+func completedPart(number *int32, etag *string, sums partChecksums) types.CompletedPart {
 	return types.CompletedPart{
-		PartNumber:        aws.Int32(number),
-		ETag:              result.ETag,
-		ChecksumCRC32:     result.ChecksumCRC32,
-		ChecksumCRC32C:    result.ChecksumCRC32C,
-		ChecksumCRC64NVME: result.ChecksumCRC64NVME,
-		ChecksumSHA1:      result.ChecksumSHA1,
-		ChecksumSHA256:    result.ChecksumSHA256,
-	}, nil
+		PartNumber:        number,
+		ETag:              etag,
+		ChecksumCRC32:     nonEmpty(sums.crc32),
+		ChecksumCRC32C:    nonEmpty(sums.crc32c),
+		ChecksumCRC64NVME: nonEmpty(sums.crc64nvme),
+		ChecksumSHA1:      nonEmpty(sums.sha1),
+		ChecksumSHA256:    nonEmpty(sums.sha256),
+	}
+}
+
+// nonEmpty returns s, or nil for an empty string.
+func nonEmpty(s *string) *string {
+	if aws.ToString(s) == "" {
+		return nil
+	}
+
+	return s
 }
 
 // readSmallObject reads the whole object source, smaller than a part, into buf (which must

@@ -284,24 +284,26 @@ func (w *writeFile) sendPart(number int32, body []byte) error {
 		Body:              bytes.NewReader(body),
 		ContentLength:     aws.Int64(int64(len(body))),
 		ChecksumAlgorithm: w.algorithm,
-	})
+	}, w.checksumOption)
 	if err != nil {
 		return err //nolint:wrapcheck // Write and Close classify and wrap it
 	}
 
 	w.mu.Lock()
-	w.parts = append(w.parts, types.CompletedPart{
-		PartNumber:        aws.Int32(number),
-		ETag:              out.ETag,
-		ChecksumCRC32:     out.ChecksumCRC32,
-		ChecksumCRC32C:    out.ChecksumCRC32C,
-		ChecksumCRC64NVME: out.ChecksumCRC64NVME,
-		ChecksumSHA1:      out.ChecksumSHA1,
-		ChecksumSHA256:    out.ChecksumSHA256,
-	})
+	w.parts = append(w.parts, completedPart(aws.Int32(number), out.ETag, partChecksums{
+		out.ChecksumCRC32, out.ChecksumCRC32C, out.ChecksumCRC64NVME, out.ChecksumSHA1, out.ChecksumSHA256,
+	}))
 	w.mu.Unlock()
 
 	return nil
+}
+
+// checksumOption sends the parts of an upload that declares no checksum algorithm without
+// one, which the SDK would otherwise add (CRC32) though the upload does not expect it.
+func (w *writeFile) checksumOption(o *s3.Options) {
+	if w.algorithm == "" {
+		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+	}
 }
 
 // WriteString is Write of s.
@@ -464,6 +466,12 @@ func (w *writeFile) complete() error {
 	slices.SortFunc(w.parts, func(a, b types.CompletedPart) int {
 		return int(aws.ToInt32(a.PartNumber) - aws.ToInt32(b.PartNumber))
 	})
+
+	if w.algorithm == "" {
+		for i, part := range w.parts {
+			w.parts[i] = types.CompletedPart{PartNumber: part.PartNumber, ETag: part.ETag}
+		}
+	}
 
 	_, err := w.fs.client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
 		Bucket:          aws.String(w.fs.bucket),
