@@ -80,7 +80,7 @@ func (f *Fs) expired(initiated time.Time) bool {
 // start with it are skipped, a page at a time).
 func (f *Fs) keyUploads(ctx context.Context, key string) ([]types.MultipartUpload, error) {
 	var (
-		found                []types.MultipartUpload
+		found               []types.MultipartUpload
 		keyMarker, idMarker *string
 	)
 
@@ -247,7 +247,9 @@ func (f *Fs) copyPrefix(rel string, source sourceObject) (*incompleteUpload, err
 			end = source.size
 		}
 
-		part, err := f.copyPart(rel, id, source, int32(len(upload.parts)+1), upload.size, end) //nolint:gosec // 10,000 parts
+		number := int32(len(upload.parts) + 1) //nolint:gosec // at most 10,000 parts
+
+		part, err := f.copyPart(rel, id, source, number, upload.size, end)
 		if err != nil {
 			ctx, cancel := f.context()
 			abortErr := f.abortUpload(ctx, f.objectKey(rel), id)
@@ -266,7 +268,9 @@ func (f *Fs) copyPrefix(rel string, source sourceObject) (*incompleteUpload, err
 
 // copyPart copies the bytes [start, end) of source into part number of the upload id of rel,
 // if source still has the ETag it was seen with.
-func (f *Fs) copyPart(rel, id string, source sourceObject, number int32, start, end int64) (types.CompletedPart, error) {
+func (f *Fs) copyPart(
+	rel, id string, source sourceObject, number int32, start, end int64,
+) (types.CompletedPart, error) {
 	ctx, cancel := f.context()
 	defer cancel()
 
@@ -294,7 +298,8 @@ func (f *Fs) copyPart(rel, id string, source sourceObject, number int32, start, 
 	}
 
 	return completedPart(aws.Int32(number), result.ETag, partChecksums{
-		result.ChecksumCRC32, result.ChecksumCRC32C, result.ChecksumCRC64NVME, result.ChecksumSHA1, result.ChecksumSHA256,
+		result.ChecksumCRC32, result.ChecksumCRC32C, result.ChecksumCRC64NVME,
+		result.ChecksumSHA1, result.ChecksumSHA256,
 	}), nil
 }
 

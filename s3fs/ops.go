@@ -86,43 +86,22 @@ func (f *Fs) openWrite(name, rel string, flag int) (afero.File, error) {
 	ctx, cancel := f.context()
 	defer cancel()
 
-	head, err := f.head(ctx, rel)
-
-	switch {
-	case err == nil && flag&os.O_CREATE != 0 && flag&os.O_EXCL != 0:
-		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrExist}
-	case err == nil:
-	case !isNotExist(err):
+	object, err := f.writeTarget(ctx, rel, flag)
+	if err != nil {
 		return nil, pathError("open", name, err)
-	case flag&os.O_CREATE == 0:
-		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
-	default:
-		// A new file: not over a directory, and in one.
-		if isDir, err := f.dirExists(ctx, rel); err != nil || isDir {
-			return nil, pathError("open", name, orError(err, errIsDirectory))
-		}
-
-		if err := f.checkDir(ctx, parent(rel)); err != nil {
-			return nil, pathError("open", name, err)
-		}
-
-		head = nil
 	}
 
 	w := f.newWriteFile(name, rel)
 
 	if flag&os.O_TRUNC != 0 {
-		if _, err := f.abortUploads(ctx, rel, ""); err != nil {
-			return nil, pathError("open", name, err)
+		if _, abortErr := f.abortUploads(ctx, rel, ""); abortErr != nil {
+			return nil, pathError("open", name, abortErr)
 		}
 
 		return w, nil
 	}
 
-	if head != nil {
-		w.object = &sourceObject{key: f.objectKey(rel), size: aws.ToInt64(head.ContentLength), etag: aws.ToString(head.ETag)}
-	}
-
+	w.object = object
 	if w.existing, err = f.newestUpload(ctx, rel); err != nil {
 		return nil, pathError("open", name, err)
 	}
@@ -139,6 +118,32 @@ func (f *Fs) openWrite(name, rel string, flag int) (afero.File, error) {
 	}
 
 	return w, nil
+}
+
+// writeTarget checks that rel may be opened for writing with flag and returns its object, nil
+// for a new file.
+func (f *Fs) writeTarget(ctx context.Context, rel string, flag int) (*sourceObject, error) {
+	head, err := f.head(ctx, rel)
+
+	switch {
+	case err == nil && flag&os.O_CREATE != 0 && flag&os.O_EXCL != 0:
+		return nil, fs.ErrExist
+	case err == nil:
+		return &sourceObject{
+			key: f.objectKey(rel), size: aws.ToInt64(head.ContentLength), etag: aws.ToString(head.ETag),
+		}, nil
+	case !isNotExist(err):
+		return nil, err
+	case flag&os.O_CREATE == 0:
+		return nil, fs.ErrNotExist
+	}
+
+	// A new file: not over a directory, and in one.
+	if isDir, err := f.dirExists(ctx, rel); err != nil || isDir {
+		return nil, orError(err, errIsDirectory)
+	}
+
+	return nil, f.checkDir(ctx, parent(rel))
 }
 
 // Stat describes a file or a directory. The root always exists.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -245,7 +246,7 @@ func TestAppendToObject(t *testing.T) {
 		require.NoError(t, conn.Stor(name, bytes.NewReader(head)), tt.name)
 		require.NoError(t, conn.Append(name, bytes.NewReader(tail)), tt.name)
 
-		want := append(head, tail...)
+		want := append(slices.Clone(head), tail...)
 		assert.Equal(t, sha256.Sum256(want), sha256.Sum256(retrieve(t, conn, name, 0)), tt.name)
 
 		size, err := conn.FileSize(name)
