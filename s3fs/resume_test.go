@@ -354,22 +354,14 @@ func TestSweepIncompleteUploads(t *testing.T) {
 
 	f, gw, bucket := newTestFs(t, Options{PartSize: minPart, IncompleteUploadMaxAge: maxAge})
 
-	create := func(key string) {
-		t.Helper()
-
-		_, err := gw.Client.CreateMultipartUpload(context.Background(),
-			&s3.CreateMultipartUploadInput{Bucket: aws.String(bucket), Key: aws.String(key)})
-		require.NoError(t, err)
-	}
-
-	create("old-1")
-	create("dir/old-2")
+	gw.StartUpload(t, bucket, "old-1")
+	gw.StartUpload(t, bucket, "dir/old-2")
 
 	// S3 records the start of an upload to the second: wait until both are surely older than
 	// maxAge, a lower bound only.
 	time.Sleep(maxAge + 1100*time.Millisecond)
 
-	create("young")
+	gw.StartUpload(t, bucket, "young")
 
 	_, err := f.Stat("/old-1")
 	require.ErrorIs(t, err, fs.ErrNotExist, "an expired upload cannot be resumed")
