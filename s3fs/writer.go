@@ -3,7 +3,6 @@ package s3fs
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -65,11 +64,6 @@ var (
 	_ afero.File                  = (*writeFile)(nil)
 	_ ftpserver.FileTransferError = (*writeFile)(nil)
 )
-
-// ErrResumeOffset is returned when an upload is asked to start at an offset (REST before
-// STOR) other than where the file can be continued: its resumable size (see Fs.Stat). ftpserver
-// answers 550 with its text, which gives that size.
-var ErrResumeOffset = errors.New("the upload cannot resume there")
 
 // newWriteFile returns the upload of rel, not yet positioned.
 func (f *Fs) newWriteFile(name, rel string) *writeFile {
