@@ -185,7 +185,7 @@ func (w *writeFile) Write(p []byte) (int, error) {
 	n := 0
 	for len(p) > 0 {
 		if int64(len(w.buf)) == w.partSize {
-			if err := w.send(); err != nil {
+			if err := w.send(true); err != nil {
 				return n, pathError("write", w.name, err)
 			}
 		}
@@ -218,8 +218,8 @@ func (w *writeFile) writable() error {
 }
 
 // send hands buf to a goroutine that uploads it as the next part, once a slot is free, and
-// takes a new buffer. The multipart upload is created for its first part.
-func (w *writeFile) send() error {
+// with refill takes a new buffer. The multipart upload is created for its first part.
+func (w *writeFile) send(refill bool) error {
 	if w.uploadID == "" {
 		id, err := w.fs.createUpload(w.rel, w.algorithm)
 		if err != nil {
@@ -243,7 +243,11 @@ func (w *writeFile) send() error {
 
 	body, number := w.buf, w.nextPart
 	w.nextPart++
-	w.buf = w.fs.partBuffer()
+	w.buf = nil
+
+	if refill {
+		w.buf = w.fs.partBuffer()
+	}
 
 	w.inFlight.Add(1)
 
@@ -313,7 +317,11 @@ func (w *writeFile) WriteString(s string) (int, error) {
 // position abandons it, as Truncate does.
 func (w *writeFile) Seek(offset int64, whence int) (int64, error) {
 	if !w.positioned && whence == io.SeekStart {
-		return w.written, w.startAt(offset)
+		if err := w.startAt(offset); err != nil {
+			return 0, err
+		}
+
+		return w.written, nil
 	}
 
 	if (whence == io.SeekCurrent && offset == 0) || (whence == io.SeekStart && offset == w.written) {
@@ -432,7 +440,7 @@ func (w *writeFile) complete() error {
 	}
 
 	if len(w.buf) > 0 {
-		if err := w.send(); err != nil {
+		if err := w.send(false); err != nil {
 			w.inFlight.Wait()
 
 			return err
