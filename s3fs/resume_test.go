@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io/fs"
+	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -340,4 +341,35 @@ func TestResumeNewestUploadAfterGap(t *testing.T) {
 	require.NoError(t, conn.Append("/gap.bin", bytes.NewReader(data[size:])))
 	assert.Equal(t, sha256.Sum256(data), sha256.Sum256(retrieve(t, conn, "/gap.bin", 0)))
 	assert.Zero(t, gw.PendingUploads(t, bucket), "the older upload is aborted")
+}
+
+// TestResumeAfterServerDies resumes through a second Fs an upload whose Fs stopped without a
+// call, as when its process is killed: neither TransferError nor Close comes.
+func TestResumeAfterServerDies(t *testing.T) {
+	t.Parallel()
+
+	nodes := newTwoNodes(t, Options{PartSize: minPart})
+	data := testData(resumeSize, 90)
+
+	dying, err := nodes.fsA.Create("/died.bin")
+	require.NoError(t, err)
+
+	_, err = dying.Write(data[:2*minPart+1])
+	require.NoError(t, err)
+	waitFor(t, "two parts", func() bool { return partsSent(t, nodes.gw, nodes.bucket, "died.bin") == 2 })
+
+	other := New(gwClient(t, nodes.gw), nodes.bucket, Options{PartSize: minPart})
+
+	info, err := other.Stat("/died.bin")
+	require.NoError(t, err)
+	require.Equal(t, int64(2*minPart), info.Size())
+
+	file, err := other.OpenFile("/died.bin", os.O_WRONLY|os.O_APPEND, 0o644)
+	require.NoError(t, err)
+
+	_, err = file.Write(data[info.Size():])
+	require.NoError(t, err)
+	require.NoError(t, file.Close())
+
+	nodes.requireStored(t, nodes.b, "/died.bin", data)
 }
