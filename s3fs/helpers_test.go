@@ -80,6 +80,18 @@ func (s *rawSession) reply() (int, string) {
 	return code, msg
 }
 
+// startStor starts STOR name from offset (REST first when it is not 0), on a data connection
+// opened before.
+func (s *rawSession) startStor(name string, offset int64) {
+	s.t.Helper()
+
+	if offset != 0 {
+		s.command("REST "+strconv.FormatInt(offset, 10), ftpserver.StatusFileActionPending)
+	}
+
+	s.command("STOR "+name, ftpserver.StatusFileStatusOK)
+}
+
 // dataConn opens a passive data connection (EPSV).
 func (s *rawSession) dataConn() *net.TCPConn {
 	s.t.Helper()
@@ -224,7 +236,7 @@ func (n *twoNodes) cutUpload(t *testing.T, name string, data []byte, cut, parts 
 
 	session := rawLogin(t, n.a)
 	conn := session.dataConn()
-	session.command("STOR "+name, ftpserver.StatusFileStatusOK)
+	session.startStor(name, 0)
 
 	_, err := conn.Write(data[:cut])
 	require.NoError(t, err)

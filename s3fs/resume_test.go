@@ -15,8 +15,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/ftpkit/ftpserver"
 )
 
 // resumeSize is the size of the files the resume tests upload: two parts of minPart and a
@@ -297,8 +295,7 @@ func TestResumeTwice(t *testing.T) {
 	// The second attempt, on the other server, breaks too.
 	session := rawLogin(t, nodes.b)
 	conn := session.dataConn()
-	session.command("REST 5242880", ftpserver.StatusFileActionPending)
-	session.command("STOR /twice.bin", ftpserver.StatusFileStatusOK)
+	session.startStor("/twice.bin", minPart)
 
 	_, err := conn.Write(data[minPart : 2*minPart+pastPart])
 	require.NoError(t, err)
