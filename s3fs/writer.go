@@ -21,11 +21,12 @@ import (
 // writeFile is an object being uploaded, through a multipart upload it drives itself. Write
 // fills a buffer of PartSize bytes; once it is full and another byte comes, the buffer is sent
 // as the next part while Write goes on in a new one. Up to Concurrency parts are in flight and
-// Write blocks while they all are, so memory stays at about (Concurrency + 1) × PartSize
+// Write blocks while they all are, so memory stays at about (Concurrency + 2) × PartSize
 // whatever the size of the file. A file that never fills a part is sent with a single PUT, and
 // the multipart upload is only created for the first part.
 //
-// Nothing is visible in the bucket until Close completes the upload. An upload that ends
+// No object exists until Close completes the upload (Stat shows the upload's resumable size
+// meanwhile; Open and listings do not show it). An upload that ends
 // without Close completing it (TransferError, a failed part, a process that dies) keeps the
 // parts S3 has received, so that a client can resume it from any server on the bucket: the
 // file's resumable size is the total of its leading parts (see Fs.Stat). A full part is sent
