@@ -193,6 +193,22 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
+// Sub returns an Fs on the directory dir of f, seen as its root: its keys are f's under
+// dir's prefix, and no name it is given gets above dir. It shares f's client and options, and
+// sends no request. A program serving several users from one bucket gives each a Sub of their
+// home rather than a path prefix over f (afero's BasePathFs, say), whose files hide f's: the
+// server could then not tell an upload that broke (TransferError) from one that ended, and
+// would complete it instead of keeping its parts for a resume.
+func (f *Fs) Sub(dir string) *Fs {
+	opts := f.opts
+	opts.Prefix = f.dirPrefix(clean(dir))
+
+	sub := New(f.client, f.bucket, opts)
+	sub.copyThreshold, sub.copyPartSize = f.copyThreshold, f.copyPartSize
+
+	return sub
+}
+
 // Name returns "s3fs".
 func (*Fs) Name() string { return "s3fs" }
 

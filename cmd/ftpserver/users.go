@@ -20,6 +20,7 @@ import (
 
 	"github.com/ftpkit/ftpserver"
 	"github.com/ftpkit/ftpserver/rootfs"
+	"github.com/ftpkit/ftpserver/s3fs"
 )
 
 // The -users file holds one user per line, four fields separated by colons, and an optional
@@ -328,8 +329,10 @@ func (d *driver) accountDriver(cc ftpserver.ClientContext, acct *account) (ftpse
 // homeFs returns the file system of a user whose home is home (clean, absolute) on d.fs, the
 // directory home seen as "/", and its AVBL. Under -root it is a jail of its own (rootfs.Sub),
 // for a path prefix over the jail of -root would leave links to be resolved against the whole
-// of -root: a user could make a link, move it up a level and reach the other homes. In memory
-// and on S3, where there are no links, it is a prefix.
+// of -root: a user could make a link, move it up a level and reach the other homes. On S3 it is
+// the bucket's Fs under the home's key prefix (s3fs.Sub), whose files still tell a broken upload
+// from a finished one, so that it can be resumed. In memory, where there are no links, it is a
+// path prefix.
 func (d *driver) homeFs(home string) (afero.Fs, func(dirName string) (int64, error), error) {
 	if jail, ok := d.fs.(*rootfs.Fs); ok {
 		sub, err := jail.Sub(home)
@@ -341,6 +344,10 @@ func (d *driver) homeFs(home string) (afero.Fs, func(dirName string) (int64, err
 	}
 
 	available := func(dirName string) (int64, error) { return d.available(path.Join(home, dirName)) }
+	if bucket, ok := d.fs.(*s3fs.Fs); ok {
+		return bucket.Sub(home), available, nil
+	}
+
 	if home == "/" {
 		return d.fs, available, nil
 	}
