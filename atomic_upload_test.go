@@ -97,7 +97,7 @@ func TestAtomicUploadOntoDirectory(t *testing.T) {
 
 // resetConn closes conn with a TCP RST instead of a FIN, as a crashed client or a broken
 // network does: the server must not take it for the end of the upload.
-func resetConn(t *testing.T, conn net.Conn) {
+func resetConn(t testing.TB, conn net.Conn) {
 	t.Helper()
 
 	tcp, ok := conn.(*net.TCPConn)

@@ -140,10 +140,12 @@ func (c *clientHandler) handlePASS(pass string) {
 // reports the login; c.user is the user's name.
 func (c *clientHandler) login(driver ClientDriver) {
 	limits := c.server.bandwidth.forSession(driver)
+	check := uploadCheckOf(c, driver)
 
 	c.mu.Lock()
 	c.driver = driver
 	c.limits = limits
+	c.checkUpload = check
 	c.mu.Unlock()
 
 	c.emit(Event{Kind: EventLoginSucceeded, User: c.user})
