@@ -65,6 +65,7 @@ type config struct {
 	pasvMultiplex   bool     // passive ports shared by all clients
 	pasvKeep        bool     // a session's passive listener kept between transfers
 	pasvLimits      pasvLimits
+	trust           trustOptions // -tls-require-close-notify and -upload-check
 
 	maxLoginFailures  int           // per connection, and per IP within banWindow; <= 0: no limit
 	loginFailureDelay time.Duration // first failed login's delay; 0: none
@@ -137,6 +138,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	flags.StringVar(&cfg.implicitListen, "implicit-listen", "",
 		"also listen on `ADDR` for implicit TLS (TLS from the first byte, usually port 990; implies -tls)")
 
+	registerTrustFlags(flags, &cfg.trust)
 	registerBanFlags(flags, cfg)
 	registerHashFlags(flags, cfg)
 	flags.StringVar(&cfg.metricsAddr, "metrics", "",
@@ -160,7 +162,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if err == nil {
 		// In this order: validate parses the ports.
 		err = errors.Join(cfg.validate(pasvPorts), cfg.validateProxy(), cfg.validateAbuse(),
-			cfg.s3.validate(cfg.root), cfg.validateUsers(flags))
+			cfg.s3.validate(cfg.root), cfg.validateUsers(flags), cfg.trust.validate())
 	}
 
 	if err == nil && flags.NArg() > 0 {

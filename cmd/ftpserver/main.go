@@ -97,6 +97,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	}
 
 	logger, transfers := newLogger(stderr, cfg.debug)
+	cfg.trust.logger = logger
 
 	// Before the start lines, so that a SIGHUP sent once any of them is out never finds the
 	// default action (ending the process).
