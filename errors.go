@@ -24,7 +24,7 @@ var (
 	// ErrServerClosed is what pending operations of a client see when the server stops.
 	ErrServerClosed = errors.New("server closed")
 	// ErrUploadTruncated is the Event.Err of an upload over TLS whose data connection ended
-	// without the TLS close_notify alert, when Settings.TLSRequireCloseNotify asks for it: the
+	// without the TLS close_notify alert, when Settings.TLSCloseNotify requires it: the
 	// client may have been cut off before it sent everything. The client sees 426.
 	ErrUploadTruncated = errors.New("upload truncated")
 	// ErrUploadRefused is the Event.Err of an upload that ClientDriverExtensionUploadCheck

@@ -57,7 +57,7 @@ func (d *scanningDriver) GetSettings() (*ftpserver.Settings, error) {
 		Listener:            d.listener,
 		DefaultTransferType: ftpserver.TransferTypeBinary,
 		// Under TLS, an upload must also end with the client's close_notify to be kept.
-		TLSRequireCloseNotify: true,
+		TLSCloseNotify: ftpserver.CloseNotifyRequired,
 	}, nil
 }
 

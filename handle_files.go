@@ -149,7 +149,7 @@ func (c *clientHandler) storeAs(command, p string, flags int, opening string) {
 
 	upload.command, upload.check = command, check
 	ascii := c.asciiConversion()
-	requireCloseNotify := c.settings.TLSRequireCloseNotify
+	requireCloseNotify := closeNotifyRequired(c.settings)
 
 	c.startTransfer(transferJob{
 		command:   command,

@@ -9,8 +9,37 @@ import (
 	"time"
 )
 
+// CloseNotifyRequirement is the policy of Settings.TLSCloseNotify.
+type CloseNotifyRequirement int8
+
+// Close_notify policies. The clients the README lists (curl, lftp, Python's ftplib, basic-ftp,
+// Apache Commons Net) all send close_notify at the end of an upload.
+const (
+	// CloseNotifyWithAtomicUploads requires close_notify when Settings.AtomicUploads is set:
+	// the uploads are then promised to appear whole or not at all.
+	CloseNotifyWithAtomicUploads CloseNotifyRequirement = iota
+	// CloseNotifyRequired requires close_notify on every protected upload.
+	CloseNotifyRequired
+	// CloseNotifyOptional takes the end of the TCP stream for the end of the upload, as
+	// ftpserverlib does: for clients that never send close_notify.
+	CloseNotifyOptional
+)
+
+// closeNotifyRequired tells whether the uploads of a server with settings s must end with
+// close_notify under TLS.
+func closeNotifyRequired(s *Settings) bool {
+	switch s.TLSCloseNotify {
+	case CloseNotifyRequired:
+		return true
+	case CloseNotifyOptional:
+		return false
+	default:
+		return s.AtomicUploads
+	}
+}
+
 // errNoCloseNotify is the error of an upload whose protected data connection ended without the
-// client's close_notify, under Settings.TLSRequireCloseNotify.
+// client's close_notify, when Settings.TLSCloseNotify requires it.
 var errNoCloseNotify = fmt.Errorf("%w: the data connection ended without TLS close_notify", ErrUploadTruncated)
 
 // uploadTruncatedText is the text of the 426 that answers such an upload.

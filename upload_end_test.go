@@ -135,26 +135,32 @@ func TestTLSUploadWithoutCloseNotify(t *testing.T) {
 
 	tests := []struct {
 		name   string
-		strict bool
+		policy CloseNotifyRequirement
 		opts   uploadOptions
 		cut    bool // the upload must fail as truncated
+		plain  bool // without AtomicUploads
 	}{
-		{"close_notify", true, uploadOptions{command: "STOR", protected: true, ending: endCloseNotify}, false},
-		{"FIN alone", true, uploadOptions{command: "STOR", protected: true, ending: endFIN}, true},
-		{"MODE Z close_notify", true, uploadOptions{command: "STOR", protected: true, deflate: true}, false},
-		{"MODE Z FIN alone", true, uploadOptions{command: "STOR", protected: true, deflate: true, ending: endFIN}, true},
-		{"APPE FIN alone", true, uploadOptions{command: "APPE", protected: true, ending: endFIN}, true},
-		{"APPE close_notify", true, uploadOptions{command: "APPE", protected: true}, false},
-		{"not required", false, uploadOptions{command: "STOR", protected: true, ending: endFIN}, false},
-		{"clear text", true, uploadOptions{command: "STOR", ending: endFIN}, false},
+		{"close_notify", CloseNotifyWithAtomicUploads, uploadOptions{command: "STOR", protected: true, ending: endCloseNotify}, false, false},
+		{"FIN alone", CloseNotifyWithAtomicUploads, uploadOptions{command: "STOR", protected: true, ending: endFIN}, true, false},
+		{"MODE Z close_notify", CloseNotifyRequired, uploadOptions{command: "STOR", protected: true, deflate: true}, false, false},
+		{"MODE Z FIN alone", CloseNotifyRequired, uploadOptions{command: "STOR", protected: true, deflate: true, ending: endFIN}, true, false},
+		{"APPE FIN alone", CloseNotifyRequired, uploadOptions{command: "APPE", protected: true, ending: endFIN}, true, false},
+		{"APPE close_notify", CloseNotifyRequired, uploadOptions{command: "APPE", protected: true}, false, false},
+		{"optional", CloseNotifyOptional, uploadOptions{command: "STOR", protected: true, ending: endFIN}, false, false},
+		{"clear text", CloseNotifyRequired, uploadOptions{command: "STOR", ending: endFIN}, false, false},
+		// The default of a program written for ftpserverlib, which has no AtomicUploads.
+		{"default without atomic uploads", CloseNotifyWithAtomicUploads,
+			uploadOptions{command: "STOR", protected: true, ending: endFIN}, false, true},
+		{"required without atomic uploads", CloseNotifyRequired,
+			uploadOptions{command: "STOR", protected: true, ending: endFIN}, true, true},
 	}
 
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 
 			s, fs, events := trustServer(t, func(settings *Settings) {
-				settings.AtomicUploads = true
-				settings.TLSRequireCloseNotify = tt.strict
+				settings.AtomicUploads = !tt.plain
+				settings.TLSCloseNotify = tt.policy
 			})
 
 			old := testContent(1000)
@@ -189,7 +195,7 @@ func TestTLSUploadWithoutCloseNotify(t *testing.T) {
 			require.ErrorIs(t, reported[0], ErrUploadTruncated)
 			assert.Zero(t, fs.flushes.Load(), "a truncated upload is not flushed")
 
-			if tt.opts.command == "STOR" {
+			if tt.opts.command == "STOR" && !tt.plain {
 				requireContent(t, fs.Fs, "/f.bin", old) // atomic: the earlier file stays
 			}
 
@@ -200,7 +206,7 @@ func TestTLSUploadWithoutCloseNotify(t *testing.T) {
 
 func TestTLSUploadWithoutCloseNotifySTOU(t *testing.T) {
 
-	s, fs, events := trustServer(t, func(settings *Settings) { settings.TLSRequireCloseNotify = true })
+	s, fs, events := trustServer(t, func(settings *Settings) { settings.TLSCloseNotify = CloseNotifyRequired })
 	rc := trustClient(t, s, true)
 
 	code, msg := rc.uploadEnding("", testContent(5000), uploadOptions{command: "STOU", protected: true, ending: endFIN})

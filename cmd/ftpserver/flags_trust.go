@@ -37,9 +37,9 @@ func registerTrustFlags(flags *flag.FlagSet, opts *trustOptions) {
 	opts.checkTimeout = defaultUploadCheckTimeout
 	opts.checkMaxCopy = defaultUploadCheckMaxCopy
 
-	flags.BoolVar(&opts.requireCloseNotify, "tls-require-close-notify", false,
+	flags.BoolVar(&opts.requireCloseNotify, "tls-require-close-notify", true,
 		"refuse (426) an upload over a protected data connection that ends without the client's TLS close_notify, "+
-			"which may have been cut short; clients that never send it then cannot upload over TLS")
+			"which may have been cut short; false for clients that never send it")
 	flags.Func("upload-check", "run `COMMAND` on each upload before it appears: its words split at spaces, no shell, "+
 		"the received file's path added as the last argument; a non-zero exit refuses the upload (550, with the "+
 		"first line the command printed)", func(v string) error {
@@ -77,5 +77,8 @@ func (opts *trustOptions) validate() error {
 
 // apply sets the library's settings for the flags.
 func (opts *trustOptions) apply(settings *ftpserver.Settings) {
-	settings.TLSRequireCloseNotify = opts.requireCloseNotify
+	settings.TLSCloseNotify = ftpserver.CloseNotifyOptional
+	if opts.requireCloseNotify {
+		settings.TLSCloseNotify = ftpserver.CloseNotifyRequired
+	}
 }

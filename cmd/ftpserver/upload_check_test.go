@@ -41,15 +41,15 @@ func TestUploadCheckFlags(t *testing.T) {
 	require.NoError(t, err)
 	assert.Nil(t, cfg.trust.check)
 	assert.Equal(t, defaultUploadCheckTimeout, cfg.trust.checkTimeout)
-	assert.False(t, cfg.trust.requireCloseNotify)
+	assert.True(t, cfg.trust.requireCloseNotify)
 
 	settings, err := newTestDriver(t).GetSettings()
 	require.NoError(t, err)
-	assert.False(t, settings.TLSRequireCloseNotify)
+	assert.Equal(t, ftpserver.CloseNotifyRequired, settings.TLSCloseNotify)
 
-	settings, err = newTestDriver(t, "-tls-require-close-notify").GetSettings()
+	settings, err = newTestDriver(t, "-tls-require-close-notify=false").GetSettings()
 	require.NoError(t, err)
-	assert.True(t, settings.TLSRequireCloseNotify)
+	assert.Equal(t, ftpserver.CloseNotifyOptional, settings.TLSCloseNotify)
 
 	cfg, err = parseFlags([]string{"-upload-check", " clamdscan  --no-summary ", "-upload-check-timeout", "30s"}, io.Discard)
 	require.NoError(t, err)
