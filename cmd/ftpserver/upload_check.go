@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"time"
 	"unicode"
@@ -70,8 +71,8 @@ func (d *driver) checked(linked ftpserver.ClientDriver) ftpserver.ClientDriver {
 
 // CheckUpload implements ftpserver.ClientDriverExtensionUploadCheck: it runs the command with
 // the received file's local path as its last argument. A file of the local file system is
-// passed as it is, open, as /dev/fd/3; any other (memory, S3) is copied to a temporary local
-// file first, up to -upload-check-max-copy.
+// passed as it is, open, as /dev/fd/3 (except on Windows); any other (memory, S3) is copied to
+// a temporary local file first, up to -upload-check-max-copy.
 func (c *checkedDriver) CheckUpload(_ ftpserver.ClientContext, name string, received ftpserver.ReceivedUpload) error {
 	file, err := received.Open()
 	if err != nil {
@@ -91,7 +92,8 @@ func (c *checkedDriver) CheckUpload(_ ftpserver.ClientContext, name string, rece
 // localCopy returns a local path to file's bytes, the open files the command inherits for it,
 // and what removes what it made.
 func (c *checkedDriver) localCopy(file afero.File) (string, []*os.File, func(), error) {
-	if osFile, ok := unwrapBasePath(file).(*os.File); ok {
+	// Windows passes no open file but the standard ones to a child.
+	if osFile, ok := unwrapBasePath(file).(*os.File); ok && runtime.GOOS != "windows" {
 		return "/dev/fd/3", []*os.File{osFile}, func() {}, nil
 	}
 
