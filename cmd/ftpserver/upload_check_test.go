@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ftpkit/ftpserver"
+	"github.com/ftpkit/ftpserver/s3fs/s3test"
 )
 
 // checkScript is the -upload-check of the tests: it refuses files that contain checkMarker.
@@ -226,4 +227,40 @@ func TestFirstLine(t *testing.T) {
 	} {
 		assert.Equal(t, tt.want, firstLine(tt.outputs...), "%q", tt.outputs)
 	}
+}
+
+// TestRunUploadCheckOnS3 runs -upload-check with -s3-bucket: the command reads a local copy of
+// the temporary object; a refused upload never appears in the bucket, the earlier object stays,
+// and nothing temporary is left, in the bucket or on the local disk.
+func TestRunUploadCheckOnS3(t *testing.T) {
+	gw := s3test.Start(t)
+	bucket := gw.NewBucket(t)
+
+	t.Setenv("AWS_ACCESS_KEY_ID", s3test.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", s3test.SecretKey)
+	t.Setenv("TMPDIR", t.TempDir()) // where the local copies go
+
+	srv := startRun(t, "-s3-endpoint", gw.Endpoint, "-s3-bucket", bucket, "-upload-check", checkScript)
+
+	conn, err := ftp.Dial(srv.addr, ftp.DialWithTimeout(startTimeout))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Quit() })
+	require.NoError(t, conn.Login("test", "test"))
+
+	clean := randomBytes(t, 300_000)
+	require.NoError(t, conn.Stor("/f.bin", bytes.NewReader(clean)))
+	assert.Equal(t, sha256.Sum256(clean), download(t, conn, "/f.bin"))
+
+	err = conn.Stor("/f.bin", bytes.NewReader(markedBytes(t, 200_000)))
+	requireReply(t, err, ftpserver.StatusActionNotTaken, "Upload refused: infected: test marker found in /f.bin")
+	assert.Equal(t, sha256.Sum256(clean), download(t, conn, "/f.bin"))
+
+	err = conn.Stor("/new.bin", bytes.NewReader(markedBytes(t, 1000)))
+	requireReply(t, err, ftpserver.StatusActionNotTaken, "Upload refused: infected: test marker found in /new.bin")
+
+	assert.Equal(t, []string{"f.bin"}, gw.Keys(t, bucket))
+
+	spooled, err := os.ReadDir(os.Getenv("TMPDIR"))
+	require.NoError(t, err)
+	assert.Empty(t, spooled, "the local copies are removed")
 }
