@@ -69,8 +69,8 @@ type upload struct {
 // openUpload opens what an upload of p into fs writes into. An atomic upload (a STOR under
 // AtomicUploads) from offset 0 gets a new temporary file in p's directory; anything else (APPE,
 // STOU, STOR after REST, which extend or create p) opens p itself with flags at offset.
-func openUpload(fs ClientDriver, p string, flags int, offset int64, atomic bool, logger log.Logger) (*upload, error) {
-	if !atomic || offset != 0 || flags&os.O_APPEND != 0 {
+func openUpload(fs ClientDriver, p string, flags int, offset int64, viaTemp bool, logger log.Logger) (*upload, error) {
+	if !viaTemp || offset != 0 || flags&os.O_APPEND != 0 {
 		file, err := openTransferFile(fs, p, flags, offset)
 		if err != nil {
 			return nil, err

@@ -84,7 +84,7 @@ func ExampleClientDriverExtensionUploadCheck() {
 	fs := scannedFs{Fs: afero.NewMemMapFs()}
 	server := ftpserver.NewFtpServer(&scanningDriver{listener: listener, fs: fs})
 
-	if err := server.Listen(); err != nil {
+	if err = server.Listen(); err != nil {
 		panic(err)
 	}
 

@@ -176,7 +176,7 @@ func (c *clientHandler) storeAs(command, p string, flags int, opening string) {
 
 			upload.size.Store(x.counter.Load())
 
-			return err //nolint:wrapcheck // the driver's own error, as copyData returns it for a write
+			return err
 		},
 		finish: upload.finish,
 	})

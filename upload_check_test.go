@@ -67,7 +67,7 @@ func (f *checkingFs) CheckUpload(cc ClientContext, name string, received Receive
 }
 
 // checkedServer starts a server over a checkingFs, in memory or in a directory.
-func checkedServer(t *testing.T, dir bool, atomic bool) (*testServer, *checkingFs, <-chan seenEvent) {
+func checkedServer(t *testing.T, dir, atomic bool) (*testServer, *checkingFs, <-chan seenEvent) {
 	t.Helper()
 
 	fs := &checkingFs{Fs: afero.NewMemMapFs()}

@@ -1,13 +1,14 @@
 package ftpserver
 
 import (
+	"bytes"
 	"compress/zlib"
 	"crypto/tls"
-	"errors"
 	"io"
 	"strings"
 	"testing"
 
+	"github.com/jlaffaye/ftp"
 	"github.com/spf13/afero"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -258,7 +259,7 @@ func testUploadCut(t *testing.T, opts uploadOptions, atomic bool) {
 
 	assert.Equal(t, StatusTransferAborted, code, msg)
 	require.Error(t, event.Err)
-	assert.False(t, errors.Is(event.Err, ErrUploadTruncated), "not a TLS truncation: %v", event.Err)
+	require.NotErrorIs(t, event.Err, ErrUploadTruncated, "not a TLS truncation")
 	require.Len(t, fs.errs.all(), 1, "the driver's file is told")
 	assert.Zero(t, fs.flushes.Load(), "a broken upload is not flushed")
 
@@ -269,4 +270,16 @@ func testUploadCut(t *testing.T, opts uploadOptions, atomic bool) {
 
 	// The session goes on.
 	rc.expect("NOOP", StatusOK)
+}
+
+// TestTLSUploadCloseNotifyJlaffaye: jlaffaye/ftp ends its TLS uploads with close_notify, so its
+// uploads are kept with the alert required.
+func TestTLSUploadCloseNotifyJlaffaye(t *testing.T) {
+	s, fs, _ := trustServer(t, func(settings *Settings) { settings.TLSCloseNotify = CloseNotifyRequired })
+
+	conn := s.dial(t, ftp.DialWithExplicitTLS(clientTLSConfig()))
+	data := testContent(1 << 20)
+	require.NoError(t, conn.Stor("/f.bin", bytes.NewReader(data)))
+	requireContent(t, fs.Fs, "/f.bin", data)
+	assert.Empty(t, fs.errs.all())
 }

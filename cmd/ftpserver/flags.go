@@ -147,7 +147,6 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		"limit each connection's uploads to `BYTES` per second; 0: no limit")
 	flags.Int64Var(&cfg.maxDownloadRate, "max-download-rate", 0,
 		"limit each connection's downloads to `BYTES` per second; 0: no limit")
-
 	flags.StringVar(&cfg.cpuProfile, "cpuprofile", "",
 		"write Go's CPU profile of the whole run to `FILE` at exit (for go tool pprof)")
 

@@ -62,7 +62,7 @@ func registerTrustFlags(flags *flag.FlagSet, opts *trustOptions) {
 
 		opts.checkMaxCopy = n
 
-		return err //nolint:wrapcheck // the flag package names the flag
+		return err
 	})
 }
 

@@ -80,9 +80,15 @@ func TestRunUploadCheck(t *testing.T) {
 		name string
 		args func(t *testing.T) []string
 	}{
-		{"directory", func(t *testing.T) []string { return []string{"-root", t.TempDir()} }},
+		{"directory", func(t *testing.T) []string {
+			t.Helper()
+
+			return []string{"-root", t.TempDir()}
+		}},
 		{"memory", func(*testing.T) []string { return nil }},
 		{"directory without atomic uploads", func(t *testing.T) []string {
+			t.Helper()
+
 			return []string{"-root", t.TempDir(), "-atomic-uploads=false"}
 		}},
 	} {
@@ -159,10 +165,10 @@ func curl(t *testing.T, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
 	defer cancel()
 
-	out, err := exec.CommandContext(ctx, "curl", append([]string{"-sS", "--max-time", "30"}, args...)...).
-		CombinedOutput()
+	args = append([]string{"-sS", "--max-time", "30"}, args...)
+	out, err := exec.CommandContext(ctx, "curl", args...).CombinedOutput()
 
-	return string(out), err //nolint:wrapcheck // the test reads curl's own error
+	return string(out), err
 }
 
 // TestRunUploadCheckFailures: a command that runs too long, a check that cannot copy a file
