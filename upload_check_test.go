@@ -45,10 +45,9 @@ func (f *checkingFs) CheckUpload(cc ClientContext, name string, received Receive
 	if err != nil {
 		return err
 	}
-	defer file.Close()
 
-	content, err := io.ReadAll(file)
-	if err != nil {
+	content, readErr := io.ReadAll(file)
+	if err = errors.Join(readErr, file.Close()); err != nil {
 		return err
 	}
 

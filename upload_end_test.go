@@ -52,8 +52,7 @@ func trustClient(t *testing.T, s *testServer, protected bool) *rawClient {
 
 	rc := s.raw(t)
 	rc.startTLS(clientTLSConfig())
-	rc.expect("USER "+testUser, StatusUserOK)
-	rc.expect("PASS "+testPass, StatusUserLoggedIn)
+	rc.login()
 	rc.expect("TYPE I", StatusOK)
 	rc.expect("PBSZ 0", StatusOK)
 
@@ -64,6 +63,14 @@ func trustClient(t *testing.T, s *testServer, protected bool) *rawClient {
 	}
 
 	return rc
+}
+
+// login logs in as the test user.
+func (rc *rawClient) login() {
+	rc.t.Helper()
+
+	rc.expect("USER "+testUser, StatusUserOK)
+	rc.expect("PASS "+testPass, StatusUserLoggedIn)
 }
 
 // uploadEnding sends data to name as opts say, ends the data connection as opts say, and

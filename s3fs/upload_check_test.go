@@ -28,13 +28,7 @@ type checkedFs struct {
 }
 
 func (c *checkedFs) CheckUpload(_ ftpserver.ClientContext, name string, received ftpserver.ReceivedUpload) error {
-	file, err := received.Open()
-	if err != nil {
-		return err
-	}
-	defer file.Close()
-
-	content, err := io.ReadAll(file)
+	content, err := readAll(c.Fs, received.Name)
 	if err != nil {
 		return err
 	}

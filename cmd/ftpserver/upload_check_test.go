@@ -96,23 +96,11 @@ func TestRunUploadCheck(t *testing.T) {
 			t.Parallel()
 
 			srv := startRun(t, append(backEnd.args(t), "-upload-check", checkScript)...)
-
-			conn, err := ftp.Dial(srv.addr, ftp.DialWithTimeout(startTimeout))
-			require.NoError(t, err)
-			t.Cleanup(func() { _ = conn.Quit() })
-			require.NoError(t, conn.Login("test", "test"))
-
-			clean := randomBytes(t, 300_000)
-			require.NoError(t, conn.Stor("/f.bin", bytes.NewReader(clean)))
-			assert.Equal(t, sha256.Sum256(clean), download(t, conn, "/f.bin"))
-
-			err = conn.Stor("/f.bin", bytes.NewReader(markedBytes(t, 200_000)))
-			requireReply(t, err, ftpserver.StatusActionNotTaken, "Upload refused: infected: test marker found in /f.bin")
-			assert.Equal(t, sha256.Sum256(clean), download(t, conn, "/f.bin"), "the earlier file stays")
+			conn := acceptedThenRefused(t, srv.addr)
 
 			// A name a shell would run is only data: the command gets a path of its own.
 			odd := "/x; touch pwned $(id) `id`.bin"
-			err = conn.Stor(odd, bytes.NewReader(markedBytes(t, 1000)))
+			err := conn.Stor(odd, bytes.NewReader(markedBytes(t, 1000)))
 			requireReply(t, err, ftpserver.StatusActionNotTaken, "Upload refused: infected: test marker found in "+odd)
 
 			names, err := conn.NameList("/")
@@ -120,6 +108,25 @@ func TestRunUploadCheck(t *testing.T) {
 			assert.Equal(t, []string{"f.bin"}, names)
 		})
 	}
+}
+
+// acceptedThenRefused logs in to the server at addr, with checkScript as its -upload-check,
+// stores a file that passes, then one that does not under the same name, and checks that the
+// first stays. It returns the connection.
+func acceptedThenRefused(t *testing.T, addr string) *ftp.ServerConn {
+	t.Helper()
+
+	conn := loginAs(t, addr, "test", "test")
+
+	clean := randomBytes(t, 300_000)
+	require.NoError(t, conn.Stor("/f.bin", bytes.NewReader(clean)))
+	assert.Equal(t, sha256.Sum256(clean), download(t, conn, "/f.bin"))
+
+	err := conn.Stor("/f.bin", bytes.NewReader(markedBytes(t, 200_000)))
+	requireReply(t, err, ftpserver.StatusActionNotTaken, "Upload refused: infected: test marker found in /f.bin")
+	assert.Equal(t, sha256.Sum256(clean), download(t, conn, "/f.bin"), "the earlier file stays")
+
+	return conn
 }
 
 // TestRunUploadCheckWithCurl stores with curl: accepted, the file appears with its bytes;
@@ -197,13 +204,10 @@ func TestRunUploadCheckFailures(t *testing.T) {
 
 			srv := startRun(t, tt.args...)
 
-			conn, err := ftp.Dial(srv.addr, ftp.DialWithTimeout(startTimeout))
-			require.NoError(t, err)
-			t.Cleanup(func() { _ = conn.Quit() })
-			require.NoError(t, conn.Login("test", "test"))
+			conn := loginAs(t, srv.addr, "test", "test")
 
 			start := time.Now()
-			err = conn.Stor("/f.bin", bytes.NewReader(randomBytes(t, 5000)))
+			err := conn.Stor("/f.bin", bytes.NewReader(randomBytes(t, 5000)))
 			requireReply(t, err, tt.code, tt.text)
 
 			if tt.name == "timeout" {
@@ -247,21 +251,9 @@ func TestRunUploadCheckOnS3(t *testing.T) {
 	t.Setenv("TMPDIR", t.TempDir()) // where the local copies go
 
 	srv := startRun(t, "-s3-endpoint", gw.Endpoint, "-s3-bucket", bucket, "-upload-check", checkScript)
+	conn := acceptedThenRefused(t, srv.addr)
 
-	conn, err := ftp.Dial(srv.addr, ftp.DialWithTimeout(startTimeout))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = conn.Quit() })
-	require.NoError(t, conn.Login("test", "test"))
-
-	clean := randomBytes(t, 300_000)
-	require.NoError(t, conn.Stor("/f.bin", bytes.NewReader(clean)))
-	assert.Equal(t, sha256.Sum256(clean), download(t, conn, "/f.bin"))
-
-	err = conn.Stor("/f.bin", bytes.NewReader(markedBytes(t, 200_000)))
-	requireReply(t, err, ftpserver.StatusActionNotTaken, "Upload refused: infected: test marker found in /f.bin")
-	assert.Equal(t, sha256.Sum256(clean), download(t, conn, "/f.bin"))
-
-	err = conn.Stor("/new.bin", bytes.NewReader(markedBytes(t, 1000)))
+	err := conn.Stor("/new.bin", bytes.NewReader(markedBytes(t, 1000)))
 	requireReply(t, err, ftpserver.StatusActionNotTaken, "Upload refused: infected: test marker found in /new.bin")
 
 	assert.Equal(t, []string{"f.bin"}, gw.Keys(t, bucket))
