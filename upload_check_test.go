@@ -47,7 +47,7 @@ func (f *checkingFs) CheckUpload(cc ClientContext, name string, received Receive
 	}
 
 	content, readErr := io.ReadAll(file)
-	if err = errors.Join(readErr, file.Close()); err != nil {
+	if err := errors.Join(readErr, file.Close()); err != nil {
 		return err
 	}
 
