@@ -37,7 +37,8 @@ type ReceivedUpload struct {
 	// Name is the driver path holding the received bytes: a temporary file beside the target,
 	// for STOR from offset 0 and STOU, or the target itself, for APPE and STOR after REST.
 	Name string
-	// Size is the number of bytes read from the data connection (before TYPE A conversion).
+	// Size is the number of bytes this transfer wrote: those received, decompressed under
+	// MODE Z and converted under TYPE A. After APPE or REST the file holds more.
 	Size int64
 
 	fs ClientDriver
