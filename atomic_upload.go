@@ -62,7 +62,7 @@ type upload struct {
 	logger log.Logger
 
 	command string       // STOR, APPE or STOU, for the check
-	check   uploadCheck  // the driver's ClientDriverExtensionUploadCheck, or nil (upload_check.go)
+	check   *uploadCheck // the driver's ClientDriverExtensionUploadCheck, or nil (upload_check.go)
 	size    atomic.Int64 // the bytes received, set once the data has been read
 }
 

@@ -97,7 +97,7 @@ type loginState struct {
 	listPath string
 	host     string // virtual host named by HOST (RFC 7151), "" if none; REIN lets the next user choose
 	// checkUpload is the driver's ClientDriverExtensionUploadCheck, resolved at login; nil without it.
-	checkUpload uploadCheck
+	checkUpload *uploadCheck
 }
 
 func (l *loginState) reset() {

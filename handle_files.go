@@ -183,7 +183,7 @@ func (c *clientHandler) storeAs(command, p string, flags int, opening string) {
 }
 
 // uploadChecker is the logged-in driver's ClientDriverExtensionUploadCheck, nil without one.
-func (c *clientHandler) uploadChecker() uploadCheck {
+func (c *clientHandler) uploadChecker() *uploadCheck {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 

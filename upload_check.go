@@ -55,19 +55,22 @@ func (r ReceivedUpload) Open() (afero.File, error) {
 	return file, nil
 }
 
-// uploadCheck is a driver's CheckUpload bound to its session: nil when the driver has none.
-type uploadCheck func(name string, received ReceivedUpload) error
+// uploadCheck is a driver's ClientDriverExtensionUploadCheck bound to its session. A session
+// without one holds a nil *uploadCheck. (A pointer, not a func, so that the session stays
+// comparable, as ftpserverlib's is.)
+type uploadCheck struct {
+	checker ClientDriverExtensionUploadCheck
+	cc      ClientContext
+}
 
 // uploadCheckOf resolves the driver's ClientDriverExtensionUploadCheck at login.
-func uploadCheckOf(cc ClientContext, driver ClientDriver) uploadCheck {
+func uploadCheckOf(cc ClientContext, driver ClientDriver) *uploadCheck {
 	checker, ok := driver.(ClientDriverExtensionUploadCheck)
 	if !ok {
 		return nil
 	}
 
-	return func(name string, received ReceivedUpload) error {
-		return checker.CheckUpload(cc, name, received)
-	}
+	return &uploadCheck{checker: checker, cc: cc}
 }
 
 // uploadRefusal is the error of an upload the driver's check refused: it matches both
@@ -103,7 +106,7 @@ func (u *upload) runCheck() error {
 
 	received := ReceivedUpload{Command: u.command, Name: u.stored(), Size: u.size.Load(), fs: u.fs}
 
-	err := u.check(u.target, received)
+	err := u.check.checker.CheckUpload(u.check.cc, u.target, received)
 	if err == nil {
 		return nil
 	}
