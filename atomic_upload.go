@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"sync/atomic"
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
@@ -59,13 +60,17 @@ type upload struct {
 	target string
 	temp   string // "" when the target is written in place
 	logger log.Logger
+
+	command string       // STOR, APPE or STOU, for the check
+	check   *uploadCheck // the driver's ClientDriverExtensionUploadCheck, or nil (upload_check.go)
+	size    atomic.Int64 // the bytes received, set once the data has been read
 }
 
 // openUpload opens what an upload of p into fs writes into. An atomic upload (a STOR under
 // AtomicUploads) from offset 0 gets a new temporary file in p's directory; anything else (APPE,
 // STOU, STOR after REST, which extend or create p) opens p itself with flags at offset.
-func openUpload(fs ClientDriver, p string, flags int, offset int64, atomic bool, logger log.Logger) (*upload, error) {
-	if !atomic || offset != 0 || flags&os.O_APPEND != 0 {
+func openUpload(fs ClientDriver, p string, flags int, offset int64, viaTemp bool, logger log.Logger) (*upload, error) {
+	if !viaTemp || offset != 0 || flags&os.O_APPEND != 0 {
 		file, err := openTransferFile(fs, p, flags, offset)
 		if err != nil {
 			return nil, err
@@ -94,12 +99,20 @@ func openUpload(fs ClientDriver, p string, flags int, offset int64, atomic bool,
 }
 
 // finish ends the upload with the transfer's error so far (finishTransferFile) and returns the
-// error the client hears about. An atomic upload that succeeded is renamed over its target,
-// replacing it at once for every reader; one that failed is removed, leaving the target as it
-// was.
+// error the client hears about. An upload that succeeded is checked by the driver's
+// ClientDriverExtensionUploadCheck, if it has one. An atomic upload that succeeded and passed
+// is renamed over its target, replacing it at once for every reader; one that failed or was
+// refused is removed, leaving the target as it was. One written in place is removed when
+// refused.
 func (u *upload) finish(err error) error {
 	err = finishTransferFile(u.file, true, err)
+	if err == nil {
+		err = u.runCheck()
+	}
+
 	if u.temp == "" {
+		u.removeRefused(err)
+
 		return err
 	}
 

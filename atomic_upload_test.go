@@ -97,13 +97,13 @@ func TestAtomicUploadOntoDirectory(t *testing.T) {
 
 // resetConn closes conn with a TCP RST instead of a FIN, as a crashed client or a broken
 // network does: the server must not take it for the end of the upload.
-func resetConn(t *testing.T, conn net.Conn) {
-	t.Helper()
+func resetConn(tb testing.TB, conn net.Conn) {
+	tb.Helper()
 
 	tcp, ok := conn.(*net.TCPConn)
-	require.True(t, ok)
-	require.NoError(t, tcp.SetLinger(0))
-	require.NoError(t, tcp.Close())
+	require.True(tb, ok)
+	require.NoError(tb, tcp.SetLinger(0))
+	require.NoError(tb, tcp.Close())
 }
 
 func TestAtomicUploadInterrupted(t *testing.T) {

@@ -98,6 +98,8 @@ type loginState struct {
 	path     string
 	listPath string
 	host     string // virtual host named by HOST (RFC 7151), "" if none; REIN lets the next user choose
+	// checkUpload is the driver's ClientDriverExtensionUploadCheck, resolved at login; nil without it.
+	checkUpload *uploadCheck
 }
 
 func (l *loginState) reset() {

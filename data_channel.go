@@ -417,6 +417,10 @@ func (d *dataChannel) replyResult(t *transferRun, err error) {
 		d.hooks.reply(StatusTransferAborted, "Connection closed; transfer aborted")
 	case errors.Is(err, errOpeningData):
 		d.hooks.reply(StatusCannotOpenDataConnection, openDataRefusal(err))
+	case errors.Is(err, ErrUploadTruncated):
+		d.hooks.reply(StatusTransferAborted, uploadTruncatedText)
+	case errors.Is(err, ErrUploadRefused):
+		d.hooks.replyError(StatusActionNotTaken, "Upload refused", refusalCause(err))
 	case isNetworkError(err):
 		d.hooks.reply(StatusTransferAborted, "Data connection closed, transfer aborted")
 	case errors.Is(err, errFileShrank):

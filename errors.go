@@ -23,6 +23,14 @@ var (
 	ErrFileNameNotAllowed = errors.New("filename not allowed")
 	// ErrServerClosed is what pending operations of a client see when the server stops.
 	ErrServerClosed = errors.New("server closed")
+	// ErrUploadTruncated is the Event.Err of an upload over TLS whose data connection ended
+	// without the TLS close_notify alert, when Settings.TLSCloseNotify requires it: the
+	// client may have been cut off before it sent everything. The client sees 426.
+	ErrUploadTruncated = errors.New("upload truncated")
+	// ErrUploadRefused is the Event.Err of an upload that ClientDriverExtensionUploadCheck
+	// refused; the driver's error is wrapped in it. The client sees 550 (552 for
+	// ErrStorageExceeded) with the driver's text.
+	ErrUploadRefused = errors.New("upload refused")
 
 	errTransferAborted = errors.New("transfer aborted")
 	errLineTooLong     = errors.New("command line too long")

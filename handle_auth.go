@@ -155,9 +155,12 @@ func (c *clientHandler) login(driver ClientDriver) bool {
 		return false
 	}
 
+	check := uploadCheckOf(c, driver)
+
 	c.mu.Lock()
 	c.driver = driver
 	c.policy = policy
+	c.checkUpload = check
 	c.mu.Unlock()
 
 	c.emit(Event{Kind: EventLoginSucceeded, User: c.user})

@@ -135,8 +135,12 @@ func (c *clientHandler) store(command, param string, appendMode bool) {
 // storeAs opens p with flags and receives the upload into it.
 func (c *clientHandler) storeAs(command, p string, flags int, opening string) {
 	offset := c.takeRestOffset()
+	check := c.uploadChecker()
 
-	atomic := c.settings.AtomicUploads && commands[command].replacesFile
+	// A checked upload that creates or replaces its target (STOR, STOU) is received under a
+	// temporary name too, so that only a file the check accepted appears under its name.
+	atomic := commands[command].replacesFile && c.settings.AtomicUploads ||
+		check != nil && (commands[command].replacesFile || command == "STOU")
 
 	upload, err := openUpload(c.fs(), p, flags, offset, atomic, c.logger)
 	if err != nil {
@@ -145,7 +149,9 @@ func (c *clientHandler) storeAs(command, p string, flags int, opening string) {
 		return
 	}
 
+	upload.command, upload.check = command, check
 	ascii := c.asciiConversion()
+	requireCloseNotify := closeNotifyRequired(c.settings)
 
 	c.startTransfer(transferJob{
 		command:   command,
@@ -166,10 +172,24 @@ func (c *clientHandler) storeAs(command, p string, flags int, opening string) {
 				_, err = upload.file.Write(nil)
 			}
 
-			return err //nolint:wrapcheck // the driver's own error, as copyData returns it for a write
+			if err == nil && requireCloseNotify {
+				err = checkUploadEnd(x.conn, x.stall)
+			}
+
+			upload.size.Store(x.counter.Load())
+
+			return err
 		},
 		finish: upload.finish,
 	})
+}
+
+// uploadChecker is the logged-in driver's ClientDriverExtensionUploadCheck, nil without one.
+func (c *clientHandler) uploadChecker() *uploadCheck {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+
+	return c.checkUpload
 }
 
 // takeRestOffset returns the REST offset and clears it: it applies to one transfer only.

@@ -170,6 +170,15 @@ type Settings struct {
 	// upgraded to this library keeps serving those clients; a server that requires TLS should
 	// set it (the bundled server does with -tls-required).
 	TLSRequireSessionReuse bool
+	// TLSCloseNotify says whether an upload over a protected data connection (PROT P) must end
+	// with the client's TLS close_notify alert, the only sign under TLS that the client sent
+	// everything rather than being cut off (a reset, a proxy's timeout, a forged FIN). One that
+	// must and does not fails: the client gets 426, the driver's file TransferError with
+	// ErrUploadTruncated, the event ErrUploadTruncated, and an atomic upload leaves the target
+	// as it was (vsftpd's strict_ssl_read_eof). Clear-text uploads are not concerned. Default
+	// CloseNotifyWithAtomicUploads: required when AtomicUploads is set, so that a program
+	// written for ftpserverlib, which has neither, keeps its behaviour.
+	TLSCloseNotify CloseNotifyRequirement
 	// DefaultTransferType is the TYPE of a new session. Default TransferTypeASCII, as RFC 959
 	// says; many servers choose TransferTypeBinary.
 	DefaultTransferType TransferType

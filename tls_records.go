@@ -30,18 +30,20 @@ type batchedTLS struct {
 	*tls.Conn
 
 	raw *recordGatherer
+	end *eofRecorder // the TCP connection, which tells whether TLS read its end (upload_end.go)
 }
 
 // protectData runs the TLS handshake of a data connection over a gatherer of its records.
 func protectData(conn net.Conn, handshake func(net.Conn) (*tls.Conn, error)) (*batchedTLS, error) {
-	raw := &recordGatherer{Conn: conn}
+	end := &eofRecorder{Conn: conn}
+	raw := &recordGatherer{Conn: end}
 
 	tlsConn, err := handshake(raw)
 	if err != nil {
 		return nil, err
 	}
 
-	return &batchedTLS{Conn: tlsConn, raw: raw}, nil
+	return &batchedTLS{Conn: tlsConn, raw: raw, end: end}, nil
 }
 
 // Write encrypts p and sends its records in one write when there are several.

@@ -223,6 +223,7 @@ func (d *driver) GetSettings() (*ftpserver.Settings, error) {
 	}
 
 	settings.TLSRequireSessionReuse = d.cfg.tlsReuseNeeded
+	d.cfg.trust.apply(settings)
 
 	// Assigned only when set: a nil *PortRange in the interface would not compare equal to nil.
 	if d.cfg.pasvPorts != nil {
@@ -268,7 +269,7 @@ func (d *driver) AuthUser(cc ftpserver.ClientContext, user, pass string) (ftpser
 		return nil, errBadCredentials
 	}
 
-	return (&clientDriver{Fs: d.fs, available: d.available}).withLinks(d.fs), nil
+	return d.checked((&clientDriver{Fs: d.fs, available: d.available}).withLinks(d.fs)), nil
 }
 
 // AllowConnection refuses the addresses banned for failing to log in too often.

@@ -65,6 +65,7 @@ type config struct {
 	pasvMultiplex   bool     // passive ports shared by all clients
 	pasvKeep        bool     // a session's passive listener kept between transfers
 	pasvLimits      pasvLimits
+	trust           trustOptions // -tls-require-close-notify and -upload-check
 
 	maxLoginFailures  int           // per connection, and per IP within banWindow; <= 0: no limit
 	loginFailureDelay time.Duration // first failed login's delay; 0: none
@@ -139,6 +140,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	flags.StringVar(&cfg.implicitListen, "implicit-listen", "",
 		"also listen on `ADDR` for implicit TLS (TLS from the first byte, usually port 990; implies -tls)")
 
+	registerTrustFlags(flags, &cfg.trust)
 	registerBanFlags(flags, cfg)
 	registerHashFlags(flags, cfg)
 	flags.StringVar(&cfg.metricsAddr, "metrics", "",
@@ -147,7 +149,6 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		"limit each connection's uploads to `BYTES` per second; 0: no limit")
 	flags.Int64Var(&cfg.maxDownloadRate, "max-download-rate", 0,
 		"limit each connection's downloads to `BYTES` per second; 0: no limit")
-
 	flags.StringVar(&cfg.cpuProfile, "cpuprofile", "",
 		"write Go's CPU profile of the whole run to `FILE` at exit (for go tool pprof)")
 
@@ -162,7 +163,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if err == nil {
 		// In this order: validate parses the ports.
 		err = errors.Join(cfg.validate(pasvPorts), cfg.validateProxy(), cfg.validateAbuse(),
-			cfg.s3.validate(cfg.root), cfg.validateUsers(flags), cfg.logs.validate())
+			cfg.s3.validate(cfg.root), cfg.validateUsers(flags), cfg.logs.validate(), cfg.trust.validate())
 	}
 
 	if err == nil && flags.NArg() > 0 {

@@ -81,9 +81,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return serve(ctx, cfg, stdout, stderr)
 }
 
+// tidyUploads removes what broken uploads left: the stale temporary files of -root now, and on
+// S3 the incomplete uploads past -s3-incomplete-max-age, now and every hour until the returned
+// function stops it.
+func tidyUploads(cfg *config, drv *driver, logger log.Logger) (stop func()) {
+	if cfg.root != "" && cfg.s3.bucket == "" {
+		removeStaleUploads(cfg.root, logger)
+	}
+
+	return startS3Sweep(drv.fs, cfg.s3.incompleteMaxAge, logger)
+}
+
 // serve runs the server cfg describes until ctx is done, as run says.
 func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	logger, transfers := newLogger(stderr, cfg.debug)
+	cfg.trust.logger = logger
 
 	drv, err := newLoggingDriver(cfg, logger)
 	if err != nil {
@@ -102,11 +114,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	// default action (ending the process).
 	defer reloadOnSIGHUP(drv, transfers)()
 
-	if cfg.root != "" && cfg.s3.bucket == "" {
-		removeStaleUploads(cfg.root, logger)
-	}
-
-	defer startS3Sweep(drv.fs, cfg.s3.incompleteMaxAge, logger)()
+	defer tidyUploads(cfg, drv, logger)()
 
 	metricsSrv, err := startObserver(cfg, drv, transfers)
 	if err != nil {

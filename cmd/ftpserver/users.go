@@ -323,7 +323,7 @@ func (d *driver) accountDriver(cc ftpserver.ClientContext, acct *account) (ftpse
 
 	client := &clientDriver{Fs: fs, available: available, readOnly: acct.readOnly, settings: acct.settings}
 
-	return client.withLinks(d.fs), nil
+	return d.checked(client.withLinks(d.fs)), nil
 }
 
 // homeFs returns the file system of a user whose home is home (clean, absolute) on d.fs, the
