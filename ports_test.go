@@ -74,15 +74,8 @@ func TestActiveSourcePort(t *testing.T) {
 			rc.expect("TYPE I", StatusOK)
 
 			for _, command := range []string{"PORT", "EPRT"} {
-				accept := rc.port(command)
-				rc.expect("RETR /f.bin", StatusFileStatusOK)
-
-				data := accept()
-				from := data.RemoteAddr().(*net.TCPAddr).Port //nolint:errcheck // a TCP connection
-				assert.Equal(t, sha256Hex(content), sha256Hex(readAllClose(t, data)))
-
-				code, msg := rc.read()
-				require.Equal(t, StatusClosingDataConn, code, msg)
+				got, from := rc.retrActive(command, "/f.bin")
+				assert.Equal(t, sha256Hex(content), sha256Hex(got), command)
 
 				if anyPort {
 					assert.NotEqual(t, control-1, from, command)
