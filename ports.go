@@ -23,9 +23,9 @@ import (
 //     draw with replacement and often miss the one free port of a nearly full range (a third
 //     of the time for 8 ports with 7 taken); the walk never does.
 //   - A PasvPortGetter of the driver's own: FetchNext is asked up to NumberAttempts times (at
-//     least once) and each pair it returns is tried, as ftpserverlib does. Its size and order
-//     are unknown, and it may keep state of its own (a pool, a counter), so the contract is
-//     followed to the letter.
+//     least once) and each pair it returns is tried, as PasvPortGetter's contract says. Its
+//     size and order are unknown, and it may keep state of its own (a pool, a counter), so
+//     the library cannot walk it and follows the contract to the letter.
 //
 // With PassiveTransferPortMultiplexing, Listen listens once on every port that walk reaches,
 // each listened port once (newPassiveMux), and a PASV then takes a slot rather than a port:
@@ -75,8 +75,7 @@ func portRangeOf(p PasvPortGetter) (PasvPortGetter, error) {
 	return p, nil
 }
 
-// FetchNext returns a random port of the range, so that concurrent PASVs spread out; exposed
-// and listened ports are the same.
+// FetchNext returns a random port of the range; exposed and listened ports are the same.
 func (r PortRange) FetchNext() (int, int, bool) {
 	if r.Start <= 0 || r.End < r.Start {
 		return 0, 0, false
