@@ -39,7 +39,6 @@ var (
 	errNameNotUTF8     = fmt.Errorf("%w: not valid UTF-8", ErrFileNameNotAllowed)
 	errPathTooLong     = fmt.Errorf("%w: path too long", ErrFileNameNotAllowed)
 	errNoDataConn      = errors.New("no data connection: use PASV, EPSV, PORT or EPRT first")
-	errNilPortRange    = errors.New("passive port range misconfigured")
 )
 
 // DriverError is an error returned by a driver call, wrapped with what the server was doing.
@@ -118,9 +117,6 @@ func errorCode(err error, fallback int) int {
 		return StatusTransferAborted
 	case errors.Is(err, errNoDataConn):
 		return StatusCannotOpenDataConnection
-	case errors.Is(err, errNilPortRange):
-		// ftpserverlib's answer to PASV with a nil *PortRange (RFC 959 5.4 lists 500 for PASV).
-		return StatusSyntaxErrorNotRecognised
 	case errors.Is(err, errBadPattern):
 		return StatusSyntaxErrorParameters
 	}

@@ -368,6 +368,25 @@ func (rc *rawClient) port(command string) func() net.Conn {
 	}
 }
 
+// retrActive downloads name over a data connection the server opens to the client, announced
+// with command (PORT or EPRT), requires the 226 after it, and returns the bytes and the port
+// the server's connection came from.
+func (rc *rawClient) retrActive(command, name string) ([]byte, int) {
+	rc.t.Helper()
+
+	accept := rc.port(command)
+	rc.expect("RETR "+name, StatusFileStatusOK)
+
+	data := accept()
+	from := data.RemoteAddr().(*net.TCPAddr).Port //nolint:errcheck // a TCP connection
+	got := readAllClose(rc.t, data)
+
+	code, msg := rc.read()
+	require.Equal(rc.t, StatusClosingDataConn, code, "%s: %s", command, msg)
+
+	return got, from
+}
+
 // startRETR starts a binary download over PASV and returns its data connection once the first
 // bytes have arrived, so the transfer is surely running.
 func (rc *rawClient) startRETR(name string) net.Conn {

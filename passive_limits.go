@@ -5,8 +5,6 @@ import (
 	"strconv"
 	"sync"
 	"time"
-
-	"github.com/go-kit/log/level"
 )
 
 // Defaults of the bounds on prepared passive ports.
@@ -50,15 +48,9 @@ func maxPassivePortsPerIP(s *Settings) int {
 		return DefaultMaxPassivePortsPerIP
 	}
 
-	size := 0
+	ports, _ := portRangeOf(s.PassiveTransferPortRange)
 
-	switch r, _ := portRangeOf(s.PassiveTransferPortRange); r := r.(type) {
-	case PortRange:
-		size = r.End - r.Start + 1
-	case PortMappingRange:
-		size = r.Count
-	}
-
+	size := rangeSize(ports)
 	if size <= 0 {
 		return DefaultMaxPassivePortsPerIP
 	}
@@ -193,36 +185,6 @@ func givenUp(data transferHandler) bool {
 	port, ok := data.(passivePort)
 
 	return ok && port.expired()
-}
-
-// holdPassivePort counts a port about to be prepared against the client address's budget and
-// returns what the port holds until its connection comes.
-func (d *dataChannel) holdPassivePort() (*pendingPort, error) {
-	release, err := d.env.ports.take(remoteIP(d.env.remote))
-	if err != nil {
-		level.Warn(d.env.logger).Log("event", "passive_port_refused", "reason", "too many from this address",
-			"limit", d.env.settings.MaxPassivePortsPerIP)
-
-		return nil, err
-	}
-
-	return &pendingPort{release: release}, nil
-}
-
-// armPassivePort makes port the prepared connection, holding pending until its connection
-// comes, and gives it up after PassivePortTimeout without one.
-func (d *dataChannel) armPassivePort(port passivePort, announced int, pending *pendingPort) {
-	logger := d.env.logger
-
-	port.hold(pending)
-	pending.arm(d.env.settings.PassivePortTimeout, func() {
-		if port.giveUp() {
-			level.Info(logger).Log("event", "passive_port_expired", "port", announced,
-				"timeout", d.env.settings.PassivePortTimeout)
-		}
-	})
-
-	d.prepared = port
 }
 
 // passiveRefusalText is the reply to a PASV or EPSV refused by MaxPassivePortsPerIP.

@@ -3,7 +3,6 @@ package ftpserver
 import (
 	"errors"
 	"net"
-	"strconv"
 	"sync"
 	"time"
 )
@@ -115,29 +114,6 @@ func newPassiveMux(host string, ports PasvPortGetter, byIP bool, wrap func(net.L
 	}
 
 	return m, nil
-}
-
-// listenShared opens one listener of the range and lets the driver wrap it.
-func listenShared(host string, port int, wrap func(net.Listener) (net.Listener, error)) (net.Listener, error) {
-	addr := net.JoinHostPort(host, strconv.Itoa(port))
-
-	listener, err := listenData(addr)
-	if err != nil {
-		return nil, newNetworkError("listening for passive connections on "+addr, err)
-	}
-
-	if wrap == nil {
-		return listener, nil
-	}
-
-	wrapped, err := wrap(listener)
-	if err != nil {
-		_ = listener.Close()
-
-		return nil, newDriverError("wrapping passive listener", err)
-	}
-
-	return wrapped, nil
 }
 
 // Close closes the listeners and the connections not yet matched, fails the PASVs waiting for
@@ -301,19 +277,9 @@ func (m *passiveMux) reserve(remote net.Addr, timeout time.Duration, cancel <-ch
 // open creates a slot of ip on the least used port that has none of ip, or returns nil.
 // Called with mu held.
 func (m *passiveMux) open(ip string) *passiveSlot {
-	best := -1
-
-	for n := range len(m.ports) {
-		i := (m.next + n) % len(m.ports)
-		if m.slots[slotKey{port: i, ip: ip}] != nil {
-			continue
-		}
-
-		if best < 0 || m.ports[i].slots < m.ports[best].slots {
-			best = i
-		}
-	}
-
+	best := leastUsed(len(m.ports), m.next,
+		func(i int) int { return m.ports[i].slots },
+		func(i int) bool { return m.slots[slotKey{port: i, ip: ip}] == nil })
 	if best < 0 {
 		return nil
 	}

@@ -1,9 +1,7 @@
 package ftpserver
 
 import (
-	"math/rand/v2"
 	"net"
-	"reflect"
 	"time"
 )
 
@@ -357,23 +355,6 @@ type PortRange struct {
 	End   int // last port
 }
 
-// FetchNext returns a random port of the range, so that concurrent PASVs spread out; exposed
-// and listened ports are the same.
-func (r PortRange) FetchNext() (int, int, bool) {
-	if r.Start <= 0 || r.End < r.Start {
-		return 0, 0, false
-	}
-
-	port := r.Start + rand.IntN(r.End-r.Start+1) //nolint:gosec // a port choice, not a secret
-
-	return port, port, true
-}
-
-// NumberAttempts returns the size of the range.
-func (r PortRange) NumberAttempts() int {
-	return r.End - r.Start + 1
-}
-
 // PortMappingRange is a range of passive ports behind a NAT that maps ExposedStart+i, as
 // clients see it, to ListenedStart+i on this machine, for i in [0, Count). Like PortRange, it
 // is a PasvPortGetter as a value and as a pointer.
@@ -381,51 +362,6 @@ type PortMappingRange struct {
 	ExposedStart  int // first port the clients connect to
 	ListenedStart int // first port the server listens on
 	Count         int // number of ports
-}
-
-// FetchNext returns a random exposed port of the range and the port to listen on for it.
-func (r PortMappingRange) FetchNext() (int, int, bool) {
-	if r.Count <= 0 || r.ExposedStart <= 0 || r.ListenedStart <= 0 {
-		return 0, 0, false
-	}
-
-	i := rand.IntN(r.Count) //nolint:gosec // a port choice, not a secret
-
-	return r.ExposedStart + i, r.ListenedStart + i, true
-}
-
-// NumberAttempts returns Count.
-func (r PortMappingRange) NumberAttempts() int {
-	return r.Count
-}
-
-// portRangeOf returns the ranges of the PassiveTransferPortRange setting p: nil for none (any
-// port), and errNilPortRange for a nil pointer in the interface, such as a *PortRange left nil,
-// whose methods cannot be called. The package's own ranges come back as values, so that callers
-// need to know one type of each.
-func portRangeOf(p PasvPortGetter) (PasvPortGetter, error) {
-	switch r := p.(type) {
-	case nil:
-		return nil, nil
-	case *PortRange:
-		if r == nil {
-			return nil, errNilPortRange
-		}
-
-		return *r, nil
-	case *PortMappingRange:
-		if r == nil {
-			return nil, errNilPortRange
-		}
-
-		return *r, nil
-	}
-
-	if v := reflect.ValueOf(p); v.Kind() == reflect.Pointer && v.IsNil() {
-		return nil, errNilPortRange
-	}
-
-	return p, nil
 }
 
 // DefaultProxyHeaderTimeout is how long a control connection from a trusted upstream may take

@@ -146,11 +146,7 @@ func TestPortableActiveTransfers(t *testing.T) {
 	rc.expect("TYPE I", StatusOK)
 
 	for _, command := range []string{"PORT", "EPRT"} {
-		accept := rc.port(command)
-		rc.expect("RETR /file.bin", StatusFileStatusOK)
-		data := accept()
-		assert.Equal(t, sha256Hex(content), sha256Hex(readAllClose(t, data)), command)
-		code, msg := rc.read()
-		assert.Equal(t, StatusClosingDataConn, code, "%s: %s", command, msg)
+		got, _ := rc.retrActive(command, "/file.bin")
+		assert.Equal(t, sha256Hex(content), sha256Hex(got), command)
 	}
 }
