@@ -115,6 +115,29 @@ func (b *banList) LoginFailed(cc ftpserver.ClientContext, _ string, _ error) {
 	b.banned[ip] = now.Add(b.duration)
 }
 
+// banUntil bans ip, a key of addrIP, until the given time, unless a longer ban of it runs: a
+// ban another node of the fleet made, learned from the shared ban store.
+func (b *banList) banUntil(ip string, until time.Time) {
+	now := b.now()
+
+	b.mu.Lock()
+	defer b.mu.Unlock()
+
+	if current, found := b.banned[ip]; found && !current.Before(until) {
+		return
+	}
+
+	_, banned := b.banned[ip]
+	_, counted := b.failures[ip]
+
+	if !banned && !counted && !b.roomFor(now) {
+		return
+	}
+
+	delete(b.failures, ip)
+	b.banned[ip] = until
+}
+
 // roomFor tells whether one more address can be tracked, first dropping expired entries when
 // the maps are full. It is called with mu held.
 func (b *banList) roomFor(now time.Time) bool {

@@ -72,6 +72,7 @@ type config struct {
 	banDuration       time.Duration // 0: no bans
 	banExemptList     string        // -ban-exempt as given
 	banExempt         []netip.Prefix
+	banStore          banStoreOptions // -ban-store-*: bans shared by a fleet
 
 	metricsAddr     string // "" or the address of the Prometheus metrics HTTP server
 	maxUploadRate   int64  // bytes/s per connection; 0: no limit
@@ -160,7 +161,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if err == nil {
 		// In this order: validate parses the ports.
 		err = errors.Join(cfg.validate(pasvPorts), cfg.validateProxy(), cfg.validateAbuse(),
-			cfg.s3.validate(cfg.root), cfg.validateUsers(flags))
+			cfg.validateBanStore(), cfg.s3.validate(cfg.root), cfg.validateUsers(flags))
 	}
 
 	if err == nil && flags.NArg() > 0 {
@@ -293,6 +294,7 @@ func registerBanFlags(flags *flag.FlagSet, cfg *config) {
 		"refuse a banned IP for `D` (421 at connect, and at the next USER or PASS of its open connections); 0: no bans")
 	flags.StringVar(&cfg.banExemptList, "ban-exempt", defaultBanExempt,
 		"comma-separated `networks` (CIDR) and addresses never banned; \"\": none")
+	registerBanStoreFlags(flags, &cfg.banStore)
 }
 
 // validateAbuse parses -ban-exempt and decides whether data connections must resume the

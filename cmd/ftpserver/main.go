@@ -98,6 +98,10 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 
 	logger, transfers := newLogger(stderr, cfg.debug)
 
+	if err := drv.shareBans(logger); err != nil {
+		return err
+	}
+
 	// Before the start lines, so that a SIGHUP sent once any of them is out never finds the
 	// default action (ending the process).
 	defer reloadOnSIGHUP(drv, transfers)()

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/go-kit/log"
+)
+
+// Defaults of the shared ban store flags.
+const (
+	defaultBanStorePrefix = "ftpkit:"
+	// defaultBanStoreTimeout bounds each question to the store: a store on the same network
+	// answers in a millisecond, and a login never waits longer than this on one that does not.
+	defaultBanStoreTimeout = 500 * time.Millisecond
+)
+
+// registerBanStoreFlags adds -ban-store, -ban-store-prefix and -ban-store-timeout.
+func registerBanStoreFlags(flags *flag.FlagSet, opts *banStoreOptions) {
+	flags.StringVar(&opts.url, "ban-store", "",
+		"share failed-login counts and bans with the other servers of a fleet through the Redis or Valkey at `URL`, "+
+			"redis://[user:pass@]host:port[/db] (or rediss://, unix://); when it does not answer, bans are counted "+
+			"on this server alone until it does (default: bans are this server's own)")
+	flags.StringVar(&opts.prefix, "ban-store-prefix", defaultBanStorePrefix,
+		"`PREFIX` of the keys and channel of -ban-store, the same on every server of one fleet")
+	flags.DurationVar(&opts.timeout, "ban-store-timeout", defaultBanStoreTimeout,
+		"`D` each question to -ban-store may take before the server counts bans alone")
+}
+
+// validateBanStore checks the -ban-store-* flags: a URL the store's client reads, and bans on.
+func (cfg *config) validateBanStore() error {
+	if cfg.banStore.url == "" {
+		return nil
+	}
+
+	if cfg.banStore.timeout <= 0 {
+		return fmt.Errorf("-ban-store-timeout: %s is not positive", cfg.banStore.timeout)
+	}
+
+	if _, err := cfg.banStore.redisOptions(); err != nil {
+		return fmt.Errorf("-ban-store: %w", err)
+	}
+
+	if cfg.maxLoginFailures <= 0 || cfg.banDuration <= 0 || cfg.banWindow <= 0 {
+		return errors.New("-ban-store needs bans: -max-login-failures, -ban-window and -ban-duration above 0")
+	}
+
+	return nil
+}
+
+// shareBans connects the driver's ban list to -ban-store, when given, logging the store's state
+// to logger.
+func (d *driver) shareBans(logger log.Logger) error {
+	if d.cfg.banStore.url == "" || d.bans == nil {
+		return nil
+	}
+
+	node, err := os.Hostname()
+	if err != nil {
+		node = "ftpserver"
+	}
+
+	store, err := newBanStore(&d.cfg.banStore, d.bans, node+" "+d.cfg.listen, logger)
+	if err != nil {
+		return err
+	}
+
+	d.sharedBans = store
+
+	return nil
+}
