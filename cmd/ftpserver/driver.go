@@ -44,7 +44,7 @@ type driver struct {
 	// sharedBans shares bans with the fleet (-ban-store); nil without it. It is set once,
 	// before the server listens.
 	sharedBans *banStore
-	events    *observer   // nil: events are not followed
+	events     *observer // nil: events are not followed
 
 	certs *certificateFile // -cert and -key, read again on SIGHUP; nil without -cert
 
