@@ -41,15 +41,16 @@ type driver struct {
 	available func(dirName string) (int64, error)
 	tls       *tls.Config // nil without -tls
 	bans      *banList    // nil when bans are off
-	// sharedBans shares bans with the fleet (-ban-store); nil without it. It is set once,
-	// before the server listens.
-	sharedBans *banStore
-	events     *observer // nil: events are not followed
+	events    *observer   // nil: events are not followed
 
 	certs *certificateFile // -cert and -key, read again on SIGHUP; nil without -cert
 
 	closeFs func() error // releases fs; nil when it holds nothing open
 	homes   sessionHomes // the homes opened for logged-in sessions
+
+	// sharedBans shares bans with the fleet (-ban-store); nil without it. It is set once,
+	// before the server listens.
+	sharedBans *banStore
 }
 
 var (
