@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ftpkit/ftpserver/s3fs/s3test"
+)
+
+// fleetTimeout bounds the whole fleet demo: on an idle machine it takes well under a minute.
+const fleetTimeout = 5 * time.Minute
+
+// TestFleet runs docs/fleet-demo.sh, the fleet of docs/fleet.md on loopback: three bundled
+// servers behind HAProxy with PROXY protocol v2, one versitygw bucket, one Redis for the bans.
+// The script uploads a 256 MiB random file, kills the node serving its download with SIGKILL in
+// the middle, resumes the download through another node and compares sha256; then it bans an
+// address through one node and requires the others to refuse it, and reads each node's metrics.
+// It needs haproxy, redis-server, versitygw, curl and python3 (.ci/run installs them).
+func TestFleet(t *testing.T) {
+	for _, tool := range []struct{ name, install string }{
+		{"haproxy", "apt-get install -y haproxy"},
+		{"redis-server", "apt-get install -y redis-server"},
+		{"curl", "apt-get install -y curl"},
+		{"python3", "apt-get install -y python3"},
+	} {
+		if _, err := exec.LookPath(tool.name); err != nil {
+			t.Skipf("%s is not installed: fleet demo skipped (%s)", tool.name, tool.install)
+		}
+	}
+
+	versitygw, found := s3test.Binary()
+	if !found {
+		t.Skip("versitygw is not installed: fleet demo skipped (" + s3test.Install + ")")
+	}
+
+	binary := filepath.Join(t.TempDir(), "ftpserver")
+	built, buildErr := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+	require.NoError(t, buildErr, "building the bundled server: %s", built)
+
+	ctx, cancel := context.WithTimeout(context.Background(), fleetTimeout)
+	defer cancel()
+
+	cmd := exec.CommandContext(ctx, "bash", "../../docs/fleet-demo.sh")
+	cmd.Env = append(os.Environ(), "FTPSERVER_BIN="+binary, "VERSITYGW="+versitygw, "SIZE_MIB=256")
+	// On SIGTERM the script stops what it started, as when it ends (its EXIT trap).
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 20 * time.Second
+
+	out, err := cmd.CombinedOutput()
+	t.Log(string(out))
+	require.NoError(t, err)
+	require.True(t, strings.HasSuffix(strings.TrimSpace(string(out)), "fleet demo passed"))
+}

@@ -1,0 +1,374 @@
+#!/usr/bin/env bash
+# fleet-demo.sh: runs the fleet of docs/fleet.md on this machine, on loopback only, and checks
+# that it survives the death of a node: three bundled-server nodes behind HAProxy (PROXY
+# protocol v2 on control and passive ports), one S3 bucket (versitygw), one Redis for the bans.
+# A client uploads a large random file, downloads it, and the node serving the download is
+# killed with SIGKILL in the middle; the client resumes through HAProxy on another node (REST +
+# RETR) and the result must have the original's sha256. Then an address that fails to log in
+# through one node is refused by the others, and each node's metrics must show what it did.
+#
+#   docs/fleet-demo.sh                      # builds cmd/ftpserver; needs haproxy, redis-server,
+#                                           # versitygw (go install), curl
+#   SIZE_MIB=64 docs/fleet-demo.sh          # a smaller file (default 256 MiB)
+#   FTPSERVER_BIN=/path/to/ftpserver VERSITYGW=/path/to/versitygw docs/fleet-demo.sh
+#   KEEP=1 docs/fleet-demo.sh               # leave the fleet running until Ctrl-C, to look around
+#
+# Addresses: HAProxy stands for the public address at 127.0.0.1, the nodes listen on 127.0.0.11
+# to 127.0.0.13, the client is 127.0.0.15 and a password guesser 127.0.0.16 (Linux routes all
+# of 127.0.0.0/8 to loopback). Every process it starts is stopped by PID when it exits, whatever
+# happened; the node it kills is killed by PID too.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+SIZE_MIB="${SIZE_MIB:-256}"
+# The download is slowed to this rate (bytes per second, curl's --limit-rate) until the kill,
+# so that the kill finds it in the middle.
+KILL_RATE="${KILL_RATE:-40M}"
+PUBLIC_IP=127.0.0.1
+NODE_IPS=(127.0.0.11 127.0.0.12 127.0.0.13)
+CLIENT_IP=127.0.0.15
+GUESSER_IP=127.0.0.16
+PASV_PORTS_PER_NODE=4
+S3_KEY=fleet-demo
+S3_SECRET=fleet-demo-secret
+S3_REGION=us-east-1
+BUCKET=fleet
+FILE=fleet.bin
+
+step() { printf '== %s\n' "$*"; }
+fail() {
+	printf 'fleet-demo: FAILED: %s\n' "$*" >&2
+	exit 1
+}
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/ftpkit-fleet.XXXXXX")"
+pids=()
+
+cleanup() {
+	local status=$?
+	for pid in "${pids[@]}"; do
+		kill "$pid" 2>/dev/null || true
+	done
+	for pid in "${pids[@]}"; do
+		wait "$pid" 2>/dev/null || true
+	done
+	if [ "$status" -ne 0 ]; then
+		echo "fleet-demo: failed (exit $status)" >&2
+		for log in "$work"/*.log; do
+			[ -f "$log" ] || continue
+			printf -- '---- %s\n' "$(basename "$log")" >&2
+			# Without the lines of HAProxy's health checks.
+			grep -v -e 'code=220 msg=' -e 'event=read_failed' -e 'reason=client_gone' "$log" | tail -n 30 >&2
+		done
+	fi
+	rm -rf "$work"
+	exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
+
+# listening PORT IP: whether something listens on IP:PORT, from /proc (no connection made).
+listening() {
+	local port hex octets
+	port="$(printf '%04X' "$1")"
+	IFS=. read -r -a octets <<<"$2"
+	hex="$(printf '%02X%02X%02X%02X' "${octets[3]}" "${octets[2]}" "${octets[1]}" "${octets[0]}")"
+	awk -v want="$hex:$port" '$2 == want && $4 == "0A" { found = 1 } END { exit !found }' /proc/net/tcp
+}
+
+# wait_for DESCRIPTION COMMAND...: runs COMMAND until it succeeds, 20 seconds at most.
+wait_for() {
+	local what="$1"
+	shift
+	for _ in $(seq 200); do
+		if "$@"; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	fail "timed out waiting for $what"
+}
+
+# metric URL NAME{LABELS}: the value of one sample of a node's metrics, as an integer; 0 when
+# the sample is absent.
+metric() {
+	curl --silent --show-error --max-time 10 "$1" |
+		awk -v name="$2" '$1 == name { printf "%d\n", $2 + 0; found = 1 } END { if (!found) print 0 }'
+}
+
+# size FILE: its size in bytes, 0 when missing.
+size() { stat -c %s "$1" 2>/dev/null || echo 0; }
+
+# reached FILE BYTES: whether FILE holds BYTES bytes or more.
+reached() { [ "$(size "$1")" -ge "$2" ]; }
+
+# node_with LINE: the number of the node whose log has LINE, or nothing.
+node_with() {
+	local n
+	for n in "${!NODE_IPS[@]}"; do
+		if grep -qF "$1" "$work/ftp$n.log"; then
+			echo "$n"
+			return 0
+		fi
+	done
+}
+
+step "tools"
+for tool in haproxy redis-server curl python3; do
+	command -v "$tool" >/dev/null 2>&1 || fail "$tool is needed (apt-get install -y $tool)"
+done
+if [ -z "${VERSITYGW:-}" ]; then
+	VERSITYGW="$(command -v versitygw || true)"
+	[ -n "$VERSITYGW" ] || VERSITYGW="$(go env GOPATH)/bin/versitygw"
+fi
+[ -x "$VERSITYGW" ] || fail "versitygw is needed (go install github.com/versity/versitygw/cmd/versitygw@v1.8.0)"
+haproxy -v | sed -n 1p
+redis-server --version
+
+if [ -z "${FTPSERVER_BIN:-}" ]; then
+	FTPSERVER_BIN="$work/ftpserver"
+	go build -o "$FTPSERVER_BIN" ./cmd/ftpserver
+fi
+
+# Ports below Linux's ephemeral range (32768 and up), so no client takes them meanwhile: the
+# public control port, a control port per node through HAProxy (to reach one node on purpose),
+# each node's passive range, then Redis and the S3 gateway.
+base=$((20000 + RANDOM % 10000))
+control_port=$base
+pinned_port=() pasv_first=() pasv_last=()
+for n in "${!NODE_IPS[@]}"; do
+	pinned_port[n]=$((base + 1 + n))
+	pasv_first[n]=$((base + 10 + n * PASV_PORTS_PER_NODE))
+	pasv_last[n]=$((pasv_first[n] + PASV_PORTS_PER_NODE - 1))
+done
+redis_port=$((base + 30))
+s3_port=$((base + 31))
+
+step "redis (the fleet's bans)"
+redis-server --port "$redis_port" --bind "$PUBLIC_IP" --save '' --appendonly no \
+	>"$work/redis.log" 2>&1 &
+pids+=($!)
+wait_for "redis-server" listening "$redis_port" "$PUBLIC_IP"
+ban_store="redis://$PUBLIC_IP:$redis_port/0"
+echo "ban store: $ban_store"
+
+step "versitygw (the fleet's bucket)"
+mkdir -p "$work/s3"
+"$VERSITYGW" --access "$S3_KEY" --secret "$S3_SECRET" --port "$PUBLIC_IP:$s3_port" --quiet \
+	posix "$work/s3" >"$work/versitygw.log" 2>&1 &
+pids+=($!)
+wait_for "versitygw" listening "$s3_port" "$PUBLIC_IP"
+s3_endpoint="http://$PUBLIC_IP:$s3_port"
+curl --silent --show-error --fail --max-time 10 -X PUT --aws-sigv4 "aws:amz:$S3_REGION:s3" \
+	--user "$S3_KEY:$S3_SECRET" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$s3_endpoint/$BUCKET" >/dev/null || fail "creating bucket $BUCKET"
+echo "bucket: $BUCKET at $s3_endpoint"
+
+step "ftpserver nodes"
+node_pid=() node_addr=() node_metrics=()
+for n in "${!NODE_IPS[@]}"; do
+	AWS_ACCESS_KEY_ID="$S3_KEY" AWS_SECRET_ACCESS_KEY="$S3_SECRET" AWS_REGION="$S3_REGION" \
+		"$FTPSERVER_BIN" -listen "${NODE_IPS[n]}:0" \
+		-s3-endpoint "$s3_endpoint" -s3-bucket "$BUCKET" -s3-region "$S3_REGION" \
+		-pasv-ports "${pasv_first[n]}-${pasv_last[n]}" -public-host "$PUBLIC_IP" \
+		-proxy-protocol -proxy-allowed "$PUBLIC_IP" \
+		-ban-store "$ban_store" -ban-exempt "" -max-login-failures 3 -login-failure-delay 10ms \
+		-metrics "${NODE_IPS[n]}:0" -debug \
+		>"$work/ftp$n.out" 2>"$work/ftp$n.log" &
+	node_pid[n]=$!
+	pids+=($!)
+	wait_for "node $n to start" grep -q '^metrics on ' "$work/ftp$n.out"
+	node_addr[n]="$(sed -n 's/^listening on \([^ ]*\).*/\1/p' "$work/ftp$n.out" | sed -n 1p)"
+	node_metrics[n]="$(sed -n 's/^metrics on //p' "$work/ftp$n.out")"
+	echo "ftp$n: control ${node_addr[n]}, passive ${NODE_IPS[n]}:${pasv_first[n]}-${pasv_last[n]}," \
+		"metrics ${node_metrics[n]}"
+done
+
+step "haproxy"
+{
+	cat <<EOF
+global
+    log stdout format raw local0 info
+    maxconn 2000
+
+defaults
+    mode tcp
+    log global
+    option tcplog
+    timeout connect 5s
+    timeout client 1h
+    timeout server 1h
+    # A node that refuses the connection (it died) is left for another at once.
+    retries 2
+    option redispatch 1
+    # The nodes trust PROXY headers from this address only.
+    source $PUBLIC_IP
+
+frontend ftp_control
+    bind $PUBLIC_IP:$control_port
+    default_backend ftp_control
+
+backend ftp_control
+    balance roundrobin
+    # Health check: connect with a PROXY header, expect the FTP welcome.
+    option tcp-check
+    tcp-check expect string 220
+EOF
+	for n in "${!NODE_IPS[@]}"; do
+		echo "    server ftp$n ${node_addr[n]} send-proxy-v2 check check-send-proxy inter 200ms fall 2 rise 2"
+	done
+	for n in "${!NODE_IPS[@]}"; do
+		cat <<EOF
+
+# ftp$n alone, for the ban check: the same PROXY header, no balancing.
+frontend ftp${n}_pinned
+    bind $PUBLIC_IP:${pinned_port[n]}
+    default_backend ftp${n}_pinned
+
+backend ftp${n}_pinned
+    server ftp$n ${node_addr[n]} send-proxy-v2
+
+# Passive ports of ftp$n: forwarded to the same port, each connection with its own header.
+frontend ftp${n}_passive
+    bind $PUBLIC_IP:${pasv_first[n]}-${pasv_last[n]}
+    default_backend ftp${n}_passive
+
+backend ftp${n}_passive
+    server ftp$n ${NODE_IPS[n]} send-proxy-v2
+EOF
+	done
+} >"$work/haproxy.cfg"
+
+haproxy -c -q -f "$work/haproxy.cfg" || fail "haproxy refused the configuration"
+haproxy -db -f "$work/haproxy.cfg" >"$work/haproxy.log" 2>&1 &
+pids+=($!)
+wait_for "haproxy to listen" listening "$control_port" "$PUBLIC_IP"
+for n in "${!NODE_IPS[@]}"; do
+	wait_for "haproxy to listen for ftp$n" listening "${pasv_last[n]}" "$PUBLIC_IP"
+	wait_for "haproxy's health check of ftp$n" grep -q 'code=220' "$work/ftp$n.log"
+done
+echo "haproxy: control $PUBLIC_IP:$control_port"
+
+url="ftp://test:test@$PUBLIC_IP:$control_port/$FILE"
+client=(curl --silent --show-error --max-time 300 --interface "$CLIENT_IP")
+
+step "upload $SIZE_MIB MiB"
+head -c "$((SIZE_MIB * 1024 * 1024))" /dev/urandom >"$work/original.bin"
+original="$(sha256sum <"$work/original.bin" | cut -d ' ' -f 1)"
+"${client[@]}" -T "$work/original.bin" "$url"
+stored_by="$(node_with "STOR $FILE")"
+[ -n "$stored_by" ] || fail "no node logged the upload"
+echo "stored through ftp$stored_by, sha256 $original"
+
+step "upload resumed after a node's death"
+if [ "${UPLOAD_RESUME:-0}" = 1 ]; then
+	fail "UPLOAD_RESUME=1: not available yet"
+else
+	echo "skipped: resuming an upload through another node waits for resumable S3 multipart uploads in s3fs"
+fi
+
+step "download, its node killed in the middle"
+rm -f "$work/download.bin"
+"${client[@]}" --limit-rate "$KILL_RATE" -o "$work/download.bin" "$url" 2>"$work/curl-first.log" &
+first_curl=$!
+pids+=($!)
+wait_for "a third of the download" reached "$work/download.bin" "$((SIZE_MIB * 1024 * 1024 / 3))"
+victim="$(node_with "RETR $FILE")"
+[ -n "$victim" ] || fail "no node logged the download"
+
+# Before the kill: what each node counted so far.
+for n in "${!NODE_IPS[@]}"; do
+	uploaded[n]="$(metric "${node_metrics[n]}" 'ftpserver_transfer_bytes_total{direction="upload"}')"
+done
+
+kill -KILL "${node_pid[victim]}"
+wait "${node_pid[victim]}" 2>/dev/null || true
+echo "killed ftp$victim (pid ${node_pid[victim]}) with SIGKILL at $(size "$work/download.bin") bytes"
+if wait "$first_curl"; then
+	fail "the download finished before the kill: lower KILL_RATE"
+fi
+cut_at="$(size "$work/download.bin")"
+echo "the client stopped at $cut_at bytes: $(tail -n 1 "$work/curl-first.log")"
+wait_for "haproxy to take ftp$victim out" grep -q "ftp$victim is DOWN" "$work/haproxy.log"
+
+"${client[@]}" -C - -o "$work/download.bin" "$url"
+resumed_by="$(node_with "REST $cut_at")"
+[ -n "$resumed_by" ] || fail "no node logged REST $cut_at"
+[ "$resumed_by" != "$victim" ] || fail "the resumed download went to the killed node"
+received="$(sha256sum <"$work/download.bin" | cut -d ' ' -f 1)"
+echo "resumed through ftp$resumed_by from byte $cut_at"
+echo "original $original"
+echo "received $received"
+[ "$original" = "$received" ] || fail "the resumed download differs from the original"
+
+step "a ban through one node refuses the address on the others"
+alive=()
+for n in "${!NODE_IPS[@]}"; do
+	[ "$n" = "$victim" ] || alive+=("$n")
+done
+banner="${alive[0]}" other="${alive[1]}"
+# The guesser holds a connection to the other node, opened before the ban and not logged in
+# yet, while curl guesses through the first; its next USER must be refused. Python's ftplib,
+# as curl cannot pause between commands.
+python3 - "$GUESSER_IP" "$PUBLIC_IP" "${pinned_port[other]}" "${pinned_port[banner]}" <<'PY' ||
+import ftplib, subprocess, sys
+guesser, public, other_port, banner_port = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+held = ftplib.FTP(timeout=30, source_address=(guesser, 0))
+held.connect(public, other_port)
+for _ in range(3):
+    if subprocess.run(["curl", "--silent", "--max-time", "30", "--interface", guesser, "-o", "/dev/null",
+                       f"ftp://test:guess@{public}:{banner_port}/"]).returncode == 0:
+        sys.exit("a wrong password was accepted")
+try:
+    held.sendcmd("USER test")
+    sys.exit("the connection opened before the ban could still send USER")
+except ftplib.error_temp as err:
+    if not str(err).startswith("421 "):
+        raise
+    print("open connection to the other node, at its next USER:", err)
+PY
+	fail "the ban did not reach the connection held on ftp$other"
+grep -q 'msg="address banned for the fleet" addr='"$GUESSER_IP" "$work/ftp$banner.log" ||
+	fail "ftp$banner did not ban $GUESSER_IP"
+for n in "${alive[@]}"; do
+	# curl fails, as it should: the reply is in its trace.
+	reply="$( (curl --silent --verbose --max-time 30 --interface "$GUESSER_IP" -o /dev/null \
+		"ftp://test:test@$PUBLIC_IP:${pinned_port[n]}/" 2>&1 || true) | sed -n 's/^< \(421 .*\)/\1/p' | head -n 1)"
+	[ -n "$reply" ] || fail "ftp$n did not refuse the banned $GUESSER_IP"
+	echo "ftp$n to $GUESSER_IP: $reply"
+done
+"${client[@]}" -o /dev/null "ftp://test:test@$PUBLIC_IP:${pinned_port[other]}/" ||
+	fail "the client, not banned, was refused"
+
+step "each node's metrics"
+upload_total=0
+for n in "${!NODE_IPS[@]}"; do
+	upload_total=$((upload_total + uploaded[n]))
+done
+[ "$upload_total" -eq "$((SIZE_MIB * 1024 * 1024))" ] ||
+	fail "the nodes counted $upload_total bytes uploaded, not $((SIZE_MIB * 1024 * 1024))"
+echo "uploaded bytes counted by the fleet before the kill: $upload_total (ftp$stored_by)"
+if curl --silent --max-time 5 -o /dev/null "${node_metrics[victim]}"; then
+	fail "the killed node still serves its metrics"
+fi
+resumed_bytes="$(metric "${node_metrics[resumed_by]}" 'ftpserver_transfer_bytes_total{direction="download"}')"
+resumed_ok="$(metric "${node_metrics[resumed_by]}" 'ftpserver_transfers_total{command="RETR",result="ok"}')"
+[ "$resumed_ok" -ge 1 ] || fail "ftp$resumed_by counted no RETR"
+[ "$resumed_bytes" -ge "$((SIZE_MIB * 1024 * 1024 - cut_at))" ] ||
+	fail "ftp$resumed_by counted $resumed_bytes bytes downloaded, less than the $((SIZE_MIB * 1024 * 1024 - cut_at)) resumed"
+echo "ftp$resumed_by: RETR ok $resumed_ok, downloaded bytes $resumed_bytes"
+failures="$(metric "${node_metrics[banner]}" 'ftpserver_logins_total{result="failure"}')"
+[ "$failures" -eq 3 ] || fail "ftp$banner counted $failures failed logins, not 3"
+echo "ftp$banner: failed logins $failures"
+for n in "${alive[@]}"; do
+	logins="$(metric "${node_metrics[n]}" 'ftpserver_logins_total{result="success"}')"
+	echo "ftp$n: logins $logins"
+done
+
+if [ "${KEEP:-0}" = 1 ]; then
+	step "the fleet runs: ftp://test:test@$PUBLIC_IP:$control_port/ (Ctrl-C stops it)"
+	wait "${pids[0]}"
+fi
+
+step "fleet demo passed"
