@@ -216,7 +216,8 @@ func (s *banStore) failed(err error) {
 	s.mu.Unlock()
 
 	if logIt {
-		_ = level.Warn(s.logger).Log("msg", "ban store unreachable: bans are counted on this node only until it answers",
+		_ = level.Warn(s.logger).Log(
+			"msg", "ban store unreachable: bans are counted on this node only until it answers",
 			"store", s.where, "was_up", wasUp, "err", err)
 	}
 }
@@ -273,8 +274,11 @@ func (s *banStore) check(remote net.Addr) error {
 		var err error
 
 		ttl, err = s.client.PTTL(ctx, s.prefix+banStoreBanKey+ip).Result()
+		if err != nil {
+			return fmt.Errorf("reading the ban of %s: %w", ip, err)
+		}
 
-		return err
+		return nil
 	})
 	if err != nil || ttl <= 0 {
 		// Missing (-2) or, written by hand, without expiry (-1): no ban of this fleet's.
@@ -305,8 +309,11 @@ func (s *banStore) countFailure(remote net.Addr) {
 			[]string{s.prefix + banStoreFailKey + ip, s.prefix + banStoreBanKey + ip},
 			s.local.window.Milliseconds(), s.local.maxFailures, duration, s.node,
 			s.prefix+banStoreChannel, ip+" "+strconv.FormatInt(duration, 10)).Int64()
+		if err != nil {
+			return fmt.Errorf("counting a failure of %s: %w", ip, err)
+		}
 
-		return err
+		return nil
 	})
 	if err == nil && count == 0 {
 		s.local.banUntil(ip, s.local.now().Add(s.local.duration))

@@ -92,8 +92,8 @@ func TestRunSharedBans(t *testing.T) {
 		"the count is dropped once it bans")
 
 	for _, node := range []*runningServer{nodeA, nodeB} {
-		code, msg := greetingFrom(t, node.addr, guesser)
-		assert.Equal(t, ftpserver.StatusServiceNotAvailable, code)
+		refused, msg := greetingFrom(t, node.addr, guesser)
+		assert.Equal(t, ftpserver.StatusServiceNotAvailable, refused)
 		assert.Equal(t, errBanned.Error(), msg)
 	}
 
@@ -141,9 +141,9 @@ func TestRunSharedBansStoreDown(t *testing.T) {
 	nodeA := startRunLogging(t, logA, fleetNodeArgs(store)...)
 	nodeB := startRunLogging(t, logB, fleetNodeArgs(store)...)
 
-	store.kill()
-	logA.waitFor(t, logStoreDown, 1)
-	logB.waitFor(t, logStoreDown, 1)
+	_ = store.kill()
+	logA.waitFor(t, logStoreDown)
+	logB.waitFor(t, logStoreDown)
 
 	// Logins go on, without waiting for the store.
 	for _, node := range []*runningServer{nodeA, nodeB} {
@@ -173,8 +173,8 @@ func TestRunSharedBansStoreDown(t *testing.T) {
 	assert.Equal(t, 1, logB.count(logStoreDown), "one warning, not one per connection:\n%s", logB)
 
 	store.restart(t)
-	logA.waitFor(t, logStoreUp, 1)
-	logB.waitFor(t, logStoreUp, 1)
+	logA.waitFor(t, logStoreUp)
+	logB.waitFor(t, logStoreUp)
 
 	// Shared again: failures on both nodes add up to a ban on both.
 	const another = "127.0.0.33"
@@ -184,9 +184,9 @@ func TestRunSharedBansStoreDown(t *testing.T) {
 	failLogin(t, nodeA.addr, fromIP(another))
 
 	for _, node := range []*runningServer{nodeA, nodeB} {
-		code, msg := greetingFrom(t, node.addr, another)
-		assert.Equal(t, ftpserver.StatusServiceNotAvailable, code)
-		assert.Equal(t, errBanned.Error(), msg)
+		refused, text := greetingFrom(t, node.addr, another)
+		assert.Equal(t, ftpserver.StatusServiceNotAvailable, refused)
+		assert.Equal(t, errBanned.Error(), text)
 	}
 }
 
@@ -315,6 +315,6 @@ func TestRunSharedBansSilentStore(t *testing.T) {
 		requireCommands(t, conn, "USER test", "PASS test", "QUIT")
 	}
 
-	logs.waitFor(t, logStoreDown, 1)
+	logs.waitFor(t, logStoreDown)
 	assert.Equal(t, 1, logs.count(logStoreDown), logs.String())
 }

@@ -51,6 +51,22 @@ func (cfg *config) validateBanStore() error {
 	return nil
 }
 
+// newSharingDriver builds the driver for cfg and connects it to -ban-store, if given.
+func newSharingDriver(cfg *config, logger log.Logger) (*driver, error) {
+	drv, err := newDriver(cfg)
+	if err != nil {
+		return nil, err
+	}
+
+	if err := drv.shareBans(logger); err != nil {
+		_ = drv.Close()
+
+		return nil, err
+	}
+
+	return drv, nil
+}
+
 // shareBans connects the driver's ban list to -ban-store, when given, logging the store's state
 // to logger.
 func (d *driver) shareBans(logger log.Logger) error {

@@ -83,7 +83,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // serve runs the server cfg describes until ctx is done, as run says.
 func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
-	drv, err := newDriver(cfg)
+	logger, transfers := newLogger(stderr, cfg.debug)
+
+	drv, err := newSharingDriver(cfg, logger)
 	if err != nil {
 		return err
 	}
@@ -94,12 +96,6 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	drivers := []ftpserver.MainDriver{drv}
 	if cfg.implicitListen != "" {
 		drivers = append(drivers, implicitDriver{drv})
-	}
-
-	logger, transfers := newLogger(stderr, cfg.debug)
-
-	if err := drv.shareBans(logger); err != nil {
-		return err
 	}
 
 	// Before the start lines, so that a SIGHUP sent once any of them is out never finds the
