@@ -36,60 +36,9 @@ S3_REGION=us-east-1
 BUCKET=fleet
 FILE=fleet.bin
 
-step() { printf '== %s\n' "$*"; }
-fail() {
-	printf 'fleet-demo: FAILED: %s\n' "$*" >&2
-	exit 1
-}
-
-work="$(mktemp -d "${TMPDIR:-/tmp}/ftpkit-fleet.XXXXXX")"
-pids=()
-
-cleanup() {
-	local status=$?
-	for pid in "${pids[@]}"; do
-		kill "$pid" 2>/dev/null || true
-	done
-	for pid in "${pids[@]}"; do
-		wait "$pid" 2>/dev/null || true
-	done
-	if [ "$status" -ne 0 ]; then
-		echo "fleet-demo: failed (exit $status)" >&2
-		for log in "$work"/*.log; do
-			[ -f "$log" ] || continue
-			printf -- '---- %s\n' "$(basename "$log")" >&2
-			# Without the lines of HAProxy's health checks.
-			grep -v -e 'code=220 msg=' -e 'event=read_failed' -e 'reason=client_gone' "$log" | tail -n 30 >&2
-		done
-	fi
-	rm -rf "$work"
-	exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 143' TERM
-trap 'exit 130' INT
-
-# listening PORT IP: whether something listens on IP:PORT, from /proc (no connection made).
-listening() {
-	local port hex octets
-	port="$(printf '%04X' "$1")"
-	IFS=. read -r -a octets <<<"$2"
-	hex="$(printf '%02X%02X%02X%02X' "${octets[3]}" "${octets[2]}" "${octets[1]}" "${octets[0]}")"
-	awk -v want="$hex:$port" '$2 == want && $4 == "0A" { found = 1 } END { exit !found }' /proc/net/tcp
-}
-
-# wait_for DESCRIPTION COMMAND...: runs COMMAND until it succeeds, 20 seconds at most.
-wait_for() {
-	local what="$1"
-	shift
-	for _ in $(seq 200); do
-		if "$@"; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	fail "timed out waiting for $what"
-}
+SCRIPT_NAME=fleet-demo
+# shellcheck source=docs/demo-lib.sh
+source docs/demo-lib.sh
 
 # metric URL NAME{LABELS}: the value of one sample of a node's metrics, as an integer; 0 when
 # the sample is absent.
@@ -187,34 +136,9 @@ done
 
 step "haproxy"
 {
-	cat <<EOF
-global
-    log stdout format raw local0 info
-    maxconn 2000
-
-defaults
-    mode tcp
-    log global
-    option tcplog
-    timeout connect 5s
-    timeout client 1h
-    timeout server 1h
-    # A node that refuses the connection (it died) is left for another at once.
-    retries 2
-    option redispatch 1
-    # The nodes trust PROXY headers from this address only.
-    source $PUBLIC_IP
-
-frontend ftp_control
-    bind $PUBLIC_IP:$control_port
-    default_backend ftp_control
-
-backend ftp_control
-    balance roundrobin
-    # Health check: connect with a PROXY header, expect the FTP welcome.
-    option tcp-check
-    tcp-check expect string 220
-EOF
+	# A node that refuses the connection (it died) is left for another at once.
+	haproxy_head "$PUBLIC_IP" "$control_port" "    retries 2
+    option redispatch 1"
 	for n in "${!NODE_IPS[@]}"; do
 		echo "    server ftp$n ${node_addr[n]} send-proxy-v2 check check-send-proxy inter 200ms fall 2 rise 2"
 	done
@@ -240,10 +164,7 @@ EOF
 	done
 } >"$work/haproxy.cfg"
 
-haproxy -c -q -f "$work/haproxy.cfg" || fail "haproxy refused the configuration"
-haproxy -db -f "$work/haproxy.cfg" >"$work/haproxy.log" 2>&1 &
-pids+=($!)
-wait_for "haproxy to listen" listening "$control_port" "$PUBLIC_IP"
+start_haproxy "$PUBLIC_IP" "$control_port"
 for n in "${!NODE_IPS[@]}"; do
 	wait_for "haproxy to listen for ftp$n" listening "${pasv_last[n]}" "$PUBLIC_IP"
 	wait_for "haproxy's health check of ftp$n" grep -q 'code=220' "$work/ftp$n.log"

@@ -1,16 +1,9 @@
 package main
 
 import (
-	"context"
-	"os"
 	"os/exec"
-	"path/filepath"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
-
-	"github.com/stretchr/testify/require"
 
 	"github.com/ftpkit/ftpserver/s3fs/s3test"
 )
@@ -41,21 +34,6 @@ func TestFleet(t *testing.T) {
 		t.Skip("versitygw is not installed: fleet demo skipped (" + s3test.Install + ")")
 	}
 
-	binary := filepath.Join(t.TempDir(), "ftpserver")
-	built, buildErr := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
-	require.NoError(t, buildErr, "building the bundled server: %s", built)
-
-	ctx, cancel := context.WithTimeout(context.Background(), fleetTimeout)
-	defer cancel()
-
-	cmd := exec.CommandContext(ctx, "bash", "../../docs/fleet-demo.sh")
-	cmd.Env = append(os.Environ(), "FTPSERVER_BIN="+binary, "VERSITYGW="+versitygw, "SIZE_MIB=256")
-	// On SIGTERM the script stops what it started, as when it ends (its EXIT trap).
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	cmd.WaitDelay = 20 * time.Second
-
-	out, err := cmd.CombinedOutput()
-	t.Log(string(out))
-	require.NoError(t, err)
-	require.True(t, strings.HasSuffix(strings.TrimSpace(string(out)), "fleet demo passed"))
+	runDocsScript(t, "fleet-demo.sh", "fleet demo passed", fleetTimeout,
+		"FTPSERVER_BIN="+buildServer(t), "VERSITYGW="+versitygw, "SIZE_MIB=256")
 }
