@@ -25,10 +25,10 @@ import (
 	"os"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/spf13/afero"
 )
@@ -90,16 +90,23 @@ type Options struct {
 
 	// RequestTimeout bounds each metadata request; 0 means DefaultRequestTimeout.
 	RequestTimeout time.Duration
+
+	// IncompleteUploadMaxAge is how long an incomplete upload (see the package documentation)
+	// may be resumed after it was started: SweepIncompleteUploads aborts older ones, and a
+	// resume does not see them. 0 keeps incomplete uploads until an S3 lifecycle rule or a
+	// completed upload of the same file ends them.
+	IncompleteUploadMaxAge time.Duration
 }
 
 // Fs is an afero.Fs on one bucket. It is safe for concurrent use, and several Fs (in one
 // process or in several) may share a bucket: every call asks S3, nothing is cached.
 type Fs struct {
-	client   *s3.Client
-	uploader *manager.Uploader //nolint:staticcheck // see New
-	bucket   string
-	prefix   string
-	opts     Options
+	client *s3.Client
+	bucket string
+	prefix string
+	opts   Options
+
+	buffers sync.Pool // of part buffers, *[]byte of capacity PartSize
 
 	// Thresholds of the multipart copy, fields so that tests can lower them.
 	copyThreshold int64
@@ -118,18 +125,8 @@ func New(client *s3.Client, bucket string, opts Options) *Fs {
 		prefix += "/"
 	}
 
-	// feature/s3/manager is marked deprecated in favour of feature/s3/transfermanager, which is
-	// still v0 (its API may change); the manager is the SDK's stable v1 multipart uploader.
-	uploader := manager.NewUploader(client, func(u *manager.Uploader) { //nolint:staticcheck // as above
-		u.PartSize = opts.PartSize
-		u.Concurrency = opts.Concurrency
-		u.MaxUploadParts = maxUploadParts
-		u.LeavePartsOnError = false // abort: an interrupted upload leaves no parts behind
-	})
-
 	return &Fs{
 		client:        client,
-		uploader:      uploader,
 		bucket:        bucket,
 		prefix:        prefix,
 		opts:          opts,
@@ -144,7 +141,7 @@ func (o Options) withDefaults() Options {
 		o.PartSize = DefaultPartSize
 	}
 
-	o.PartSize = max(o.PartSize, manager.MinUploadPartSize)
+	o.PartSize = max(o.PartSize, minPartSize)
 
 	if o.Concurrency <= 0 {
 		o.Concurrency = DefaultConcurrency
@@ -207,6 +204,22 @@ func parent(rel string) string {
 	}
 
 	return dir
+}
+
+// partBuffer returns an empty buffer of PartSize bytes for a part.
+func (f *Fs) partBuffer() []byte {
+	if buf, ok := f.buffers.Get().(*[]byte); ok {
+		return (*buf)[:0]
+	}
+
+	return make([]byte, 0, f.opts.PartSize)
+}
+
+// releaseBuffer gives buf back for another part; nil is ignored.
+func (f *Fs) releaseBuffer(buf []byte) {
+	if int64(cap(buf)) == f.opts.PartSize {
+		f.buffers.Put(&buf)
+	}
 }
 
 // context returns the context of one metadata request.

@@ -7,9 +7,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
-	"net"
 	"net/textproto"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -178,15 +176,13 @@ func TestFTPEndToEnd(t *testing.T) {
 	_, err = conn.Retr("big.bin")
 	requireRefused(t, err, "no such file or directory")
 
-	// What S3 cannot do is refused with 550, and the file is left as it was.
-	err = conn.Append("/moved.bin", strings.NewReader("more"))
-	requireRefused(t, err, "permission denied")
-
+	// An upload resumes only where the file ends: elsewhere 550 says where, and the file is
+	// left as it was.
 	err = conn.StorFrom("/moved.bin", strings.NewReader("tail"), 100)
-	requireRefused(t, err, "permission denied")
+	requireRefused(t, err, "the upload cannot resume there: the file holds 20971520 bytes, not 100")
 
 	err = conn.StorFrom("/new.bin", strings.NewReader("tail"), 100)
-	requireRefused(t, err, "permission denied")
+	requireRefused(t, err, "the file holds 0 bytes, not 100")
 
 	_, err = f.Stat("/new.bin")
 	require.ErrorIs(t, err, fs.ErrNotExist, "a refused resumed upload stores nothing")
@@ -213,68 +209,35 @@ func TestFTPInterruptedUpload(t *testing.T) {
 	t.Parallel()
 
 	f, gw, bucket := newTestFs(t, Options{PartSize: minPart})
-	addr := newFTPServer(t, f)
+	session := rawLogin(t, newFTPServer(t, f))
+	data := session.dataConn()
 
-	control, err := net.DialTimeout("tcp", addr, ftpTimeout)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = control.Close() })
-	require.NoError(t, control.SetDeadline(time.Now().Add(ftpTimeout)))
-
-	text := textproto.NewConn(control)
-	command := func(cmd string, want int) string {
-		t.Helper()
-
-		if cmd != "" {
-			require.NoError(t, text.PrintfLine("%s", cmd))
-		}
-
-		code, msg, readErr := text.ReadResponse(0)
-		require.NoError(t, readErr, cmd)
-		require.Equal(t, want, code, "%s: %s", cmd, msg)
-
-		return msg
-	}
-
-	command("", ftpserver.StatusServiceReady)
-	command("USER "+ftpUser, ftpserver.StatusUserOK)
-	command("PASS "+ftpPass, ftpserver.StatusUserLoggedIn)
-	command("TYPE I", ftpserver.StatusOK)
-
-	// 229 Entering Extended Passive Mode (|||port|)
-	msg := command("EPSV", ftpserver.StatusEnteringEPSV)
-	_, port, _ := strings.Cut(strings.TrimSuffix(strings.TrimSpace(msg), "|)"), "(|||")
-	_, err = strconv.Atoi(port)
-	require.NoError(t, err, msg)
-
-	host, _, err := net.SplitHostPort(addr)
-	require.NoError(t, err)
-
-	data, err := net.DialTimeout("tcp", net.JoinHostPort(host, port), ftpTimeout)
-	require.NoError(t, err)
-
-	command("STOR /interrupted.bin", ftpserver.StatusFileStatusOK)
+	session.command("STOR /interrupted.bin", ftpserver.StatusFileStatusOK)
 
 	// More than two parts; the reset comes once the multipart upload exists.
-	_, err = data.Write(testData(24<<20, 11))
+	_, err := data.Write(testData(24<<20, 11))
 	require.NoError(t, err)
 	waitFor(t, "a multipart upload in progress", func() bool { return gw.PendingUploads(t, bucket) == 1 })
 
-	tcp, ok := data.(*net.TCPConn)
-	require.True(t, ok)
-	require.NoError(t, tcp.SetLinger(0)) // a reset, not the end of the upload
-	require.NoError(t, tcp.Close())
+	require.NoError(t, data.SetLinger(0)) // a reset, not the end of the upload
+	require.NoError(t, data.Close())
 
-	code, msg, replyErr := text.ReadResponse(0)
-	require.NoError(t, replyErr)
+	code, msg := session.reply()
 	assert.Contains(t, []int{ftpserver.StatusTransferAborted, 451}, code, msg) // 451: local error in processing
 
-	// The reply follows the abort: nothing is stored, no upload is left pending.
-	_, err = f.Stat("/interrupted.bin")
+	// The reply follows the end of the parts in flight: no object is stored, and the upload is
+	// kept for a resume, which may start at the end of any part sent.
+	_, err = f.Open("/interrupted.bin")
 	require.ErrorIs(t, err, fs.ErrNotExist)
 	assert.Empty(t, gw.Keys(t, bucket))
-	assert.Zero(t, gw.PendingUploads(t, bucket))
+	assert.Equal(t, 1, gw.PendingUploads(t, bucket))
 
-	command("QUIT", ftpserver.StatusClosingControlConn)
+	info, err := f.Stat("/interrupted.bin")
+	require.NoError(t, err)
+	assert.Zero(t, info.Size()%minPart, "the resumable size %d is a number of parts", info.Size())
+	assert.Less(t, info.Size(), int64(24<<20))
+
+	session.command("QUIT", ftpserver.StatusClosingControlConn)
 }
 
 // waitFor checks cond every 10 ms until it holds, failing the test after ftpTimeout. It is for

@@ -25,12 +25,18 @@ func (f *Fs) Open(name string) (afero.File, error) {
 }
 
 // OpenFile opens name for reading (os.O_RDONLY: an object or a directory) or for writing
-// (os.O_WRONLY, or os.O_RDWR, which is taken as write-only: an upload cannot be read back). A
-// file opened for writing replaces the object when it is closed, so opening an existing object
-// that is not empty without os.O_TRUNC (to append to it or write from an offset) fails with
-// ErrNotSupported, as does os.O_EXCL on an existing object with fs.ErrExist. The parent
-// directory must exist. perm is ignored: S3 keeps no modes. A file opened for writing must be
-// closed: until then its upload stays open on S3, with a goroutine of this package.
+// (os.O_WRONLY, or os.O_RDWR, which is taken as write-only: an upload cannot be read back).
+//
+// A file opened for writing replaces the object when it is closed. With os.O_TRUNC it starts
+// empty, and the incomplete uploads of the name are aborted (as truncating a file on disk drops
+// what a broken upload left in it). With os.O_APPEND it continues what the name holds: its
+// incomplete upload if it has one, else its object (copied on the server's side into the new
+// upload), as APPE does. With neither, the first Truncate or Seek says where it starts, which
+// must be the file's resumable size (REST before STOR; see Stat), and a first Write starts at
+// 0, which only a name holding nothing allows (ErrNotSupported otherwise). os.O_EXCL on an
+// existing object fails with fs.ErrExist. The parent directory must exist. perm is ignored: S3
+// keeps no modes. A file opened for writing must be closed: until then its part buffers stay
+// held.
 func (f *Fs) OpenFile(name string, flag int, _ os.FileMode) (afero.File, error) {
 	rel := clean(name)
 
@@ -80,39 +86,91 @@ func (f *Fs) openWrite(name, rel string, flag int) (afero.File, error) {
 	ctx, cancel := f.context()
 	defer cancel()
 
+	object, err := f.writeTarget(ctx, rel, flag)
+	if err != nil {
+		return nil, pathError("open", name, err)
+	}
+
+	w := f.newWriteFile(name, rel)
+
+	if flag&os.O_TRUNC != 0 {
+		if _, abortErr := f.abortUploads(ctx, rel, ""); abortErr != nil {
+			return nil, pathError("open", name, abortErr)
+		}
+
+		return w, nil
+	}
+
+	w.object = object
+	if w.existing, err = f.newestUpload(ctx, rel); err != nil {
+		return nil, pathError("open", name, err)
+	}
+
+	if flag&os.O_APPEND != 0 {
+		offset := w.objectSize()
+		if w.existing != nil {
+			offset = w.existing.size
+		}
+
+		if err := w.startAt(offset); err != nil {
+			return nil, err
+		}
+	}
+
+	return w, nil
+}
+
+// writeTarget checks that rel may be opened for writing with flag and returns its object, nil
+// for a new file.
+func (f *Fs) writeTarget(ctx context.Context, rel string, flag int) (*sourceObject, error) {
 	head, err := f.head(ctx, rel)
 
 	switch {
 	case err == nil && flag&os.O_CREATE != 0 && flag&os.O_EXCL != 0:
-		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrExist}
-	case err == nil && flag&os.O_TRUNC == 0 && aws.ToInt64(head.ContentLength) > 0:
-		return nil, &fs.PathError{Op: "open", Path: name, Err: ErrNotSupported} // append, or write at an offset
+		return nil, fs.ErrExist
 	case err == nil:
+		return &sourceObject{
+			key: f.objectKey(rel), size: aws.ToInt64(head.ContentLength), etag: aws.ToString(head.ETag),
+		}, nil
 	case !isNotExist(err):
-		return nil, pathError("open", name, err)
+		return nil, err
 	case flag&os.O_CREATE == 0:
-		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
-	default:
-		// A new file: not over a directory, and in one.
-		if isDir, err := f.dirExists(ctx, rel); err != nil || isDir {
-			return nil, pathError("open", name, orError(err, errIsDirectory))
-		}
-
-		if err := f.checkDir(ctx, parent(rel)); err != nil {
-			return nil, pathError("open", name, err)
-		}
+		return nil, fs.ErrNotExist
 	}
 
-	return f.newWriteFile(name, rel), nil
+	// A new file: not over a directory, and in one.
+	if isDir, err := f.dirExists(ctx, rel); err != nil || isDir {
+		return nil, orError(err, errIsDirectory)
+	}
+
+	return nil, f.checkDir(ctx, parent(rel))
 }
 
-// Stat describes a file (HeadObject) or a directory (a listing of its prefix). The root always
-// exists.
+// Stat describes a file or a directory. The root always exists.
+//
+// A name with an incomplete upload (one that broke and can be resumed, see the package
+// documentation) is a file whose size is the upload's resumable size and whose modification
+// time is when the upload started, whether or not an object of that name exists: the size
+// SIZE answers, and the offset from which APPE and REST before STOR continue the upload. Else
+// a name is the object of that key (HeadObject), else a directory (a listing of its prefix).
 func (f *Fs) Stat(name string) (os.FileInfo, error) {
 	ctx, cancel := f.context()
 	defer cancel()
 
-	info, err := f.stat(ctx, clean(name))
+	rel := clean(name)
+
+	if rel != "" {
+		upload, err := f.newestUpload(ctx, rel)
+		if err != nil {
+			return nil, pathError("stat", name, err)
+		}
+
+		if upload != nil {
+			return fileInfo{name: baseName(rel), size: upload.size, modTime: upload.initiated}, nil
+		}
+	}
+
+	info, err := f.stat(ctx, rel)
 	if err != nil {
 		return nil, pathError("stat", name, err)
 	}
@@ -258,7 +316,8 @@ func (f *Fs) putMarker(ctx context.Context, rel string) error {
 	return err //nolint:wrapcheck // the callers classify and wrap it
 }
 
-// Remove deletes a file, or an empty directory (ErrDirectoryNotEmpty otherwise). A directory
+// Remove deletes a file, with its incomplete uploads (a name that has only those is a file
+// too, see Stat), or an empty directory (ErrDirectoryNotEmpty otherwise). A directory
 // left empty keeps existing: when the last object under it goes, its marker is stored.
 func (f *Fs) Remove(name string) error {
 	rel := clean(name)
@@ -273,9 +332,14 @@ func (f *Fs) Remove(name string) error {
 
 	switch {
 	case err == nil:
-		err = f.deleteObject(ctx, f.objectKey(rel))
+		if err = f.deleteObject(ctx, f.objectKey(rel)); err == nil {
+			_, err = f.abortUploads(ctx, rel, "")
+		}
 	case isNotExist(err):
-		err = f.removeDir(ctx, rel)
+		var aborted int
+		if aborted, err = f.abortUploads(ctx, rel, ""); err == nil && aborted == 0 {
+			err = f.removeDir(ctx, rel)
+		}
 	}
 
 	if err != nil {

@@ -178,8 +178,9 @@ func TestMultipartUpload(t *testing.T) {
 		rest = rest[n:]
 	}
 
-	_, err = f.Stat("/big.bin")
-	require.ErrorIs(t, err, fs.ErrNotExist, "nothing is visible before Close")
+	_, err = f.Open("/big.bin")
+	require.ErrorIs(t, err, fs.ErrNotExist, "nothing can be read before Close")
+	assert.Empty(t, gw.Keys(t, bucket))
 
 	require.NoError(t, file.Close())
 	require.ErrorIs(t, file.Close(), os.ErrClosed)
@@ -193,17 +194,19 @@ func TestMultipartUpload(t *testing.T) {
 		"the ETag of a multipart object ends with its number of parts: %s", aws.ToString(head.ETag))
 }
 
-func TestUploadAbortLeavesNothing(t *testing.T) {
+func TestUploadAbortKeepsParts(t *testing.T) {
 	t.Parallel()
 
 	f, gw, bucket := newTestFs(t, Options{PartSize: minPart})
 
 	tests := []struct {
-		name string
-		size int
+		name      string
+		size      int
+		resumable int64 // -1: nothing left to resume
 	}{
-		{"single part", 1000},
-		{"multipart", 2*minPart + 1}, // the upload is created and parts are sent before the abort
+		{"single part", 1000, -1},
+		{"one full part", minPart, -1},            // a full part is sent only once a byte after it comes
+		{"multipart", 2*minPart + 1, 2 * minPart}, // the byte after the second part is lost
 	}
 
 	for _, tt := range tests {
@@ -219,12 +222,22 @@ func TestUploadAbortLeavesNothing(t *testing.T) {
 
 		require.ErrorIs(t, file.Close(), ErrUploadAborted, tt.name)
 
-		_, err = f.Stat("/" + tt.name)
+		_, err = f.Open("/" + tt.name)
 		require.ErrorIs(t, err, fs.ErrNotExist, tt.name)
+
+		info, err := f.Stat("/" + tt.name)
+		if tt.resumable < 0 {
+			require.ErrorIs(t, err, fs.ErrNotExist, tt.name)
+
+			continue
+		}
+
+		require.NoError(t, err, tt.name)
+		assert.Equal(t, tt.resumable, info.Size(), "%s: the resumable size", tt.name)
 	}
 
 	assert.Empty(t, gw.Keys(t, bucket))
-	assert.Zero(t, gw.PendingUploads(t, bucket), "the multipart upload was aborted, its parts deleted")
+	assert.Equal(t, 1, gw.PendingUploads(t, bucket), "the multipart upload is kept for a resume")
 }
 
 // sampledReader yields size pseudo-random bytes and, every 2 MiB, collects garbage and records
@@ -330,10 +343,10 @@ func TestOpenFileFlags(t *testing.T) {
 	}{
 		{"exclusive on existing", "/exists", os.O_WRONLY | os.O_CREATE | os.O_EXCL, fs.ErrExist},
 		{"exclusive on new", "/new1", os.O_WRONLY | os.O_CREATE | os.O_EXCL, nil},
-		{"append to existing", "/exists", os.O_WRONLY | os.O_APPEND, ErrNotSupported},
+		{"append to existing", "/exists", os.O_WRONLY | os.O_APPEND, nil},
 		{"append to empty", "/empty", os.O_WRONLY | os.O_APPEND, nil},
 		{"append creating", "/new2", os.O_WRONLY | os.O_CREATE | os.O_APPEND, nil},
-		{"overwrite without truncate", "/exists", os.O_WRONLY, ErrNotSupported},
+		{"overwrite without truncate", "/exists", os.O_WRONLY, nil}, // refused at the first Write
 		{"truncate existing", "/exists", os.O_WRONLY | os.O_TRUNC, nil},
 		{"no create on missing", "/missing", os.O_WRONLY | os.O_TRUNC, fs.ErrNotExist},
 		{"missing parent", "/nodir/file", os.O_WRONLY | os.O_CREATE, fs.ErrNotExist},

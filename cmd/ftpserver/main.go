@@ -106,6 +106,8 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		removeStaleUploads(cfg.root, logger)
 	}
 
+	defer startS3Sweep(drv.fs, cfg.s3.incompleteMaxAge, logger)()
+
 	metricsSrv, err := startObserver(cfg, drv, transfers)
 	if err != nil {
 		return err

@@ -22,6 +22,8 @@ type s3Options struct {
 	endpoint string // "" for AWS S3
 	bucket   string // "": no S3
 	region   string
+
+	incompleteMaxAge time.Duration // -s3-incomplete-max-age: see registerS3ResumeFlags
 }
 
 // registerS3Flags adds the -s3-* flags to flags.
@@ -32,6 +34,7 @@ func registerS3Flags(flags *flag.FlagSet, opts *s3Options) {
 	flags.StringVar(&opts.endpoint, "s3-endpoint", "",
 		"`URL` of the S3-compatible service of -s3-bucket, addressed path-style (default: AWS S3)")
 	flags.StringVar(&opts.region, "s3-region", s3fs.DefaultRegion, "`region` of -s3-bucket")
+	registerS3ResumeFlags(flags, opts)
 }
 
 // validate checks the -s3-* flags against each other and -root.
@@ -43,6 +46,10 @@ func (o *s3Options) validate(root string) error {
 		return errors.New("-root and -s3-bucket exclude each other")
 	case o.region == "":
 		return errors.New("-s3-region: empty")
+	}
+
+	if err := o.validateS3Resume(); err != nil {
+		return err
 	}
 
 	if o.endpoint != "" {
@@ -67,7 +74,8 @@ func (o *s3Options) describe() string {
 
 // newS3Driver builds the driver of -s3-bucket, after checking that the bucket exists and that
 // the credentials may use it, so that a mistake shows at start rather than at the first login.
-// Uploads are not made atomic by the server: S3 stores an object whole or not at all.
+// Uploads are not made atomic by the server: S3 stores an object whole or not at all, and a
+// broken upload is resumed under the file's own name (see s3fs).
 func newS3Driver(cfg *config) (*driver, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), s3CheckTimeout)
 	defer cancel()
@@ -81,7 +89,7 @@ func newS3Driver(cfg *config) (*driver, error) {
 		return nil, fmt.Errorf("-s3-bucket: %w", err)
 	}
 
-	fs := s3fs.New(client, cfg.s3.bucket, s3fs.Options{})
+	fs := s3fs.New(client, cfg.s3.bucket, s3fs.Options{IncompleteUploadMaxAge: cfg.s3.incompleteMaxAge})
 	if err := fs.CheckBucket(ctx); err != nil {
 		return nil, fmt.Errorf("-s3-bucket: %w", err)
 	}
