@@ -2,13 +2,15 @@
 # fleet-demo.sh: runs the fleet of docs/fleet.md on this machine, on loopback only, and checks
 # that it survives the death of a node: three bundled-server nodes behind HAProxy (PROXY
 # protocol v2 on control and passive ports), one S3 bucket (versitygw), one Redis for the bans.
-# A client uploads a large random file, downloads it, and the node serving the download is
-# killed with SIGKILL in the middle; the client resumes through HAProxy on another node (REST +
-# RETR) and the result must have the original's sha256. Then an address that fails to log in
-# through one node is refused by the others, and each node's metrics must show what it did.
+# An address that fails to log in through one node is refused by all of them. Then a client
+# uploads a large random file and the node receiving it is killed with SIGKILL in the middle;
+# the client resumes through HAProxy on another node (curl -C -: SIZE, then APPE). It downloads
+# the file, and the node serving the download is killed in the middle too; the client resumes
+# on the last node (REST + RETR), and the result must have the original's sha256. Each node's
+# metrics must show what it did.
 #
 #   docs/fleet-demo.sh                      # builds cmd/ftpserver; needs haproxy, redis-server,
-#                                           # versitygw (go install), curl
+#                                           # versitygw (go install), curl, python3
 #   SIZE_MIB=64 docs/fleet-demo.sh          # a smaller file (default 256 MiB)
 #   FTPSERVER_BIN=/path/to/ftpserver VERSITYGW=/path/to/versitygw docs/fleet-demo.sh
 #   KEEP=1 docs/fleet-demo.sh               # leave the fleet running until Ctrl-C, to look around
@@ -173,65 +175,29 @@ echo "haproxy: control $PUBLIC_IP:$control_port"
 
 url="ftp://test:test@$PUBLIC_IP:$control_port/$FILE"
 client=(curl --silent --show-error --max-time 300 --interface "$CLIENT_IP")
+size_bytes=$((SIZE_MIB * 1024 * 1024))
+dead=()
 
-step "upload $SIZE_MIB MiB"
-head -c "$((SIZE_MIB * 1024 * 1024))" /dev/urandom >"$work/original.bin"
-original="$(sha256sum <"$work/original.bin" | cut -d ' ' -f 1)"
-"${client[@]}" -T "$work/original.bin" "$url"
-stored_by="$(node_with "STOR $FILE")"
-[ -n "$stored_by" ] || fail "no node logged the upload"
-echo "stored through ftp$stored_by, sha256 $original"
+# kill_node N: kills node N with SIGKILL, by PID, and waits until HAProxy has taken it out.
+kill_node() {
+	kill -KILL "${node_pid[$1]}"
+	wait "${node_pid[$1]}" 2>/dev/null || true
+	dead+=("$1")
+	wait_for "haproxy to take ftp$1 out" grep -q "ftp$1 is DOWN" "$work/haproxy.log"
+}
 
-step "upload resumed after a node's death"
-if [ "${UPLOAD_RESUME:-0}" = 1 ]; then
-	fail "UPLOAD_RESUME=1: not available yet"
-else
-	echo "skipped: resuming an upload through another node waits for resumable S3 multipart uploads in s3fs"
-fi
+# bucket_bytes: the bytes the S3 gateway holds, parts of unfinished uploads included.
+bucket_bytes() { du -sb "$work/s3" 2>/dev/null | cut -f 1; }
 
-step "download, its node killed in the middle"
-rm -f "$work/download.bin"
-"${client[@]}" --limit-rate "$KILL_RATE" -o "$work/download.bin" "$url" 2>"$work/curl-first.log" &
-first_curl=$!
-pids+=($!)
-wait_for "a third of the download" reached "$work/download.bin" "$((SIZE_MIB * 1024 * 1024 / 3))"
-victim="$(node_with "RETR $FILE")"
-[ -n "$victim" ] || fail "no node logged the download"
-
-# Before the kill: what each node counted so far.
-for n in "${!NODE_IPS[@]}"; do
-	uploaded[n]="$(metric "${node_metrics[n]}" 'ftpserver_transfer_bytes_total{direction="upload"}')"
-done
-
-kill -KILL "${node_pid[victim]}"
-wait "${node_pid[victim]}" 2>/dev/null || true
-echo "killed ftp$victim (pid ${node_pid[victim]}) with SIGKILL at $(size "$work/download.bin") bytes"
-if wait "$first_curl"; then
-	fail "the download finished before the kill: lower KILL_RATE"
-fi
-cut_at="$(size "$work/download.bin")"
-echo "the client stopped at $cut_at bytes: $(tail -n 1 "$work/curl-first.log")"
-wait_for "haproxy to take ftp$victim out" grep -q "ftp$victim is DOWN" "$work/haproxy.log"
-
-"${client[@]}" -C - -o "$work/download.bin" "$url"
-resumed_by="$(node_with "REST $cut_at")"
-[ -n "$resumed_by" ] || fail "no node logged REST $cut_at"
-[ "$resumed_by" != "$victim" ] || fail "the resumed download went to the killed node"
-received="$(sha256sum <"$work/download.bin" | cut -d ' ' -f 1)"
-echo "resumed through ftp$resumed_by from byte $cut_at"
-echo "original $original"
-echo "received $received"
-[ "$original" = "$received" ] || fail "the resumed download differs from the original"
+# stored_at_least BYTES: whether the gateway holds BYTES bytes or more.
+stored_at_least() { [ "$(bucket_bytes)" -ge "$1" ]; }
 
 step "a ban through one node refuses the address on the others"
-alive=()
-for n in "${!NODE_IPS[@]}"; do
-	[ "$n" = "$victim" ] || alive+=("$n")
-done
-banner="${alive[0]}" other="${alive[1]}"
-# The guesser holds a connection to the other node, opened before the ban and not logged in
-# yet, while curl guesses through the first; its next USER must be refused. Python's ftplib,
-# as curl cannot pause between commands.
+banner=0 other=1
+# The guesser holds a connection to ftp$other, opened before the ban and not logged in yet,
+# while curl guesses through ftp$banner; the held connection must be refused (421) at its next
+# USER, or at the PASS after it when the ban's announcement is slower than the client. Python's
+# ftplib, as curl cannot pause between commands.
 python3 - "$GUESSER_IP" "$PUBLIC_IP" "${pinned_port[other]}" "${pinned_port[banner]}" <<'PY' ||
 import ftplib, subprocess, sys
 guesser, public, other_port, banner_port = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
@@ -243,16 +209,17 @@ for _ in range(3):
         sys.exit("a wrong password was accepted")
 try:
     held.sendcmd("USER test")
-    sys.exit("the connection opened before the ban could still send USER")
+    held.sendcmd("PASS test")
+    sys.exit("the connection opened before the ban logged in")
 except ftplib.error_temp as err:
     if not str(err).startswith("421 "):
         raise
-    print("open connection to the other node, at its next USER:", err)
+    print("the connection held on the other node:", err)
 PY
 	fail "the ban did not reach the connection held on ftp$other"
 grep -q 'msg="address banned for the fleet" addr='"$GUESSER_IP" "$work/ftp$banner.log" ||
 	fail "ftp$banner did not ban $GUESSER_IP"
-for n in "${alive[@]}"; do
+for n in "${!NODE_IPS[@]}"; do
 	# curl fails, as it should: the reply is in its trace.
 	reply="$( (curl --silent --verbose --max-time 30 --interface "$GUESSER_IP" -o /dev/null \
 		"ftp://test:test@$PUBLIC_IP:${pinned_port[n]}/" 2>&1 || true) | sed -n 's/^< \(421 .*\)/\1/p' | head -n 1)"
@@ -261,31 +228,84 @@ for n in "${alive[@]}"; do
 done
 "${client[@]}" -o /dev/null "ftp://test:test@$PUBLIC_IP:${pinned_port[other]}/" ||
 	fail "the client, not banned, was refused"
+for n in "${!NODE_IPS[@]}"; do
+	failures="$(metric "${node_metrics[n]}" 'ftpserver_logins_total{result="failure"}')"
+	want=0
+	[ "$n" != "$banner" ] || want=3
+	[ "$failures" -eq "$want" ] || fail "ftp$n counted $failures failed logins, not $want"
+	echo "ftp$n metrics: failed logins $failures"
+done
+
+step "upload $SIZE_MIB MiB, its node killed in the middle"
+head -c "$size_bytes" /dev/urandom >"$work/original.bin"
+original="$(sha256sum <"$work/original.bin" | cut -d ' ' -f 1)"
+echo "sha256 $original"
+"${client[@]}" --limit-rate "$KILL_RATE" -T "$work/original.bin" "$url" 2>"$work/curl-upload.log" &
+upload_curl=$!
+pids+=($!)
+wait_for "a third of the upload in the bucket" stored_at_least "$((size_bytes / 3))"
+victim="$(node_with "STOR $FILE")"
+[ -n "$victim" ] || fail "no node logged the upload"
+echo "killing ftp$victim (pid ${node_pid[victim]}) with $(bucket_bytes) bytes in the bucket"
+kill_node "$victim"
+if wait "$upload_curl"; then
+	fail "the upload finished before the kill: lower KILL_RATE"
+fi
+echo "the client stopped: $(tail -n 1 "$work/curl-upload.log")"
+
+# curl -C - asks SIZE, which an unfinished upload answers with the bytes its parts hold, and
+# sends the rest with APPE.
+"${client[@]}" -C - -T "$work/original.bin" "$url"
+upload_resumed_by="$(node_with "APPE $FILE")"
+[ -n "$upload_resumed_by" ] || fail "no node logged APPE $FILE"
+kept="$(grep -h -A 1 "SIZE $FILE" "$work/ftp$upload_resumed_by.log" | sed -n 's/.*code=213 msg=\([0-9]*\).*/\1/p' | tail -n 1)"
+echo "resumed through ftp$upload_resumed_by from byte ${kept:-?} (SIZE)"
+[ "${kept:-0}" -gt 0 ] || fail "the resumed upload started again from 0"
+# Read now: the download may go to this node and kill it.
+appended="$(metric "${node_metrics[upload_resumed_by]}" 'ftpserver_transfers_total{command="APPE",result="ok"}')"
+uploaded="$(metric "${node_metrics[upload_resumed_by]}" 'ftpserver_transfer_bytes_total{direction="upload"}')"
+[ "$appended" -eq 1 ] || fail "ftp$upload_resumed_by counted $appended APPE, not 1"
+[ "$uploaded" -eq "$((size_bytes - kept))" ] ||
+	fail "ftp$upload_resumed_by counted $uploaded bytes uploaded, not the $((size_bytes - kept)) resumed"
+echo "ftp$upload_resumed_by: APPE ok $appended, uploaded bytes $uploaded"
+
+step "download, its node killed in the middle"
+"${client[@]}" --limit-rate "$KILL_RATE" -o "$work/download.bin" "$url" 2>"$work/curl-download.log" &
+download_curl=$!
+pids+=($!)
+wait_for "a third of the download" reached "$work/download.bin" "$((size_bytes / 3))"
+victim="$(node_with "RETR $FILE")"
+[ -n "$victim" ] || fail "no node logged the download"
+echo "killing ftp$victim (pid ${node_pid[victim]}) at $(size "$work/download.bin") bytes"
+kill_node "$victim"
+if wait "$download_curl"; then
+	fail "the download finished before the kill: lower KILL_RATE"
+fi
+cut_at="$(size "$work/download.bin")"
+echo "the client stopped at $cut_at bytes: $(tail -n 1 "$work/curl-download.log")"
+
+"${client[@]}" -C - -o "$work/download.bin" "$url"
+resumed_by="$(node_with "REST $cut_at")"
+[ -n "$resumed_by" ] || fail "no node logged REST $cut_at"
+received="$(sha256sum <"$work/download.bin" | cut -d ' ' -f 1)"
+echo "resumed through ftp$resumed_by from byte $cut_at"
+echo "original $original"
+echo "received $received"
+[ "$original" = "$received" ] || fail "the file uploaded and downloaded through dying nodes differs from the original"
 
 step "each node's metrics"
-upload_total=0
-for n in "${!NODE_IPS[@]}"; do
-	upload_total=$((upload_total + uploaded[n]))
+for n in "${dead[@]}"; do
+	if curl --silent --max-time 5 -o /dev/null "${node_metrics[n]}"; then
+		fail "the killed ftp$n still serves its metrics"
+	fi
 done
-[ "$upload_total" -eq "$((SIZE_MIB * 1024 * 1024))" ] ||
-	fail "the nodes counted $upload_total bytes uploaded, not $((SIZE_MIB * 1024 * 1024))"
-echo "uploaded bytes counted by the fleet before the kill: $upload_total (ftp$stored_by)"
-if curl --silent --max-time 5 -o /dev/null "${node_metrics[victim]}"; then
-	fail "the killed node still serves its metrics"
-fi
-resumed_bytes="$(metric "${node_metrics[resumed_by]}" 'ftpserver_transfer_bytes_total{direction="download"}')"
-resumed_ok="$(metric "${node_metrics[resumed_by]}" 'ftpserver_transfers_total{command="RETR",result="ok"}')"
-[ "$resumed_ok" -ge 1 ] || fail "ftp$resumed_by counted no RETR"
-[ "$resumed_bytes" -ge "$((SIZE_MIB * 1024 * 1024 - cut_at))" ] ||
-	fail "ftp$resumed_by counted $resumed_bytes bytes downloaded, less than the $((SIZE_MIB * 1024 * 1024 - cut_at)) resumed"
-echo "ftp$resumed_by: RETR ok $resumed_ok, downloaded bytes $resumed_bytes"
-failures="$(metric "${node_metrics[banner]}" 'ftpserver_logins_total{result="failure"}')"
-[ "$failures" -eq 3 ] || fail "ftp$banner counted $failures failed logins, not 3"
-echo "ftp$banner: failed logins $failures"
-for n in "${alive[@]}"; do
-	logins="$(metric "${node_metrics[n]}" 'ftpserver_logins_total{result="success"}')"
-	echo "ftp$n: logins $logins"
-done
+echo "killed: ftp${dead[0]} (upload), ftp${dead[1]} (download): no metrics"
+retrieved="$(metric "${node_metrics[resumed_by]}" 'ftpserver_transfers_total{command="RETR",result="ok"}')"
+downloaded="$(metric "${node_metrics[resumed_by]}" 'ftpserver_transfer_bytes_total{direction="download"}')"
+[ "$retrieved" -eq 1 ] || fail "ftp$resumed_by counted $retrieved RETR, not 1"
+[ "$downloaded" -ge "$((size_bytes - cut_at))" ] ||
+	fail "ftp$resumed_by counted $downloaded bytes downloaded, less than the $((size_bytes - cut_at)) resumed"
+echo "ftp$resumed_by: RETR ok $retrieved, downloaded bytes $downloaded"
 
 if [ "${KEEP:-0}" = 1 ]; then
 	step "the fleet runs: ftp://test:test@$PUBLIC_IP:$control_port/ (Ctrl-C stops it)"

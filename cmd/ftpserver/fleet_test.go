@@ -13,9 +13,11 @@ const fleetTimeout = 5 * time.Minute
 
 // TestFleet runs docs/fleet-demo.sh, the fleet of docs/fleet.md on loopback: three bundled
 // servers behind HAProxy with PROXY protocol v2, one versitygw bucket, one Redis for the bans.
-// The script uploads a 256 MiB random file, kills the node serving its download with SIGKILL in
-// the middle, resumes the download through another node and compares sha256; then it bans an
-// address through one node and requires the others to refuse it, and reads each node's metrics.
+// The script bans an address through one node and requires every node to refuse it, even on a
+// connection opened before the ban; it uploads a 256 MiB random file, kills the node receiving
+// it with SIGKILL in the middle and resumes the upload through another (curl -C -: SIZE, APPE);
+// it downloads the file, kills the node serving it in the middle and resumes through the last
+// one (REST, RETR), and compares sha256; and it reads each node's metrics.
 // It needs haproxy, redis-server, versitygw, curl and python3 (.ci/run installs them).
 func TestFleet(t *testing.T) {
 	for _, tool := range []struct{ name, install string }{
