@@ -125,7 +125,7 @@ func (o *banStoreOptions) redisOptions() (*redis.Options, error) {
 	return opts, nil
 }
 
-// describe names the store for the logs and the start message: its address and database,
+// describeStore names the store for the logs: its network, address and database,
 // without the credentials of the URL.
 func describeStore(opts *redis.Options) string {
 	return fmt.Sprintf("%s %s db %d", opts.Network, opts.Addr, opts.DB)
@@ -133,7 +133,7 @@ func describeStore(opts *redis.Options) string {
 
 // newBanStore connects the node to the store of opts, sharing the bans of local, and starts
 // following the bans the fleet announces. A store that does not answer now is not an error: the
-// node starts failing open and logs it. stop ends it.
+// node starts failing open and logs it. close ends it.
 func newBanStore(opts *banStoreOptions, local *banList, node string, logger log.Logger) (*banStore, error) {
 	redisOpts, err := opts.redisOptions()
 	if err != nil {
