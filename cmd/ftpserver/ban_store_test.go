@@ -318,3 +318,33 @@ func TestRunSharedBansSilentStore(t *testing.T) {
 	logs.waitFor(t, logStoreDown)
 	assert.Equal(t, 1, logs.count(logStoreDown), logs.String())
 }
+
+// TestBanUntilBounded: bans learned from the store count against the same bound as the node's
+// own, and a ban learned for an address the node was counting replaces its count.
+func TestBanUntilBounded(t *testing.T) {
+	t.Parallel()
+
+	bans, clock := newTestBanList(3)
+	counted := tcpAddr("192.0.2.1")
+	bans.LoginFailed(fakeClient{addr: counted}, "u", errBadCredentials)
+
+	for i := range maxTrackedAddrs + 10 {
+		bans.banUntil(net.IPv4(10, byte(i>>16), byte(i>>8), byte(i)).String(), clock.t.Add(time.Minute))
+	}
+
+	bans.mu.Lock()
+	assert.Len(t, bans.banned, maxTrackedAddrs-1, "the bound holds")
+	bans.mu.Unlock()
+
+	bans.banUntil("192.0.2.1", clock.t.Add(time.Minute))
+	require.ErrorIs(t, bans.AllowConnection(counted), errBanned, "an address already tracked takes no more room")
+
+	bans.mu.Lock()
+	assert.NotContains(t, bans.failures, "192.0.2.1")
+	bans.mu.Unlock()
+
+	// Once they expire, new bans are kept again.
+	clock.t = clock.t.Add(time.Minute)
+	bans.banUntil("192.0.2.2", clock.t.Add(time.Minute))
+	require.ErrorIs(t, bans.AllowConnection(tcpAddr("192.0.2.2")), errBanned)
+}
