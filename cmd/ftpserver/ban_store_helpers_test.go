@@ -32,7 +32,7 @@ type redisServer struct {
 
 // startRedis starts a redis-server on a free loopback port; without redis-server it skips the
 // test.
-func startRedis(t *testing.T) *redisServer {
+func startRedis(t testing.TB) *redisServer {
 	t.Helper()
 
 	if _, err := exec.LookPath("redis-server"); err != nil {
@@ -62,7 +62,7 @@ func startRedis(t *testing.T) *redisServer {
 }
 
 // freePort returns a loopback TCP port nobody listens on now.
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 
 	listener, err := net.Listen("tcp", "127.0.0.1:0")

@@ -348,3 +348,33 @@ func TestBanUntilBounded(t *testing.T) {
 	bans.banUntil("192.0.2.2", clock.t.Add(time.Minute))
 	require.ErrorIs(t, bans.AllowConnection(tcpAddr("192.0.2.2")), errBanned)
 }
+
+// BenchmarkBanStore measures what -ban-store adds to a connection and to a failed login, on a
+// redis-server on loopback: the check at connect (and before the password), and the count of a
+// failure.
+func BenchmarkBanStore(b *testing.B) {
+	store := startRedis(b)
+
+	opts := &banStoreOptions{url: store.url(), prefix: "bench:", timeout: 5 * time.Second}
+	bans := newBanList(1<<30, time.Hour, time.Hour, nil)
+
+	shared, err := newBanStore(opts, bans, "bench", log.NewNopLogger())
+	require.NoError(b, err)
+	b.Cleanup(func() { _ = shared.close() })
+
+	b.Run("check", func(b *testing.B) {
+		for b.Loop() {
+			if err := shared.check(tcpAddr("192.0.2.1")); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+
+	b.Run("countFailure", func(b *testing.B) {
+		for b.Loop() {
+			shared.countFailure(tcpAddr("192.0.2.2"))
+		}
+	})
+
+	require.True(b, shared.isUp(), "the store answered every call")
+}
