@@ -32,45 +32,45 @@ type redisServer struct {
 
 // startRedis starts a redis-server on a free loopback port; without redis-server it skips the
 // test.
-func startRedis(t testing.TB) *redisServer {
-	t.Helper()
+func startRedis(tb testing.TB) *redisServer {
+	tb.Helper()
 
 	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Skip("redis-server is not installed: shared ban tests skipped (apt-get install -y redis-server)")
+		tb.Skip("redis-server is not installed: shared ban tests skipped (apt-get install -y redis-server)")
 	}
 
 	r := &redisServer{}
-	t.Cleanup(func() { _ = r.kill() })
+	tb.Cleanup(func() { _ = r.kill() })
 
 	// The port is free when chosen but could be taken before redis-server binds it: then it
 	// exits at once, and another port is tried.
 	var err error
 
 	for range 3 {
-		r.port = freePort(t)
+		r.port = freePort(tb)
 		if err = r.launch(); err == nil {
 			break
 		}
 	}
 
-	require.NoError(t, err, "starting redis-server")
+	require.NoError(tb, err, "starting redis-server")
 
 	r.client = redis.NewClient(&redis.Options{Addr: r.addr(), Protocol: 2, DisableIdentity: true})
-	t.Cleanup(func() { _ = r.client.Close() })
+	tb.Cleanup(func() { _ = r.client.Close() })
 
 	return r
 }
 
 // freePort returns a loopback TCP port nobody listens on now.
-func freePort(t testing.TB) int {
-	t.Helper()
+func freePort(tb testing.TB) int {
+	tb.Helper()
 
 	listener, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
+	require.NoError(tb, err)
 
 	addr, ok := listener.Addr().(*net.TCPAddr)
-	require.True(t, ok, "a TCP listener's address")
-	require.NoError(t, listener.Close())
+	require.True(tb, ok, "a TCP listener's address")
+	require.NoError(tb, listener.Close())
 
 	return addr.Port
 }
