@@ -230,10 +230,14 @@ done
 	fail "the client, not banned, was refused"
 for n in "${!NODE_IPS[@]}"; do
 	failures="$(metric "${node_metrics[n]}" 'ftpserver_logins_total{result="failure"}')"
-	want=0
-	[ "$n" != "$banner" ] || want=3
-	[ "$failures" -eq "$want" ] || fail "ftp$n counted $failures failed logins, not $want"
-	echo "ftp$n metrics: failed logins $failures"
+	made="$(metric "${node_metrics[n]}" 'ftpserver_fleet_bans_total{origin="made"}')"
+	learned="$(metric "${node_metrics[n]}" 'ftpserver_fleet_bans_total{origin="learned"}')"
+	up="$(metric "${node_metrics[n]}" 'ftpserver_ban_store_up')"
+	want="0 0 1 1" # failures, bans made, bans learned, store up
+	[ "$n" != "$banner" ] || want="3 1 0 1"
+	[ "$failures $made $learned $up" = "$want" ] ||
+		fail "ftp$n counted failures, bans made, bans learned, store up: $failures $made $learned $up, not $want"
+	echo "ftp$n metrics: failed logins $failures, bans made $made, learned $learned, store up $up"
 done
 
 step "upload $SIZE_MIB MiB, its node killed in the middle"

@@ -116,26 +116,28 @@ func (b *banList) LoginFailed(cc ftpserver.ClientContext, _ string, _ error) {
 }
 
 // banUntil bans ip, a key of addrIP, until the given time, unless a longer ban of it runs: a
-// ban another node of the fleet made, learned from the shared ban store.
-func (b *banList) banUntil(ip string, until time.Time) {
+// ban another node of the fleet made, learned from the shared ban store. It tells whether the
+// address was not banned before.
+func (b *banList) banUntil(ip string, until time.Time) bool {
 	now := b.now()
 
 	b.mu.Lock()
 	defer b.mu.Unlock()
 
-	if current, found := b.banned[ip]; found && !current.Before(until) {
-		return
+	current, banned := b.banned[ip]
+	if banned && !current.Before(until) {
+		return false
 	}
 
-	_, banned := b.banned[ip]
 	_, counted := b.failures[ip]
-
 	if !banned && !counted && !b.roomFor(now) {
-		return
+		return false
 	}
 
 	delete(b.failures, ip)
 	b.banned[ip] = until
+
+	return !banned || !now.Before(current)
 }
 
 // roomFor tells whether one more address can be tracked, first dropping expired entries when

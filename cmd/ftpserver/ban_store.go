@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-kit/log"
@@ -86,6 +87,9 @@ type banStore struct {
 	up       bool      // the store answered last time it was asked
 	warnedAt time.Time // when the last "unreachable" warning was logged
 	warned   bool      // the store's going down was logged, so its coming back is too
+
+	made    atomic.Int64 // bans this node made for the fleet
+	learned atomic.Int64 // addresses banned on this node by a ban read from the store
 
 	stop context.CancelFunc
 	done chan struct{} // closed when the follow goroutine has ended
@@ -285,7 +289,7 @@ func (s *banStore) check(remote net.Addr) error {
 		return nil
 	}
 
-	s.local.banUntil(ip, s.local.now().Add(ttl))
+	s.learn(ip, ttl)
 
 	return errBanned
 }
@@ -317,6 +321,7 @@ func (s *banStore) countFailure(remote net.Addr) {
 	})
 	if err == nil && count == 0 {
 		s.local.banUntil(ip, s.local.now().Add(s.local.duration))
+		s.made.Add(1)
 		_ = level.Warn(s.logger).Log("msg", "address banned for the fleet", "addr", ip,
 			"duration", s.local.duration)
 	}
@@ -394,7 +399,7 @@ func (s *banStore) subscribe(ctx context.Context) error {
 
 		switch m := msg.(type) {
 		case *redis.Message:
-			s.learn(m.Payload)
+			s.learnAnnounced(m.Payload)
 		case *redis.Pong:
 			// The store answers again after calls failed while this link held.
 			if !s.isUp() {
@@ -408,8 +413,15 @@ func (s *banStore) subscribe(ctx context.Context) error {
 	}
 }
 
-// learn applies an announced ban, "KEY MILLISECONDS"; anything else is ignored.
-func (s *banStore) learn(payload string) {
+// learn bans ip on this node for ttl, a ban read from the store, counting it when it is new here.
+func (s *banStore) learn(ip string, ttl time.Duration) {
+	if s.local.banUntil(ip, s.local.now().Add(ttl)) {
+		s.learned.Add(1)
+	}
+}
+
+// learnAnnounced applies an announced ban, "KEY MILLISECONDS"; anything else is ignored.
+func (s *banStore) learnAnnounced(payload string) {
 	ip, millis, found := strings.Cut(payload, " ")
 	if !found || !isAddrKey(ip) {
 		return
@@ -420,7 +432,7 @@ func (s *banStore) learn(payload string) {
 		return
 	}
 
-	s.local.banUntil(ip, s.local.now().Add(time.Duration(ms)*time.Millisecond))
+	s.learn(ip, time.Duration(ms)*time.Millisecond)
 }
 
 // isAddrKey tells whether key is one addrIP gives: an IP address or an IPv6 /64 network.
@@ -441,7 +453,6 @@ func (s *banStore) resync(ctx context.Context) error {
 	defer cancel()
 
 	pattern := s.prefix + banStoreBanKey + "*"
-	now := s.local.now()
 
 	var (
 		cursor uint64
@@ -454,7 +465,7 @@ func (s *banStore) resync(ctx context.Context) error {
 			return fmt.Errorf("reading the bans: %w", err)
 		}
 
-		if err := s.learnKeys(ctx, keys, now); err != nil {
+		if err := s.learnKeys(ctx, keys); err != nil {
 			return err
 		}
 
@@ -470,7 +481,7 @@ func (s *banStore) resync(ctx context.Context) error {
 }
 
 // learnKeys applies the bans of keys, ban keys of the store, reading their time left at once.
-func (s *banStore) learnKeys(ctx context.Context, keys []string, now time.Time) error {
+func (s *banStore) learnKeys(ctx context.Context, keys []string) error {
 	if len(keys) == 0 {
 		return nil
 	}
@@ -489,7 +500,7 @@ func (s *banStore) learnKeys(ctx context.Context, keys []string, now time.Time) 
 	for i, key := range keys {
 		ip := strings.TrimPrefix(key, s.prefix+banStoreBanKey)
 		if ttl := ttls[i].Val(); ttl > 0 && isAddrKey(ip) {
-			s.local.banUntil(ip, now.Add(ttl))
+			s.learn(ip, ttl)
 		}
 	}
 

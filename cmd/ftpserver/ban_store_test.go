@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -70,8 +71,8 @@ func TestRunSharedBans(t *testing.T) {
 	t.Parallel()
 
 	store := startRedis(t)
-	nodeA := startRun(t, fleetNodeArgs(store)...)
-	nodeB := startRun(t, fleetNodeArgs(store)...)
+	nodeA := startRun(t, fleetNodeArgs(store, "-metrics", "127.0.0.1:0")...)
+	nodeB := startRun(t, fleetNodeArgs(store, "-metrics", "127.0.0.1:0")...)
 
 	const guesser = "127.0.0.21"
 
@@ -111,6 +112,24 @@ func TestRunSharedBans(t *testing.T) {
 		require.NoError(t, conn.Login("test", "test"))
 		require.NoError(t, conn.Quit())
 	}
+
+	// B's count made the ban, A learned it.
+	for _, node := range []struct {
+		srv           *runningServer
+		made, learned string
+	}{{nodeA, "0", "1"}, {nodeB, "1", "0"}} {
+		url, found := strings.CutPrefix(nextLine(t, node.srv.stdout), "metrics on ")
+		require.True(t, found, "no metrics line")
+
+		body := scrape(t, url)
+		for _, want := range []string{
+			"ftpserver_ban_store_up 1",
+			`ftpserver_fleet_bans_total{origin="made"} ` + node.made,
+			`ftpserver_fleet_bans_total{origin="learned"} ` + node.learned,
+		} {
+			assert.Contains(t, body, "\n"+want+"\n", "metrics:\n%s", body)
+		}
+	}
 }
 
 // TestRunSharedBansExempt: the failures of an exempt address (loopback by default) are not
@@ -138,12 +157,17 @@ func TestRunSharedBansStoreDown(t *testing.T) {
 
 	store := startRedis(t)
 	logA, logB := newLogWatch(), newLogWatch()
-	nodeA := startRunLogging(t, logA, fleetNodeArgs(store)...)
+	nodeA := startRunLogging(t, logA, fleetNodeArgs(store, "-metrics", "127.0.0.1:0")...)
 	nodeB := startRunLogging(t, logB, fleetNodeArgs(store)...)
+
+	metricsA, found := strings.CutPrefix(nextLine(t, nodeA.stdout), "metrics on ")
+	require.True(t, found, "no metrics line")
+	assert.Contains(t, scrape(t, metricsA), "\nftpserver_ban_store_up 1\n")
 
 	_ = store.kill()
 	logA.waitFor(t, logStoreDown)
 	logB.waitFor(t, logStoreDown)
+	assert.Contains(t, scrape(t, metricsA), "\nftpserver_ban_store_up 0\n")
 
 	// Logins go on, without waiting for the store.
 	for _, node := range []*runningServer{nodeA, nodeB} {
@@ -175,6 +199,7 @@ func TestRunSharedBansStoreDown(t *testing.T) {
 	store.restart(t)
 	logA.waitFor(t, logStoreUp)
 	logB.waitFor(t, logStoreUp)
+	assert.Contains(t, scrape(t, metricsA), "\nftpserver_ban_store_up 1\n")
 
 	// Shared again: failures on both nodes add up to a ban on both.
 	const another = "127.0.0.33"
@@ -220,17 +245,17 @@ func TestBanStoreLearn(t *testing.T) {
 		"", "192.0.2.1", "192.0.2.1 x", "192.0.2.1 0", "192.0.2.1 -5", "host 1000", "192.0.2.1  1000",
 	} {
 		s := &banStore{local: newBanList(3, time.Minute, time.Hour, nil)}
-		s.learn(payload)
+		s.learnAnnounced(payload)
 		assert.Empty(t, s.local.banned, "%q", payload)
 	}
 
 	s := &banStore{local: newBanList(3, time.Minute, time.Hour, nil)}
-	s.learn("192.0.2.1 60000")
+	s.learnAnnounced("192.0.2.1 60000")
 	require.ErrorIs(t, s.local.AllowConnection(tcpAddr("192.0.2.1")), errBanned)
 	assert.WithinDuration(t, time.Now().Add(time.Minute), s.local.banned["192.0.2.1"], 10*time.Second)
 
 	// A shorter ban learned later does not shorten it.
-	s.learn("192.0.2.1 1")
+	s.learnAnnounced("192.0.2.1 1")
 	assert.WithinDuration(t, time.Now().Add(time.Minute), s.local.banned["192.0.2.1"], 10*time.Second)
 }
 
@@ -241,7 +266,7 @@ func FuzzBanStoreLearn(f *testing.F) {
 
 	f.Fuzz(func(t *testing.T, payload string) {
 		s := &banStore{local: newBanList(3, time.Minute, time.Hour, nil)}
-		s.learn(payload)
+		s.learnAnnounced(payload)
 
 		for ip := range s.local.banned {
 			require.True(t, isAddrKey(ip), "%q banned from %q", ip, payload)

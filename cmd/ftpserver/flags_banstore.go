@@ -5,9 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-kit/log"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Defaults of the shared ban store flags.
@@ -87,4 +89,32 @@ func (d *driver) shareBans(logger log.Logger) error {
 	d.sharedBans = store
 
 	return nil
+}
+
+// register adds the shared ban store's metrics to registry: whether the store answers, the bans
+// this node made for the fleet, and those it learned from the store. Nothing without -ban-store
+// (s nil).
+func (s *banStore) register(registry *prometheus.Registry) {
+	if s == nil {
+		return
+	}
+
+	registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "ftpserver_ban_store_up",
+		Help: "1 while the -ban-store answers and bans are shared, 0 while this server bans alone.",
+	}, func() float64 {
+		if s.isUp() {
+			return 1
+		}
+
+		return 0
+	}))
+
+	for origin, count := range map[string]*atomic.Int64{"made": &s.made, "learned": &s.learned} {
+		registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "ftpserver_fleet_bans_total",
+			Help:        "Bans through -ban-store: made by this server's count, or learned from the store.",
+			ConstLabels: prometheus.Labels{"origin": origin},
+		}, func() float64 { return float64(count.Load()) }))
+	}
 }

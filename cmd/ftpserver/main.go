@@ -257,6 +257,7 @@ func startObserver(cfg *config, drv *driver, transfers log.Logger) (*metricsServ
 	}
 
 	drv.events.metrics = newMetrics()
+	drv.sharedBans.register(drv.events.metrics.registry)
 
 	return startMetricsServer(cfg.metricsAddr, drv.events.metrics)
 }
