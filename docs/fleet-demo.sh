@@ -11,7 +11,7 @@
 #
 #   docs/fleet-demo.sh                      # builds cmd/ftpserver; needs haproxy, redis-server,
 #                                           # versitygw (go install), curl, python3
-#   SIZE_MIB=64 docs/fleet-demo.sh          # a smaller file (default 256 MiB)
+#   SIZE_MIB=64 docs/fleet-demo.sh          # a smaller file (default 256 MiB, at least 64)
 #   FTPSERVER_BIN=/path/to/ftpserver VERSITYGW=/path/to/versitygw docs/fleet-demo.sh
 #   KEEP=1 docs/fleet-demo.sh               # leave the fleet running until Ctrl-C, to look around
 #
@@ -65,6 +65,10 @@ node_with() {
 		fi
 	done
 }
+
+# Below this, what is in flight in socket and HAProxy buffers (several MiB on loopback) can
+# finish a transfer after its node is killed.
+[ "$SIZE_MIB" -ge 64 ] || fail "SIZE_MIB must be 64 or more, not $SIZE_MIB"
 
 step "tools"
 for tool in haproxy redis-server curl python3; do
