@@ -14,9 +14,9 @@ import (
 
 var (
 	// ErrNotSupported is returned for what S3 objects cannot do: write into an existing object
-	// (append, write at an offset, truncate), open for reading and writing, Chown, Chtimes,
-	// Chmod (unless Options.IgnoreChmod), rename a large directory. It wraps fs.ErrPermission,
-	// so ftpserver answers 550.
+	// other than at its end (write at an offset, truncate), open for reading and writing, Chown,
+	// Chtimes, Chmod (unless Options.IgnoreChmod), rename a large directory. It wraps
+	// fs.ErrPermission, so ftpserver answers 550.
 	ErrNotSupported = fmt.Errorf("not supported on S3 storage: %w", fs.ErrPermission)
 
 	// ErrDirectoryNotEmpty is returned by Remove for a directory that holds something; RMD
@@ -27,9 +27,14 @@ var (
 	// the bytes already read and those to come would not belong to the same file.
 	ErrObjectChanged = errors.New("object changed while being read")
 
-	// ErrUploadAborted is what Close returns after TransferError: the upload was abandoned and
-	// nothing was stored.
+	// ErrUploadAborted is what Close returns after TransferError (or a refused position or
+	// size): no object was stored, and the parts already sent stay for a resume.
 	ErrUploadAborted = errors.New("upload aborted")
+
+	// ErrResumeOffset is returned when an upload is asked to start at an offset (REST before
+	// STOR) other than where the file can be continued, its resumable size (see the package
+	// documentation); ftpserver answers 550 with its text, which gives that size.
+	ErrResumeOffset = errors.New("the upload cannot resume there")
 
 	errIsDirectory  = errors.New("is a directory")
 	errNotDirectory = errors.New("not a directory")

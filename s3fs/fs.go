@@ -8,16 +8,47 @@
 // exist too, marker or not, as S3 consoles show them. The root always exists.
 //
 // What S3 cannot do is refused with an error wrapping fs.ErrPermission (ErrNotSupported), which
-// ftpserver answers with 550: writing into an existing object (APPE onto a non-empty file, STOR
-// after REST, WriteAt, Truncate), opening for reading and writing at once, Chown, Chtimes (and so
-// MFMT), and Chmod unless Options.IgnoreChmod. Renaming is a copy and a delete; a directory is
-// renamed only when it holds at most Options.MaxDirRenameObjects objects.
+// ftpserver answers with 550: writing into an object other than at its end (WriteAt, Truncate,
+// a write at 0 over an object without O_TRUNC), opening for reading and writing at once, Chown,
+// Chtimes (and so MFMT), and Chmod unless Options.IgnoreChmod. Renaming is a copy and a delete;
+// a directory is renamed only when it holds at most Options.MaxDirRenameObjects objects.
 //
-// Uploads stream: a file opened for writing feeds a multipart upload through an io.Pipe, so an
-// upload holds about (Concurrency + 2) × PartSize bytes whatever the size of the file. The
-// object appears only when Close completes the upload; a failed or interrupted upload (see
-// TransferError) is aborted and leaves nothing behind. Downloads are ranged GETs, so REST and
-// Seek cost nothing until the next Read.
+// Uploads stream: a file opened for writing drives a multipart upload of its own, in parts of
+// PartSize sent Concurrency at a time, so an upload holds about (Concurrency + 2) × PartSize
+// bytes whatever the size of the file; a file smaller than a part is a single PUT. The object
+// appears only when Close completes the upload. Downloads are ranged GETs, so REST and Seek
+// cost nothing until the next Read.
+//
+// # Resuming uploads
+//
+// An upload that ends without completing (TransferError, as ftpserver calls for an abort, a
+// reset or a timeout; a failed part; a process that dies) keeps the parts S3 received: its
+// multipart upload stays incomplete, and any Fs on the bucket, in this process or another,
+// continues it. Nothing is kept in memory or on disk. The file's resumable size is the total of
+// the upload's leading parts; a full part is sent only once a byte after it has come, so a
+// broken upload never holds the whole file, and the bytes after its last part are sent again.
+// When a name has several incomplete uploads, the newest counts.
+//
+// What clients see, so that curl -C - (SIZE, then APPE) and lftp's put -c (SIZE, then REST and
+// STOR) resume it:
+//   - Stat (SIZE, MDTM) of a name with an incomplete upload reports the resumable size and the
+//     time the upload started, whether or not an object of that name exists;
+//   - OpenFile with O_APPEND (APPE) continues the incomplete upload, and a Truncate or Seek to
+//     the resumable size before the first byte (ftpserver's REST before STOR) too; another
+//     offset fails with ErrResumeOffset, whose text gives the size;
+//   - without an incomplete upload, APPE or REST at the object's size continue the object as on
+//     disk: a new upload whose first parts are server-side copies of it (UploadPartCopy), or,
+//     for an object under 5 MiB (too small for a part other than the last), its bytes read
+//     into the first part;
+//   - Open (RETR) and Readdir (LIST, MLSD) show only completed objects: the old object, if
+//     any, until the upload completes;
+//   - O_TRUNC (STOR without REST) starts anew and aborts the name's incomplete uploads, and
+//     Remove (DELE) removes both the object and the incomplete uploads.
+//
+// Completing a resumed upload aborts the name's other incomplete uploads. Servers sharing a
+// bucket must use the same PartSize. Incomplete uploads older than
+// Options.IncompleteUploadMaxAge are ignored and SweepIncompleteUploads aborts them; S3's
+// lifecycle rule AbortIncompleteMultipartUpload does the same on the bucket's side.
 package s3fs
 
 import (

@@ -1,12 +1,16 @@
 package s3fs
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
+	"fmt"
 	"net"
 	"net/textproto"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,6 +19,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ftpkit/ftpserver"
@@ -75,6 +80,18 @@ func (s *rawSession) reply() (int, string) {
 	return code, msg
 }
 
+// startStor starts STOR name from offset (REST first when it is not 0), on a data connection
+// opened before.
+func (s *rawSession) startStor(name string, offset int64) {
+	s.t.Helper()
+
+	if offset != 0 {
+		s.command("REST "+strconv.FormatInt(offset, 10), ftpserver.StatusFileActionPending)
+	}
+
+	s.command("STOR "+name, ftpserver.StatusFileStatusOK)
+}
+
 // dataConn opens a passive data connection (EPSV).
 func (s *rawSession) dataConn() *net.TCPConn {
 	s.t.Helper()
@@ -98,12 +115,11 @@ func (s *rawSession) dataConn() *net.TCPConn {
 	return tcp
 }
 
-// partsSent counts the parts S3 holds of the newest incomplete upload of key, 0 without one.
-func partsSent(t *testing.T, gw *s3test.Gateway, bucket, key string) int {
+// newestUploadID returns the ID of the newest incomplete upload of key, nil without one.
+func newestUploadID(t *testing.T, gw *s3test.Gateway, bucket, key string) *string {
 	t.Helper()
 
-	ctx := context.Background()
-	uploads, err := gw.Client.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{
+	uploads, err := gw.Client.ListMultipartUploads(context.Background(), &s3.ListMultipartUploadsInput{
 		Bucket: aws.String(bucket), Prefix: aws.String(key),
 	})
 	require.NoError(t, err)
@@ -118,11 +134,19 @@ func partsSent(t *testing.T, gw *s3test.Gateway, bucket, key string) int {
 		}
 	}
 
+	return newest
+}
+
+// partsSent counts the parts S3 holds of the newest incomplete upload of key, 0 without one.
+func partsSent(t *testing.T, gw *s3test.Gateway, bucket, key string) int {
+	t.Helper()
+
+	newest := newestUploadID(t, gw, bucket, key)
 	if newest == nil {
 		return 0
 	}
 
-	parts, err := gw.Client.ListParts(ctx, &s3.ListPartsInput{
+	parts, err := gw.Client.ListParts(context.Background(), &s3.ListPartsInput{
 		Bucket: aws.String(bucket), Key: aws.String(key), UploadId: newest,
 	})
 	require.NoError(t, err)
@@ -180,4 +204,154 @@ func runTool(t *testing.T, bin string, args ...string) string {
 	require.NoError(t, err, "%s %s:\n%s", bin, strings.Join(args, " "), out)
 
 	return string(out)
+}
+
+// twoNodes is one bucket served by two FTP servers with file systems of their own, as two
+// processes would serve it: an upload cut on one is resumed on the other.
+type twoNodes struct {
+	gw     *s3test.Gateway
+	bucket string
+	a, b   string // the servers' addresses
+	fsA    *Fs
+}
+
+// newTwoNodes starts a gateway, a bucket and two servers on it with opts.
+func newTwoNodes(t *testing.T, opts Options) *twoNodes {
+	t.Helper()
+
+	gw := s3test.Start(t)
+	bucket := gw.NewBucket(t)
+	fsA := New(newTestClient(t, gw.Endpoint, s3test.SecretKey), bucket, opts)
+	fsB := New(newTestClient(t, gw.Endpoint, s3test.SecretKey), bucket, opts)
+
+	return &twoNodes{gw: gw, bucket: bucket, a: newFTPServer(t, fsA), b: newFTPServer(t, fsB), fsA: fsA}
+}
+
+// cutUpload sends the first cut bytes of data as STOR name to addr, waits until S3 holds
+// parts of the upload, then cuts the data connection: with a reset (the server calls
+// TransferError), or with its end, which FTP cannot tell from the end of the file (the
+// server stores the bytes it got as the file).
+func (n *twoNodes) cutUpload(t *testing.T, name string, data []byte, cut, parts int, reset bool) {
+	t.Helper()
+
+	session := rawLogin(t, n.a)
+	conn := session.dataConn()
+	session.startStor(name, 0)
+
+	_, err := conn.Write(data[:cut])
+	require.NoError(t, err)
+
+	key := strings.TrimPrefix(name, "/")
+	waitFor(t, fmt.Sprintf("%d parts of %s", parts, name), func() bool {
+		return partsSent(t, n.gw, n.bucket, key) >= parts
+	})
+
+	if reset {
+		require.NoError(t, conn.SetLinger(0))
+	}
+
+	require.NoError(t, conn.Close())
+
+	code, msg := session.reply()
+	if reset {
+		assert.Contains(t, []int{ftpserver.StatusTransferAborted, 451}, code, msg)
+	} else {
+		assert.Equal(t, ftpserver.StatusClosingDataConn, code, msg)
+	}
+
+	session.command("QUIT", ftpserver.StatusClosingControlConn)
+}
+
+// requireStored checks, by downloading it through the server at addr, that name holds data,
+// and that no incomplete upload is left in the bucket.
+func (n *twoNodes) requireStored(t *testing.T, addr, name string, data []byte) {
+	t.Helper()
+
+	conn := ftpLogin(t, addr)
+	assert.Equal(t, sha256.Sum256(data), sha256.Sum256(retrieve(t, conn, name, 0)), name)
+	assert.Zero(t, n.gw.PendingUploads(t, n.bucket), name)
+}
+
+// resumer resumes the upload of local as name on the server at addr, as a client does after
+// a broken upload, and returns what the client told of its dialogue.
+type resumer func(t *testing.T, addr, name, local string, data []byte) string
+
+// resumeWithCurl runs curl -C -, which asks SIZE and sends the rest with APPE.
+func resumeWithCurl(t *testing.T, addr, name, local string, _ []byte) string {
+	t.Helper()
+
+	return runTool(t, clientTool(t, "curl"), "-v", "-sS", "-C", "-", "-T", local,
+		"ftp://"+ftpUser+":"+ftpPass+"@"+addr+name)
+}
+
+// resumeWithLftp runs lftp's put -c, which asks SIZE and sends the rest with REST and STOR.
+func resumeWithLftp(t *testing.T, addr, name, local string, _ []byte) string {
+	t.Helper()
+
+	return runTool(t, clientTool(t, "lftp"), "-d", "-c",
+		"set ftp:ssl-allow no; set net:max-retries 1; set net:timeout 20; set xfer:clobber on; "+
+			"open -u "+ftpUser+","+ftpPass+" ftp://"+addr+"; put -c "+local+" -o "+name)
+}
+
+// resumeWithMirror runs lftp's mirror -R --continue on a directory holding the file: it lists
+// the remote directory and sends the rest of a shorter file with REST and STOR.
+func resumeWithMirror(t *testing.T, addr, name, _ string, data []byte) string {
+	t.Helper()
+
+	// Older than the partial object, as a file being uploaded is: mirror --continue continues
+	// a target file only when it is not older than the source.
+	local := writeTemp(t, path.Base(name), data)
+	past := time.Now().Add(-time.Hour)
+	require.NoError(t, os.Chtimes(local, past, past))
+
+	dir := filepath.Dir(local)
+
+	return runTool(t, clientTool(t, "lftp"), "-d", "-c",
+		"set ftp:ssl-allow no; set net:max-retries 1; set net:timeout 20; "+
+			"open -u "+ftpUser+","+ftpPass+" ftp://"+addr+"; mirror -R --continue --no-perms -v "+dir+" "+path.Dir(name))
+}
+
+// resumeWithGo asks SIZE with jlaffaye/ftp and sends the rest with REST and STOR.
+func resumeWithGo(t *testing.T, addr, name, _ string, data []byte) string {
+	t.Helper()
+
+	conn := ftpLogin(t, addr)
+
+	size, err := conn.FileSize(name)
+	if err != nil {
+		size = 0
+	}
+
+	require.NoError(t, conn.StorFrom(name, bytes.NewReader(data[size:]), uint64(size)))
+
+	return fmt.Sprintf("REST %d", size)
+}
+
+// objectETag returns the ETag of the object key of bucket, without its quotes.
+func objectETag(t *testing.T, gw *s3test.Gateway, bucket, key string) string {
+	t.Helper()
+
+	out, err := gw.Client.HeadObject(context.Background(),
+		&s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	require.NoError(t, err)
+
+	return strings.Trim(aws.ToString(out.ETag), `"`)
+}
+
+// uploadPart sends body as part number of the upload id of key.
+func uploadPart(t *testing.T, gw *s3test.Gateway, bucket, key string, id *string, number int32, body []byte) {
+	t.Helper()
+
+	_, err := gw.Client.UploadPart(context.Background(), &s3.UploadPartInput{
+		Bucket: aws.String(bucket), Key: aws.String(key), UploadId: id,
+		PartNumber: aws.Int32(number), Body: bytes.NewReader(body),
+	})
+	require.NoError(t, err)
+}
+
+// gwClient returns a client of gw made by NewClient with its root credentials.
+func gwClient(t *testing.T, gw *s3test.Gateway) *s3.Client {
+	t.Helper()
+
+	return newTestClient(t, gw.Endpoint, s3test.SecretKey)
 }

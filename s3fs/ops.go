@@ -86,12 +86,27 @@ func (f *Fs) openWrite(name, rel string, flag int) (afero.File, error) {
 	ctx, cancel := f.context()
 	defer cancel()
 
+	w := f.newWriteFile(name, rel)
+
+	if flag&os.O_TRUNC == 0 {
+		// An incomplete upload makes the file exist, as Stat says.
+		existing, err := f.newestUpload(ctx, rel)
+
+		switch {
+		case err != nil:
+			return nil, pathError("open", name, err)
+		case existing != nil && flag&os.O_CREATE != 0 && flag&os.O_EXCL != 0:
+			return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrExist}
+		case existing != nil:
+			w.existing = existing
+			flag |= os.O_CREATE
+		}
+	}
+
 	object, err := f.writeTarget(ctx, rel, flag)
 	if err != nil {
 		return nil, pathError("open", name, err)
 	}
-
-	w := f.newWriteFile(name, rel)
 
 	if flag&os.O_TRUNC != 0 {
 		if _, abortErr := f.abortUploads(ctx, rel, ""); abortErr != nil {
@@ -102,9 +117,6 @@ func (f *Fs) openWrite(name, rel string, flag int) (afero.File, error) {
 	}
 
 	w.object = object
-	if w.existing, err = f.newestUpload(ctx, rel); err != nil {
-		return nil, pathError("open", name, err)
-	}
 
 	if flag&os.O_APPEND != 0 {
 		offset := w.objectSize()

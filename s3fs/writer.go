@@ -3,7 +3,6 @@ package s3fs
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -22,11 +21,12 @@ import (
 // writeFile is an object being uploaded, through a multipart upload it drives itself. Write
 // fills a buffer of PartSize bytes; once it is full and another byte comes, the buffer is sent
 // as the next part while Write goes on in a new one. Up to Concurrency parts are in flight and
-// Write blocks while they all are, so memory stays at about (Concurrency + 1) × PartSize
+// Write blocks while they all are, so memory stays at about (Concurrency + 2) × PartSize
 // whatever the size of the file. A file that never fills a part is sent with a single PUT, and
 // the multipart upload is only created for the first part.
 //
-// Nothing is visible in the bucket until Close completes the upload. An upload that ends
+// No object exists until Close completes the upload (Stat shows the upload's resumable size
+// meanwhile; Open and listings do not show it). An upload that ends
 // without Close completing it (TransferError, a failed part, a process that dies) keeps the
 // parts S3 has received, so that a client can resume it from any server on the bucket: the
 // file's resumable size is the total of its leading parts (see Fs.Stat). A full part is sent
@@ -65,11 +65,6 @@ var (
 	_ afero.File                  = (*writeFile)(nil)
 	_ ftpserver.FileTransferError = (*writeFile)(nil)
 )
-
-// ErrResumeOffset is returned when an upload is asked to start at an offset (REST before
-// STOR) other than where the file can be continued: its resumable size (see Fs.Stat). ftpserver
-// answers 550 with its text, which gives that size.
-var ErrResumeOffset = errors.New("the upload cannot resume there")
 
 // newWriteFile returns the upload of rel, not yet positioned.
 func (f *Fs) newWriteFile(name, rel string) *writeFile {
@@ -191,7 +186,7 @@ func (w *writeFile) Write(p []byte) (int, error) {
 	n := 0
 	for len(p) > 0 {
 		if int64(len(w.buf)) == w.partSize {
-			if err := w.send(); err != nil {
+			if err := w.send(true); err != nil {
 				return n, pathError("write", w.name, err)
 			}
 		}
@@ -224,8 +219,8 @@ func (w *writeFile) writable() error {
 }
 
 // send hands buf to a goroutine that uploads it as the next part, once a slot is free, and
-// takes a new buffer. The multipart upload is created for its first part.
-func (w *writeFile) send() error {
+// with refill takes a new buffer. The multipart upload is created for its first part.
+func (w *writeFile) send(refill bool) error {
 	if w.uploadID == "" {
 		id, err := w.fs.createUpload(w.rel, w.algorithm)
 		if err != nil {
@@ -249,7 +244,11 @@ func (w *writeFile) send() error {
 
 	body, number := w.buf, w.nextPart
 	w.nextPart++
-	w.buf = w.fs.partBuffer()
+	w.buf = nil
+
+	if refill {
+		w.buf = w.fs.partBuffer()
+	}
 
 	w.inFlight.Add(1)
 
@@ -319,7 +318,11 @@ func (w *writeFile) WriteString(s string) (int, error) {
 // position abandons it, as Truncate does.
 func (w *writeFile) Seek(offset int64, whence int) (int64, error) {
 	if !w.positioned && whence == io.SeekStart {
-		return w.written, w.startAt(offset)
+		if err := w.startAt(offset); err != nil {
+			return 0, err
+		}
+
+		return w.written, nil
 	}
 
 	if (whence == io.SeekCurrent && offset == 0) || (whence == io.SeekStart && offset == w.written) {
@@ -438,7 +441,7 @@ func (w *writeFile) complete() error {
 	}
 
 	if len(w.buf) > 0 {
-		if err := w.send(); err != nil {
+		if err := w.send(false); err != nil {
 			w.inFlight.Wait()
 
 			return err

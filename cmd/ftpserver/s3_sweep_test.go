@@ -2,14 +2,11 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"io"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -33,26 +30,12 @@ func TestS3IncompleteMaxAgeFlag(t *testing.T) {
 func TestRunResumesS3Upload(t *testing.T) {
 	gw := s3test.Start(t)
 	bucket := gw.NewBucket(t)
-	ctx := context.Background()
 	data := randomBytes(t, 6<<20)
 
-	// An abandoned upload, older than the maximum age once the server starts.
-	_, err := gw.Client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
-		Bucket: aws.String(bucket), Key: aws.String("abandoned.bin"),
-	})
-	require.NoError(t, err)
-
-	// The broken upload: its first part of 5 MiB is in S3.
-	created, err := gw.Client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
-		Bucket: aws.String(bucket), Key: aws.String("broken.bin"),
-	})
-	require.NoError(t, err)
-
-	_, err = gw.Client.UploadPart(ctx, &s3.UploadPartInput{
-		Bucket: aws.String(bucket), Key: aws.String("broken.bin"), UploadId: created.UploadId,
-		PartNumber: aws.Int32(1), Body: bytes.NewReader(data[:5<<20]),
-	})
-	require.NoError(t, err)
+	// An abandoned upload, older than the maximum age once the server starts, and a broken one
+	// whose first part of 5 MiB is in S3.
+	gw.StartUpload(t, bucket, "abandoned.bin")
+	gw.StartUpload(t, bucket, "broken.bin", data[:5<<20])
 
 	// S3 records the start of an upload to the second: a lower bound only.
 	time.Sleep(2100 * time.Millisecond)

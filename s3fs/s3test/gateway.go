@@ -5,6 +5,7 @@
 package s3test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -247,4 +248,24 @@ func (g *Gateway) PendingUploads(t *testing.T, bucket string) int {
 	require.NoError(t, err)
 
 	return len(out.Uploads)
+}
+
+// StartUpload creates a multipart upload of key in bucket and sends parts as its parts 1, 2...,
+// leaving it incomplete, as a client that broke off would.
+func (g *Gateway) StartUpload(t *testing.T, bucket, key string, parts ...[]byte) {
+	t.Helper()
+
+	ctx := context.Background()
+	created, err := g.Client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
+		Bucket: aws.String(bucket), Key: aws.String(key),
+	})
+	require.NoError(t, err)
+
+	for i, part := range parts {
+		_, err := g.Client.UploadPart(ctx, &s3.UploadPartInput{
+			Bucket: aws.String(bucket), Key: aws.String(key), UploadId: created.UploadId,
+			PartNumber: aws.Int32(int32(i + 1)), Body: bytes.NewReader(part),
+		})
+		require.NoError(t, err)
+	}
 }
