@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net"
@@ -38,7 +39,7 @@ const banStoreScanPage = 256
 const (
 	banStoreFailKey = "fail:" // + address key: the failures counted in the window, expiring with it
 	banStoreBanKey  = "ban:"  // + address key: a ban, expiring with it
-	banStoreChannel = "bans"  // the channel on which each new ban is announced: "KEY MILLISECONDS"
+	banStoreChannel = "bans"  // the channel on which each new ban is announced: "KEY MILLISECONDS NODE-ID"
 )
 
 // countFailureScript counts one failure of an address in KEYS[1], which expires ARGV[1]
@@ -80,6 +81,7 @@ type banStore struct {
 	timeout time.Duration
 	where   string   // the store's address, without credentials, for the logs
 	node    string   // written as the value of the bans this node makes
+	id      string   // random, in the announcements of this node's bans, so it skips its own
 	local   *banList // the node's ban list, which also holds the bans learned from the store
 	logger  log.Logger
 
@@ -153,6 +155,7 @@ func newBanStore(opts *banStoreOptions, local *banList, node string, logger log.
 		timeout: opts.timeout,
 		where:   describeStore(redisOpts),
 		node:    node,
+		id:      rand.Text(),
 		local:   local,
 		logger:  logger,
 		stop:    cancel,
@@ -312,7 +315,7 @@ func (s *banStore) countFailure(remote net.Addr) {
 		count, err = countFailureScript.Run(ctx, s.client,
 			[]string{s.prefix + banStoreFailKey + ip, s.prefix + banStoreBanKey + ip},
 			s.local.window.Milliseconds(), s.local.maxFailures, duration, s.node,
-			s.prefix+banStoreChannel, ip+" "+strconv.FormatInt(duration, 10)).Int64()
+			s.prefix+banStoreChannel, ip+" "+strconv.FormatInt(duration, 10)+" "+s.id).Int64()
 		if err != nil {
 			return fmt.Errorf("counting a failure of %s: %w", ip, err)
 		}
@@ -420,12 +423,15 @@ func (s *banStore) learn(ip string, ttl time.Duration) {
 	}
 }
 
-// learnAnnounced applies an announced ban, "KEY MILLISECONDS"; anything else is ignored.
+// learnAnnounced applies a ban another node announced, "KEY MILLISECONDS NODE-ID"; this node's
+// own, which it applied when it made it, and anything else are ignored.
 func (s *banStore) learnAnnounced(payload string) {
-	ip, millis, found := strings.Cut(payload, " ")
-	if !found || !isAddrKey(ip) {
+	fields := strings.Split(payload, " ")
+	if len(fields) != 3 || fields[2] == s.id || !isAddrKey(fields[0]) {
 		return
 	}
+
+	ip, millis := fields[0], fields[1]
 
 	ms, err := strconv.ParseInt(millis, 10, 64)
 	if err != nil || ms <= 0 {

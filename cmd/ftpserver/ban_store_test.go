@@ -242,25 +242,26 @@ func TestBanStoreLearn(t *testing.T) {
 	t.Parallel()
 
 	for _, payload := range []string{
-		"", "192.0.2.1", "192.0.2.1 x", "192.0.2.1 0", "192.0.2.1 -5", "host 1000", "192.0.2.1  1000",
+		"", "192.0.2.1", "192.0.2.1 x n2", "192.0.2.1 0 n2", "192.0.2.1 -5 n2", "host 1000 n2",
+		"192.0.2.1  1000 n2", "192.0.2.1 1000", "192.0.2.1 1000 n2 x", "192.0.2.1 1000 n1",
 	} {
-		s := &banStore{local: newBanList(3, time.Minute, time.Hour, nil)}
+		s := &banStore{local: newBanList(3, time.Minute, time.Hour, nil), id: "n1"}
 		s.learnAnnounced(payload)
 		assert.Empty(t, s.local.banned, "%q", payload)
 	}
 
-	s := &banStore{local: newBanList(3, time.Minute, time.Hour, nil)}
-	s.learnAnnounced("192.0.2.1 60000")
+	s := &banStore{local: newBanList(3, time.Minute, time.Hour, nil), id: "n1"}
+	s.learnAnnounced("192.0.2.1 60000 n2")
 	require.ErrorIs(t, s.local.AllowConnection(tcpAddr("192.0.2.1")), errBanned)
 	assert.WithinDuration(t, time.Now().Add(time.Minute), s.local.banned["192.0.2.1"], 10*time.Second)
 
 	// A shorter ban learned later does not shorten it.
-	s.learnAnnounced("192.0.2.1 1")
+	s.learnAnnounced("192.0.2.1 1 n2")
 	assert.WithinDuration(t, time.Now().Add(time.Minute), s.local.banned["192.0.2.1"], 10*time.Second)
 }
 
 func FuzzBanStoreLearn(f *testing.F) {
-	for _, seed := range []string{"192.0.2.1 60000", "2001:db8::/64 1", "x y", ""} {
+	for _, seed := range []string{"192.0.2.1 60000 n2", "2001:db8::/64 1 n2", "x y", ""} {
 		f.Add(seed)
 	}
 
