@@ -28,11 +28,9 @@ PUBLIC_IP=127.0.0.1
 INSTANCE_IPS=(127.0.0.2 127.0.0.3)
 PASV_PORTS_PER_INSTANCE=3
 
-step() { printf '== %s\n' "$*"; }
-fail() {
-	printf 'deploy-check: FAILED: %s\n' "$*" >&2
-	exit 1
-}
+SCRIPT_NAME=deploy-check
+# shellcheck source=docs/demo-lib.sh
+source docs/demo-lib.sh
 
 sudo_if_needed() {
 	if [ "$(id -u)" -eq 0 ]; then
@@ -40,56 +38,6 @@ sudo_if_needed() {
 	else
 		sudo "$@"
 	fi
-}
-
-work="$(mktemp -d "${TMPDIR:-/tmp}/ftpkit-deploy-check.XXXXXX")"
-pids=()
-
-cleanup() {
-	local status=$?
-	for pid in "${pids[@]}"; do
-		kill "$pid" 2>/dev/null || true
-	done
-	for pid in "${pids[@]}"; do
-		wait "$pid" 2>/dev/null || true
-	done
-	if [ "$status" -ne 0 ]; then
-		echo "deploy-check: failed (exit $status)" >&2
-		for log in "$work"/*.log; do
-			[ -f "$log" ] || continue
-			printf -- '---- %s\n' "$(basename "$log")" >&2
-			tail -n 40 "$log" >&2
-		done
-	fi
-	rm -rf "$work"
-	exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 143' TERM
-trap 'exit 130' INT
-
-# listening PORT IP: whether something listens on IP:PORT, from /proc (no connection made, so
-# the round-robin order is left alone).
-listening() {
-	local port hex octets
-	port="$(printf '%04X' "$1")"
-	IFS=. read -r -a octets <<<"$2"
-	# /proc/net/tcp writes an IPv4 address as a little-endian 32-bit hex number.
-	hex="$(printf '%02X%02X%02X%02X' "${octets[3]}" "${octets[2]}" "${octets[1]}" "${octets[0]}")"
-	awk -v want="$hex:$port" '$2 == want && $4 == "0A" { found = 1 } END { exit !found }' /proc/net/tcp
-}
-
-# wait_for DESCRIPTION COMMAND...: runs COMMAND until it succeeds, 10 seconds at most.
-wait_for() {
-	local what="$1"
-	shift
-	for _ in $(seq 100); do
-		if "$@"; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	fail "timed out waiting for $what"
 }
 
 step "tools"
@@ -152,31 +100,7 @@ done
 
 step "haproxy"
 {
-	cat <<EOF
-global
-    log stdout format raw local0 info
-    maxconn 2000
-
-defaults
-    mode tcp
-    log global
-    option tcplog
-    timeout connect 5s
-    timeout client 1h
-    timeout server 1h
-    # The instances trust PROXY headers from this address only.
-    source $PUBLIC_IP
-
-frontend ftp_control
-    bind $PUBLIC_IP:$control_port
-    default_backend ftp_control
-
-backend ftp_control
-    balance roundrobin
-    # Health check: connect with a PROXY header, expect the FTP welcome.
-    option tcp-check
-    tcp-check expect string 220
-EOF
+	haproxy_head "$PUBLIC_IP" "$control_port"
 	for i in "${!INSTANCE_IPS[@]}"; do
 		echo "    server ftp$((i + 1)) ${instance_addrs[i]} send-proxy check check-send-proxy inter 200ms"
 	done
@@ -195,10 +119,7 @@ EOF
 	done
 } >"$work/haproxy.cfg"
 
-haproxy -c -q -f "$work/haproxy.cfg" || fail "haproxy refused the configuration"
-haproxy -db -f "$work/haproxy.cfg" >"$work/haproxy.log" 2>&1 &
-pids+=($!)
-wait_for "haproxy to listen" listening "$control_port" "$PUBLIC_IP"
+start_haproxy "$PUBLIC_IP" "$control_port"
 for i in "${!INSTANCE_IPS[@]}"; do
 	wait_for "haproxy to listen on the passive ports" listening "${pasv_last[i]}" "$PUBLIC_IP"
 done

@@ -115,6 +115,31 @@ func (b *banList) LoginFailed(cc ftpserver.ClientContext, _ string, _ error) {
 	b.banned[ip] = now.Add(b.duration)
 }
 
+// banUntil bans ip, a key of addrIP, until the given time, unless a longer ban of it runs: a
+// ban another node of the fleet made, learned from the shared ban store. It tells whether the
+// address was not banned before.
+func (b *banList) banUntil(ip string, until time.Time) bool {
+	now := b.now()
+
+	b.mu.Lock()
+	defer b.mu.Unlock()
+
+	current, banned := b.banned[ip]
+	if banned && !current.Before(until) {
+		return false
+	}
+
+	_, counted := b.failures[ip]
+	if !banned && !counted && !b.roomFor(now) {
+		return false
+	}
+
+	delete(b.failures, ip)
+	b.banned[ip] = until
+
+	return !banned || !now.Before(current)
+}
+
 // roomFor tells whether one more address can be tracked, first dropping expired entries when
 // the maps are full. It is called with mu held.
 func (b *banList) roomFor(now time.Time) bool {

@@ -154,11 +154,11 @@ func TestAbuseFlags(t *testing.T) {
 	}
 }
 
-// failLogin connects to addr and fails to log in once.
-func failLogin(t *testing.T, addr string) {
+// failLogin connects to addr and fails to log in once; options may choose the client's address.
+func failLogin(t *testing.T, addr string, options ...ftp.DialOption) {
 	t.Helper()
 
-	conn, err := ftp.Dial(addr, ftp.DialWithTimeout(startTimeout))
+	conn, err := ftp.Dial(addr, append([]ftp.DialOption{ftp.DialWithTimeout(startTimeout)}, options...)...)
 	require.NoError(t, err)
 	require.Error(t, conn.Login("test", "wrong"))
 	require.NoError(t, conn.Quit())
@@ -168,10 +168,20 @@ func failLogin(t *testing.T, addr string) {
 func greeting(t *testing.T, addr string) (int, string) {
 	t.Helper()
 
-	conn, err := textproto.Dial("tcp", addr)
+	raw, err := net.DialTimeout("tcp", addr, startTimeout)
 	require.NoError(t, err)
 
+	return readGreeting(t, raw)
+}
+
+// readGreeting returns the first reply on raw, and closes it.
+func readGreeting(t *testing.T, raw net.Conn) (int, string) {
+	t.Helper()
+
+	conn := textproto.NewConn(raw)
 	defer conn.Close()
+
+	require.NoError(t, raw.SetDeadline(time.Now().Add(startTimeout)))
 
 	code, msg, err := conn.ReadResponse(0) // 0: any code
 	require.NoError(t, err)
@@ -297,7 +307,19 @@ func TestBanExemptFlag(t *testing.T) {
 func dialText(t *testing.T, addr string) *textproto.Conn {
 	t.Helper()
 
-	raw, err := net.DialTimeout("tcp", addr, startTimeout)
+	return dialTextFrom(t, addr, "")
+}
+
+// dialTextFrom is dialText from the local address ip ("": the system's choice).
+func dialTextFrom(t *testing.T, addr, ip string) *textproto.Conn {
+	t.Helper()
+
+	dialer := net.Dialer{Timeout: startTimeout}
+	if ip != "" {
+		dialer.LocalAddr = &net.TCPAddr{IP: net.ParseIP(ip)}
+	}
+
+	raw, err := dialer.Dial("tcp", addr)
 	require.NoError(t, err)
 	require.NoError(t, raw.SetDeadline(time.Now().Add(2*startTimeout)))
 

@@ -1,16 +1,9 @@
 package main
 
 import (
-	"context"
-	"os"
 	"os/exec"
-	"path/filepath"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
-
-	"github.com/stretchr/testify/require"
 
 	"github.com/ftpkit/ftpserver/s3fs/s3test"
 )
@@ -27,26 +20,13 @@ func TestDeployCheck(t *testing.T) {
 		t.Skip("curl is not installed: deploy check skipped (apt-get install -y curl)")
 	}
 
-	binary := filepath.Join(t.TempDir(), "ftpserver")
-	built, buildErr := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
-	require.NoError(t, buildErr, "building the bundled server: %s", built)
+	binary := buildServer(t)
 
 	run := func(t *testing.T, env ...string) {
 		t.Helper()
 
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		defer cancel()
-
-		cmd := exec.CommandContext(ctx, "bash", "../../docs/deploy-check.sh")
-		cmd.Env = append(append(os.Environ(), "FTPSERVER_BIN="+binary), env...)
-		// On SIGTERM the script stops what it started, as when it ends (its EXIT trap).
-		cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-		cmd.WaitDelay = 20 * time.Second
-
-		out, err := cmd.CombinedOutput()
-		t.Log(string(out))
-		require.NoError(t, err)
-		require.True(t, strings.HasSuffix(strings.TrimSpace(string(out)), "deploy-check passed"))
+		runDocsScript(t, "deploy-check.sh", "deploy-check passed", 3*time.Minute,
+			append([]string{"FTPSERVER_BIN=" + binary}, env...)...)
 	}
 
 	for _, multiplex := range []string{"1", "0"} {

@@ -48,6 +48,10 @@ type driver struct {
 
 	closeFs func() error // releases fs; nil when it holds nothing open
 	homes   sessionHomes // the homes opened for logged-in sessions
+
+	// sharedBans shares bans with the fleet (-ban-store); nil without it. It is set once,
+	// before the server listens.
+	sharedBans *banStore
 }
 
 var (
@@ -155,6 +159,10 @@ func (d *driver) Close() error {
 	d.homes.closeAll()
 	d.logs.close()
 
+	if d.sharedBans != nil {
+		_ = d.sharedBans.close() // nothing is left to tell the store
+	}
+
 	if d.closeFs == nil {
 		return nil
 	}
@@ -235,10 +243,17 @@ func (d *driver) GetSettings() (*ftpserver.Settings, error) {
 	return settings, nil
 }
 
-// ClientConnected welcomes every client, and with -debug has its commands logged.
+// ClientConnected welcomes every client, and with -debug has its commands logged. With
+// -ban-store it refuses, 421, an address the fleet has banned since this node last heard.
 func (d *driver) ClientConnected(cc ftpserver.ClientContext) (string, error) {
 	if d.cfg.debug {
 		cc.SetDebug(true)
+	}
+
+	if d.sharedBans != nil {
+		if err := d.sharedBans.check(cc.RemoteAddr()); err != nil {
+			return "", err
+		}
 	}
 
 	return welcomeMessage, nil
@@ -251,8 +266,15 @@ func (d *driver) ClientDisconnected(cc ftpserver.ClientContext) {
 
 // AuthUser accepts the users of -users, each in its home, or else the one user of the command
 // line. For the latter both names are hashed first so that the comparison takes the same time
-// whatever their lengths.
+// whatever their lengths. With -ban-store an address the fleet has banned is refused first,
+// whatever its password: the ban may be younger than its announcement to this node.
 func (d *driver) AuthUser(cc ftpserver.ClientContext, user, pass string) (ftpserver.ClientDriver, error) {
+	if d.sharedBans != nil {
+		if err := d.sharedBans.check(cc.RemoteAddr()); err != nil {
+			return nil, err
+		}
+	}
+
 	if table := d.users.Load(); table != nil {
 		acct, err := table.authenticate(user, pass)
 		if err != nil {
@@ -281,10 +303,17 @@ func (d *driver) AllowConnection(remote net.Addr) error {
 	return d.bans.AllowConnection(remote)
 }
 
-// LoginFailed counts a failed login against its address.
+// LoginFailed counts a failed login against its address, on this node and, with -ban-store,
+// for the fleet. A login refused because the address is banned already is not counted.
 func (d *driver) LoginFailed(cc ftpserver.ClientContext, user string, err error) {
-	if d.bans != nil {
-		d.bans.LoginFailed(cc, user, err)
+	if d.bans == nil || errors.Is(err, errBanned) {
+		return
+	}
+
+	d.bans.LoginFailed(cc, user, err)
+
+	if d.sharedBans != nil {
+		d.sharedBans.countFailure(cc.RemoteAddr())
 	}
 }
 

@@ -73,6 +73,7 @@ type config struct {
 	banDuration       time.Duration // 0: no bans
 	banExemptList     string        // -ban-exempt as given
 	banExempt         []netip.Prefix
+	banStore          banStoreOptions // -ban-store-*: bans shared by a fleet
 
 	metricsAddr     string // "" or the address of the Prometheus metrics HTTP server
 	maxUploadRate   int64  // bytes/s per connection; 0: no limit
@@ -120,10 +121,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	flags.BoolVar(&cfg.atomicUploads, "atomic-uploads", true,
 		"STOR writes a temporary file and renames it over the target once complete, so an interrupted upload "+
 			"leaves the old file; false writes in place (ignored with -s3-bucket, where S3 gives the same)")
-	flags.BoolVar(&cfg.tls, "tls", false,
-		"offer explicit TLS (AUTH TLS), with a self-signed certificate made at start unless -cert and -key are given")
-	flags.StringVar(&cfg.certFile, "cert", "", "TLS certificate `FILE` (PEM); implies -tls")
-	flags.StringVar(&cfg.keyFile, "key", "", "TLS private key `FILE` (PEM); implies -tls")
+	registerTLSFlags(flags, cfg)
 	flags.Func("hosts", "comma-separated `names` that HOST (RFC 7151) accepts (default: any name)",
 		func(v string) error {
 			cfg.hosts = strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' })
@@ -132,13 +130,6 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		})
 	registerProxyFlags(flags, cfg)
 	registerS3Flags(flags, &cfg.s3)
-	flags.BoolVar(&cfg.tlsRequired, "tls-required", false,
-		"refuse login and transfers without TLS (implies -tls)")
-	flags.StringVar(&cfg.tlsSessionReuse, "tls-session-reuse", "",
-		"`MODE` of TLS session reuse on data connections: required (refuse, 425, a data connection that does not "+
-			"resume the control connection's TLS session) or optional (default: required with -tls-required)")
-	flags.StringVar(&cfg.implicitListen, "implicit-listen", "",
-		"also listen on `ADDR` for implicit TLS (TLS from the first byte, usually port 990; implies -tls)")
 
 	registerTrustFlags(flags, &cfg.trust)
 	registerBanFlags(flags, cfg)
@@ -163,7 +154,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if err == nil {
 		// In this order: validate parses the ports.
 		err = errors.Join(cfg.validate(pasvPorts), cfg.validateProxy(), cfg.validateAbuse(),
-			cfg.s3.validate(cfg.root), cfg.validateUsers(flags), cfg.logs.validate(), cfg.trust.validate())
+			cfg.validateBanStore(), cfg.s3.validate(cfg.root), cfg.validateUsers(flags), cfg.logs.validate(),
+			cfg.trust.validate())
 	}
 
 	if err == nil && flags.NArg() > 0 {
@@ -175,6 +167,21 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 
 	return cfg, nil
+}
+
+// registerTLSFlags registers the flags of TLS on the control and data connections.
+func registerTLSFlags(flags *flag.FlagSet, cfg *config) {
+	flags.BoolVar(&cfg.tls, "tls", false,
+		"offer explicit TLS (AUTH TLS), with a self-signed certificate made at start unless -cert and -key are given")
+	flags.StringVar(&cfg.certFile, "cert", "", "TLS certificate `FILE` (PEM); implies -tls")
+	flags.StringVar(&cfg.keyFile, "key", "", "TLS private key `FILE` (PEM); implies -tls")
+	flags.BoolVar(&cfg.tlsRequired, "tls-required", false,
+		"refuse login and transfers without TLS (implies -tls)")
+	flags.StringVar(&cfg.tlsSessionReuse, "tls-session-reuse", "",
+		"`MODE` of TLS session reuse on data connections: required (refuse, 425, a data connection that does not "+
+			"resume the control connection's TLS session) or optional (default: required with -tls-required)")
+	flags.StringVar(&cfg.implicitListen, "implicit-listen", "",
+		"also listen on `ADDR` for implicit TLS (TLS from the first byte, usually port 990; implies -tls)")
 }
 
 // usageError writes err about the command line and a line pointing at -h to stderr, and
@@ -298,6 +305,7 @@ func registerBanFlags(flags *flag.FlagSet, cfg *config) {
 		"refuse a banned IP for `D` (421 at connect, and at the next USER or PASS of its open connections); 0: no bans")
 	flags.StringVar(&cfg.banExemptList, "ban-exempt", defaultBanExempt,
 		"comma-separated `networks` (CIDR) and addresses never banned; \"\": none")
+	registerBanStoreFlags(flags, &cfg.banStore)
 }
 
 // validateAbuse parses -ban-exempt and decides whether data connections must resume the

@@ -97,7 +97,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	logger, transfers := newLogger(stderr, cfg.debug)
 	cfg.trust.logger = logger
 
-	drv, err := newLoggingDriver(cfg, logger)
+	drv, err := newSharingDriver(cfg, logger)
 	if err != nil {
 		return err
 	}
@@ -265,6 +265,7 @@ func startObserver(cfg *config, drv *driver, transfers log.Logger) (*metricsServ
 	}
 
 	drv.events.metrics = newMetrics()
+	drv.sharedBans.register(drv.events.metrics.registry)
 
 	return startMetricsServer(cfg.metricsAddr, drv.events.metrics)
 }

@@ -77,6 +77,8 @@ func TestRunMetrics(t *testing.T) {
 		assert.Contains(t, body, "\n"+want, "metrics:\n%s", body)
 	}
 
+	assert.NotContains(t, body, "ftpserver_ban_store_up", "no store metrics without -ban-store")
+
 	require.NoError(t, conn.Quit())
 
 	// The session ends after QUIT's reply: the gauge follows shortly.

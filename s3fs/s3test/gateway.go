@@ -68,6 +68,12 @@ func binary() (string, bool) {
 	return "", false
 }
 
+// Binary returns the path of the versitygw Start runs, and false when it is not installed: for
+// a test that starts versitygw itself, in a script.
+func Binary() (string, bool) {
+	return binary()
+}
+
 // Start runs versitygw on a free loopback port, serving a new temporary directory, waits until
 // it answers and kills it (by its PID) when the test ends. Without versitygw, it skips the test.
 func Start(t *testing.T) *Gateway {
