@@ -46,9 +46,9 @@ func timedRetr(t *testing.T, conn *ftp.ServerConn, name string, want []byte) tim
 }
 
 // TestBandwidthDownloadLimit downloads 2 MiB at 1 MiB/s, from a real file (the sendfile path)
-// and from memory (the buffered path): each takes 2 s. The bounds are loose, for loaded
-// machines and the race detector, yet tight enough to catch a limit not applied or applied
-// twice.
+// and from memory (the buffered path): each takes 2 s. The lower bound proves the limit; the
+// upper one only catches a limit applied twice (4 s), leaving a loaded machine and the race
+// detector 1.6 s.
 func TestBandwidthDownloadLimit(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -65,26 +65,28 @@ func TestBandwidthDownloadLimit(t *testing.T) {
 			elapsed := timedRetr(t, s.dial(t), "two.bin", content)
 			t.Logf("2 MiB at 1 MiB/s: %s", elapsed)
 			assert.GreaterOrEqual(t, elapsed, 1800*time.Millisecond)
-			assert.LessOrEqual(t, elapsed, 2500*time.Millisecond)
+			assert.Less(t, elapsed, 3600*time.Millisecond, "the limit applied twice")
 		})
 	}
 }
 
-// TestBandwidthUploadLimit uploads 1 MiB at 1 MiB/s.
+// TestBandwidthUploadLimit uploads 2 MiB at 1 MiB/s: 2 s, or 4 s with the limit applied twice.
 func TestBandwidthUploadLimit(t *testing.T) {
 	s := newTestServer(t, withSettings(func(s *Settings) { s.MaxUploadRate = mebibyte }))
 	conn := s.dial(t)
 
 	start := time.Now()
-	require.NoError(t, conn.Stor("one.bin", bytes.NewReader(testContent(mebibyte))))
+	require.NoError(t, conn.Stor("two.bin", bytes.NewReader(testContent(2*mebibyte))))
 
 	elapsed := time.Since(start)
-	assert.GreaterOrEqual(t, elapsed, 850*time.Millisecond)
-	assert.LessOrEqual(t, elapsed, 1500*time.Millisecond)
+	assert.GreaterOrEqual(t, elapsed, 1800*time.Millisecond)
+	assert.Less(t, elapsed, 3600*time.Millisecond, "the limit applied twice")
 }
 
 // TestBandwidthPerUser lets a user's ClientDriverExtensionBandwidth lift the download limit of
-// the settings (256 KiB/s, 4 s for 1 MiB) and impose an upload limit the settings lack.
+// the settings (256 KiB/s, 4 s for 1 MiB) and impose an upload limit the settings lack (1 MiB/s,
+// 1 s for 1 MiB). The upper bounds leave a loaded machine seconds, and still tell the limits
+// apart.
 func TestBandwidthPerUser(t *testing.T) {
 	fs := bandwidthFs{Fs: afero.NewMemMapFs(), upload: mebibyte, download: -1}
 	s := newTestServer(t, withFs(fs), withSettings(func(s *Settings) { s.MaxDownloadRate = 256 << 10 }))
@@ -94,18 +96,19 @@ func TestBandwidthPerUser(t *testing.T) {
 	conn := s.dial(t)
 
 	elapsed := timedRetr(t, conn, "one.bin", content)
-	assert.Less(t, elapsed, 1500*time.Millisecond, "the user's download is not limited")
+	assert.Less(t, elapsed, 3*time.Second, "the user's download is not limited")
 
 	start := time.Now()
 	require.NoError(t, conn.Stor("up.bin", bytes.NewReader(content)))
 
 	elapsed = time.Since(start)
 	assert.GreaterOrEqual(t, elapsed, 850*time.Millisecond, "the user's upload is limited to 1 MiB/s")
-	assert.LessOrEqual(t, elapsed, 1500*time.Millisecond)
+	assert.Less(t, elapsed, 3*time.Second, "the upload is limited to 1 MiB/s, not the settings' 256 KiB/s")
 }
 
 // TestBandwidthServerWide shares a server-wide 1 MiB/s between two clients downloading 1 MiB
-// each at once: together they take 2 s, where either alone would take 1 s.
+// each at once: together they take 2 s, where either alone would take 1 s; the upper bound only
+// catches the limit applied twice (4 s).
 func TestBandwidthServerWide(t *testing.T) {
 	s := newTestServer(t, withSettings(func(s *Settings) { s.MaxServerDownloadRate = mebibyte }))
 	content := testContent(mebibyte)
@@ -146,11 +149,11 @@ func TestBandwidthServerWide(t *testing.T) {
 
 	t.Logf("2 x 1 MiB sharing 1 MiB/s: %s", elapsed)
 	assert.GreaterOrEqual(t, elapsed, 1800*time.Millisecond)
-	assert.LessOrEqual(t, elapsed, 2600*time.Millisecond)
+	assert.Less(t, elapsed, 3600*time.Millisecond, "the limit applied twice")
 }
 
 // TestBandwidthAbort aborts a slow, limited download at once: the limiter's wait ends with
-// the transfer.
+// the transfer, long before the minute the download would take.
 func TestBandwidthAbort(t *testing.T) {
 	s := newTestServer(t, withSettings(func(s *Settings) {
 		s.MaxDownloadRate = 16 << 10
@@ -164,7 +167,7 @@ func TestBandwidthAbort(t *testing.T) {
 	start := time.Now()
 
 	rc.abort("ABOR")
-	assert.Less(t, time.Since(start), time.Second)
+	assert.Less(t, time.Since(start), 10*time.Second)
 }
 
 func TestBurstFor(t *testing.T) {
