@@ -342,6 +342,8 @@ func (c *clientHandler) admit(verb, param string, cmd commandDesc) bool {
 		c.reply(StatusCommandNotImplemented, verb+" is disabled on this server")
 	case cmd.needsParam && param == "":
 		c.reply(StatusSyntaxErrorParameters, verb+" needs an argument")
+	case cmd.outOfStep(c):
+		c.reply(cmd.outOfSequence.code, cmd.outOfSequence.text)
 	case cmd.refusedAfterEPSVAll && c.epsvAll:
 		c.reply(StatusBadCommandSequence, "Only EPSV is allowed after EPSV ALL")
 	case cmd.changesFiles(param) && c.sessionPolicy().readOnly:

@@ -51,12 +51,52 @@ type commandDesc struct {
 	writes     bool
 	writesWith func(param string) bool
 
+	// sequence is the step of logging in or of securing the session the verb belongs to
+	// (beforeLogin, beforeUSER, afterTLS, afterPBSZ); outOfSequence is the reply when the
+	// session is not at that step.
+	sequence      sequenceRule
+	outOfSequence rowReply
+
 	disabledBy func(*Settings) bool // non-nil: the setting that turns the verb off
 	// bareDisabledBy is the setting that turns off the verb's argument-less form only (502), once
 	// the client is logged in: DisableSTAT hides the server status, STAT <path> still lists.
 	bareDisabledBy func(*Settings) bool
 	disabledReply  func(verb string) (int, string) // the reply when disabledBy is true, if not 502
 	feat           func(c *clientHandler) string   // the FEAT line, "" for none
+}
+
+// rowReply is a fixed reply a table row gives.
+type rowReply struct {
+	code int
+	text string
+}
+
+// sequenceRule is where in the session a verb is accepted.
+type sequenceRule int
+
+const (
+	anyTime     sequenceRule = iota
+	beforeLogin              // USER, PASS, ACCT: refused once logged in
+	beforeUSER               // HOST: refused once USER named a user, and once logged in
+	afterTLS                 // PBSZ, CCC: refused until the control connection is protected
+	afterPBSZ                // PROT: refused until TLS on the control connection and PBSZ
+)
+
+// outOfStep tells whether the session is not at the step of the session the row's sequence
+// rule names.
+func (d commandDesc) outOfStep(c *clientHandler) bool {
+	switch d.sequence {
+	case beforeLogin:
+		return c.loggedIn()
+	case beforeUSER:
+		return c.loggedIn() || c.user != ""
+	case afterTLS:
+		return !c.HasTLSForControl()
+	case afterPBSZ:
+		return !c.HasTLSForControl() || !c.pbszDone
+	default:
+		return false
+	}
 }
 
 // noTransfer is the direction of a command that moves no data over a data connection.
@@ -122,16 +162,41 @@ func init() {
 func commandTable() map[string]commandDesc {
 	return map[string]commandDesc{
 		// Access control, RFC 959 4.1.1, and security, RFC 2228 / RFC 4217
-		"USER": {handle: (*clientHandler).handleUSER, open: true, needsParam: true},
-		"PASS": {handle: (*clientHandler).handlePASS, open: true, secretParam: true},
-		"ACCT": {handle: (*clientHandler).handleACCT, open: true},
+		"USER": {
+			handle: (*clientHandler).handleUSER, open: true, needsParam: true,
+			sequence: beforeLogin, outOfSequence: rowReply{StatusBadCommandSequence, "Already logged in; use REIN to change user"},
+		},
+		"PASS": {
+			handle: (*clientHandler).handlePASS, open: true, secretParam: true,
+			sequence: beforeLogin, outOfSequence: rowReply{StatusBadCommandSequence, "Already logged in"},
+		},
+		// RFC 959 4.1.1: no account is ever needed once logged in.
+		"ACCT": {
+			handle: (*clientHandler).handleACCT, open: true,
+			sequence: beforeLogin, outOfSequence: rowReply{StatusNotImplemented, "ACCT not needed"},
+		},
 		"REIN": {handle: (*clientHandler).handleREIN, open: true},
-		"QUIT": {handle: (*clientHandler).handleQUIT, open: true, duringTransfer: true},
+		// RFC 959 4.1.1 lets a running transfer complete before QUIT closes the session, so QUIT is
+		// queued behind it like any other command.
+		"QUIT": {handle: (*clientHandler).handleQUIT, open: true},
 		"AUTH": {handle: (*clientHandler).handleAUTH, open: true, needsParam: true, feat: (*clientHandler).featAUTH},
-		"PBSZ": {handle: (*clientHandler).handlePBSZ, open: true, needsParam: true, feat: featIfTLS("PBSZ")},
-		"PROT": {handle: (*clientHandler).handlePROT, open: true, needsParam: true, feat: featIfTLS("PROT")},
-		"CCC":  {handle: (*clientHandler).handleCCC, open: true},
-		"HOST": {handle: (*clientHandler).handleHOST, open: true, needsParam: true, feat: feat("HOST")}, // RFC 7151
+		"PBSZ": {
+			handle: (*clientHandler).handlePBSZ, open: true, needsParam: true, feat: featIfTLS("PBSZ"),
+			sequence: afterTLS, outOfSequence: rowReply{StatusBadCommandSequence, "PBSZ needs AUTH TLS first"},
+		},
+		"PROT": {
+			handle: (*clientHandler).handlePROT, open: true, needsParam: true, feat: featIfTLS("PROT"),
+			sequence: afterPBSZ, outOfSequence: rowReply{StatusBadCommandSequence, "PROT needs AUTH TLS and PBSZ first"},
+		},
+		"CCC": {
+			handle: (*clientHandler).handleCCC, open: true,
+			sequence: afterTLS, outOfSequence: rowReply{StatusCommandProtectionDenied, "The control connection is not protected"},
+		},
+		// RFC 7151 3: the host decides which users exist, so HOST comes before USER.
+		"HOST": {
+			handle: (*clientHandler).handleHOST, open: true, needsParam: true, feat: feat("HOST"),
+			sequence: beforeUSER, outOfSequence: rowReply{StatusBadCommandSequence, "HOST must be sent before USER"},
+		},
 
 		// Server and session, RFC 959 4.1.3, RFC 2389
 		"FEAT": {handle: (*clientHandler).handleFEAT, open: true},

@@ -95,7 +95,13 @@ func TestCommandTableRows(t *testing.T) {
 	assert.Equal(t, []string{"LPRT", "LPSV"}, verbsWhere(func(d commandDesc) bool { return d.notImplemented != "" }))
 	assert.Equal(t, []string{"PASS"}, verbsWhere(func(d commandDesc) bool { return d.secretParam }))
 	assert.Equal(t, []string{"STOR"}, verbsWhere(func(d commandDesc) bool { return d.replacesFile }))
-	assert.Equal(t, []string{"ABOR", "NOOP", "QUIT", "STAT"}, verbsWhere(func(d commandDesc) bool { return d.duringTransfer }))
+	assert.Equal(t, []string{"ABOR", "NOOP", "STAT"}, verbsWhere(func(d commandDesc) bool { return d.duringTransfer }))
+	assert.Equal(t, []string{"ACCT", "PASS", "USER"}, verbsWhere(func(d commandDesc) bool { return d.sequence == beforeLogin }))
+	assert.Equal(t, []string{"HOST"}, verbsWhere(func(d commandDesc) bool { return d.sequence == beforeUSER }))
+	assert.Equal(t, []string{"CCC", "PBSZ", "PROT"},
+		verbsWhere(func(d commandDesc) bool { return d.sequence == afterTLS || d.sequence == afterPBSZ }))
+	assert.Empty(t, verbsWhere(func(d commandDesc) bool { return (d.sequence == anyTime) != (d.outOfSequence == rowReply{}) }),
+		"a sequence rule has its reply, and only a sequence rule")
 	assert.Equal(t, []string{"STAT"}, verbsWhere(func(d commandDesc) bool { return d.queuedWithParam }))
 	assert.Equal(t, []string{"STAT"}, verbsWhere(func(d commandDesc) bool { return d.bareDisabledBy != nil }))
 	assert.Equal(t, []string{
