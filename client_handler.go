@@ -315,6 +315,12 @@ func (c *clientHandler) handleLine(line string) {
 		return
 	}
 
+	if cmd.handleRow != nil {
+		cmd.handleRow(c, param, &cmd)
+
+		return
+	}
+
 	cmd.handle(c, param)
 }
 

@@ -21,7 +21,12 @@ type CommandDescription struct {
 // commandDesc is one row of the command table: the handler of a verb and every rule the
 // dispatcher (handleLine) applies before calling it. Handlers do not check these rules again.
 type commandDesc struct {
+	verb   string // the row's key, filled in by init
 	handle func(c *clientHandler, param string)
+	// handleRow is the handler of a verb that reads its own row (a transfer's direction, whether
+	// an upload replaces its file); the dispatcher hands it the row. A row has handle or
+	// handleRow, not both.
+	handleRow func(c *clientHandler, param string, row *commandDesc)
 	// notImplemented, when not empty, makes the verb known but refused with 502 "<VERB> is not
 	// implemented, <notImplemented>"; such a row has no handler.
 	notImplemented string
@@ -117,11 +122,6 @@ func (d commandDesc) disabledRefusal(verb string) (int, string) {
 	return StatusCommandNotImplemented, verb + " is disabled on this server"
 }
 
-// directionOf is which way the data of a transfer command flows.
-func directionOf(verb string) TransferDirection {
-	return commands[verb].direction
-}
-
 // waitsForTransfer tells whether the command, with param, runs only once the running transfer
 // has replied.
 func (d commandDesc) waitsForTransfer(param string) bool {
@@ -156,6 +156,10 @@ var commands map[string]commandDesc
 
 func init() {
 	commands = commandTable()
+	for verb, row := range commands {
+		row.verb = verb
+		commands[verb] = row
+	}
 }
 
 //nolint:funlen // one line per verb: splitting the table would hide it
@@ -232,10 +236,10 @@ func commandTable() map[string]commandDesc {
 		"XMKD": {handle: (*clientHandler).handleMKD, needsParam: true, writes: true},
 		"RMD":  {handle: (*clientHandler).handleRMD, needsParam: true, writes: true},
 		"XRMD": {handle: (*clientHandler).handleRMD, needsParam: true, writes: true},
-		"LIST": {handle: (*clientHandler).handleLIST, dataConn: true, direction: TransferDownload},
-		"NLST": {handle: (*clientHandler).handleNLST, dataConn: true, direction: TransferDownload},
+		"LIST": {handleRow: (*clientHandler).handleLIST, dataConn: true, direction: TransferDownload},
+		"NLST": {handleRow: (*clientHandler).handleNLST, dataConn: true, direction: TransferDownload},
 		"MLSD": {
-			handle: (*clientHandler).handleMLSD, dataConn: true, direction: TransferDownload,
+			handleRow: (*clientHandler).handleMLSD, dataConn: true, direction: TransferDownload,
 			disabledBy: func(s *Settings) bool { return s.DisableMLSD },
 		},
 		"MLST": {
@@ -244,16 +248,16 @@ func commandTable() map[string]commandDesc {
 		},
 
 		// Files
-		"RETR": {handle: (*clientHandler).handleRETR, needsParam: true, dataConn: true, direction: TransferDownload},
+		"RETR": {handleRow: (*clientHandler).handleRETR, needsParam: true, dataConn: true, direction: TransferDownload},
 		"STOR": {
-			handle: (*clientHandler).handleSTOR, needsParam: true, dataConn: true, direction: TransferUpload,
+			handleRow: (*clientHandler).handleSTOR, needsParam: true, dataConn: true, direction: TransferUpload,
 			replacesFile: true, writes: true,
 		},
 		"APPE": {
-			handle: (*clientHandler).handleAPPE, needsParam: true, dataConn: true, direction: TransferUpload,
+			handleRow: (*clientHandler).handleAPPE, needsParam: true, dataConn: true, direction: TransferUpload,
 			writes: true,
 		},
-		"STOU": {handle: (*clientHandler).handleSTOU, dataConn: true, direction: TransferUpload, writes: true},
+		"STOU": {handleRow: (*clientHandler).handleSTOU, dataConn: true, direction: TransferUpload, writes: true},
 		"REST": {handle: (*clientHandler).handleREST, needsParam: true, feat: feat("REST STREAM")},
 		"ABOR": {handle: (*clientHandler).handleABOR, duringTransfer: true},
 		"ALLO": {handle: (*clientHandler).handleALLO, needsParam: true},

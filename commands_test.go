@@ -71,22 +71,23 @@ func disablingSettings() []settingsCase {
 func TestCommandTableRows(t *testing.T) {
 	for verb, row := range commands {
 		assert.Equal(t, strings.ToUpper(verb), verb)
-		assert.NotEqual(t, row.handle == nil, row.notImplemented == "",
-			"%s: a row has a handler or a not-implemented hint, not both", verb)
+		assert.Equal(t, verb, row.verb, "a row knows its verb")
+		handlers := 0
+		for _, set := range []bool{row.handle != nil, row.handleRow != nil, row.notImplemented != ""} {
+			if set {
+				handlers++
+			}
+		}
+		assert.Equal(t, 1, handlers, "%s: a row has one handler, or a not-implemented hint", verb)
 		assert.Equal(t, row.dataConn, row.direction != noTransfer, "%s: a direction iff a data connection", verb)
-		assert.Equal(t, row.dataConn, directionOf(verb) != noTransfer, verb)
 	}
 
-	for _, verb := range []string{"STOR", "APPE", "STOU"} {
-		assert.Equal(t, TransferUpload, directionOf(verb), verb)
-	}
-
-	for _, verb := range []string{"RETR", "LIST", "NLST", "MLSD"} {
-		assert.Equal(t, TransferDownload, directionOf(verb), verb)
-	}
-
-	assert.Equal(t, noTransfer, directionOf("CWD"))
-	assert.Equal(t, noTransfer, directionOf("NOSUCHVERB"))
+	assert.Equal(t, []string{"APPE", "STOR", "STOU"},
+		verbsWhere(func(d commandDesc) bool { return d.direction == TransferUpload }))
+	assert.Equal(t, []string{"LIST", "MLSD", "NLST", "RETR"},
+		verbsWhere(func(d commandDesc) bool { return d.direction == TransferDownload }))
+	assert.Equal(t, []string{"APPE", "LIST", "MLSD", "NLST", "RETR", "STOR", "STOU"},
+		verbsWhere(func(d commandDesc) bool { return d.handleRow != nil }), "the handlers that read their row")
 
 	assert.Equal(t, []string{"APPE", "LIST", "MLSD", "NLST", "RETR", "STOR", "STOU"},
 		verbsWhere(func(d commandDesc) bool { return d.dataConn }))

@@ -187,8 +187,8 @@ func removeEmptyDir(fs ClientDriver, p string) error {
 // listFormat writes one entry of a listing into buf.
 type listFormat func(buf []byte, info os.FileInfo, now time.Time) []byte
 
-func (c *clientHandler) handleLIST(param string) {
-	c.list("LIST", param, func(string, listTarget) listFormat { return appendLISTLine })
+func (c *clientHandler) handleLIST(param string, row *commandDesc) {
+	c.list(row, param, func(string, listTarget) listFormat { return appendLISTLine })
 }
 
 // handleNLST lists names only. With a path argument each name is given relative to the working
@@ -202,8 +202,8 @@ func (c *clientHandler) handleLIST(param string) {
 // wildcard, or that hold no '/', and drops every other one, so names made relative to the working
 // directory ("dir/a.txt" for "/dir/*.txt") would leave its mget and "ncftpget -R" with nothing to
 // fetch. Every name so given resolves, from the same working directory, to the match it names.
-func (c *clientHandler) handleNLST(param string) {
-	c.list("NLST", param, func(arg string, t listTarget) listFormat {
+func (c *clientHandler) handleNLST(param string, row *commandDesc) {
+	c.list(row, param, func(arg string, t listTarget) listFormat {
 		if t.info == nil {
 			prefix := patternDir(arg)
 
@@ -234,7 +234,7 @@ func (c *clientHandler) handleNLST(param string) {
 // itself, type=cdir (7.5.1), named "." as ProFTPD and Pure-FTPd name it: clients that walk trees
 // (jlaffaye/ftp's Walk among them) skip "." but would descend into an entry carrying the
 // directory's own name, which the RFC's example in 7.7.3 also shows.
-func (c *clientHandler) handleMLSD(param string) {
+func (c *clientHandler) handleMLSD(param string, row *commandDesc) {
 	facts, readOnly := c.mlstFacts, c.readOnly()
 
 	// MLSD names a directory, never a pattern.
@@ -246,7 +246,7 @@ func (c *clientHandler) handleMLSD(param string) {
 	}
 
 	c.startListing(target, listing{
-		command:    "MLSD",
+		row:        row,
 		showHidden: true,
 		dirOnly:    true,
 		format: func(buf []byte, info os.FileInfo, _ time.Time) []byte {
@@ -260,17 +260,17 @@ func (c *clientHandler) handleMLSD(param string) {
 
 // listing says how a listing command writes its entries.
 type listing struct {
-	command    string
-	showHidden bool       // names starting with a dot are listed too
-	dirOnly    bool       // a file argument is refused with 501 (MLSD)
-	format     listFormat // one entry of the directory, or the file listed
-	self       listFormat // when set, the listed directory itself, written first (MLSD's cdir)
+	row        *commandDesc // the listing command's table row
+	showHidden bool         // names starting with a dot are listed too
+	dirOnly    bool         // a file argument is refused with 501 (MLSD)
+	format     listFormat   // one entry of the directory, or the file listed
+	self       listFormat   // when set, the listed directory itself, written first (MLSD's cdir)
 }
 
 // list starts a LIST or NLST, with ls-style options unless DisableLISTArgs; formatFor gives
 // the entry format for the path argument left once the options are taken out, and what it
 // resolved to.
-func (c *clientHandler) list(command, param string, formatFor func(arg string, t listTarget) listFormat) {
+func (c *clientHandler) list(row *commandDesc, param string, formatFor func(arg string, t listTarget) listFormat) {
 	showHidden := true
 
 	if !c.settings.DisableLISTArgs {
@@ -289,7 +289,7 @@ func (c *clientHandler) list(command, param string, formatFor func(arg string, t
 		return
 	}
 
-	c.startListing(target, listing{command: command, showHidden: showHidden, format: formatFor(param, target)})
+	c.startListing(target, listing{row: row, showHidden: showHidden, format: formatFor(param, target)})
 }
 
 // listTarget is what the argument of a listing command resolved to.
@@ -359,9 +359,9 @@ func (c *clientHandler) startListing(t listTarget, l listing) {
 	}
 
 	c.startTransfer(transferJob{
-		command:   l.command,
+		command:   l.row.verb,
 		path:      t.path,
-		direction: directionOf(l.command),
+		direction: l.row.direction,
 		run: func(x *transferIO) error {
 			w := c.server.copyBuffers.listingWriter(&countingWriter{w: x.conn, n: x.counter})
 			defer c.server.copyBuffers.putListingWriter(w)
