@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -94,63 +95,6 @@ func (c *clientHandler) handleRMD(param string) {
 	}
 
 	c.reply(StatusFileOK, "Deleted dir "+p)
-}
-
-// sitePath resolves the path of SITE MKDIR and SITE RMDIR, which ftpserverlib answers 500 when
-// it is missing; ok is false when a reply was sent.
-func (c *clientHandler) sitePath(param string) (string, bool) {
-	if param == "" {
-		c.reply(StatusSyntaxErrorNotRecognised, "Missing path")
-
-		return "", false
-	}
-
-	return c.pathParam(param)
-}
-
-// siteMKDIR creates a directory and its missing parents: SITE MKDIR <path>.
-func (c *clientHandler) siteMKDIR(param string) {
-	p, ok := c.sitePath(param)
-	if !ok {
-		return
-	}
-
-	err := c.fileOperation(fileOp{kind: EventDirCreated, command: "SITE MKDIR", path: p}, noBytes(func() error {
-		return c.fs().MkdirAll(p, 0o755)
-	}))
-	if err != nil {
-		c.replyError(StatusActionNotTaken, "Couldn't create dir "+p, err)
-
-		return
-	}
-
-	c.reply(StatusFileOK, "Created dir "+p)
-}
-
-// siteRMDIR removes a directory with everything in it: SITE RMDIR <path>. The root stays, as
-// for RMD: removing it would empty the user's whole tree.
-func (c *clientHandler) siteRMDIR(param string) {
-	p, ok := c.sitePath(param)
-	if !ok {
-		return
-	}
-
-	if p == "/" {
-		c.reply(StatusActionNotTaken, "Cannot remove the root directory")
-
-		return
-	}
-
-	err := c.fileOperation(fileOp{kind: EventDirRemoved, command: "SITE RMDIR", path: p}, noBytes(func() error {
-		return c.fs().RemoveAll(p)
-	}))
-	if err != nil {
-		c.replyError(StatusActionNotTaken, "Couldn't remove dir "+p, err)
-
-		return
-	}
-
-	c.reply(StatusFileOK, "Removed dir "+p)
 }
 
 // removeEmptyDir removes the directory p with Remove, after checking that it is one and that it
@@ -564,4 +508,54 @@ func (cw *countingWriter) Write(p []byte) (int, error) {
 	cw.n.Add(int64(n))
 
 	return n, err //nolint:wrapcheck // transparent wrapper
+}
+
+// handleAVBL answers the bytes the user may still store in a directory (the working one by
+// default), through the driver's extension (draft-peterson-streamlined-ftp-command-extensions).
+func (c *clientHandler) handleAVBL(param string) {
+	space, ok := c.fs().(ClientDriverExtensionAvailableSpace)
+	if !ok {
+		c.reply(StatusCommandNotImplemented, "AVBL is not supported by this server")
+
+		return
+	}
+
+	p, ok := c.pathParam(param)
+	if !ok {
+		return
+	}
+
+	info, err := c.fs().Stat(p)
+	if err != nil {
+		c.replyError(StatusActionNotTaken, "Couldn't access "+p, err)
+
+		return
+	}
+
+	if !info.IsDir() {
+		c.reply(StatusActionNotTaken, p+": is not a directory")
+
+		return
+	}
+
+	available, err := space.GetAvailableSpace(p)
+	if err != nil {
+		c.replyError(StatusActionNotTaken, "Couldn't get space for path "+p, err)
+
+		return
+	}
+
+	c.reply(StatusFileStatus, strconv.FormatInt(available, 10))
+}
+
+// featAVBL lists AVBL unless the logged-in user's driver lacks the extension; before login the
+// driver is not known yet.
+func (c *clientHandler) featAVBL() string {
+	if fs := c.fs(); fs != nil {
+		if _, ok := fs.(ClientDriverExtensionAvailableSpace); !ok {
+			return ""
+		}
+	}
+
+	return "AVBL"
 }
