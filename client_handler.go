@@ -350,6 +350,8 @@ func (c *clientHandler) admit(verb, param string, cmd commandDesc) bool {
 		c.reply(StatusSyntaxErrorParameters, verb+" needs an argument")
 	case cmd.outOfStep(c):
 		c.reply(cmd.outOfSequence.code, cmd.outOfSequence.text)
+	case cmd.lacksExtension(c):
+		c.reply(cmd.unsupported.code, cmd.unsupported.text)
 	case cmd.refusedAfterEPSVAll && c.epsvAll:
 		c.reply(StatusBadCommandSequence, "Only EPSV is allowed after EPSV ALL")
 	case cmd.changesFiles(param) && c.sessionPolicy().readOnly:

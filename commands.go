@@ -53,14 +53,22 @@ type commandDesc struct {
 	refusedAfterEPSVAll bool
 	// writes: the command changes files, so a read-only session (SessionSettings.ReadOnly) is
 	// refused it; writesWith says so of a command that changes files only with some arguments.
-	writes     bool
-	writesWith func(param string) bool
+	writes bool
+	// sub is the sub-table of a verb whose argument names an option or subcommand (OPTS, SITE,
+	// MODE); its rows' rules and FEAT lines count as the verb's.
+	sub *subTable
 
 	// sequence is the step of logging in or of securing the session the verb belongs to
 	// (beforeLogin, beforeUSER, afterTLS, afterPBSZ); outOfSequence is the reply when the
 	// session is not at that step.
 	sequence      sequenceRule
 	outOfSequence rowReply
+
+	// extension, when set, tells whether the logged-in user's driver implements the extension
+	// the verb needs; without it the verb is refused with unsupported, and its FEAT line is not
+	// listed once logged in (before login the driver is not known yet).
+	extension   func(ClientDriver) bool
+	unsupported rowReply
 
 	disabledBy func(*Settings) bool // non-nil: the setting that turns the verb off
 	// bareDisabledBy is the setting that turns off the verb's argument-less form only (502), once
@@ -104,6 +112,18 @@ func (d commandDesc) outOfStep(c *clientHandler) bool {
 	}
 }
 
+// lacksExtension tells whether the verb needs a driver extension that the logged-in user's
+// driver lacks; before login it does not.
+func (d commandDesc) lacksExtension(c *clientHandler) bool {
+	if d.extension == nil {
+		return false
+	}
+
+	driver := c.fs()
+
+	return driver != nil && !d.extension(driver)
+}
+
 // noTransfer is the direction of a command that moves no data over a data connection.
 const noTransfer TransferDirection = 0
 
@@ -130,7 +150,7 @@ func (d commandDesc) waitsForTransfer(param string) bool {
 
 // changesFiles tells whether the command, with param, changes files.
 func (d commandDesc) changesFiles(param string) bool {
-	return d.writes || (d.writesWith != nil && d.writesWith(param))
+	return d.writes || d.sub.writes(param)
 }
 
 // bareDisabled tells whether the command, with param, is the argument-less form a setting
@@ -155,6 +175,7 @@ func featIfTLS(line string) func(*clientHandler) string {
 var commands map[string]commandDesc
 
 func init() {
+	optsOptions, siteSubcommands, modeModes = optsTable(), siteTable(), modeTable()
 	commands = commandTable()
 	for verb, row := range commands {
 		row.verb = verb
@@ -204,7 +225,7 @@ func commandTable() map[string]commandDesc {
 
 		// Server and session, RFC 959 4.1.3, RFC 2389
 		"FEAT": {handle: (*clientHandler).handleFEAT, open: true},
-		"OPTS": {handle: (*clientHandler).handleOPTS, open: true, needsParam: true, feat: feat("UTF8")},
+		"OPTS": {handleRow: (*clientHandler).handleOPTS, open: true, needsParam: true, sub: &optsOptions},
 		"LANG": {handle: (*clientHandler).handleLANG, open: true, feat: feat("LANG EN*")}, // RFC 2640 4
 		"SYST": {
 			handle: (*clientHandler).handleSYST, open: true,
@@ -218,11 +239,11 @@ func commandTable() map[string]commandDesc {
 		"NOOP": {handle: (*clientHandler).handleNOOP, open: true, duringTransfer: true},
 		"CLNT": {handle: (*clientHandler).handleCLNT, open: true, feat: feat("CLNT")},
 		"SITE": {
-			handle: (*clientHandler).handleSITE, needsParam: true, writesWith: siteWrites,
+			handleRow: (*clientHandler).handleSITE, needsParam: true, sub: &siteSubcommands,
 			disabledBy: func(s *Settings) bool { return s.DisableSite },
 		},
 		"TYPE": {handle: (*clientHandler).handleTYPE, needsParam: true},
-		"MODE": {handle: (*clientHandler).handleMODE, needsParam: true, feat: (*clientHandler).featMODE},
+		"MODE": {handleRow: (*clientHandler).handleMODE, needsParam: true, sub: &modeModes},
 		"STRU": {handle: (*clientHandler).handleSTRU, needsParam: true},
 
 		// Directories
@@ -261,7 +282,10 @@ func commandTable() map[string]commandDesc {
 		"REST": {handle: (*clientHandler).handleREST, needsParam: true, feat: feat("REST STREAM")},
 		"ABOR": {handle: (*clientHandler).handleABOR, duringTransfer: true},
 		"ALLO": {handle: (*clientHandler).handleALLO, needsParam: true},
-		"AVBL": {handle: (*clientHandler).handleAVBL, feat: (*clientHandler).featAVBL},
+		"AVBL": {
+			handle: (*clientHandler).handleAVBL, feat: feat("AVBL"), extension: hasAvailableSpace,
+			unsupported: rowReply{StatusCommandNotImplemented, "AVBL is not supported by this server"},
+		},
 		"DELE": {handle: (*clientHandler).handleDELE, needsParam: true, writes: true},
 		"RNFR": {handle: (*clientHandler).handleRNFR, needsParam: true, writes: true},
 		"RNTO": {handle: (*clientHandler).handleRNTO, needsParam: true, writes: true},
@@ -318,18 +342,24 @@ func activeModeDisabledReply(verb string) (int, string) {
 	return StatusServiceNotAvailable, verb + " command is disabled"
 }
 
-// featLines returns the FEAT lines of every enabled command, sorted as RFC 2389 leaves the
+// featLines returns the FEAT lines of every enabled command and subcommand, sorted as RFC 2389 leaves the
 // order free and a stable order is easier to read and test.
 func (c *clientHandler) featLines() []string {
 	lines := make([]string, 0, len(commands))
 
 	for _, cmd := range commands {
-		if cmd.feat == nil || cmd.disabled(c.settings) {
+		if cmd.disabled(c.settings) {
 			continue
 		}
 
-		if line := cmd.feat(c); line != "" {
-			lines = append(lines, line)
+		if cmd.feat != nil && !cmd.lacksExtension(c) {
+			if line := cmd.feat(c); line != "" {
+				lines = append(lines, line)
+			}
+		}
+
+		if cmd.sub != nil {
+			lines = cmd.sub.featLines(c, lines)
 		}
 	}
 

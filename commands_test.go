@@ -86,8 +86,10 @@ func TestCommandTableRows(t *testing.T) {
 		verbsWhere(func(d commandDesc) bool { return d.direction == TransferUpload }))
 	assert.Equal(t, []string{"LIST", "MLSD", "NLST", "RETR"},
 		verbsWhere(func(d commandDesc) bool { return d.direction == TransferDownload }))
-	assert.Equal(t, []string{"APPE", "LIST", "MLSD", "NLST", "RETR", "STOR", "STOU"},
+	assert.Equal(t, []string{"APPE", "LIST", "MLSD", "MODE", "NLST", "OPTS", "RETR", "SITE", "STOR", "STOU"},
 		verbsWhere(func(d commandDesc) bool { return d.handleRow != nil }), "the handlers that read their row")
+	assert.Equal(t, []string{"MODE", "OPTS", "SITE"}, verbsWhere(func(d commandDesc) bool { return d.sub != nil }))
+	assert.Equal(t, []string{"AVBL"}, verbsWhere(func(d commandDesc) bool { return d.extension != nil }))
 
 	assert.Equal(t, []string{"APPE", "LIST", "MLSD", "NLST", "RETR", "STOR", "STOU"},
 		verbsWhere(func(d commandDesc) bool { return d.dataConn }))

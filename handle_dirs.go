@@ -513,12 +513,7 @@ func (cw *countingWriter) Write(p []byte) (int, error) {
 // handleAVBL answers the bytes the user may still store in a directory (the working one by
 // default), through the driver's extension (draft-peterson-streamlined-ftp-command-extensions).
 func (c *clientHandler) handleAVBL(param string) {
-	space, ok := c.fs().(ClientDriverExtensionAvailableSpace)
-	if !ok {
-		c.reply(StatusCommandNotImplemented, "AVBL is not supported by this server")
-
-		return
-	}
+	space, _ := c.fs().(ClientDriverExtensionAvailableSpace) // the dispatcher checked the extension
 
 	p, ok := c.pathParam(param)
 	if !ok {
@@ -548,14 +543,9 @@ func (c *clientHandler) handleAVBL(param string) {
 	c.reply(StatusFileStatus, strconv.FormatInt(available, 10))
 }
 
-// featAVBL lists AVBL unless the logged-in user's driver lacks the extension; before login the
-// driver is not known yet.
-func (c *clientHandler) featAVBL() string {
-	if fs := c.fs(); fs != nil {
-		if _, ok := fs.(ClientDriverExtensionAvailableSpace); !ok {
-			return ""
-		}
-	}
+// hasAvailableSpace is AVBL's extension rule: the driver answers for the free space.
+func hasAvailableSpace(driver ClientDriver) bool {
+	_, ok := driver.(ClientDriverExtensionAvailableSpace)
 
-	return "AVBL"
+	return ok
 }

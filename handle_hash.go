@@ -122,12 +122,6 @@ func (c *clientHandler) featHASH() string {
 // optsHASH answers OPTS HASH: without a value it names the current algorithm, with one it
 // selects it for the rest of the session (draft 3.2: "200 <name>", 501 for an unknown one).
 func (c *clientHandler) optsHASH(value string) {
-	if hashDisabled(c.settings) {
-		c.reply(StatusCommandNotImplemented, "HASH is disabled on this server")
-
-		return
-	}
-
 	value = strings.TrimSpace(value)
 	if value != "" {
 		algo, ok := parseHashName(value)

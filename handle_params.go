@@ -20,31 +20,22 @@ func (c *clientHandler) handleTYPE(param string) {
 	}
 }
 
-// handleMODE sets the transfer mode: S, stream (RFC 959 3.4.1), or Z, deflate
-// (draft-preston-ftpext-deflate), offered when Settings.DeflateCompressionLevel is above 0. The
-// mode applies to every later data connection, listings included, until MODE S or REIN.
-func (c *clientHandler) handleMODE(param string) {
-	mode := strings.ToUpper(param)
-
-	switch {
-	case mode == "S":
-		c.mode = TransferModeStream
-		c.reply(StatusOK, "Using stream mode")
-	case mode == "Z" && c.settings.DeflateCompressionLevel > 0:
-		c.mode = TransferModeDeflate
-		c.reply(StatusOK, "Using deflate mode")
-	default:
-		c.reply(StatusNotImplementedParam, "Unsupported mode "+quoteVerb(param))
-	}
+// handleMODE sets the transfer mode, one its row's sub-table lists. The mode applies to every
+// later data connection, listings included, until MODE S or REIN.
+func (c *clientHandler) handleMODE(param string, row *commandDesc) {
+	row.sub.run(c, param)
 }
 
-// featMODE announces MODE Z when it is enabled (draft-preston-ftpext-deflate 3.5).
-func (c *clientHandler) featMODE() string {
-	if c.settings.DeflateCompressionLevel <= 0 {
-		return ""
-	}
+// modeStream: MODE S (RFC 959 3.4.1).
+func (c *clientHandler) modeStream(string) {
+	c.mode = TransferModeStream
+	c.reply(StatusOK, "Using stream mode")
+}
 
-	return "MODE Z"
+// modeDeflate: MODE Z (draft-preston-ftpext-deflate).
+func (c *clientHandler) modeDeflate(string) {
+	c.mode = TransferModeDeflate
+	c.reply(StatusOK, "Using deflate mode")
 }
 
 // modeName names the current MODE in the STAT reply.

@@ -16,38 +16,30 @@ func (c *clientHandler) handleFEAT(string) {
 	m.end("End")
 }
 
-// handleOPTS sets options of other commands (RFC 2389 4).
-func (c *clientHandler) handleOPTS(param string) {
-	name, value, _ := strings.Cut(param, " ")
+// handleOPTS sets options of other commands (RFC 2389 4), as its row's sub-table lists them.
+func (c *clientHandler) handleOPTS(param string, row *commandDesc) {
+	row.sub.run(c, param)
+}
 
-	switch strings.ToUpper(name) {
-	case "UTF8", "UTF-8":
-		// RFC 2640 3.2: names are UTF-8 either way; the option only records the client's wish.
-		switch strings.ToUpper(strings.TrimSpace(value)) {
-		case "", "ON":
-			c.utf8 = true
-			c.reply(StatusOK, "I'm in UTF8 only anyway")
-		case "OFF":
-			c.utf8 = false
-			c.reply(StatusOK, "UTF8 mode disabled")
-		default:
-			c.reply(StatusSyntaxErrorParameters, "OPTS UTF8 takes ON or OFF")
-		}
-	case "HASH":
-		c.optsHASH(value)
-	case "MLST":
-		if c.settings.DisableMLST && c.settings.DisableMLSD {
-			c.reply(StatusCommandNotImplemented, "MLST is disabled on this server")
-
-			return
-		}
-
-		// RFC 3659 7.9: the reply lists the facts now selected.
-		c.mlstFacts = parseMLSTFacts(value)
-		c.reply(StatusOK, "MLST OPTS "+c.mlstFacts.String())
+// optsUTF8: OPTS UTF8 [ON|OFF]. RFC 2640 3.2: names are UTF-8 either way; the option only
+// records the client's wish.
+func (c *clientHandler) optsUTF8(value string) {
+	switch strings.ToUpper(strings.TrimSpace(value)) {
+	case "", "ON":
+		c.utf8 = true
+		c.reply(StatusOK, "I'm in UTF8 only anyway")
+	case "OFF":
+		c.utf8 = false
+		c.reply(StatusOK, "UTF8 mode disabled")
 	default:
-		c.reply(StatusSyntaxErrorParameters, "Unknown option"+c.echo(quoteVerb(name)))
+		c.reply(StatusSyntaxErrorParameters, "OPTS UTF8 takes ON or OFF")
 	}
+}
+
+// optsMLST: OPTS MLST <facts>. RFC 3659 7.9: the reply lists the facts now selected.
+func (c *clientHandler) optsMLST(value string) {
+	c.mlstFacts = parseMLSTFacts(value)
+	c.reply(StatusOK, "MLST OPTS "+c.mlstFacts.String())
 }
 
 // handleSYST answers the system type every client expects from a UNIX-style listing server.

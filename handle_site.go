@@ -8,21 +8,10 @@ import (
 	"github.com/spf13/afero"
 )
 
-// siteWrites tells whether a SITE argument names one of the built-in subcommands that change
-// files, which a read-only session is refused before the driver's own SITE is asked.
-func siteWrites(param string) bool {
-	sub, _, _ := strings.Cut(param, " ")
-
-	switch strings.ToUpper(sub) {
-	case "CHMOD", "CHOWN", "SYMLINK", "MKDIR", "RMDIR":
-		return true
-	default:
-		return false
-	}
-}
-
-// handleSITE runs a site-specific command: the driver's own first, then the built-in ones.
-func (c *clientHandler) handleSITE(param string) {
+// handleSITE runs a site-specific command: the driver's own first, then the built-in ones its
+// row's sub-table lists. A read-only session is refused the built-in ones that change files
+// (the sub-table's writes) by the dispatcher, before the driver's own SITE is asked.
+func (c *clientHandler) handleSITE(param string, row *commandDesc) {
 	if site, ok := c.fs().(ClientDriverExtensionSite); ok {
 		if answer := site.Site(param); answer != nil {
 			c.reply(answer.Code, answer.Message)
@@ -31,22 +20,7 @@ func (c *clientHandler) handleSITE(param string) {
 		}
 	}
 
-	sub, rest, _ := strings.Cut(param, " ")
-
-	switch strings.ToUpper(sub) {
-	case "CHMOD":
-		c.siteCHMOD(rest)
-	case "CHOWN":
-		c.siteCHOWN(rest)
-	case "SYMLINK":
-		c.siteSYMLINK(rest)
-	case "MKDIR":
-		c.siteMKDIR(rest)
-	case "RMDIR":
-		c.siteRMDIR(rest)
-	default:
-		c.reply(StatusSyntaxErrorNotRecognised, "Unknown SITE subcommand: "+strings.ToUpper(oneLine(sub)))
-	}
+	row.sub.run(c, param)
 }
 
 // siteCHMOD: SITE CHMOD <octal mode> <path>.
