@@ -90,6 +90,9 @@ func TestCommandTableRows(t *testing.T) {
 		verbsWhere(func(d commandDesc) bool { return d.handleRow != nil }), "the handlers that read their row")
 	assert.Equal(t, []string{"MODE", "OPTS", "SITE"}, verbsWhere(func(d commandDesc) bool { return d.sub != nil }))
 	assert.Equal(t, []string{"AVBL"}, verbsWhere(func(d commandDesc) bool { return d.extension != nil }))
+	assert.Equal(t, []string{"SITE CHMOD", "SITE CHOWN", "SITE MKDIR", "SITE RMDIR", "SITE SYMLINK"},
+		subcommandsWhere(func(_ commandDesc, row subcommandDesc) bool { return row.writes }),
+		"the SITE subcommands that a read-only session is refused")
 
 	assert.Equal(t, []string{"APPE", "LIST", "MLSD", "NLST", "RETR", "STOR", "STOU"},
 		verbsWhere(func(d commandDesc) bool { return d.dataConn }))
@@ -338,4 +341,167 @@ func TestCommandSecretParamMasked(t *testing.T) {
 	assert.Contains(t, logged, `line="USER `+testUser+`"`)
 	assert.Contains(t, logged, `line="PASS ****"`)
 	assert.NotContains(t, logged, testPass)
+}
+
+// TestCommandSequenceRules sends each verb with a sequence rule where the session is not at its
+// step, and checks that the reply is the row's: the login verbs once logged in (HOST also
+// between USER and PASS), the TLS verbs on a clear control connection, before login and after.
+func TestCommandSequenceRules(t *testing.T) {
+	s := newTestServer(t, withTLS(t))
+	loggedIn, clear := s.rawLoggedIn(t), s.raw(t)
+
+	for verb, row := range commands {
+		switch row.sequence {
+		case beforeLogin, beforeUSER:
+			assert.Equal(t, row.outOfSequence.text, loggedIn.expect(verb+" x", row.outOfSequence.code), verb)
+		case afterTLS, afterPBSZ:
+			assert.Equal(t, row.outOfSequence.text, clear.expect(verb+" x", row.outOfSequence.code), verb)
+			assert.Equal(t, row.outOfSequence.text, loggedIn.expect(verb+" x", row.outOfSequence.code), verb)
+		case anyTime:
+		}
+	}
+
+	// The rules come after the argument check, as the handlers had them.
+	assert.Equal(t, "USER needs an argument", loggedIn.expect("USER", StatusSyntaxErrorParameters))
+	assert.Equal(t, "PBSZ needs an argument", clear.expect("PBSZ", StatusSyntaxErrorParameters))
+
+	between := s.raw(t)
+	between.expect("USER "+testUser, StatusUserOK)
+	assert.Equal(t, "HOST must be sent before USER", between.expect("HOST example.com", StatusBadCommandSequence))
+	assert.Equal(t, "Log in with USER and PASS first", between.expect("ACCT x", StatusBadCommandSequence))
+
+	secured := s.raw(t)
+	secured.startTLS(clientTLSConfig())
+	assert.Equal(t, "PROT needs AUTH TLS and PBSZ first", secured.expect("PROT P", StatusBadCommandSequence))
+	assert.Equal(t, "CCC refused: the control connection stays protected", secured.expect("CCC", StatusPolicyRequiresTLS))
+	assert.Equal(t, "PBSZ=0", secured.expect("PBSZ 0", StatusOK))
+	assert.Equal(t, "OK", secured.expect("PROT P", StatusOK))
+}
+
+// subCase is a configuration and the subcommands ("VERB NAME") it must turn off.
+type subCase struct {
+	name     string
+	change   func(*Settings)
+	disabled []string
+}
+
+// subcommandsWhere returns the sorted "VERB NAME" of every sub-table row satisfying keep.
+func subcommandsWhere(keep func(verb commandDesc, row subcommandDesc) bool) []string {
+	var names []string
+
+	for verb, cmd := range commands {
+		if cmd.sub == nil {
+			continue
+		}
+
+		for name, row := range cmd.sub.rows {
+			if keep(cmd, row) {
+				names = append(names, verb+" "+name)
+			}
+		}
+	}
+
+	slices.Sort(names)
+
+	return names
+}
+
+// subUnknownReply is the reply each sub-table gives a name it does not hold, as a logged-in
+// client sees it.
+func subUnknownReply(verb, name string) (int, string) {
+	switch verb {
+	case "OPTS":
+		return StatusSyntaxErrorParameters, "Unknown option " + quoteVerb(name)
+	case "SITE":
+		return StatusSyntaxErrorNotRecognised, "Unknown SITE subcommand: " + strings.ToUpper(name)
+	default:
+		return StatusNotImplementedParam, "Unsupported mode " + quoteVerb(name)
+	}
+}
+
+// TestCommandSubTables walks the sub-tables of OPTS, SITE and MODE under the settings that turn
+// their rows off, as TestCommandTableDisabled walks the table: a disabled row is refused (502,
+// or as an unknown name when its row says so) and its FEAT line is absent; an enabled one
+// reaches its handler and its FEAT line is listed; a name no table holds gets the table's
+// unknown reply. HELP lists the verb while the verb itself is on, and has no entries for the
+// rows.
+func TestCommandSubTables(t *testing.T) {
+	cases := []subCase{
+		{name: "defaults", change: func(*Settings) {}, disabled: []string{"MODE Z", "OPTS HASH"}},
+		{name: "all on", change: func(s *Settings) { enableOptIn(s); s.DeflateCompressionLevel = 6 }},
+		{
+			name: "DisableMLST only", change: func(s *Settings) { enableOptIn(s); s.DisableMLST = true },
+			disabled: []string{"MODE Z"},
+		},
+		{
+			name: "DisableMLST and DisableMLSD", disabled: []string{"MODE Z", "OPTS MLST"},
+			change: func(s *Settings) { enableOptIn(s); s.DisableMLST, s.DisableMLSD = true, true },
+		},
+		{
+			name: "DisableSite", change: func(s *Settings) { s.DisableSite = true },
+			disabled: []string{"MODE Z", "OPTS HASH", "SITE CHMOD", "SITE CHOWN", "SITE MKDIR", "SITE RMDIR", "SITE SYMLINK"},
+		},
+	}
+
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newTestServer(t, withSettings(tc.change))
+			require.Equal(t, tc.disabled, subcommandsWhere(func(cmd commandDesc, row subcommandDesc) bool {
+				return cmd.disabled(s.settings) || row.disabled(s.settings)
+			}))
+
+			rc := s.rawLoggedIn(t)
+			feats, helps := featLineSet(t, rc), helpVerbSet(t, rc)
+
+			for verb, cmd := range commands {
+				if cmd.sub == nil {
+					continue
+				}
+
+				assert.Equal(t, !cmd.disabled(s.settings), helps[verb], "HELP lists %s", verb)
+
+				for name := range cmd.sub.rows {
+					checkSubcommand(t, rc, feats, s.settings, verb, name, slices.Contains(tc.disabled, verb+" "+name))
+				}
+
+				if !cmd.disabled(s.settings) {
+					code, text := subUnknownReply(verb, "NOSUCH")
+					assert.Equal(t, text, rc.expect(verb+" NOSUCH", code), verb)
+				}
+			}
+		})
+	}
+}
+
+// checkSubcommand sends "VERB NAME" and checks its reply and FEAT line against its rows.
+func checkSubcommand(t *testing.T, rc *rawClient, feats map[string]bool, settings *Settings, verb, name string,
+	disabled bool,
+) {
+	t.Helper()
+
+	cmd, line := commands[verb], verb+" "+name
+	row := cmd.sub.rows[name]
+
+	if row.feat != nil {
+		featLine := row.feat(nil) // the sub-tables' FEAT lines are fixed texts
+		assert.Equal(t, !disabled, feats[featLine], "FEAT line %q of %s", featLine, line)
+	}
+
+	code, text := rc.cmd(line)
+
+	switch {
+	case cmd.disabled(settings):
+		assert.Equal(t, StatusCommandNotImplemented, code, line)
+		assert.Equal(t, verb+" is disabled on this server", text, line)
+	case disabled && row.unknownWhenDisabled:
+		wantCode, wantText := subUnknownReply(verb, name)
+		assert.Equal(t, wantCode, code, line)
+		assert.Equal(t, wantText, text, line)
+	case disabled:
+		assert.Equal(t, StatusCommandNotImplemented, code, line)
+		assert.Equal(t, name+" is disabled on this server", text, line)
+	default:
+		assert.NotContains(t, text, "disabled", line)
+		assert.NotContains(t, []int{StatusCommandNotImplemented, StatusNotImplementedParam}, code, line)
+	}
 }
