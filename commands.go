@@ -52,7 +52,7 @@ type commandDesc struct {
 	// but EPSV once the client sent EPSV ALL.
 	refusedAfterEPSVAll bool
 	// writes: the command changes files, so a read-only session (SessionSettings.ReadOnly) is
-	// refused it; writesWith says so of a command that changes files only with some arguments.
+	// refused it. A verb with a sub-table changes files with the arguments whose row writes (SITE).
 	writes bool
 	// sub is the sub-table of a verb whose argument names an option or subcommand (OPTS, SITE,
 	// MODE); its rows' rules and FEAT lines count as the verb's.

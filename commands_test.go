@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"maps"
 	"net"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -503,5 +504,37 @@ func checkSubcommand(t *testing.T, rc *rawClient, feats map[string]bool, setting
 	default:
 		assert.NotContains(t, text, "disabled", line)
 		assert.NotContains(t, []int{StatusCommandNotImplemented, StatusNotImplementedParam}, code, line)
+	}
+}
+
+// TestCommandFileIndex checks that docs/architecture.md's verb → file index names every verb
+// of the table, and every OPTS option and SITE subcommand, with a file that exists.
+func TestCommandFileIndex(t *testing.T) {
+	doc, err := os.ReadFile("docs/architecture.md")
+	require.NoError(t, err)
+
+	_, index, found := strings.Cut(string(doc), "### Verb → file\n")
+	require.True(t, found, "the index section")
+	index, _, _ = strings.Cut(strings.TrimLeft(index, "\n"), "\n\n")
+
+	seen := map[string]int{}
+
+	for _, line := range strings.Split(index, "\n")[2:] { // past the header and its rule
+		cells := strings.Split(strings.Trim(line, "| "), " | ")
+		require.Len(t, cells, 2, line)
+		assert.FileExists(t, cells[1], line)
+
+		for _, word := range strings.FieldsFunc(cells[0], func(r rune) bool { return !('A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '-') }) {
+			seen[word]++
+		}
+	}
+
+	for verb := range commands {
+		assert.Positive(t, seen[verb], "%s in the verb → file index", verb)
+	}
+
+	for _, name := range subcommandsWhere(func(commandDesc, subcommandDesc) bool { return true }) {
+		_, sub, _ := strings.Cut(name, " ")
+		assert.Positive(t, seen[sub], "%s in the verb → file index", name)
 	}
 }
