@@ -172,24 +172,23 @@ func featIfTLS(line string) func(*clientHandler) string {
 // commands is the one list of what the server supports. FEAT and HELP are derived from it, so a
 // new command is one line here and one handler. It is filled once by init (FEAT and HELP read
 // the table, so a plain initialiser would refer to itself) and never modified afterwards.
-var commands map[string]commandDesc
+var commands map[string]*commandDesc
 
 func init() {
 	optsOptions, siteSubcommands, modeModes = optsTable(), siteTable(), modeTable()
 	commands = commandTable()
 	for verb, row := range commands {
 		row.verb = verb
-		commands[verb] = row
 	}
 }
 
 //nolint:funlen // one line per verb: splitting the table would hide it
-func commandTable() map[string]commandDesc {
-	return map[string]commandDesc{
+func commandTable() map[string]*commandDesc {
+	return map[string]*commandDesc{
 		// Access control, RFC 959 4.1.1, and security, RFC 2228 / RFC 4217
 		"USER": {
-			handle: (*clientHandler).handleUSER, open: true, needsParam: true,
-			sequence: beforeLogin, outOfSequence: rowReply{StatusBadCommandSequence, "Already logged in; use REIN to change user"},
+			handle: (*clientHandler).handleUSER, open: true, needsParam: true, sequence: beforeLogin,
+			outOfSequence: rowReply{StatusBadCommandSequence, "Already logged in; use REIN to change user"},
 		},
 		"PASS": {
 			handle: (*clientHandler).handlePASS, open: true, secretParam: true,
@@ -211,11 +210,13 @@ func commandTable() map[string]commandDesc {
 		},
 		"PROT": {
 			handle: (*clientHandler).handlePROT, open: true, needsParam: true, feat: featIfTLS("PROT"),
-			sequence: afterPBSZ, outOfSequence: rowReply{StatusBadCommandSequence, "PROT needs AUTH TLS and PBSZ first"},
+			sequence:      afterPBSZ,
+			outOfSequence: rowReply{StatusBadCommandSequence, "PROT needs AUTH TLS and PBSZ first"},
 		},
 		"CCC": {
 			handle: (*clientHandler).handleCCC, open: true,
-			sequence: afterTLS, outOfSequence: rowReply{StatusCommandProtectionDenied, "The control connection is not protected"},
+			sequence:      afterTLS,
+			outOfSequence: rowReply{StatusCommandProtectionDenied, "The control connection is not protected"},
 		},
 		// RFC 7151 3: the host decides which users exist, so HOST comes before USER.
 		"HOST": {
@@ -328,7 +329,7 @@ func commandTable() map[string]commandDesc {
 }
 
 // optionalParam lets a command answer an empty argument itself.
-func optionalParam(d commandDesc) commandDesc {
+func optionalParam(d *commandDesc) *commandDesc {
 	d.needsParam = false
 
 	return d

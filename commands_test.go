@@ -18,7 +18,7 @@ import (
 )
 
 // verbsWhere returns the sorted verbs of the command table whose row satisfies keep.
-func verbsWhere(keep func(commandDesc) bool) []string {
+func verbsWhere(keep func(*commandDesc) bool) []string {
 	var verbs []string
 
 	for verb, row := range commands {
@@ -84,37 +84,37 @@ func TestCommandTableRows(t *testing.T) {
 	}
 
 	assert.Equal(t, []string{"APPE", "STOR", "STOU"},
-		verbsWhere(func(d commandDesc) bool { return d.direction == TransferUpload }))
+		verbsWhere(func(d *commandDesc) bool { return d.direction == TransferUpload }))
 	assert.Equal(t, []string{"LIST", "MLSD", "NLST", "RETR"},
-		verbsWhere(func(d commandDesc) bool { return d.direction == TransferDownload }))
+		verbsWhere(func(d *commandDesc) bool { return d.direction == TransferDownload }))
 	assert.Equal(t, []string{"APPE", "LIST", "MLSD", "MODE", "NLST", "OPTS", "RETR", "SITE", "STOR", "STOU"},
-		verbsWhere(func(d commandDesc) bool { return d.handleRow != nil }), "the handlers that read their row")
-	assert.Equal(t, []string{"MODE", "OPTS", "SITE"}, verbsWhere(func(d commandDesc) bool { return d.sub != nil }))
-	assert.Equal(t, []string{"AVBL"}, verbsWhere(func(d commandDesc) bool { return d.extension != nil }))
+		verbsWhere(func(d *commandDesc) bool { return d.handleRow != nil }), "the handlers that read their row")
+	assert.Equal(t, []string{"MODE", "OPTS", "SITE"}, verbsWhere(func(d *commandDesc) bool { return d.sub != nil }))
+	assert.Equal(t, []string{"AVBL"}, verbsWhere(func(d *commandDesc) bool { return d.extension != nil }))
 	assert.Equal(t, []string{"SITE CHMOD", "SITE CHOWN", "SITE MKDIR", "SITE RMDIR", "SITE SYMLINK"},
-		subcommandsWhere(func(_ commandDesc, row subcommandDesc) bool { return row.writes }),
+		subcommandsWhere(func(_ *commandDesc, row subcommandDesc) bool { return row.writes }),
 		"the SITE subcommands that a read-only session is refused")
 
 	assert.Equal(t, []string{"APPE", "LIST", "MLSD", "NLST", "RETR", "STOR", "STOU"},
-		verbsWhere(func(d commandDesc) bool { return d.dataConn }))
+		verbsWhere(func(d *commandDesc) bool { return d.dataConn }))
 	assert.Equal(t, []string{"EPRT", "PASV", "PORT"},
-		verbsWhere(func(d commandDesc) bool { return d.refusedAfterEPSVAll }), "RFC 2428 4")
-	assert.Equal(t, []string{"LPRT", "LPSV"}, verbsWhere(func(d commandDesc) bool { return d.notImplemented != "" }))
-	assert.Equal(t, []string{"PASS"}, verbsWhere(func(d commandDesc) bool { return d.secretParam }))
-	assert.Equal(t, []string{"STOR"}, verbsWhere(func(d commandDesc) bool { return d.replacesFile }))
-	assert.Equal(t, []string{"ABOR", "NOOP", "STAT"}, verbsWhere(func(d commandDesc) bool { return d.duringTransfer }))
-	assert.Equal(t, []string{"ACCT", "PASS", "USER"}, verbsWhere(func(d commandDesc) bool { return d.sequence == beforeLogin }))
-	assert.Equal(t, []string{"HOST"}, verbsWhere(func(d commandDesc) bool { return d.sequence == beforeUSER }))
+		verbsWhere(func(d *commandDesc) bool { return d.refusedAfterEPSVAll }), "RFC 2428 4")
+	assert.Equal(t, []string{"LPRT", "LPSV"}, verbsWhere(func(d *commandDesc) bool { return d.notImplemented != "" }))
+	assert.Equal(t, []string{"PASS"}, verbsWhere(func(d *commandDesc) bool { return d.secretParam }))
+	assert.Equal(t, []string{"STOR"}, verbsWhere(func(d *commandDesc) bool { return d.replacesFile }))
+	assert.Equal(t, []string{"ABOR", "NOOP", "STAT"}, verbsWhere(func(d *commandDesc) bool { return d.duringTransfer }))
+	assert.Equal(t, []string{"ACCT", "PASS", "USER"}, verbsWhere(func(d *commandDesc) bool { return d.sequence == beforeLogin }))
+	assert.Equal(t, []string{"HOST"}, verbsWhere(func(d *commandDesc) bool { return d.sequence == beforeUSER }))
 	assert.Equal(t, []string{"CCC", "PBSZ", "PROT"},
-		verbsWhere(func(d commandDesc) bool { return d.sequence == afterTLS || d.sequence == afterPBSZ }))
-	assert.Empty(t, verbsWhere(func(d commandDesc) bool { return (d.sequence == anyTime) != (d.outOfSequence == rowReply{}) }),
+		verbsWhere(func(d *commandDesc) bool { return d.sequence == afterTLS || d.sequence == afterPBSZ }))
+	assert.Empty(t, verbsWhere(func(d *commandDesc) bool { return (d.sequence == anyTime) != (d.outOfSequence == rowReply{}) }),
 		"a sequence rule has its reply, and only a sequence rule")
-	assert.Equal(t, []string{"STAT"}, verbsWhere(func(d commandDesc) bool { return d.queuedWithParam }))
-	assert.Equal(t, []string{"STAT"}, verbsWhere(func(d commandDesc) bool { return d.bareDisabledBy != nil }))
+	assert.Equal(t, []string{"STAT"}, verbsWhere(func(d *commandDesc) bool { return d.queuedWithParam }))
+	assert.Equal(t, []string{"STAT"}, verbsWhere(func(d *commandDesc) bool { return d.bareDisabledBy != nil }))
 	assert.Equal(t, []string{
 		"ACCT", "AUTH", "CCC", "CLNT", "FEAT", "HELP", "HOST", "LANG", "NOOP", "OPTS", "PASS", "PBSZ", "PROT",
 		"QUIT", "REIN", "SYST", "USER",
-	}, verbsWhere(func(d commandDesc) bool { return d.open }))
+	}, verbsWhere(func(d *commandDesc) bool { return d.open }))
 
 	// Every row a setting can turn off is turned off by one of the cases the tests below run.
 	covered := map[string]bool{}
@@ -124,7 +124,7 @@ func TestCommandTableRows(t *testing.T) {
 		}
 	}
 
-	assert.Equal(t, verbsWhere(func(d commandDesc) bool { return d.disabledBy != nil }),
+	assert.Equal(t, verbsWhere(func(d *commandDesc) bool { return d.disabledBy != nil }),
 		slices.Sorted(maps.Keys(covered)))
 }
 
@@ -166,7 +166,7 @@ func helpVerbSet(t *testing.T, rc *rawClient) map[string]bool {
 }
 
 // rowFeatLine is the FEAT line a row contributes on server s, "" for none.
-func rowFeatLine(t *testing.T, s *testServer, row commandDesc) string {
+func rowFeatLine(t *testing.T, s *testServer, row *commandDesc) string {
 	t.Helper()
 
 	if row.feat == nil {
@@ -190,7 +190,7 @@ func TestCommandTableDisabled(t *testing.T) {
 	for _, tc := range disablingSettings() {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newTestServer(t, withSettings(tc.change))
-			require.Equal(t, tc.disabled, verbsWhere(func(d commandDesc) bool { return d.disabled(s.settings) }))
+			require.Equal(t, tc.disabled, verbsWhere(func(d *commandDesc) bool { return d.disabled(s.settings) }))
 
 			rc := s.raw(t)
 			feats := featLineSet(t, rc)
@@ -259,14 +259,14 @@ func TestCommandLoginRequired(t *testing.T) {
 	s := newTestServer(t, withSettings(enableOptIn))
 	rc := s.raw(t)
 
-	for _, verb := range verbsWhere(func(d commandDesc) bool { return !d.open }) {
+	for _, verb := range verbsWhere(func(d *commandDesc) bool { return !d.open }) {
 		code, text := rc.cmd(verb + " x")
 		assert.Equal(t, StatusNotLoggedIn, code, verb)
 		assert.Equal(t, loginFirst, text, verb)
 	}
 
 	// Some open verbs end or reset the session: each gets a connection of its own.
-	for _, verb := range verbsWhere(func(d commandDesc) bool { return d.open }) {
+	for _, verb := range verbsWhere(func(d *commandDesc) bool { return d.open }) {
 		_, text := s.raw(t).cmd(verb + " x")
 		assert.NotEqual(t, loginFirst, text, verb)
 	}
@@ -287,7 +287,7 @@ func TestCommandEPSVAll(t *testing.T) {
 	assert.Equal(t, "Bad PORT argument", rc.expect("PORT x", StatusSyntaxErrorParameters), "before EPSV ALL")
 	assert.Equal(t, "EPSV ALL accepted", rc.expect("EPSV ALL", StatusOK))
 
-	refused := verbsWhere(func(d commandDesc) bool { return d.refusedAfterEPSVAll })
+	refused := verbsWhere(func(d *commandDesc) bool { return d.refusedAfterEPSVAll })
 	for _, verb := range refused {
 		assert.Equal(t, onlyEPSV, rc.expect(verb+" x", StatusBadCommandSequence), verb)
 	}
@@ -349,14 +349,14 @@ func TestCommandSecretParamMasked(t *testing.T) {
 // between USER and PASS), the TLS verbs on a clear control connection, before login and after.
 func TestCommandSequenceRules(t *testing.T) {
 	s := newTestServer(t, withTLS(t))
-	loggedIn, clear := s.rawLoggedIn(t), s.raw(t)
+	loggedIn, plain := s.rawLoggedIn(t), s.raw(t)
 
 	for verb, row := range commands {
 		switch row.sequence {
 		case beforeLogin, beforeUSER:
 			assert.Equal(t, row.outOfSequence.text, loggedIn.expect(verb+" x", row.outOfSequence.code), verb)
 		case afterTLS, afterPBSZ:
-			assert.Equal(t, row.outOfSequence.text, clear.expect(verb+" x", row.outOfSequence.code), verb)
+			assert.Equal(t, row.outOfSequence.text, plain.expect(verb+" x", row.outOfSequence.code), verb)
 			assert.Equal(t, row.outOfSequence.text, loggedIn.expect(verb+" x", row.outOfSequence.code), verb)
 		case anyTime:
 		}
@@ -364,7 +364,7 @@ func TestCommandSequenceRules(t *testing.T) {
 
 	// The rules come after the argument check, as the handlers had them.
 	assert.Equal(t, "USER needs an argument", loggedIn.expect("USER", StatusSyntaxErrorParameters))
-	assert.Equal(t, "PBSZ needs an argument", clear.expect("PBSZ", StatusSyntaxErrorParameters))
+	assert.Equal(t, "PBSZ needs an argument", plain.expect("PBSZ", StatusSyntaxErrorParameters))
 
 	between := s.raw(t)
 	between.expect("USER "+testUser, StatusUserOK)
@@ -387,7 +387,7 @@ type subCase struct {
 }
 
 // subcommandsWhere returns the sorted "VERB NAME" of every sub-table row satisfying keep.
-func subcommandsWhere(keep func(verb commandDesc, row subcommandDesc) bool) []string {
+func subcommandsWhere(keep func(verb *commandDesc, row subcommandDesc) bool) []string {
 	var names []string
 
 	for verb, cmd := range commands {
@@ -447,7 +447,7 @@ func TestCommandSubTables(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newTestServer(t, withSettings(tc.change))
-			require.Equal(t, tc.disabled, subcommandsWhere(func(cmd commandDesc, row subcommandDesc) bool {
+			require.Equal(t, tc.disabled, subcommandsWhere(func(cmd *commandDesc, row subcommandDesc) bool {
 				return cmd.disabled(s.settings) || row.disabled(s.settings)
 			}))
 
@@ -524,7 +524,7 @@ func TestCommandFileIndex(t *testing.T) {
 		require.Len(t, cells, 2, line)
 		assert.FileExists(t, cells[1], line)
 
-		for _, word := range strings.FieldsFunc(cells[0], func(r rune) bool { return !('A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '-') }) {
+		for _, word := range strings.FieldsFunc(cells[0], func(r rune) bool { return (r < 'A' || r > 'Z') && (r < '0' || r > '9') && r != '-' }) {
 			seen[word]++
 		}
 	}
@@ -533,7 +533,7 @@ func TestCommandFileIndex(t *testing.T) {
 		assert.Positive(t, seen[verb], "%s in the verb → file index", verb)
 	}
 
-	for _, name := range subcommandsWhere(func(commandDesc, subcommandDesc) bool { return true }) {
+	for _, name := range subcommandsWhere(func(*commandDesc, subcommandDesc) bool { return true }) {
 		_, sub, _ := strings.Cut(name, " ")
 		assert.Positive(t, seen[sub], "%s in the verb → file index", name)
 	}
