@@ -19,13 +19,14 @@ type CommandDescription struct {
 }
 
 // commandDesc is one row of the command table: the handler of a verb and every rule the
-// dispatcher (handleLine) applies before calling it. Handlers do not check these rules again.
+// dispatcher (handleLine) applies before calling it. Handlers do not check these rules again;
+// docs/architecture.md names the few checks left in handlers, and why.
 type commandDesc struct {
 	verb   string // the row's key, filled in by init
 	handle func(c *clientHandler, param string)
-	// handleRow is the handler of a verb that reads its own row (a transfer's direction, whether
-	// an upload replaces its file); the dispatcher hands it the row. A row has handle or
-	// handleRow, not both.
+	// handleRow is the handler of a verb that reads its own row (a transfer's verb and
+	// direction, whether an upload replaces its file, the sub-table of OPTS, SITE and MODE); the
+	// dispatcher hands it the row. A row has handle or handleRow, not both.
 	handleRow func(c *clientHandler, param string, row *commandDesc)
 	// notImplemented, when not empty, makes the verb known but refused with 502 "<VERB> is not
 	// implemented, <notImplemented>"; such a row has no handler.
@@ -97,7 +98,7 @@ const (
 
 // outOfStep tells whether the session is not at the step of the session the row's sequence
 // rule names.
-func (d commandDesc) outOfStep(c *clientHandler) bool {
+func (d *commandDesc) outOfStep(c *clientHandler) bool {
 	switch d.sequence {
 	case beforeLogin:
 		return c.loggedIn()
@@ -114,7 +115,7 @@ func (d commandDesc) outOfStep(c *clientHandler) bool {
 
 // lacksExtension tells whether the verb needs a driver extension that the logged-in user's
 // driver lacks; before login it does not.
-func (d commandDesc) lacksExtension(c *clientHandler) bool {
+func (d *commandDesc) lacksExtension(c *clientHandler) bool {
 	if d.extension == nil {
 		return false
 	}
@@ -129,12 +130,12 @@ const noTransfer TransferDirection = 0
 
 // disabled tells whether a setting turns the verb off: it is then refused, and absent from
 // FEAT and HELP.
-func (d commandDesc) disabled(s *Settings) bool {
+func (d *commandDesc) disabled(s *Settings) bool {
 	return d.disabledBy != nil && d.disabledBy(s)
 }
 
 // disabledRefusal is the reply to a disabled verb.
-func (d commandDesc) disabledRefusal(verb string) (int, string) {
+func (d *commandDesc) disabledRefusal(verb string) (int, string) {
 	if d.disabledReply != nil {
 		return d.disabledReply(verb)
 	}
@@ -144,18 +145,18 @@ func (d commandDesc) disabledRefusal(verb string) (int, string) {
 
 // waitsForTransfer tells whether the command, with param, runs only once the running transfer
 // has replied.
-func (d commandDesc) waitsForTransfer(param string) bool {
+func (d *commandDesc) waitsForTransfer(param string) bool {
 	return !d.duringTransfer || (d.queuedWithParam && param != "")
 }
 
 // changesFiles tells whether the command, with param, changes files.
-func (d commandDesc) changesFiles(param string) bool {
+func (d *commandDesc) changesFiles(param string) bool {
 	return d.writes || d.sub.writes(param)
 }
 
 // bareDisabled tells whether the command, with param, is the argument-less form a setting
 // turned off.
-func (d commandDesc) bareDisabled(param string, s *Settings) bool {
+func (d *commandDesc) bareDisabled(param string, s *Settings) bool {
 	return param == "" && d.bareDisabledBy != nil && d.bareDisabledBy(s)
 }
 
