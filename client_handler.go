@@ -317,12 +317,18 @@ func (c *clientHandler) handleLine(line string) {
 		return
 	}
 
+	if cmd.handleRow != nil {
+		cmd.handleRow(c, param, cmd)
+
+		return
+	}
+
 	cmd.handle(c, param)
 }
 
 // admit applies the rules of the command's table row, in this order, and answers the first one
 // the command breaks; it tells whether the command may run.
-func (c *clientHandler) admit(verb, param string, cmd commandDesc) bool {
+func (c *clientHandler) admit(verb, param string, cmd *commandDesc) bool {
 	switch {
 	case cmd.disabled(c.settings):
 		c.reply(cmd.disabledRefusal(verb))
@@ -344,6 +350,8 @@ func (c *clientHandler) admit(verb, param string, cmd commandDesc) bool {
 		c.reply(StatusCommandNotImplemented, verb+" is disabled on this server")
 	case cmd.needsParam && param == "":
 		c.reply(StatusSyntaxErrorParameters, verb+" needs an argument")
+	case c.refusedHere(cmd):
+		// refusedHere has answered.
 	case cmd.refusedAfterEPSVAll && c.epsvAll:
 		c.reply(StatusBadCommandSequence, "Only EPSV is allowed after EPSV ALL")
 	case cmd.changesFiles(param) && c.sessionPolicy().readOnly:
@@ -355,6 +363,25 @@ func (c *clientHandler) admit(verb, param string, cmd commandDesc) bool {
 	}
 
 	return false
+}
+
+// refusedHere answers a command the session is not at the step for (its row's sequence rule),
+// or whose driver extension the logged-in user's driver lacks; it tells whether it answered.
+func (c *clientHandler) refusedHere(cmd *commandDesc) bool {
+	var refusal rowReply
+
+	switch {
+	case cmd.outOfStep(c):
+		refusal = cmd.outOfSequence
+	case cmd.lacksExtension(c):
+		refusal = cmd.unsupported
+	default:
+		return false
+	}
+
+	c.reply(refusal.code, refusal.text)
+
+	return true
 }
 
 // unknownCommand answers a verb the command table does not know. Before login, a line that

@@ -19,9 +19,15 @@ type CommandDescription struct {
 }
 
 // commandDesc is one row of the command table: the handler of a verb and every rule the
-// dispatcher (handleLine) applies before calling it. Handlers do not check these rules again.
+// dispatcher (handleLine) applies before calling it. Handlers do not check these rules again;
+// docs/architecture.md names the few checks left in handlers, and why.
 type commandDesc struct {
+	verb   string // the row's key, filled in by init
 	handle func(c *clientHandler, param string)
+	// handleRow is the handler of a verb that reads its own row (a transfer's verb and
+	// direction, whether an upload replaces its file, the sub-table of OPTS, SITE and MODE); the
+	// dispatcher hands it the row. A row has handle or handleRow, not both.
+	handleRow func(c *clientHandler, param string, row *commandDesc)
 	// notImplemented, when not empty, makes the verb known but refused with 502 "<VERB> is not
 	// implemented, <notImplemented>"; such a row has no handler.
 	notImplemented string
@@ -47,9 +53,23 @@ type commandDesc struct {
 	// but EPSV once the client sent EPSV ALL.
 	refusedAfterEPSVAll bool
 	// writes: the command changes files, so a read-only session (SessionSettings.ReadOnly) is
-	// refused it; writesWith says so of a command that changes files only with some arguments.
-	writes     bool
-	writesWith func(param string) bool
+	// refused it. A verb with a sub-table changes files with the arguments whose row writes (SITE).
+	writes bool
+	// sub is the sub-table of a verb whose argument names an option or subcommand (OPTS, SITE,
+	// MODE); its rows' rules and FEAT lines count as the verb's.
+	sub *subTable
+
+	// sequence is the step of logging in or of securing the session the verb belongs to
+	// (beforeLogin, beforeUSER, afterTLS, afterPBSZ); outOfSequence is the reply when the
+	// session is not at that step.
+	sequence      sequenceRule
+	outOfSequence rowReply
+
+	// extension, when set, tells whether the logged-in user's driver implements the extension
+	// the verb needs; without it the verb is refused with unsupported, and its FEAT line is not
+	// listed once logged in (before login the driver is not known yet).
+	extension   func(ClientDriver) bool
+	unsupported rowReply
 
 	disabledBy func(*Settings) bool // non-nil: the setting that turns the verb off
 	// bareDisabledBy is the setting that turns off the verb's argument-less form only (502), once
@@ -59,17 +79,63 @@ type commandDesc struct {
 	feat           func(c *clientHandler) string   // the FEAT line, "" for none
 }
 
+// rowReply is a fixed reply a table row gives.
+type rowReply struct {
+	code int
+	text string
+}
+
+// sequenceRule is where in the session a verb is accepted.
+type sequenceRule int
+
+const (
+	anyTime     sequenceRule = iota
+	beforeLogin              // USER, PASS, ACCT: refused once logged in
+	beforeUSER               // HOST: refused once USER named a user, and once logged in
+	afterTLS                 // PBSZ, CCC: refused until the control connection is protected
+	afterPBSZ                // PROT: refused until TLS on the control connection and PBSZ
+)
+
+// outOfStep tells whether the session is not at the step of the session the row's sequence
+// rule names.
+func (d *commandDesc) outOfStep(c *clientHandler) bool {
+	switch d.sequence {
+	case beforeLogin:
+		return c.loggedIn()
+	case beforeUSER:
+		return c.loggedIn() || c.user != ""
+	case afterTLS:
+		return !c.HasTLSForControl()
+	case afterPBSZ:
+		return !c.HasTLSForControl() || !c.pbszDone
+	default:
+		return false
+	}
+}
+
+// lacksExtension tells whether the verb needs a driver extension that the logged-in user's
+// driver lacks; before login it does not.
+func (d *commandDesc) lacksExtension(c *clientHandler) bool {
+	if d.extension == nil {
+		return false
+	}
+
+	driver := c.fs()
+
+	return driver != nil && !d.extension(driver)
+}
+
 // noTransfer is the direction of a command that moves no data over a data connection.
 const noTransfer TransferDirection = 0
 
 // disabled tells whether a setting turns the verb off: it is then refused, and absent from
 // FEAT and HELP.
-func (d commandDesc) disabled(s *Settings) bool {
+func (d *commandDesc) disabled(s *Settings) bool {
 	return d.disabledBy != nil && d.disabledBy(s)
 }
 
 // disabledRefusal is the reply to a disabled verb.
-func (d commandDesc) disabledRefusal(verb string) (int, string) {
+func (d *commandDesc) disabledRefusal(verb string) (int, string) {
 	if d.disabledReply != nil {
 		return d.disabledReply(verb)
 	}
@@ -77,25 +143,20 @@ func (d commandDesc) disabledRefusal(verb string) (int, string) {
 	return StatusCommandNotImplemented, verb + " is disabled on this server"
 }
 
-// directionOf is which way the data of a transfer command flows.
-func directionOf(verb string) TransferDirection {
-	return commands[verb].direction
-}
-
 // waitsForTransfer tells whether the command, with param, runs only once the running transfer
 // has replied.
-func (d commandDesc) waitsForTransfer(param string) bool {
+func (d *commandDesc) waitsForTransfer(param string) bool {
 	return !d.duringTransfer || (d.queuedWithParam && param != "")
 }
 
 // changesFiles tells whether the command, with param, changes files.
-func (d commandDesc) changesFiles(param string) bool {
-	return d.writes || (d.writesWith != nil && d.writesWith(param))
+func (d *commandDesc) changesFiles(param string) bool {
+	return d.writes || d.sub.writes(param)
 }
 
 // bareDisabled tells whether the command, with param, is the argument-less form a setting
 // turned off.
-func (d commandDesc) bareDisabled(param string, s *Settings) bool {
+func (d *commandDesc) bareDisabled(param string, s *Settings) bool {
 	return param == "" && d.bareDisabledBy != nil && d.bareDisabledBy(s)
 }
 
@@ -112,30 +173,61 @@ func featIfTLS(line string) func(*clientHandler) string {
 // commands is the one list of what the server supports. FEAT and HELP are derived from it, so a
 // new command is one line here and one handler. It is filled once by init (FEAT and HELP read
 // the table, so a plain initialiser would refer to itself) and never modified afterwards.
-var commands map[string]commandDesc
+var commands map[string]*commandDesc
 
 func init() {
+	optsOptions, siteSubcommands, modeModes = optsTable(), siteTable(), modeTable()
 	commands = commandTable()
+	for verb, row := range commands {
+		row.verb = verb
+	}
 }
 
 //nolint:funlen // one line per verb: splitting the table would hide it
-func commandTable() map[string]commandDesc {
-	return map[string]commandDesc{
+func commandTable() map[string]*commandDesc {
+	return map[string]*commandDesc{
 		// Access control, RFC 959 4.1.1, and security, RFC 2228 / RFC 4217
-		"USER": {handle: (*clientHandler).handleUSER, open: true, needsParam: true},
-		"PASS": {handle: (*clientHandler).handlePASS, open: true, secretParam: true},
-		"ACCT": {handle: (*clientHandler).handleACCT, open: true},
+		"USER": {
+			handle: (*clientHandler).handleUSER, open: true, needsParam: true, sequence: beforeLogin,
+			outOfSequence: rowReply{StatusBadCommandSequence, "Already logged in; use REIN to change user"},
+		},
+		"PASS": {
+			handle: (*clientHandler).handlePASS, open: true, secretParam: true,
+			sequence: beforeLogin, outOfSequence: rowReply{StatusBadCommandSequence, "Already logged in"},
+		},
+		// RFC 959 4.1.1: no account is ever needed once logged in.
+		"ACCT": {
+			handle: (*clientHandler).handleACCT, open: true,
+			sequence: beforeLogin, outOfSequence: rowReply{StatusNotImplemented, "ACCT not needed"},
+		},
 		"REIN": {handle: (*clientHandler).handleREIN, open: true},
-		"QUIT": {handle: (*clientHandler).handleQUIT, open: true, duringTransfer: true},
+		// RFC 959 4.1.1 lets a running transfer complete before QUIT closes the session, so QUIT is
+		// queued behind it like any other command.
+		"QUIT": {handle: (*clientHandler).handleQUIT, open: true},
 		"AUTH": {handle: (*clientHandler).handleAUTH, open: true, needsParam: true, feat: (*clientHandler).featAUTH},
-		"PBSZ": {handle: (*clientHandler).handlePBSZ, open: true, needsParam: true, feat: featIfTLS("PBSZ")},
-		"PROT": {handle: (*clientHandler).handlePROT, open: true, needsParam: true, feat: featIfTLS("PROT")},
-		"CCC":  {handle: (*clientHandler).handleCCC, open: true},
-		"HOST": {handle: (*clientHandler).handleHOST, open: true, needsParam: true, feat: feat("HOST")}, // RFC 7151
+		"PBSZ": {
+			handle: (*clientHandler).handlePBSZ, open: true, needsParam: true, feat: featIfTLS("PBSZ"),
+			sequence: afterTLS, outOfSequence: rowReply{StatusBadCommandSequence, "PBSZ needs AUTH TLS first"},
+		},
+		"PROT": {
+			handle: (*clientHandler).handlePROT, open: true, needsParam: true, feat: featIfTLS("PROT"),
+			sequence:      afterPBSZ,
+			outOfSequence: rowReply{StatusBadCommandSequence, "PROT needs AUTH TLS and PBSZ first"},
+		},
+		"CCC": {
+			handle: (*clientHandler).handleCCC, open: true,
+			sequence:      afterTLS,
+			outOfSequence: rowReply{StatusCommandProtectionDenied, "The control connection is not protected"},
+		},
+		// RFC 7151 3: the host decides which users exist, so HOST comes before USER.
+		"HOST": {
+			handle: (*clientHandler).handleHOST, open: true, needsParam: true, feat: feat("HOST"),
+			sequence: beforeUSER, outOfSequence: rowReply{StatusBadCommandSequence, "HOST must be sent before USER"},
+		},
 
 		// Server and session, RFC 959 4.1.3, RFC 2389
 		"FEAT": {handle: (*clientHandler).handleFEAT, open: true},
-		"OPTS": {handle: (*clientHandler).handleOPTS, open: true, needsParam: true, feat: feat("UTF8")},
+		"OPTS": {handleRow: (*clientHandler).handleOPTS, open: true, needsParam: true, sub: &optsOptions},
 		"LANG": {handle: (*clientHandler).handleLANG, open: true, feat: feat("LANG EN*")}, // RFC 2640 4
 		"SYST": {
 			handle: (*clientHandler).handleSYST, open: true,
@@ -149,11 +241,11 @@ func commandTable() map[string]commandDesc {
 		"NOOP": {handle: (*clientHandler).handleNOOP, open: true, duringTransfer: true},
 		"CLNT": {handle: (*clientHandler).handleCLNT, open: true, feat: feat("CLNT")},
 		"SITE": {
-			handle: (*clientHandler).handleSITE, needsParam: true, writesWith: siteWrites,
+			handleRow: (*clientHandler).handleSITE, needsParam: true, sub: &siteSubcommands,
 			disabledBy: func(s *Settings) bool { return s.DisableSite },
 		},
 		"TYPE": {handle: (*clientHandler).handleTYPE, needsParam: true},
-		"MODE": {handle: (*clientHandler).handleMODE, needsParam: true, feat: (*clientHandler).featMODE},
+		"MODE": {handleRow: (*clientHandler).handleMODE, needsParam: true, sub: &modeModes},
 		"STRU": {handle: (*clientHandler).handleSTRU, needsParam: true},
 
 		// Directories
@@ -167,10 +259,10 @@ func commandTable() map[string]commandDesc {
 		"XMKD": {handle: (*clientHandler).handleMKD, needsParam: true, writes: true},
 		"RMD":  {handle: (*clientHandler).handleRMD, needsParam: true, writes: true},
 		"XRMD": {handle: (*clientHandler).handleRMD, needsParam: true, writes: true},
-		"LIST": {handle: (*clientHandler).handleLIST, dataConn: true, direction: TransferDownload},
-		"NLST": {handle: (*clientHandler).handleNLST, dataConn: true, direction: TransferDownload},
+		"LIST": {handleRow: (*clientHandler).handleLIST, dataConn: true, direction: TransferDownload},
+		"NLST": {handleRow: (*clientHandler).handleNLST, dataConn: true, direction: TransferDownload},
 		"MLSD": {
-			handle: (*clientHandler).handleMLSD, dataConn: true, direction: TransferDownload,
+			handleRow: (*clientHandler).handleMLSD, dataConn: true, direction: TransferDownload,
 			disabledBy: func(s *Settings) bool { return s.DisableMLSD },
 		},
 		"MLST": {
@@ -179,20 +271,23 @@ func commandTable() map[string]commandDesc {
 		},
 
 		// Files
-		"RETR": {handle: (*clientHandler).handleRETR, needsParam: true, dataConn: true, direction: TransferDownload},
+		"RETR": {handleRow: (*clientHandler).handleRETR, needsParam: true, dataConn: true, direction: TransferDownload},
 		"STOR": {
-			handle: (*clientHandler).handleSTOR, needsParam: true, dataConn: true, direction: TransferUpload,
+			handleRow: (*clientHandler).handleSTOR, needsParam: true, dataConn: true, direction: TransferUpload,
 			replacesFile: true, writes: true,
 		},
 		"APPE": {
-			handle: (*clientHandler).handleAPPE, needsParam: true, dataConn: true, direction: TransferUpload,
+			handleRow: (*clientHandler).handleAPPE, needsParam: true, dataConn: true, direction: TransferUpload,
 			writes: true,
 		},
-		"STOU": {handle: (*clientHandler).handleSTOU, dataConn: true, direction: TransferUpload, writes: true},
+		"STOU": {handleRow: (*clientHandler).handleSTOU, dataConn: true, direction: TransferUpload, writes: true},
 		"REST": {handle: (*clientHandler).handleREST, needsParam: true, feat: feat("REST STREAM")},
 		"ABOR": {handle: (*clientHandler).handleABOR, duringTransfer: true},
 		"ALLO": {handle: (*clientHandler).handleALLO, needsParam: true},
-		"AVBL": {handle: (*clientHandler).handleAVBL, feat: (*clientHandler).featAVBL},
+		"AVBL": {
+			handle: (*clientHandler).handleAVBL, feat: feat("AVBL"), extension: hasAvailableSpace,
+			unsupported: rowReply{StatusCommandNotImplemented, "AVBL is not supported by this server"},
+		},
 		"DELE": {handle: (*clientHandler).handleDELE, needsParam: true, writes: true},
 		"RNFR": {handle: (*clientHandler).handleRNFR, needsParam: true, writes: true},
 		"RNTO": {handle: (*clientHandler).handleRNTO, needsParam: true, writes: true},
@@ -235,7 +330,7 @@ func commandTable() map[string]commandDesc {
 }
 
 // optionalParam lets a command answer an empty argument itself.
-func optionalParam(d commandDesc) commandDesc {
+func optionalParam(d *commandDesc) *commandDesc {
 	d.needsParam = false
 
 	return d
@@ -249,18 +344,24 @@ func activeModeDisabledReply(verb string) (int, string) {
 	return StatusServiceNotAvailable, verb + " command is disabled"
 }
 
-// featLines returns the FEAT lines of every enabled command, sorted as RFC 2389 leaves the
+// featLines returns the FEAT lines of every enabled command and subcommand, sorted as RFC 2389 leaves the
 // order free and a stable order is easier to read and test.
 func (c *clientHandler) featLines() []string {
 	lines := make([]string, 0, len(commands))
 
 	for _, cmd := range commands {
-		if cmd.feat == nil || cmd.disabled(c.settings) {
+		if cmd.disabled(c.settings) {
 			continue
 		}
 
-		if line := cmd.feat(c); line != "" {
-			lines = append(lines, line)
+		if cmd.feat != nil && !cmd.lacksExtension(c) {
+			if line := cmd.feat(c); line != "" {
+				lines = append(lines, line)
+			}
+		}
+
+		if cmd.sub != nil {
+			lines = cmd.sub.featLines(c, lines)
 		}
 	}
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"maps"
 	"net"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -17,7 +18,7 @@ import (
 )
 
 // verbsWhere returns the sorted verbs of the command table whose row satisfies keep.
-func verbsWhere(keep func(commandDesc) bool) []string {
+func verbsWhere(keep func(*commandDesc) bool) []string {
 	var verbs []string
 
 	for verb, row := range commands {
@@ -71,37 +72,49 @@ func disablingSettings() []settingsCase {
 func TestCommandTableRows(t *testing.T) {
 	for verb, row := range commands {
 		assert.Equal(t, strings.ToUpper(verb), verb)
-		assert.NotEqual(t, row.handle == nil, row.notImplemented == "",
-			"%s: a row has a handler or a not-implemented hint, not both", verb)
+		assert.Equal(t, verb, row.verb, "a row knows its verb")
+		handlers := 0
+		for _, set := range []bool{row.handle != nil, row.handleRow != nil, row.notImplemented != ""} {
+			if set {
+				handlers++
+			}
+		}
+		assert.Equal(t, 1, handlers, "%s: a row has one handler, or a not-implemented hint", verb)
 		assert.Equal(t, row.dataConn, row.direction != noTransfer, "%s: a direction iff a data connection", verb)
-		assert.Equal(t, row.dataConn, directionOf(verb) != noTransfer, verb)
 	}
 
-	for _, verb := range []string{"STOR", "APPE", "STOU"} {
-		assert.Equal(t, TransferUpload, directionOf(verb), verb)
-	}
-
-	for _, verb := range []string{"RETR", "LIST", "NLST", "MLSD"} {
-		assert.Equal(t, TransferDownload, directionOf(verb), verb)
-	}
-
-	assert.Equal(t, noTransfer, directionOf("CWD"))
-	assert.Equal(t, noTransfer, directionOf("NOSUCHVERB"))
+	assert.Equal(t, []string{"APPE", "STOR", "STOU"},
+		verbsWhere(func(d *commandDesc) bool { return d.direction == TransferUpload }))
+	assert.Equal(t, []string{"LIST", "MLSD", "NLST", "RETR"},
+		verbsWhere(func(d *commandDesc) bool { return d.direction == TransferDownload }))
+	assert.Equal(t, []string{"APPE", "LIST", "MLSD", "MODE", "NLST", "OPTS", "RETR", "SITE", "STOR", "STOU"},
+		verbsWhere(func(d *commandDesc) bool { return d.handleRow != nil }), "the handlers that read their row")
+	assert.Equal(t, []string{"MODE", "OPTS", "SITE"}, verbsWhere(func(d *commandDesc) bool { return d.sub != nil }))
+	assert.Equal(t, []string{"AVBL"}, verbsWhere(func(d *commandDesc) bool { return d.extension != nil }))
+	assert.Equal(t, []string{"SITE CHMOD", "SITE CHOWN", "SITE MKDIR", "SITE RMDIR", "SITE SYMLINK"},
+		subcommandsWhere(func(_ *commandDesc, row subcommandDesc) bool { return row.writes }),
+		"the SITE subcommands that a read-only session is refused")
 
 	assert.Equal(t, []string{"APPE", "LIST", "MLSD", "NLST", "RETR", "STOR", "STOU"},
-		verbsWhere(func(d commandDesc) bool { return d.dataConn }))
+		verbsWhere(func(d *commandDesc) bool { return d.dataConn }))
 	assert.Equal(t, []string{"EPRT", "PASV", "PORT"},
-		verbsWhere(func(d commandDesc) bool { return d.refusedAfterEPSVAll }), "RFC 2428 4")
-	assert.Equal(t, []string{"LPRT", "LPSV"}, verbsWhere(func(d commandDesc) bool { return d.notImplemented != "" }))
-	assert.Equal(t, []string{"PASS"}, verbsWhere(func(d commandDesc) bool { return d.secretParam }))
-	assert.Equal(t, []string{"STOR"}, verbsWhere(func(d commandDesc) bool { return d.replacesFile }))
-	assert.Equal(t, []string{"ABOR", "NOOP", "QUIT", "STAT"}, verbsWhere(func(d commandDesc) bool { return d.duringTransfer }))
-	assert.Equal(t, []string{"STAT"}, verbsWhere(func(d commandDesc) bool { return d.queuedWithParam }))
-	assert.Equal(t, []string{"STAT"}, verbsWhere(func(d commandDesc) bool { return d.bareDisabledBy != nil }))
+		verbsWhere(func(d *commandDesc) bool { return d.refusedAfterEPSVAll }), "RFC 2428 4")
+	assert.Equal(t, []string{"LPRT", "LPSV"}, verbsWhere(func(d *commandDesc) bool { return d.notImplemented != "" }))
+	assert.Equal(t, []string{"PASS"}, verbsWhere(func(d *commandDesc) bool { return d.secretParam }))
+	assert.Equal(t, []string{"STOR"}, verbsWhere(func(d *commandDesc) bool { return d.replacesFile }))
+	assert.Equal(t, []string{"ABOR", "NOOP", "STAT"}, verbsWhere(func(d *commandDesc) bool { return d.duringTransfer }))
+	assert.Equal(t, []string{"ACCT", "PASS", "USER"}, verbsWhere(func(d *commandDesc) bool { return d.sequence == beforeLogin }))
+	assert.Equal(t, []string{"HOST"}, verbsWhere(func(d *commandDesc) bool { return d.sequence == beforeUSER }))
+	assert.Equal(t, []string{"CCC", "PBSZ", "PROT"},
+		verbsWhere(func(d *commandDesc) bool { return d.sequence == afterTLS || d.sequence == afterPBSZ }))
+	assert.Empty(t, verbsWhere(func(d *commandDesc) bool { return (d.sequence == anyTime) != (d.outOfSequence == rowReply{}) }),
+		"a sequence rule has its reply, and only a sequence rule")
+	assert.Equal(t, []string{"STAT"}, verbsWhere(func(d *commandDesc) bool { return d.queuedWithParam }))
+	assert.Equal(t, []string{"STAT"}, verbsWhere(func(d *commandDesc) bool { return d.bareDisabledBy != nil }))
 	assert.Equal(t, []string{
 		"ACCT", "AUTH", "CCC", "CLNT", "FEAT", "HELP", "HOST", "LANG", "NOOP", "OPTS", "PASS", "PBSZ", "PROT",
 		"QUIT", "REIN", "SYST", "USER",
-	}, verbsWhere(func(d commandDesc) bool { return d.open }))
+	}, verbsWhere(func(d *commandDesc) bool { return d.open }))
 
 	// Every row a setting can turn off is turned off by one of the cases the tests below run.
 	covered := map[string]bool{}
@@ -111,7 +124,7 @@ func TestCommandTableRows(t *testing.T) {
 		}
 	}
 
-	assert.Equal(t, verbsWhere(func(d commandDesc) bool { return d.disabledBy != nil }),
+	assert.Equal(t, verbsWhere(func(d *commandDesc) bool { return d.disabledBy != nil }),
 		slices.Sorted(maps.Keys(covered)))
 }
 
@@ -153,7 +166,7 @@ func helpVerbSet(t *testing.T, rc *rawClient) map[string]bool {
 }
 
 // rowFeatLine is the FEAT line a row contributes on server s, "" for none.
-func rowFeatLine(t *testing.T, s *testServer, row commandDesc) string {
+func rowFeatLine(t *testing.T, s *testServer, row *commandDesc) string {
 	t.Helper()
 
 	if row.feat == nil {
@@ -177,7 +190,7 @@ func TestCommandTableDisabled(t *testing.T) {
 	for _, tc := range disablingSettings() {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newTestServer(t, withSettings(tc.change))
-			require.Equal(t, tc.disabled, verbsWhere(func(d commandDesc) bool { return d.disabled(s.settings) }))
+			require.Equal(t, tc.disabled, verbsWhere(func(d *commandDesc) bool { return d.disabled(s.settings) }))
 
 			rc := s.raw(t)
 			feats := featLineSet(t, rc)
@@ -246,14 +259,14 @@ func TestCommandLoginRequired(t *testing.T) {
 	s := newTestServer(t, withSettings(enableOptIn))
 	rc := s.raw(t)
 
-	for _, verb := range verbsWhere(func(d commandDesc) bool { return !d.open }) {
+	for _, verb := range verbsWhere(func(d *commandDesc) bool { return !d.open }) {
 		code, text := rc.cmd(verb + " x")
 		assert.Equal(t, StatusNotLoggedIn, code, verb)
 		assert.Equal(t, loginFirst, text, verb)
 	}
 
 	// Some open verbs end or reset the session: each gets a connection of its own.
-	for _, verb := range verbsWhere(func(d commandDesc) bool { return d.open }) {
+	for _, verb := range verbsWhere(func(d *commandDesc) bool { return d.open }) {
 		_, text := s.raw(t).cmd(verb + " x")
 		assert.NotEqual(t, loginFirst, text, verb)
 	}
@@ -274,7 +287,7 @@ func TestCommandEPSVAll(t *testing.T) {
 	assert.Equal(t, "Bad PORT argument", rc.expect("PORT x", StatusSyntaxErrorParameters), "before EPSV ALL")
 	assert.Equal(t, "EPSV ALL accepted", rc.expect("EPSV ALL", StatusOK))
 
-	refused := verbsWhere(func(d commandDesc) bool { return d.refusedAfterEPSVAll })
+	refused := verbsWhere(func(d *commandDesc) bool { return d.refusedAfterEPSVAll })
 	for _, verb := range refused {
 		assert.Equal(t, onlyEPSV, rc.expect(verb+" x", StatusBadCommandSequence), verb)
 	}
@@ -329,4 +342,199 @@ func TestCommandSecretParamMasked(t *testing.T) {
 	assert.Contains(t, logged, `line="USER `+testUser+`"`)
 	assert.Contains(t, logged, `line="PASS ****"`)
 	assert.NotContains(t, logged, testPass)
+}
+
+// TestCommandSequenceRules sends each verb with a sequence rule where the session is not at its
+// step, and checks that the reply is the row's: the login verbs once logged in (HOST also
+// between USER and PASS), the TLS verbs on a clear control connection, before login and after.
+func TestCommandSequenceRules(t *testing.T) {
+	s := newTestServer(t, withTLS(t))
+	loggedIn, plain := s.rawLoggedIn(t), s.raw(t)
+
+	for verb, row := range commands {
+		switch row.sequence {
+		case beforeLogin, beforeUSER:
+			assert.Equal(t, row.outOfSequence.text, loggedIn.expect(verb+" x", row.outOfSequence.code), verb)
+		case afterTLS, afterPBSZ:
+			assert.Equal(t, row.outOfSequence.text, plain.expect(verb+" x", row.outOfSequence.code), verb)
+			assert.Equal(t, row.outOfSequence.text, loggedIn.expect(verb+" x", row.outOfSequence.code), verb)
+		case anyTime:
+		}
+	}
+
+	// The rules come after the argument check, as the handlers had them.
+	assert.Equal(t, "USER needs an argument", loggedIn.expect("USER", StatusSyntaxErrorParameters))
+	assert.Equal(t, "PBSZ needs an argument", plain.expect("PBSZ", StatusSyntaxErrorParameters))
+
+	between := s.raw(t)
+	between.expect("USER "+testUser, StatusUserOK)
+	assert.Equal(t, "HOST must be sent before USER", between.expect("HOST example.com", StatusBadCommandSequence))
+	assert.Equal(t, "Log in with USER and PASS first", between.expect("ACCT x", StatusBadCommandSequence))
+
+	secured := s.raw(t)
+	secured.startTLS(clientTLSConfig())
+	assert.Equal(t, "PROT needs AUTH TLS and PBSZ first", secured.expect("PROT P", StatusBadCommandSequence))
+	assert.Equal(t, "CCC refused: the control connection stays protected", secured.expect("CCC", StatusPolicyRequiresTLS))
+	assert.Equal(t, "PBSZ=0", secured.expect("PBSZ 0", StatusOK))
+	assert.Equal(t, "OK", secured.expect("PROT P", StatusOK))
+}
+
+// subCase is a configuration and the subcommands ("VERB NAME") it must turn off.
+type subCase struct {
+	name     string
+	change   func(*Settings)
+	disabled []string
+}
+
+// subcommandsWhere returns the sorted "VERB NAME" of every sub-table row satisfying keep.
+func subcommandsWhere(keep func(verb *commandDesc, row subcommandDesc) bool) []string {
+	var names []string
+
+	for verb, cmd := range commands {
+		if cmd.sub == nil {
+			continue
+		}
+
+		for name, row := range cmd.sub.rows {
+			if keep(cmd, row) {
+				names = append(names, verb+" "+name)
+			}
+		}
+	}
+
+	slices.Sort(names)
+
+	return names
+}
+
+// subUnknownReply is the reply each sub-table gives a name it does not hold, as a logged-in
+// client sees it.
+func subUnknownReply(verb, name string) (int, string) {
+	switch verb {
+	case "OPTS":
+		return StatusSyntaxErrorParameters, "Unknown option " + quoteVerb(name)
+	case "SITE":
+		return StatusSyntaxErrorNotRecognised, "Unknown SITE subcommand: " + strings.ToUpper(name)
+	default:
+		return StatusNotImplementedParam, "Unsupported mode " + quoteVerb(name)
+	}
+}
+
+// TestCommandSubTables walks the sub-tables of OPTS, SITE and MODE under the settings that turn
+// their rows off, as TestCommandTableDisabled walks the table: a disabled row is refused (502,
+// or as an unknown name when its row says so) and its FEAT line is absent; an enabled one
+// reaches its handler and its FEAT line is listed; a name no table holds gets the table's
+// unknown reply. HELP lists the verb while the verb itself is on, and has no entries for the
+// rows.
+func TestCommandSubTables(t *testing.T) {
+	cases := []subCase{
+		{name: "defaults", change: func(*Settings) {}, disabled: []string{"MODE Z", "OPTS HASH"}},
+		{name: "all on", change: func(s *Settings) { enableOptIn(s); s.DeflateCompressionLevel = 6 }},
+		{
+			name: "DisableMLST only", change: func(s *Settings) { enableOptIn(s); s.DisableMLST = true },
+			disabled: []string{"MODE Z"},
+		},
+		{
+			name: "DisableMLST and DisableMLSD", disabled: []string{"MODE Z", "OPTS MLST"},
+			change: func(s *Settings) { enableOptIn(s); s.DisableMLST, s.DisableMLSD = true, true },
+		},
+		{
+			name: "DisableSite", change: func(s *Settings) { s.DisableSite = true },
+			disabled: []string{"MODE Z", "OPTS HASH", "SITE CHMOD", "SITE CHOWN", "SITE MKDIR", "SITE RMDIR", "SITE SYMLINK"},
+		},
+	}
+
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newTestServer(t, withSettings(tc.change))
+			require.Equal(t, tc.disabled, subcommandsWhere(func(cmd *commandDesc, row subcommandDesc) bool {
+				return cmd.disabled(s.settings) || row.disabled(s.settings)
+			}))
+
+			rc := s.rawLoggedIn(t)
+			feats, helps := featLineSet(t, rc), helpVerbSet(t, rc)
+
+			for verb, cmd := range commands {
+				if cmd.sub == nil {
+					continue
+				}
+
+				assert.Equal(t, !cmd.disabled(s.settings), helps[verb], "HELP lists %s", verb)
+
+				for name := range cmd.sub.rows {
+					checkSubcommand(t, rc, feats, s.settings, verb, name, slices.Contains(tc.disabled, verb+" "+name))
+				}
+
+				if !cmd.disabled(s.settings) {
+					code, text := subUnknownReply(verb, "NOSUCH")
+					assert.Equal(t, text, rc.expect(verb+" NOSUCH", code), verb)
+				}
+			}
+		})
+	}
+}
+
+// checkSubcommand sends "VERB NAME" and checks its reply and FEAT line against its rows.
+func checkSubcommand(t *testing.T, rc *rawClient, feats map[string]bool, settings *Settings, verb, name string,
+	disabled bool,
+) {
+	t.Helper()
+
+	cmd, line := commands[verb], verb+" "+name
+	row := cmd.sub.rows[name]
+
+	if row.feat != nil {
+		featLine := row.feat(nil) // the sub-tables' FEAT lines are fixed texts
+		assert.Equal(t, !disabled, feats[featLine], "FEAT line %q of %s", featLine, line)
+	}
+
+	code, text := rc.cmd(line)
+
+	switch {
+	case cmd.disabled(settings):
+		assert.Equal(t, StatusCommandNotImplemented, code, line)
+		assert.Equal(t, verb+" is disabled on this server", text, line)
+	case disabled && row.unknownWhenDisabled:
+		wantCode, wantText := subUnknownReply(verb, name)
+		assert.Equal(t, wantCode, code, line)
+		assert.Equal(t, wantText, text, line)
+	case disabled:
+		assert.Equal(t, StatusCommandNotImplemented, code, line)
+		assert.Equal(t, name+" is disabled on this server", text, line)
+	default:
+		assert.NotContains(t, text, "disabled", line)
+		assert.NotContains(t, []int{StatusCommandNotImplemented, StatusNotImplementedParam}, code, line)
+	}
+}
+
+// TestCommandFileIndex checks that docs/architecture.md's verb → file index names every verb
+// of the table, and every OPTS option and SITE subcommand, with a file that exists.
+func TestCommandFileIndex(t *testing.T) {
+	doc, err := os.ReadFile("docs/architecture.md")
+	require.NoError(t, err)
+
+	_, index, found := strings.Cut(string(doc), "### Verb → file\n")
+	require.True(t, found, "the index section")
+	index, _, _ = strings.Cut(strings.TrimLeft(index, "\n"), "\n\n")
+
+	seen := map[string]int{}
+
+	for _, line := range strings.Split(index, "\n")[2:] { // past the header and its rule
+		cells := strings.Split(strings.Trim(line, "| "), " | ")
+		require.Len(t, cells, 2, line)
+		assert.FileExists(t, cells[1], line)
+
+		for _, word := range strings.FieldsFunc(cells[0], func(r rune) bool { return (r < 'A' || r > 'Z') && (r < '0' || r > '9') && r != '-' }) {
+			seen[word]++
+		}
+	}
+
+	for verb := range commands {
+		assert.Positive(t, seen[verb], "%s in the verb → file index", verb)
+	}
+
+	for _, name := range subcommandsWhere(func(*commandDesc, subcommandDesc) bool { return true }) {
+		_, sub, _ := strings.Cut(name, " ")
+		assert.Positive(t, seen[sub], "%s in the verb → file index", name)
+	}
 }

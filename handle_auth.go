@@ -33,12 +33,6 @@ func (c *clientHandler) refuseClearText() bool {
 }
 
 func (c *clientHandler) handleUSER(user string) {
-	if c.loggedIn() {
-		c.reply(StatusBadCommandSequence, "Already logged in; use REIN to change user")
-
-		return
-	}
-
 	if c.refusedAtLogin("USER") || c.refuseClearText() {
 		return
 	}
@@ -102,10 +96,6 @@ func (c *clientHandler) verifyCertificate(user string) bool {
 
 func (c *clientHandler) handlePASS(pass string) {
 	switch {
-	case c.loggedIn():
-		c.reply(StatusBadCommandSequence, "Already logged in")
-
-		return
 	case c.user == "":
 		c.reply(StatusBadCommandSequence, "Send USER first")
 
@@ -187,14 +177,9 @@ func (c *clientHandler) logout() {
 	slot.release()
 }
 
-// handleACCT: no account is ever needed once logged in (RFC 959 4.1.1).
+// handleACCT answers ACCT before login: the account comes after USER and PASS, and is never
+// needed once logged in, which the dispatcher answers (RFC 959 4.1.1).
 func (c *clientHandler) handleACCT(string) {
-	if c.loggedIn() {
-		c.reply(StatusNotImplemented, "ACCT not needed")
-
-		return
-	}
-
 	c.reply(StatusBadCommandSequence, "Log in with USER and PASS first")
 }
 
@@ -213,10 +198,9 @@ func (c *clientHandler) handleREIN(string) {
 	c.reply(StatusServiceReady, "Service ready for new user")
 }
 
-// handleQUIT answers 221 once any transfer has ended (RFC 959 4.1.1 lets it complete).
+// handleQUIT answers 221 and ends the session; the dispatcher has let a running transfer end
+// first (RFC 959 4.1.1).
 func (c *clientHandler) handleQUIT(string) {
-	c.data.wait()
-
 	msg := "Goodbye"
 	if quitter, ok := c.server.driver.(MainDriverExtensionQuitMessage); ok {
 		msg = orDefault(quitter.QuitMessage(), msg)
@@ -284,24 +268,12 @@ func (c *clientHandler) setTransferTLS(on bool) {
 
 // handlePBSZ: TLS protects the stream itself, so the buffer size is always 0 (RFC 4217 8).
 func (c *clientHandler) handlePBSZ(string) {
-	if !c.HasTLSForControl() {
-		c.reply(StatusBadCommandSequence, "PBSZ needs AUTH TLS first")
-
-		return
-	}
-
 	c.pbszDone = true
 	c.reply(StatusOK, "PBSZ=0")
 }
 
 // handlePROT sets the data connection protection (RFC 4217 9): C clear, P private.
 func (c *clientHandler) handlePROT(protection string) {
-	if !c.HasTLSForControl() || !c.pbszDone {
-		c.reply(StatusBadCommandSequence, "PROT needs AUTH TLS and PBSZ first")
-
-		return
-	}
-
 	switch strings.ToUpper(protection) {
 	case "C":
 		c.setTransferTLS(false)
@@ -319,12 +291,6 @@ func (c *clientHandler) handlePROT(protection string) {
 // handleCCC refuses to drop TLS from the control connection, as RFC 4217 12.3 allows: a clear
 // control connection after login would expose every later command to tampering.
 func (c *clientHandler) handleCCC(string) {
-	if !c.HasTLSForControl() {
-		c.reply(StatusCommandProtectionDenied, "The control connection is not protected")
-
-		return
-	}
-
 	c.reply(StatusPolicyRequiresTLS, "CCC refused: the control connection stays protected")
 }
 

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -96,63 +97,6 @@ func (c *clientHandler) handleRMD(param string) {
 	c.reply(StatusFileOK, "Deleted dir "+p)
 }
 
-// sitePath resolves the path of SITE MKDIR and SITE RMDIR, which ftpserverlib answers 500 when
-// it is missing; ok is false when a reply was sent.
-func (c *clientHandler) sitePath(param string) (string, bool) {
-	if param == "" {
-		c.reply(StatusSyntaxErrorNotRecognised, "Missing path")
-
-		return "", false
-	}
-
-	return c.pathParam(param)
-}
-
-// siteMKDIR creates a directory and its missing parents: SITE MKDIR <path>.
-func (c *clientHandler) siteMKDIR(param string) {
-	p, ok := c.sitePath(param)
-	if !ok {
-		return
-	}
-
-	err := c.fileOperation(fileOp{kind: EventDirCreated, command: "SITE MKDIR", path: p}, noBytes(func() error {
-		return c.fs().MkdirAll(p, 0o755)
-	}))
-	if err != nil {
-		c.replyError(StatusActionNotTaken, "Couldn't create dir "+p, err)
-
-		return
-	}
-
-	c.reply(StatusFileOK, "Created dir "+p)
-}
-
-// siteRMDIR removes a directory with everything in it: SITE RMDIR <path>. The root stays, as
-// for RMD: removing it would empty the user's whole tree.
-func (c *clientHandler) siteRMDIR(param string) {
-	p, ok := c.sitePath(param)
-	if !ok {
-		return
-	}
-
-	if p == "/" {
-		c.reply(StatusActionNotTaken, "Cannot remove the root directory")
-
-		return
-	}
-
-	err := c.fileOperation(fileOp{kind: EventDirRemoved, command: "SITE RMDIR", path: p}, noBytes(func() error {
-		return c.fs().RemoveAll(p)
-	}))
-	if err != nil {
-		c.replyError(StatusActionNotTaken, "Couldn't remove dir "+p, err)
-
-		return
-	}
-
-	c.reply(StatusFileOK, "Removed dir "+p)
-}
-
 // removeEmptyDir removes the directory p with Remove, after checking that it is one and that it
 // is empty: os.Remove refuses a non-empty directory, but afero's MemMapFs would drop it and leave
 // its contents behind, unlisted but still reachable by path.
@@ -187,8 +131,8 @@ func removeEmptyDir(fs ClientDriver, p string) error {
 // listFormat writes one entry of a listing into buf.
 type listFormat func(buf []byte, info os.FileInfo, now time.Time) []byte
 
-func (c *clientHandler) handleLIST(param string) {
-	c.list("LIST", param, func(string, listTarget) listFormat { return appendLISTLine })
+func (c *clientHandler) handleLIST(param string, row *commandDesc) {
+	c.list(row, param, func(string, listTarget) listFormat { return appendLISTLine })
 }
 
 // handleNLST lists names only. With a path argument each name is given relative to the working
@@ -202,8 +146,8 @@ func (c *clientHandler) handleLIST(param string) {
 // wildcard, or that hold no '/', and drops every other one, so names made relative to the working
 // directory ("dir/a.txt" for "/dir/*.txt") would leave its mget and "ncftpget -R" with nothing to
 // fetch. Every name so given resolves, from the same working directory, to the match it names.
-func (c *clientHandler) handleNLST(param string) {
-	c.list("NLST", param, func(arg string, t listTarget) listFormat {
+func (c *clientHandler) handleNLST(param string, row *commandDesc) {
+	c.list(row, param, func(arg string, t listTarget) listFormat {
 		if t.info == nil {
 			prefix := patternDir(arg)
 
@@ -234,7 +178,7 @@ func (c *clientHandler) handleNLST(param string) {
 // itself, type=cdir (7.5.1), named "." as ProFTPD and Pure-FTPd name it: clients that walk trees
 // (jlaffaye/ftp's Walk among them) skip "." but would descend into an entry carrying the
 // directory's own name, which the RFC's example in 7.7.3 also shows.
-func (c *clientHandler) handleMLSD(param string) {
+func (c *clientHandler) handleMLSD(param string, row *commandDesc) {
 	facts, readOnly := c.mlstFacts, c.readOnly()
 
 	// MLSD names a directory, never a pattern.
@@ -246,7 +190,7 @@ func (c *clientHandler) handleMLSD(param string) {
 	}
 
 	c.startListing(target, listing{
-		command:    "MLSD",
+		row:        row,
 		showHidden: true,
 		dirOnly:    true,
 		format: func(buf []byte, info os.FileInfo, _ time.Time) []byte {
@@ -260,17 +204,17 @@ func (c *clientHandler) handleMLSD(param string) {
 
 // listing says how a listing command writes its entries.
 type listing struct {
-	command    string
-	showHidden bool       // names starting with a dot are listed too
-	dirOnly    bool       // a file argument is refused with 501 (MLSD)
-	format     listFormat // one entry of the directory, or the file listed
-	self       listFormat // when set, the listed directory itself, written first (MLSD's cdir)
+	row        *commandDesc // the listing command's table row
+	showHidden bool         // names starting with a dot are listed too
+	dirOnly    bool         // a file argument is refused with 501 (MLSD)
+	format     listFormat   // one entry of the directory, or the file listed
+	self       listFormat   // when set, the listed directory itself, written first (MLSD's cdir)
 }
 
 // list starts a LIST or NLST, with ls-style options unless DisableLISTArgs; formatFor gives
 // the entry format for the path argument left once the options are taken out, and what it
 // resolved to.
-func (c *clientHandler) list(command, param string, formatFor func(arg string, t listTarget) listFormat) {
+func (c *clientHandler) list(row *commandDesc, param string, formatFor func(arg string, t listTarget) listFormat) {
 	showHidden := true
 
 	if !c.settings.DisableLISTArgs {
@@ -289,7 +233,7 @@ func (c *clientHandler) list(command, param string, formatFor func(arg string, t
 		return
 	}
 
-	c.startListing(target, listing{command: command, showHidden: showHidden, format: formatFor(param, target)})
+	c.startListing(target, listing{row: row, showHidden: showHidden, format: formatFor(param, target)})
 }
 
 // listTarget is what the argument of a listing command resolved to.
@@ -359,9 +303,9 @@ func (c *clientHandler) startListing(t listTarget, l listing) {
 	}
 
 	c.startTransfer(transferJob{
-		command:   l.command,
+		command:   l.row.verb,
 		path:      t.path,
-		direction: directionOf(l.command),
+		direction: l.row.direction,
 		run: func(x *transferIO) error {
 			w := c.server.copyBuffers.listingWriter(&countingWriter{w: x.conn, n: x.counter})
 			defer c.server.copyBuffers.putListingWriter(w)
@@ -564,4 +508,44 @@ func (cw *countingWriter) Write(p []byte) (int, error) {
 	cw.n.Add(int64(n))
 
 	return n, err //nolint:wrapcheck // transparent wrapper
+}
+
+// handleAVBL answers the bytes the user may still store in a directory (the working one by
+// default), through the driver's extension (draft-peterson-streamlined-ftp-command-extensions).
+func (c *clientHandler) handleAVBL(param string) {
+	space, _ := c.fs().(ClientDriverExtensionAvailableSpace) // the dispatcher checked the extension
+
+	p, ok := c.pathParam(param)
+	if !ok {
+		return
+	}
+
+	info, err := c.fs().Stat(p)
+	if err != nil {
+		c.replyError(StatusActionNotTaken, "Couldn't access "+p, err)
+
+		return
+	}
+
+	if !info.IsDir() {
+		c.reply(StatusActionNotTaken, p+": is not a directory")
+
+		return
+	}
+
+	available, err := space.GetAvailableSpace(p)
+	if err != nil {
+		c.replyError(StatusActionNotTaken, "Couldn't get space for path "+p, err)
+
+		return
+	}
+
+	c.reply(StatusFileStatus, strconv.FormatInt(available, 10))
+}
+
+// hasAvailableSpace is AVBL's extension rule: the driver answers for the free space.
+func hasAvailableSpace(driver ClientDriver) bool {
+	_, ok := driver.(ClientDriverExtensionAvailableSpace)
+
+	return ok
 }

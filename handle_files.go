@@ -18,7 +18,7 @@ const mdtmLayout = "20060102150405"
 var errNegativeOffset = errors.New("negative offset")
 
 // handleRETR sends a file, from the REST offset if one was given.
-func (c *clientHandler) handleRETR(param string) {
+func (c *clientHandler) handleRETR(param string, row *commandDesc) {
 	p, ok := c.pathParam(param)
 	if !ok {
 		return
@@ -36,9 +36,9 @@ func (c *clientHandler) handleRETR(param string) {
 	ascii := c.asciiConversion()
 
 	c.startTransfer(transferJob{
-		command:   "RETR",
+		command:   row.verb,
 		path:      p,
-		direction: directionOf("RETR"),
+		direction: row.direction,
 		run: func(x *transferIO) error {
 			var dst io.Writer = x.conn
 			if ascii {
@@ -82,18 +82,18 @@ func (c *clientHandler) startTransfer(job transferJob) {
 }
 
 // handleSTOR receives a file, replacing it, or from the REST offset on.
-func (c *clientHandler) handleSTOR(param string) {
-	c.store("STOR", param, false)
+func (c *clientHandler) handleSTOR(param string, row *commandDesc) {
+	c.store(row, param, false)
 }
 
 // handleAPPE receives a file and appends it (RFC 959 4.1.3).
-func (c *clientHandler) handleAPPE(param string) {
-	c.store("APPE", param, true)
+func (c *clientHandler) handleAPPE(param string, row *commandDesc) {
+	c.store(row, param, true)
 }
 
 // handleSTOU stores a file under a new unique name in the working directory and tells it in
 // the 150 reply (RFC 1123 4.1.2.9: "150 FILE: name").
-func (c *clientHandler) handleSTOU(param string) {
+func (c *clientHandler) handleSTOU(param string, row *commandDesc) {
 	var suffix [6]byte
 
 	_, _ = rand.Read(suffix[:])
@@ -108,12 +108,12 @@ func (c *clientHandler) handleSTOU(param string) {
 		return
 	}
 
-	c.storeAs("STOU", p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, "FILE: "+p[strings.LastIndexByte(p, '/')+1:])
+	c.storeAs(row, p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, "FILE: "+p[strings.LastIndexByte(p, '/')+1:])
 }
 
 // store opens the target of STOR or APPE. STOR after REST keeps the first offset bytes and
 // overwrites from there (RFC 959 4.1.3 REST), so a broken upload can be resumed.
-func (c *clientHandler) store(command, param string, appendMode bool) {
+func (c *clientHandler) store(row *commandDesc, param string, appendMode bool) {
 	p, ok := c.pathParam(param)
 	if !ok {
 		return
@@ -129,18 +129,18 @@ func (c *clientHandler) store(command, param string, appendMode bool) {
 		flags |= os.O_TRUNC
 	}
 
-	c.storeAs(command, p, flags, "")
+	c.storeAs(row, p, flags, "")
 }
 
-// storeAs opens p with flags and receives the upload into it.
-func (c *clientHandler) storeAs(command, p string, flags int, opening string) {
+// storeAs opens p with flags and receives the upload of the command of row into it.
+func (c *clientHandler) storeAs(row *commandDesc, p string, flags int, opening string) {
 	offset := c.takeRestOffset()
 	check := c.uploadChecker()
 
 	// A checked upload that creates or replaces its target (STOR, STOU) is received under a
 	// temporary name too, so that only a file the check accepted appears under its name.
-	atomic := commands[command].replacesFile && c.settings.AtomicUploads ||
-		check != nil && (commands[command].replacesFile || command == "STOU")
+	atomic := row.replacesFile && c.settings.AtomicUploads ||
+		check != nil && (row.replacesFile || row.verb == "STOU")
 
 	upload, err := openUpload(c.fs(), p, flags, offset, atomic, c.logger)
 	if err != nil {
@@ -149,14 +149,14 @@ func (c *clientHandler) storeAs(command, p string, flags int, opening string) {
 		return
 	}
 
-	upload.command, upload.check = command, check
+	upload.command, upload.check = row.verb, check
 	ascii := c.asciiConversion()
 	requireCloseNotify := closeNotifyRequired(c.settings)
 
 	c.startTransfer(transferJob{
-		command:   command,
+		command:   row.verb,
 		path:      p,
-		direction: directionOf(command),
+		direction: row.direction,
 		opening:   opening,
 		run: func(x *transferIO) error {
 			var src io.Reader = x.conn

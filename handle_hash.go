@@ -52,8 +52,8 @@ func hashDisabled(s *Settings) bool {
 
 // hashCommand is the command table row of HASH, RANG and the X* commands: for logged-in users,
 // with an argument, and turned off unless Settings.EnableHASH.
-func hashCommand(handle func(*clientHandler, string), feat func(*clientHandler) string) commandDesc {
-	return commandDesc{handle: handle, needsParam: true, disabledBy: hashDisabled, feat: feat}
+func hashCommand(handle func(*clientHandler, string), feat func(*clientHandler) string) *commandDesc {
+	return &commandDesc{handle: handle, needsParam: true, disabledBy: hashDisabled, feat: feat}
 }
 
 // unquoteName takes the quotes off a name sent between double quotes, as clients quote a name
@@ -122,12 +122,6 @@ func (c *clientHandler) featHASH() string {
 // optsHASH answers OPTS HASH: without a value it names the current algorithm, with one it
 // selects it for the rest of the session (draft 3.2: "200 <name>", 501 for an unknown one).
 func (c *clientHandler) optsHASH(value string) {
-	if hashDisabled(c.settings) {
-		c.reply(StatusCommandNotImplemented, "HASH is disabled on this server")
-
-		return
-	}
-
 	value = strings.TrimSpace(value)
 	if value != "" {
 		algo, ok := parseHashName(value)
@@ -256,7 +250,7 @@ func (c *clientHandler) handleHASH(param string) {
 // and ftpserverlib answers all of them. start is the first byte and end the byte to stop
 // before. The verb is its FEAT line and names it in the usage reply (XSHA and XSHA1 share an
 // algorithm).
-func checksumCommand(verb string, algo HASHAlgo) commandDesc {
+func checksumCommand(verb string, algo HASHAlgo) *commandDesc {
 	handle := func(c *clientHandler, param string) { c.checksum(verb, algo, param) }
 
 	return hashCommand(handle, feat(verb))

@@ -19,12 +19,6 @@ var _ ClientContextHost = (*clientHandler)(nil)
 // host decides which users exist, so a name given after login, or between USER and PASS, is a
 // bad sequence (503). The positive reply is 220, the greeting of the chosen host.
 func (c *clientHandler) handleHOST(param string) {
-	if c.loggedIn() || c.user != "" {
-		c.reply(StatusBadCommandSequence, "HOST must be sent before USER")
-
-		return
-	}
-
 	host, ok := parseHOSTArg(param)
 	if !ok {
 		c.reply(StatusSyntaxErrorParameters, "HOST takes a domain name, an IPv4 address or an [IPv6] address")
