@@ -239,8 +239,8 @@ func siteWrites(param string) bool {
 
 // handleSITE runs a site-specific command: the driver's own first, then the built-in ones.
 func (c *clientHandler) handleSITE(param string) {
-	if site, ok := c.fs().(ClientDriverExtensionSite); ok {
-		if answer := site.Site(param); answer != nil {
+	if site := c.extensions().site; site != nil {
+		if answer := site(param); answer != nil {
 			c.reply(answer.Code, answer.Message)
 
 			return
@@ -364,14 +364,14 @@ func (c *clientHandler) siteSYMLINK(param string) {
 		return
 	}
 
-	var symlink func(oldname, newname string) error
+	ext := c.extensions()
+	symlink := ext.symlink
 
-	switch fs := c.fs().(type) {
-	case ClientDriverExtensionSymlink:
-		symlink = fs.Symlink
-	case afero.Linker:
-		symlink = fs.SymlinkIfPossible
-	default:
+	if linker, ok := ext.driver.(afero.Linker); symlink == nil && ok {
+		symlink = linker.SymlinkIfPossible
+	}
+
+	if symlink == nil {
 		c.reply(StatusCommandNotImplemented, "This extension hasn't been implemented !")
 
 		return
@@ -392,8 +392,8 @@ func (c *clientHandler) siteSYMLINK(param string) {
 // handleAVBL answers the bytes the user may still store in a directory (the working one by
 // default), through the driver's extension (draft-peterson-streamlined-ftp-command-extensions).
 func (c *clientHandler) handleAVBL(param string) {
-	space, ok := c.fs().(ClientDriverExtensionAvailableSpace)
-	if !ok {
+	availableSpace := c.extensions().availableSpace
+	if availableSpace == nil {
 		c.reply(StatusCommandNotImplemented, "AVBL is not supported by this server")
 
 		return
@@ -417,7 +417,7 @@ func (c *clientHandler) handleAVBL(param string) {
 		return
 	}
 
-	available, err := space.GetAvailableSpace(p)
+	available, err := availableSpace(p)
 	if err != nil {
 		c.replyError(StatusActionNotTaken, "Couldn't get space for path "+p, err)
 
@@ -430,10 +430,8 @@ func (c *clientHandler) handleAVBL(param string) {
 // featAVBL lists AVBL unless the logged-in user's driver lacks the extension; before login the
 // driver is not known yet.
 func (c *clientHandler) featAVBL() string {
-	if fs := c.fs(); fs != nil {
-		if _, ok := fs.(ClientDriverExtensionAvailableSpace); !ok {
-			return ""
-		}
+	if ext := c.extensions(); ext != nil && ext.availableSpace == nil {
+		return ""
 	}
 
 	return "AVBL"
