@@ -144,13 +144,14 @@ func (c *clientHandler) dataEnv() dataEnv {
 		sockets:  c.shared.sockets,
 		// Passive listeners and active connections use the socket's own address, which
 		// differs from LocalAddr behind a PROXY protocol balancer.
-		local:        socketConn(c.rawConn).LocalAddr(),
-		remote:       c.RemoteAddr(),
-		mux:          c.shared.passiveMux,
-		ports:        c.shared.passiveIPs,
-		closed:       c.closed,
-		wrapListener: c.shared.hooks.wrapPassive,
+		local:  socketConn(c.rawConn).LocalAddr(),
+		remote: c.RemoteAddr(),
+		mux:    c.shared.passiveMux,
+		ports:  c.shared.passiveIPs,
+		closed: c.closed,
 	}
+
+	env.wrapListener = c.shared.hooks.wrapPassive
 
 	return env
 }
