@@ -69,9 +69,12 @@ type upload struct {
 // openUpload opens what an upload of p into fs writes into. An atomic upload (a STOR under
 // AtomicUploads) from offset 0 gets a new temporary file in p's directory; anything else (APPE,
 // STOU, STOR after REST, which extend or create p) opens p itself with flags at offset.
-func openUpload(fs ClientDriver, p string, flags int, offset int64, viaTemp bool, logger log.Logger) (*upload, error) {
+func openUpload(ext *clientHooks, p string, flags int, offset int64, viaTemp bool, logger log.Logger,
+) (*upload, error) {
+	fs := ext.driver
+
 	if !viaTemp || offset != 0 || flags&os.O_APPEND != 0 {
-		file, err := openTransferFile(fs, p, flags, offset)
+		file, err := openTransferFile(ext, p, flags, offset)
 		if err != nil {
 			return nil, err
 		}
@@ -90,7 +93,7 @@ func openUpload(fs ClientDriver, p string, flags int, offset int64, viaTemp bool
 	_, _ = rand.Read(suffix[:])
 	temp := path.Join(path.Dir(p), AtomicUploadPrefix+hex.EncodeToString(suffix[:]))
 
-	file, err := openTransferFile(fs, temp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0)
+	file, err := openTransferFile(ext, temp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -65,18 +65,18 @@ type sessionBandwidth struct {
 	userUpload, userDownload *rate.Limiter // nil: no per-user limit
 }
 
-// forSession returns the per-connection limiters of a session logged in with driver: the
-// Settings' limits, or the user's own when driver implements ClientDriverExtensionBandwidth,
+// forSession returns the per-connection limiters of a session logged in with ext's driver: the
+// Settings' limits, or the user's own when the driver implements ClientDriverExtensionBandwidth,
 // or those of own, the driver's SessionSettings, which win.
-func (b *serverBandwidth) forSession(driver ClientDriver, own SessionSettings) sessionBandwidth {
+func (b *serverBandwidth) forSession(ext *clientHooks, own SessionSettings) sessionBandwidth {
 	if b == nil {
 		return sessionBandwidth{}
 	}
 
 	upload, download := b.connUploadRate, b.connDownloadRate
 
-	if limiter, ok := driver.(ClientDriverExtensionBandwidth); ok {
-		userUpload, userDownload := limiter.Bandwidth()
+	if ext.bandwidth != nil {
+		userUpload, userDownload := ext.bandwidth()
 		upload = userRate(upload, userUpload)
 		download = userRate(download, userDownload)
 	}

@@ -216,7 +216,7 @@ func TestNoThrottleWithoutLimits(t *testing.T) {
 	b := newServerBandwidth(&Settings{})
 	assert.Nil(t, b.upload)
 	assert.Nil(t, b.download)
-	assert.Equal(t, sessionBandwidth{}, b.forSession(afero.NewMemMapFs(), SessionSettings{}))
+	assert.Equal(t, sessionBandwidth{}, b.forSession(newClientHooks(nil, afero.NewMemMapFs()), SessionSettings{}))
 
 	for _, direction := range []TransferDirection{TransferDownload, TransferUpload} {
 		assert.Nil(t, newThrottle(t.Context(), b.limitersFor(sessionBandwidth{}, direction)))

@@ -24,7 +24,7 @@ import (
 // serve goroutine, conn included.
 type clientHandler struct {
 	id       uint32
-	server   *FtpServer
+	shared   *sessionShared // the driver, its extensions and the server's shared registries
 	settings *Settings
 	logger   log.Logger
 	start    time.Time
@@ -98,8 +98,8 @@ type loginState struct {
 	path     string
 	listPath string
 	host     string // virtual host named by HOST (RFC 7151), "" if none; REIN lets the next user choose
-	// checkUpload is the driver's ClientDriverExtensionUploadCheck, resolved at login; nil without it.
-	checkUpload *uploadCheck
+	// ext is the driver's extensions, resolved at login (hooks.go); nil until logged in.
+	ext *clientHooks
 }
 
 func (l *loginState) reset() {
@@ -109,7 +109,7 @@ func (l *loginState) reset() {
 func newClientHandler(s *FtpServer, conn net.Conn, id uint32) *clientHandler {
 	c := &clientHandler{
 		id:             id,
-		server:         s,
+		shared:         s.shared,
 		settings:       s.settings,
 		start:          time.Now(),
 		conn:           conn,
@@ -139,21 +139,19 @@ func (c *clientHandler) dataEnv() dataEnv {
 	env := dataEnv{
 		settings: c.settings,
 		logger:   c.logger,
-		buffers:  c.server.copyBuffers,
-		zeroCopy: c.server.zeroCopy,
-		sockets:  c.server.sockets,
+		buffers:  c.shared.buffers,
+		zeroCopy: c.shared.zeroCopy,
+		sockets:  c.shared.sockets,
 		// Passive listeners and active connections use the socket's own address, which
 		// differs from LocalAddr behind a PROXY protocol balancer.
 		local:  socketConn(c.rawConn).LocalAddr(),
 		remote: c.RemoteAddr(),
-		mux:    c.server.passiveMux,
-		ports:  c.server.passiveIPs,
+		mux:    c.shared.passiveMux,
+		ports:  c.shared.passiveIPs,
 		closed: c.closed,
 	}
 
-	if wrapper, ok := c.server.driver.(MainDriverExtensionPassiveWrapper); ok {
-		env.wrapListener = wrapper.WrapPassiveListener
-	}
+	env.wrapListener = c.shared.hooks.wrapPassive
 
 	return env
 }
@@ -169,7 +167,7 @@ func (c *clientHandler) serve() {
 		}
 	}()
 
-	c.server.sockets.keepUrgentInline(socketConn(c.rawConn))
+	c.shared.sockets.keepUrgentInline(socketConn(c.rawConn))
 	c.emit(Event{Kind: EventConnected, Time: c.start})
 
 	if !c.greet() {
@@ -213,7 +211,7 @@ func (c *clientHandler) greet() bool {
 		c.pbszDone = true
 	}
 
-	welcome, err := c.server.driver.ClientConnected(c)
+	welcome, err := c.shared.driver.ClientConnected(c)
 	if err != nil {
 		c.reply(StatusServiceNotAvailable, clientErrorText(err))
 		c.endSession(endGreetingRefused)
@@ -433,6 +431,14 @@ func (c *clientHandler) fs() ClientDriver {
 	return c.driver
 }
 
+// extensions returns the logged-in driver's extensions (hooks.go), nil before login.
+func (c *clientHandler) extensions() *clientHooks {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+
+	return c.ext
+}
+
 // pathParam resolves a command's path argument, replying 501 for a malformed one and 553 for
 // a name the settings refuse; ok is false when the reply was sent and the handler must stop.
 func (c *clientHandler) pathParam(param string) (string, bool) {
@@ -628,7 +634,7 @@ func (c *clientHandler) Extra() any {
 // emit tells the driver's MainDriverExtensionEvents of an event of this session. It must be
 // called without c.mu held: the driver may call the ClientContext's methods.
 func (c *clientHandler) emit(event Event) {
-	handler := c.server.events
+	handler := c.shared.hooks.event
 	if handler == nil {
 		return
 	}
@@ -637,5 +643,5 @@ func (c *clientHandler) emit(event Event) {
 		event.Time = time.Now()
 	}
 
-	handler.HandleEvent(c, event)
+	handler(c, event)
 }

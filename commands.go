@@ -68,7 +68,7 @@ type commandDesc struct {
 	// extension, when set, tells whether the logged-in user's driver implements the extension
 	// the verb needs; without it the verb is refused with unsupported, and its FEAT line is not
 	// listed once logged in (before login the driver is not known yet).
-	extension   func(ClientDriver) bool
+	extension   func(*clientHooks) bool
 	unsupported rowReply
 
 	disabledBy func(*Settings) bool // non-nil: the setting that turns the verb off
@@ -120,9 +120,9 @@ func (d *commandDesc) lacksExtension(c *clientHandler) bool {
 		return false
 	}
 
-	driver := c.fs()
+	hooks := c.extensions()
 
-	return driver != nil && !d.extension(driver)
+	return hooks != nil && !d.extension(hooks)
 }
 
 // noTransfer is the direction of a command that moves no data over a data connection.

@@ -16,8 +16,8 @@ var errFilterPanic = errors.New("connection refused")
 // whether to serve a new control connection. A panic in the filter refuses the connection
 // instead of ending the accept loop.
 func (s *FtpServer) allowConnection(remote net.Addr) (err error) {
-	filter, ok := s.driver.(MainDriverExtensionConnectionFilter)
-	if !ok {
+	filter := s.hooks.filter
+	if filter == nil {
 		return nil
 	}
 
@@ -28,5 +28,5 @@ func (s *FtpServer) allowConnection(remote net.Addr) (err error) {
 		}
 	}()
 
-	return filter.AllowConnection(remote)
+	return filter(remote)
 }

@@ -37,8 +37,8 @@ func (c *clientHandler) handleUSER(user string) {
 		return
 	}
 
-	if verifier, ok := c.server.driver.(MainDriverExtensionUserVerifier); ok {
-		if err := verifier.PreAuthUser(c, user); err != nil {
+	if preAuthUser := c.shared.hooks.preAuthUser; preAuthUser != nil {
+		if err := preAuthUser(c, user); err != nil {
 			c.loginFailed(user, err, "User rejected: "+clientErrorText(err))
 
 			return
@@ -64,8 +64,8 @@ func (c *clientHandler) handleUSER(user string) {
 // verifyCertificate offers the TLS client certificate to the driver; it tells whether the
 // USER command was answered (logged in, or refused and closing).
 func (c *clientHandler) verifyCertificate(user string) bool {
-	verifier, ok := c.server.driver.(MainDriverExtensionTLSVerifier)
-	if !ok {
+	verify := c.shared.hooks.verifyTLS
+	if verify == nil {
 		return false
 	}
 
@@ -75,7 +75,7 @@ func (c *clientHandler) verifyCertificate(user string) bool {
 		return false
 	}
 
-	driver, err := verifier.VerifyConnection(c, user, tlsConn)
+	driver, err := verify(c, user, tlsConn)
 	switch {
 	case err != nil:
 		c.notifyLoginFailure(user, err) // logs it; the connection closes, so no delay
@@ -104,14 +104,14 @@ func (c *clientHandler) handlePASS(pass string) {
 		return
 	}
 
-	driver, err := c.server.driver.AuthUser(c, c.user, pass)
+	driver, err := c.shared.driver.AuthUser(c, c.user, pass)
 	if err == nil && driver == nil {
 		err = errNoDriver
 	}
 
 	msg := ""
-	if poster, ok := c.server.driver.(MainDriverExtensionPostAuthMessage); ok {
-		msg = poster.PostAuthMessage(c, c.user, err)
+	if postAuthMessage := c.shared.hooks.postAuthMessage; postAuthMessage != nil {
+		msg = postAuthMessage(c, c.user, err)
 	}
 
 	if err != nil {
@@ -135,7 +135,9 @@ func (c *clientHandler) handlePASS(pass string) {
 // the user is logged in: a user who has all the sessions SessionSettings.MaxSessions allows is
 // answered 421 and the session ends.
 func (c *clientHandler) login(driver ClientDriver) bool {
-	policy, err := resolvePolicy(c.settings, c.server.bandwidth, c.server.users, driver, c.user)
+	ext := newClientHooks(c, driver)
+
+	policy, err := resolvePolicy(c.settings, c.shared.bandwidth, c.shared.users, ext, c.user)
 	if err != nil {
 		level.Warn(c.logger).Log("event", "login_refused", "user", c.user, "remote", c.RemoteAddr(), "err", err)
 		c.emit(Event{Kind: EventLoginFailed, User: c.user, Err: err})
@@ -145,12 +147,10 @@ func (c *clientHandler) login(driver ClientDriver) bool {
 		return false
 	}
 
-	check := uploadCheckOf(c, driver)
-
 	c.mu.Lock()
 	c.driver = driver
 	c.policy = policy
-	c.checkUpload = check
+	c.ext = ext
 	c.mu.Unlock()
 
 	c.emit(Event{Kind: EventLoginSucceeded, User: c.user})
@@ -202,8 +202,8 @@ func (c *clientHandler) handleREIN(string) {
 // first (RFC 959 4.1.1).
 func (c *clientHandler) handleQUIT(string) {
 	msg := "Goodbye"
-	if quitter, ok := c.server.driver.(MainDriverExtensionQuitMessage); ok {
-		msg = orDefault(quitter.QuitMessage(), msg)
+	if quitMessage := c.shared.hooks.quitMessage; quitMessage != nil {
+		msg = orDefault(quitMessage(), msg)
 	}
 
 	c.reply(StatusClosingControlConn, msg)
@@ -229,7 +229,7 @@ func (c *clientHandler) handleAUTH(mechanism string) {
 		return
 	}
 
-	if _, err := c.server.tlsConfig(); err != nil {
+	if _, err := c.shared.tlsConfig(); err != nil {
 		level.Debug(c.logger).Log("event", "tls_unavailable", "err", err)
 		c.reply(StatusTLSUnavailable, "TLS is not available")
 
@@ -296,7 +296,7 @@ func (c *clientHandler) handleCCC(string) {
 
 // featAUTH lists AUTH TLS when the driver has a TLS configuration.
 func (c *clientHandler) featAUTH() string {
-	if _, err := c.server.tlsConfig(); err != nil {
+	if _, err := c.shared.tlsConfig(); err != nil {
 		return ""
 	}
 
@@ -352,7 +352,7 @@ func (c *clientHandler) transferAllowed() bool {
 // it. A refusal is answered "421 " and the filter's error, and ends the session; it tells
 // whether the command was answered.
 func (c *clientHandler) refusedAtLogin(command string) bool {
-	err := c.server.allowConnection(c.RemoteAddr())
+	err := c.shared.allowConnection(c.RemoteAddr())
 	if err == nil {
 		return false
 	}

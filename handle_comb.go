@@ -124,7 +124,7 @@ func (c *clientHandler) combine(target string, parts []string) (int64, error) {
 	_, _ = rand.Read(suffix[:])
 	temp := path.Join(path.Dir(target), combTempPrefix+hex.EncodeToString(suffix[:]))
 
-	file, err := openTransferFile(c.fs(), temp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0)
+	file, err := openTransferFile(c.extensions(), temp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0)
 	if err != nil {
 		return 0, err
 	}
@@ -164,7 +164,7 @@ func (c *clientHandler) appendFiles(dst FileTransfer, sources []string) (int64, 
 	var written int64
 
 	for _, source := range sources {
-		src, err := openTransferFile(c.fs(), source, os.O_RDONLY, 0)
+		src, err := openTransferFile(c.extensions(), source, os.O_RDONLY, 0)
 		if err != nil {
 			return written, err
 		}

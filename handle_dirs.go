@@ -81,12 +81,12 @@ func (c *clientHandler) handleRMD(param string) {
 	}
 
 	err := c.fileOperation(fileOp{kind: EventDirRemoved, path: p}, noBytes(func() error {
-		fs := c.fs()
-		if remover, ok := fs.(ClientDriverExtensionRemoveDir); ok {
-			return remover.RemoveDir(p)
+		ext := c.extensions()
+		if ext.removeDir != nil {
+			return ext.removeDir(p)
 		}
 
-		return removeEmptyDir(fs, p)
+		return removeEmptyDir(ext.driver, p)
 	}))
 	if err != nil {
 		c.replyError(StatusActionNotTaken, "Could not delete dir "+p, err)
@@ -263,12 +263,12 @@ func (c *clientHandler) resolveListing(param string, wildcards, showHidden bool,
 		}
 	}
 
-	fs := c.fs()
+	ext := c.extensions()
 
-	info, err := fs.Stat(p)
+	info, err := ext.driver.Stat(p)
 	if err != nil && wildcards && errors.Is(err, os.ErrNotExist) && hasWildcard(path.Base(p)) {
 		var matches []os.FileInfo
-		if matches, err = expandWildcard(fs, p, showHidden, c.settings); err == nil {
+		if matches, err = expandWildcard(ext, p, showHidden, c.settings); err == nil {
 			return listTarget{path: p, matches: matches}, true
 		}
 
@@ -294,7 +294,7 @@ func (c *clientHandler) resolveListing(param string, wildcards, showHidden bool,
 // read. A file is listed as itself, except by MLSD; a pattern's matches are listed as entries
 // of their directory.
 func (c *clientHandler) startListing(t listTarget, l listing) {
-	info, fs := t.info, c.fs()
+	info, ext := t.info, c.extensions()
 
 	if l.dirOnly && !info.IsDir() {
 		c.reply(StatusSyntaxErrorParameters, t.path+" is not a directory")
@@ -307,8 +307,8 @@ func (c *clientHandler) startListing(t listTarget, l listing) {
 		path:      t.path,
 		direction: l.row.direction,
 		run: func(x *transferIO) error {
-			w := c.server.copyBuffers.listingWriter(&countingWriter{w: x.conn, n: x.counter})
-			defer c.server.copyBuffers.putListingWriter(w)
+			w := c.shared.buffers.listingWriter(&countingWriter{w: x.conn, n: x.counter})
+			defer c.shared.buffers.putListingWriter(w)
 			buf := make([]byte, 0, 256)
 
 			var err error
@@ -324,7 +324,7 @@ func (c *clientHandler) startListing(t listTarget, l listing) {
 			}
 
 			if err == nil && info != nil && info.IsDir() {
-				err = forEachBatch(fs, t.path, func(batch []os.FileInfo) error {
+				err = forEachBatch(ext, t.path, func(batch []os.FileInfo) error {
 					if ctxErr := x.ctx.Err(); ctxErr != nil {
 						// Aborted: the driver need not read the rest of the directory.
 						return errors.Join(errTransferAborted, ctxErr)
@@ -450,7 +450,7 @@ func (c *clientHandler) statPath(param string) {
 		return
 	}
 
-	entries, err := openDirEntries(c.fs(), t.path)
+	entries, err := openDirEntries(c.extensions(), t.path)
 	if err != nil {
 		c.reply(StatusFileActionNotTaken, "Could not list: "+clientErrorText(err))
 
@@ -513,7 +513,7 @@ func (cw *countingWriter) Write(p []byte) (int, error) {
 // handleAVBL answers the bytes the user may still store in a directory (the working one by
 // default), through the driver's extension (draft-peterson-streamlined-ftp-command-extensions).
 func (c *clientHandler) handleAVBL(param string) {
-	space, _ := c.fs().(ClientDriverExtensionAvailableSpace) // the dispatcher checked the extension
+	availableSpace := c.extensions().availableSpace // the dispatcher checked the extension
 
 	p, ok := c.pathParam(param)
 	if !ok {
@@ -533,7 +533,7 @@ func (c *clientHandler) handleAVBL(param string) {
 		return
 	}
 
-	available, err := space.GetAvailableSpace(p)
+	available, err := availableSpace(p)
 	if err != nil {
 		c.replyError(StatusActionNotTaken, "Couldn't get space for path "+p, err)
 
@@ -544,8 +544,6 @@ func (c *clientHandler) handleAVBL(param string) {
 }
 
 // hasAvailableSpace is AVBL's extension rule: the driver answers for the free space.
-func hasAvailableSpace(driver ClientDriver) bool {
-	_, ok := driver.(ClientDriverExtensionAvailableSpace)
-
-	return ok
+func hasAvailableSpace(hooks *clientHooks) bool {
+	return hooks.availableSpace != nil
 }

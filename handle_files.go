@@ -26,7 +26,7 @@ func (c *clientHandler) handleRETR(param string, row *commandDesc) {
 
 	offset := c.takeRestOffset()
 
-	file, size, err := openDownload(c.fs(), p, offset)
+	file, size, err := openDownload(c.extensions(), p, offset)
 	if err != nil {
 		c.replyError(StatusActionNotTaken, "Could not access file", err)
 
@@ -70,7 +70,7 @@ func (c *clientHandler) startTransfer(job transferJob) {
 		user:     c.user,
 		ascii:    c.transferType == TransferTypeASCII,
 		deflate:  deflateLevel(c.mode, c.settings),
-		limiters: c.server.bandwidth.limitersFor(policy.bandwidth, job.direction),
+		limiters: c.shared.bandwidth.limitersFor(policy.bandwidth, job.direction),
 		stall:    policy.stall,
 	}
 
@@ -142,7 +142,7 @@ func (c *clientHandler) storeAs(row *commandDesc, p string, flags int, opening s
 	atomic := row.replacesFile && c.settings.AtomicUploads ||
 		check != nil && (row.replacesFile || row.verb == "STOU")
 
-	upload, err := openUpload(c.fs(), p, flags, offset, atomic, c.logger)
+	upload, err := openUpload(c.extensions(), p, flags, offset, atomic, c.logger)
 	if err != nil {
 		c.replyError(StatusActionNotTaken, "Could not access file", err)
 
@@ -186,10 +186,12 @@ func (c *clientHandler) storeAs(row *commandDesc, p string, flags int, opening s
 
 // uploadChecker is the logged-in driver's ClientDriverExtensionUploadCheck, nil without one.
 func (c *clientHandler) uploadChecker() *uploadCheck {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	ext := c.extensions()
+	if ext == nil {
+		return nil
+	}
 
-	return c.checkUpload
+	return ext.checkUpload
 }
 
 // takeRestOffset returns the REST offset and clears it: it applies to one transfer only.
@@ -252,14 +254,14 @@ func (c *clientHandler) handleALLO(param string) {
 		return
 	}
 
-	allocator, ok := c.fs().(ClientDriverExtensionAllocate)
-	if !ok {
+	allocate := c.extensions().allocate
+	if allocate == nil {
 		c.reply(StatusNotImplemented, "ALLO not needed")
 
 		return
 	}
 
-	if err := allocator.AllocateSpace(size); err != nil {
+	if err := allocate(size); err != nil {
 		c.replyError(StatusActionNotTaken, "Cannot allocate space", err)
 
 		return

@@ -369,7 +369,7 @@ func (c *clientHandler) startChecksum(command, p string, algo HASHAlgo, start, e
 		return
 	}
 
-	fs := c.fs()
+	ext := c.extensions()
 
 	var sum string
 
@@ -380,7 +380,7 @@ func (c *clientHandler) startChecksum(command, p string, algo HASHAlgo, start, e
 		run: func(x *transferIO) error {
 			var err error
 
-			sum, err = computeHash(x, fs, p, algo, start, end)
+			sum, err = computeHash(x, ext, p, algo, start, end)
 
 			return err
 		},
@@ -392,9 +392,9 @@ func (c *clientHandler) startChecksum(command, p string, algo HASHAlgo, start, e
 // computeHash asks the driver's ClientDriverExtensionHasher, or else reads the range of the
 // file through the hash (readHashed), opened as RETR opens it (GetHandle when the driver has
 // it). It returns the lowercase hex digest.
-func computeHash(x *transferIO, fs ClientDriver, p string, algo HASHAlgo, start, end int64) (string, error) {
-	if hasher, ok := fs.(ClientDriverExtensionHasher); ok {
-		sum, err := hasher.ComputeHash(p, algo, start, end)
+func computeHash(x *transferIO, ext *clientHooks, p string, algo HASHAlgo, start, end int64) (string, error) {
+	if ext.computeHash != nil {
+		sum, err := ext.computeHash(p, algo, start, end)
 		if err != nil {
 			return "", newDriverError("hashing "+p, err)
 		}
@@ -411,7 +411,7 @@ func computeHash(x *transferIO, fs ClientDriver, p string, algo HASHAlgo, start,
 		return "", err
 	}
 
-	file, err := openTransferFile(fs, p, os.O_RDONLY, start)
+	file, err := openTransferFile(ext, p, os.O_RDONLY, start)
 	if err != nil {
 		return "", err
 	}

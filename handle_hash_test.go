@@ -547,7 +547,7 @@ func BenchmarkComputeHash(b *testing.B) {
 				x := &transferIO{ctx: b.Context(), counter: new(atomic.Int64), buffers: newCopyBuffers()}
 
 				for b.Loop() {
-					sum, err := computeHash(x, fs.fs, "/big", a.algo, 0, int64(len(content)))
+					sum, err := computeHash(x, newClientHooks(nil, fs.fs), "/big", a.algo, 0, int64(len(content)))
 					require.NoError(b, err)
 					require.Equal(b, want, sum)
 				}

@@ -26,8 +26,8 @@ func (c *clientHandler) handleHOST(param string) {
 		return
 	}
 
-	if acceptor, ok := c.server.driver.(MainDriverExtensionHost); ok {
-		if err := acceptor.AcceptHost(c, host); err != nil {
+	if acceptHost := c.shared.hooks.acceptHost; acceptHost != nil {
+		if err := acceptHost(c, host); err != nil {
 			level.Info(c.logger).Log("event", "host_refused", "host", host, "err", err)
 			// HOST comes before login, so the reply does not repeat the name.
 			c.reply(StatusNotImplementedParam, "Unknown host")

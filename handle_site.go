@@ -12,8 +12,8 @@ import (
 // row's sub-table lists. A read-only session is refused the built-in ones that change files
 // (the sub-table's writes) by the dispatcher, before the driver's own SITE is asked.
 func (c *clientHandler) handleSITE(param string, row *commandDesc) {
-	if site, ok := c.fs().(ClientDriverExtensionSite); ok {
-		if answer := site.Site(param); answer != nil {
+	if site := c.extensions().site; site != nil {
+		if answer := site(param); answer != nil {
 			c.reply(answer.Code, answer.Message)
 
 			return
@@ -122,14 +122,14 @@ func (c *clientHandler) siteSYMLINK(param string) {
 		return
 	}
 
-	var symlink func(oldname, newname string) error
+	ext := c.extensions()
+	symlink := ext.symlink
 
-	switch fs := c.fs().(type) {
-	case ClientDriverExtensionSymlink:
-		symlink = fs.Symlink
-	case afero.Linker:
-		symlink = fs.SymlinkIfPossible
-	default:
+	if linker, ok := ext.driver.(afero.Linker); symlink == nil && ok {
+		symlink = linker.SymlinkIfPossible
+	}
+
+	if symlink == nil {
 		c.reply(StatusCommandNotImplemented, "This extension hasn't been implemented !")
 
 		return

@@ -432,8 +432,8 @@ var errNotADirectory = errors.New("not a directory")
 // forEachBatch calls fn with the entries of dir, in the order the driver returns them, a batch
 // at a time (ClientDriverExtensionFileList returns them all at once), without the temporary
 // files of atomic uploads. fn may get an empty batch.
-func forEachBatch(driver ClientDriver, dir string, fn func([]os.FileInfo) error) error {
-	entries, err := openDirEntries(driver, dir)
+func forEachBatch(ext *clientHooks, dir string, fn func([]os.FileInfo) error) error {
+	entries, err := openDirEntries(ext, dir)
 	if err != nil {
 		return err
 	}
@@ -453,9 +453,9 @@ type dirEntries struct {
 
 // openDirEntries starts reading dir, so that a directory that cannot be read is known before
 // anything is sent.
-func openDirEntries(driver ClientDriver, dir string) (*dirEntries, error) {
-	if lister, ok := driver.(ClientDriverExtensionFileList); ok {
-		entries, err := lister.ReadDir(dir)
+func openDirEntries(ext *clientHooks, dir string) (*dirEntries, error) {
+	if ext.readDir != nil {
+		entries, err := ext.readDir(dir)
 		if err != nil {
 			return nil, newDriverError("listing "+dir, err)
 		}
@@ -463,7 +463,7 @@ func openDirEntries(driver ClientDriver, dir string) (*dirEntries, error) {
 		return &dirEntries{dir: dir, listed: entries}, nil
 	}
 
-	f, err := driver.Open(dir)
+	f, err := ext.driver.Open(dir)
 	if err != nil {
 		return nil, newDriverError("opening "+dir, err)
 	}

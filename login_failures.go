@@ -36,8 +36,8 @@ func (c *clientHandler) notifyLoginFailure(user string, err error) {
 	level.Warn(c.logger).Log("event", "login_failed", "user", user, "remote", c.RemoteAddr(),
 		"failures", c.loginFails, "err", err)
 
-	if watcher, ok := c.server.driver.(MainDriverExtensionLoginFailures); ok {
-		watcher.LoginFailed(c, user, err)
+	if loginFailed := c.shared.hooks.loginFailed; loginFailed != nil {
+		loginFailed(c, user, err)
 	}
 
 	c.emit(Event{Kind: EventLoginFailed, User: user, Err: err})

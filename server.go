@@ -61,9 +61,8 @@ type FtpServer struct {
 	users       *userLimits      // sessions and shared limiters per user, set by Listen
 	passiveMux  *passiveMux      // shared passive ports (PassiveTransferPortMultiplexing), set by Listen
 	passiveIPs  *passiveBudget   // prepared passive ports per client IP, set by Listen
-	// events is the driver as MainDriverExtensionEvents, set by Listen; nil when the driver does
-	// not follow events. An interface, not a func field: FtpServer stays comparable.
-	events MainDriverExtensionEvents
+	hooks       *mainHooks       // the driver's extensions, resolved by Listen (hooks.go)
+	shared      *sessionShared   // what the sessions take from the server, set by Listen
 
 	lastID  atomic.Uint32
 	clientW sync.WaitGroup // one per running client goroutine
@@ -117,7 +116,7 @@ func (s *FtpServer) Listen() error {
 	s.users = newUserLimits()
 	s.passiveIPs = newPassiveBudget(s.settings.MaxPassivePortsPerIP)
 
-	s.events, _ = s.driver.(MainDriverExtensionEvents)
+	s.hooks = newMainHooks(s.driver)
 
 	listener := s.settings.Listener
 	if listener == nil {
@@ -137,6 +136,7 @@ func (s *FtpServer) Listen() error {
 	}
 
 	listener = served
+	s.shared = s.newSessionShared()
 
 	s.mu.Lock()
 	s.listener = listener

@@ -44,17 +44,12 @@ func (s *FtpServer) newPassiveMux(control net.Addr) (*passiveMux, error) {
 		host = "" // not a TCP listener: every interface
 	}
 
-	var wrap func(net.Listener) (net.Listener, error)
-	if wrapper, ok := s.driver.(MainDriverExtensionPassiveWrapper); ok {
-		wrap = wrapper.WrapPassiveListener
-	}
-
 	onStray := func(addr net.Addr) {
 		level.Warn(s.Logger).Log("event", "passive_connection_refused", "from", addr, "reason", "nobody waits for it")
 	}
 
 	return newPassiveMux(host, s.settings.PassiveTransferPortRange, s.settings.PasvConnectionsCheck == IPMatchRequired,
-		wrap, onStray)
+		s.hooks.wrapPassive, onStray)
 }
 
 // closePassiveMux closes the shared passive ports, once the clients are gone.

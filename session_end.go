@@ -142,6 +142,6 @@ func (c *clientHandler) finish() {
 
 	duration := time.Since(c.start)
 	level.Info(c.logger).Log("event", "disconnected", "reason", reason, "duration", duration)
-	c.server.driver.ClientDisconnected(c)
+	c.shared.driver.ClientDisconnected(c)
 	c.emit(Event{Kind: EventDisconnected, Duration: duration})
 }

@@ -87,21 +87,20 @@ func serverPolicy(s *Settings) sessionPolicy {
 	return sessionPolicy{idle: seconds(s.IdleTimeout), stall: seconds(s.TransferStallTimeout)}
 }
 
-// resolvePolicy asks driver, once, for its session settings and returns the policy of the
-// session user logs in with. It fails with an error wrapping ErrTooManySessions when the
+// resolvePolicy asks the driver of ext, once, for its session settings and returns the policy
+// of the session user logs in with. It fails with an error wrapping ErrTooManySessions when the
 // user's account has no room for one more session.
-func resolvePolicy(s *Settings, b *serverBandwidth, users *userLimits, driver ClientDriver, user string,
+func resolvePolicy(s *Settings, b *serverBandwidth, users *userLimits, ext *clientHooks, user string,
 ) (sessionPolicy, error) {
 	policy := serverPolicy(s)
 
-	ext, ok := driver.(ClientDriverExtensionSessionSettings)
-	if !ok {
-		policy.bandwidth = b.forSession(driver, SessionSettings{})
+	if ext.sessionSettings == nil {
+		policy.bandwidth = b.forSession(ext, SessionSettings{})
 
 		return policy, nil
 	}
 
-	own := ext.SessionSettings()
+	own := ext.sessionSettings()
 	policy.idle = sessionDuration(policy.idle, own.IdleTimeout)
 	policy.stall = sessionDuration(policy.stall, own.TransferStallTimeout)
 	policy.readOnly = own.ReadOnly
@@ -113,7 +112,7 @@ func resolvePolicy(s *Settings, b *serverBandwidth, users *userLimits, driver Cl
 	}
 
 	policy.slot = slot
-	policy.bandwidth = b.forSession(driver, own)
+	policy.bandwidth = b.forSession(ext, own)
 	policy.bandwidth.userUpload, policy.bandwidth.userDownload = slot.upload, slot.download
 
 	return policy, nil

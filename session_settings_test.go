@@ -301,7 +301,7 @@ func TestResolvePolicy(t *testing.T) {
 
 	for _, tt := range tests {
 		users := newUserLimits()
-		policy, err := resolvePolicy(settings, bw, users, tt.driver, "u")
+		policy, err := resolvePolicy(settings, bw, users, newClientHooks(nil, tt.driver), "u")
 		require.NoError(t, err, tt.name)
 
 		// Only a driver with the extension is counted.

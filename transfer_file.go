@@ -9,11 +9,11 @@ import (
 // errIsDirectory refuses a transfer of a directory.
 var errIsDirectory = errors.New("is a directory")
 
-// openTransferFile opens a file of fs for a transfer, through GetHandle when the driver has it, and
-// positions it at offset.
-func openTransferFile(fs ClientDriver, p string, flags int, offset int64) (FileTransfer, error) {
-	if handler, ok := fs.(ClientDriverExtentionFileTransfer); ok {
-		file, err := handler.GetHandle(p, flags, offset)
+// openTransferFile opens a file of ext's driver for a transfer, through GetHandle when the driver
+// has it, and positions it at offset.
+func openTransferFile(ext *clientHooks, p string, flags int, offset int64) (FileTransfer, error) {
+	if ext.getHandle != nil {
+		file, err := ext.getHandle(p, flags, offset)
 		if err != nil {
 			return nil, newDriverError("opening "+p, err)
 		}
@@ -21,7 +21,7 @@ func openTransferFile(fs ClientDriver, p string, flags int, offset int64) (FileT
 		return file, nil
 	}
 
-	file, err := fs.OpenFile(p, flags, 0o644)
+	file, err := ext.driver.OpenFile(p, flags, 0o644)
 	if err != nil {
 		return nil, newDriverError("opening "+p, err)
 	}
@@ -38,19 +38,21 @@ func openTransferFile(fs ClientDriver, p string, flags int, offset int64) (FileT
 	return file, nil
 }
 
-// openDownload opens p of fs for RETR from offset and returns it with the file's size. A
+// openDownload opens p of ext's driver for RETR from offset and returns it with the file's size. A
 // file opened with OpenFile is stat-ed once open, so the path is walked once. GetHandle's
 // handle may not tell its size, so such a driver is asked Stat first, as always. The errors
 // are those of Stat, then of opening: a directory is refused with errIsDirectory, and a
 // failed open asks Stat why, so the reply names the same cause whichever call saw it first.
-func openDownload(fs ClientDriver, p string, offset int64) (FileTransfer, int64, error) {
-	if _, ok := fs.(ClientDriverExtentionFileTransfer); ok {
+func openDownload(ext *clientHooks, p string, offset int64) (FileTransfer, int64, error) {
+	fs := ext.driver
+
+	if ext.getHandle != nil {
 		info, err := statFile(fs, p)
 		if err != nil {
 			return nil, 0, err
 		}
 
-		file, err := openTransferFile(fs, p, os.O_RDONLY, offset)
+		file, err := openTransferFile(ext, p, os.O_RDONLY, offset)
 
 		return file, info.Size(), err
 	}

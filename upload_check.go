@@ -63,16 +63,6 @@ type uploadCheck struct {
 	cc      ClientContext
 }
 
-// uploadCheckOf resolves the driver's ClientDriverExtensionUploadCheck at login.
-func uploadCheckOf(cc ClientContext, driver ClientDriver) *uploadCheck {
-	checker, ok := driver.(ClientDriverExtensionUploadCheck)
-	if !ok {
-		return nil
-	}
-
-	return &uploadCheck{checker: checker, cc: cc}
-}
-
 // uploadRefusal is the error of an upload the driver's check refused: it matches both
 // ErrUploadRefused and the driver's error.
 type uploadRefusal struct {

@@ -115,7 +115,7 @@ func (m *wildcardMatcher) result() ([]os.FileInfo, error) {
 // expandWildcard lists the entries of p's directory whose names match p's last element, reading
 // that one directory only: wildcards in earlier elements are ordinary characters, and nothing is
 // expanded recursively, so the cost of a pattern is bounded by the limits of one directory.
-func expandWildcard(fs ClientDriver, p string, showHidden bool, settings *Settings) ([]os.FileInfo, error) {
+func expandWildcard(ext *clientHooks, p string, showHidden bool, settings *Settings) ([]os.FileInfo, error) {
 	m, err := newWildcardMatcher(path.Base(p), showHidden, settings)
 	if err != nil {
 		return nil, err
@@ -123,7 +123,7 @@ func expandWildcard(fs ClientDriver, p string, showHidden bool, settings *Settin
 
 	dir := path.Dir(p)
 
-	info, err := fs.Stat(dir)
+	info, err := ext.driver.Stat(dir)
 	switch {
 	case err != nil:
 		return nil, err
@@ -131,7 +131,7 @@ func expandWildcard(fs ClientDriver, p string, showHidden bool, settings *Settin
 		return nil, errNotADirectory
 	}
 
-	if err := forEachBatch(fs, dir, m.add); err != nil {
+	if err := forEachBatch(ext, dir, m.add); err != nil {
 		return nil, err
 	}
 
