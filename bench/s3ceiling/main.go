@@ -26,7 +26,8 @@
 // get-parts and put, from the first request to the end of the last; objects per second for
 // get-small and put-small; the mean milliseconds of one whole listing for list, after one that
 // is not counted. Sizes and entry counts are checked. The credentials come from
-// AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, as for the bundled server.
+// AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, as for the bundled server. With -create-bucket it
+// first creates the bucket, unless it exists and is this account's.
 package main
 
 import (
@@ -40,6 +41,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/ftpkit/ftpserver/s3fs"
 )
@@ -69,6 +71,7 @@ type options struct {
 	count, conns             int
 	partSize                 int64
 	concurrency              int
+	createBucket             bool
 	// credentials, when set, replaces the SDK's default chain (tests).
 	credentials aws.CredentialsProvider
 }
@@ -103,6 +106,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	flags.IntVar(&opts.conns, "conns", 1, "goroutines working at once (get-small, put-small)")
 	flags.Int64Var(&opts.partSize, "part-size", s3fs.DefaultPartSize, "bytes of each part (get-parts, put)")
 	flags.IntVar(&opts.concurrency, "concurrency", s3fs.DefaultConcurrency, "parts at once (get-parts, put)")
+	flags.BoolVar(&opts.createBucket, "create-bucket", false, "create -bucket first if it does not exist")
 
 	if err := flags.Parse(args); err != nil {
 		return nil, fmt.Errorf("%w: %w", errUsage, err)
@@ -163,6 +167,12 @@ func run(ctx context.Context, opts *options) (string, error) {
 
 	c := &ceiling{client: client, opts: opts}
 
+	if opts.createBucket {
+		if err := c.createBucket(ctx); err != nil {
+			return "", err
+		}
+	}
+
 	switch opts.mode {
 	case modeGet:
 		return c.get(ctx)
@@ -181,4 +191,16 @@ func run(ctx context.Context, opts *options) (string, error) {
 type ceiling struct {
 	client *s3.Client
 	opts   *options
+}
+
+// createBucket creates the bucket, unless this account owns it already.
+func (c *ceiling) createBucket(ctx context.Context) error {
+	_, err := c.client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &c.opts.bucket})
+
+	var owned *types.BucketAlreadyOwnedByYou
+	if err != nil && !errors.As(err, &owned) {
+		return fmt.Errorf("creating bucket %s: %w", c.opts.bucket, err)
+	}
+
+	return nil
 }

@@ -91,6 +91,13 @@ func TestCeilingAgainstGateway(t *testing.T) {
 
 	base, gw := gatewayOptions(t)
 
+	// -create-bucket makes a bucket, and accepts one that exists.
+	created := *base
+	created.bucket, created.createBucket = "made-by-the-tool", true
+	measureWith(t, &created, modePutSmall, "a/%d", 1, 1, 1)
+	measureWith(t, &created, modePutSmall, "b/%d", 1, 1, 1)
+	require.Len(t, gw.Keys(t, created.bucket), 2)
+
 	// A multipart upload of two parts and a bit, sent two parts at once, then read back whole
 	// in one GET and in ranged GETs.
 	size := int64(2*minPart + 123)
