@@ -416,7 +416,8 @@ if [ -n "${PROFILE:-}" ]; then
 		IFS='|' read -r id label _ _ <<<"$scenario"
 		selected "$id" || continue
 		log "== profile: $label"
-		if ! start_ftpkit -cpuprofile "$PROFILE_DIR/ftpkit-$id.pprof" || ! mkdir_ftp ftpkit up-ftpkit; then
+		# The upload directory exists already, made through the first instance.
+		if ! start_ftpkit -cpuprofile "$PROFILE_DIR/ftpkit-$id.pprof"; then
 			log "   ftpkit did not start with -cpuprofile"
 			continue
 		fi
