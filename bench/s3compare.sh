@@ -120,8 +120,9 @@ go build -o "$WORK/s3ceiling" ./bench/s3ceiling || die "go build ./bench/s3ceili
 
 declare -A FAILED=()
 
-# has_serve_ftp tells whether rclone binary $1 has the FTP server.
-has_serve_ftp() { "$1" serve ftp --help >/dev/null 2>&1; }
+# has_serve_ftp tells whether rclone binary $1 has the FTP server (an rclone without it prints
+# the help of "serve" instead, and succeeds).
+has_serve_ftp() { "$1" serve ftp --help 2>/dev/null | grep -q -- --passive-port; }
 
 # find_rclone sets RCLONE to an rclone with "serve ftp", building one if needed.
 find_rclone() {

@@ -579,23 +579,39 @@ func (s *session) upload(command string, block []byte, size int64) error {
 		err = closeWrite(conn)
 	}
 
-	if err == nil {
-		// The server closes once it has read everything. Closing first, with bytes it sent
-		// still unread (TLS session tickets), would reset the connection, and a reset can
-		// throw away the end of the upload before the server has read it.
-		_ = conn.SetReadDeadline(time.Now().Add(replyTimeout))
-		_, err = io.Copy(io.Discard, conn)
-	}
-
-	if closeErr := conn.Close(); err == nil {
-		err = closeErr
-	}
-
 	if err != nil {
+		conn.Close()
+
 		return fmt.Errorf("writing the data connection: %w", err)
 	}
 
-	return s.done(command)
+	return s.endUpload(command, conn)
+}
+
+// endUpload waits for the end of an upload whose sending side is closed: the server's 226 on
+// the control connection, while what the server sends on the data connection (TLS session
+// tickets) is read until it closes it. Closing before the server has read everything, with
+// bytes it sent still unread, would reset the connection, and a reset can throw away the end
+// of the upload; once the 226 has come the server has read it all, so a server that waits for
+// the client to close the data connection (rclone's) gets that then.
+func (s *session) endUpload(command string, conn net.Conn) error {
+	drained := make(chan error, 1)
+
+	go func() {
+		_ = conn.SetReadDeadline(time.Now().Add(replyTimeout))
+		_, err := io.Copy(io.Discard, conn)
+		drained <- err
+	}()
+
+	err := s.done(command)
+
+	conn.Close()
+
+	if drainErr := <-drained; err == nil && drainErr != nil && !errors.Is(drainErr, net.ErrClosed) {
+		err = fmt.Errorf("reading the data connection: %w", drainErr)
+	}
+
+	return err
 }
 
 // closeWrite ends the sending side of conn: a TLS close_notify, then a TCP FIN.
