@@ -13,7 +13,9 @@
 # objects; the SDK does the same with GetObject (one streamed GET, and the transfer manager's
 # ranged GETs), the transfer manager's multipart upload, GetObject and PutObject over 16
 # goroutines, and ListObjectsV2 (see bench/s3ceiling). Each server runs with its defaults, except
-# rclone's directory cache, set to 0 so that its LIST asks S3 as ftpkit's does.
+# that rclone's LIST is measured on a second instance with no directory cache and S3's
+# modification times, so that it asks S3 for the listing every time and only that, as ftpkit
+# does (see start_rclone below).
 #
 # rclone: Debian's package has no "serve ftp", so the script uses RCLONE when set, else an rclone
 # on PATH that has it, else it builds RCLONE_VERSION with go install into RCLONE_CACHE (once;
@@ -248,20 +250,23 @@ start_ftpkit() {
 	wait_ready ftpkit
 }
 
-# start_rclone starts rclone's FTP server on the bucket: an S3 remote set by its environment
-# variables (path-style, the gateway's endpoint and credentials), no VFS cache (its default)
-# and no directory cache.
+# start_rclone starts rclone's FTP server on the bucket as server $1 (rclone, or rclone_list for
+# the LIST scenario), with more flags in the rest of its arguments: an S3 remote set by its
+# environment variables (path-style, the gateway's endpoint and credentials), no VFS cache (its
+# default).
 start_rclone() {
-	reserve rclone
+	local name=$1
+	shift
+	reserve "$name"
 	: >"$WORK/rclone.conf"
 	RCLONE_CONFIG="$WORK/rclone.conf" RCLONE_S3_PROVIDER=Other RCLONE_S3_ENDPOINT="$ENDPOINT" \
 		RCLONE_S3_ACCESS_KEY_ID="$AWS_ACCESS_KEY_ID" RCLONE_S3_SECRET_ACCESS_KEY="$AWS_SECRET_ACCESS_KEY" \
 		RCLONE_S3_REGION="$AWS_REGION" RCLONE_S3_FORCE_PATH_STYLE=true \
-		"$RCLONE" serve ftp ":s3:$BUCKET" --addr "$HOST:${PORT[rclone]}" --passive-port "${PASV[rclone]}" \
-		--user test --pass test --dir-cache-time 0s >"$WORK/rclone.log" 2>&1 &
+		"$RCLONE" serve ftp ":s3:$BUCKET" --addr "$HOST:${PORT[$name]}" --passive-port "${PASV[$name]}" \
+		--user test --pass test "$@" >"$WORK/$name.log" 2>&1 &
 	start_pid $!
-	PID_OF[rclone]=$!
-	wait_ready rclone
+	PID_OF[$name]=$!
+	wait_ready "$name"
 }
 
 # The upload directories exist before the uploads, as they would on a real server.
@@ -272,8 +277,15 @@ mkdir_ftp() {
 log "== starting the FTP servers"
 start_ftpkit || die "ftpkit's server did not start; nothing to compare"
 VERSION_FTPKIT="$(git log -1 --format=%h 2>/dev/null || echo '?') (working tree)"
+# rclone keeps a directory's listing for 5 minutes by default, which serves its transfers; its
+# LIST, measured on a second instance without that cache, asks S3 every time, as ftpkit's does,
+# and shows S3's LastModified, as ftpkit's does (by default rclone reads each object's time from
+# its metadata, one HEAD per object: 33 s for 10,000 objects on a loaded machine).
 if [ -z "${FAILED[rclone]:-}" ]; then
-	start_rclone || FAILED[rclone]="did not start"
+	start_rclone rclone || FAILED[rclone]="did not start"
+fi
+if [ -z "${FAILED[rclone]:-}" ] && selected list; then
+	start_rclone rclone_list --dir-cache-time 0s --use-server-modtime || FAILED[rclone]="did not start"
 fi
 for server in ftpkit rclone; do
 	[ -z "${FAILED[$server]:-}" ] || continue
@@ -308,6 +320,7 @@ measure() {
 	*:stor) load "$column" "$BIG_TIMEOUT" -scenario stor -path "stor-$column.bin" -size "$SIZE" ;;
 	*:small16) load "$column" "$SMALL_TIMEOUT" -scenario small -path 'small/%04d.bin' "${small[@]}" ;;
 	*:stor16) load "$column" "$SMALL_TIMEOUT" -scenario smallstor -path "up-$column/%04d.bin" "${small[@]}" ;;
+	rclone:list) load rclone_list "$SMALL_TIMEOUT" -scenario list -path list -count "$LIST_RUNS" -size "$LIST_ENTRIES" ;;
 	*:list) load "$column" "$SMALL_TIMEOUT" -scenario list -path list -count "$LIST_RUNS" -size "$LIST_ENTRIES" ;;
 	esac
 }
@@ -332,6 +345,7 @@ TICK=$(calc "1 / $(getconf CLK_TCK)")
 measure_cpu() {
 	local id=$1 column=$2 server_pid gw0 srv0 cli0 value
 	server_pid=${PID_OF[$column]:-}
+	[ "$column:$id" != rclone:list ] || server_pid=${PID_OF[rclone_list]}
 	gw0=$(cpu_ticks "${PID_OF[versitygw]}")
 	srv0=0
 	[ -z "$server_pid" ] || srv0=$(cpu_ticks "$server_pid")
