@@ -43,6 +43,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/ftpkit/ftpserver/bench/internal/cli"
 	"github.com/ftpkit/ftpserver/s3fs"
 )
 
@@ -56,12 +57,8 @@ const (
 	modeList     = "list"
 )
 
-var (
-	// errUsage reports a bad command line; the usage has been printed.
-	errUsage = errors.New("invalid command line")
-	// errCount reports an object or a listing of another size than -size.
-	errCount = errors.New("unexpected size")
-)
+// errCount reports an object or a listing of another size than -size.
+var errCount = errors.New("unexpected size")
 
 // options is the parsed command line.
 type options struct {
@@ -108,20 +105,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	flags.IntVar(&opts.concurrency, "concurrency", s3fs.DefaultConcurrency, "parts at once (get-parts, put)")
 	flags.BoolVar(&opts.createBucket, "create-bucket", false, "create -bucket first if it does not exist")
 
-	if err := flags.Parse(args); err != nil {
-		return nil, fmt.Errorf("%w: %w", errUsage, err)
-	}
-
-	err := opts.check()
-	if err == nil && flags.NArg() > 0 {
-		err = fmt.Errorf("unexpected argument %q", flags.Arg(0))
-	}
-
-	if err != nil {
-		fmt.Fprintln(flags.Output(), err)
-		flags.Usage()
-
-		return nil, fmt.Errorf("%w: %w", errUsage, err)
+	if err := cli.Parse(flags, args, opts.check); err != nil {
+		return nil, err
 	}
 
 	return opts, nil

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ftpkit/ftpserver/bench/internal/cli"
 	"github.com/ftpkit/ftpserver/s3fs/s3test"
 )
 
@@ -240,6 +241,6 @@ func TestParseFlags(t *testing.T) {
 		{"-nosuchflag"},
 	} {
 		_, err := parseFlags(append(append([]string{}, required...), args...), io.Discard)
-		require.ErrorIs(t, err, errUsage, "%q", args)
+		require.ErrorIs(t, err, cli.ErrUsage, "%q", args)
 	}
 }
