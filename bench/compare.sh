@@ -313,23 +313,6 @@ load() {
 		-pass "${CRED[$server]#*:}" "$@"
 }
 
-# wait_ready waits up to 10 seconds for server $1 (process $2) to accept a login and list pub.
-wait_ready() {
-	local server=$1 pid=$2
-	for _ in $(seq 100); do
-		if ! kill -0 "$pid" 2>/dev/null; then
-			log "   $server exited at start; its output:"
-			sed 's/^/     /' "$WORK/$server.log" >&2
-			return 1
-		fi
-		load "$server" 2 -scenario logins -count 1 >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	log "   $server did not accept a login within 10 s; its output:"
-	sed 's/^/     /' "$WORK/$server.log" >&2
-	return 1
-}
-
 # FTPKIT_FLAGS are more flags for ftpkit's server: FTPKIT_ARGS, split at spaces, to which the
 # profiles below add -cpuprofile.
 # By default ftpkit keeps each session's passive listener (KeepPassiveListener), which with a

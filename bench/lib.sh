@@ -1,6 +1,6 @@
 # Helpers shared by the benchmark scripts (bench/compare.sh, bench/s3compare.sh), which source
-# this file. It defines functions only; they read the scripts' own variables: LOG_NAME (the
-# script's name in messages), HOST, REPS and ONLY.
+# this file. It defines functions only; they read the scripts' own variables and functions:
+# LOG_NAME (the script's name in messages), HOST, REPS, ONLY, WORK and load.
 
 # log prints a progress line on stderr, after the seconds since the start.
 log() { printf '[%4ds] %s\n' "$SECONDS" "$*" >&2; }
@@ -54,6 +54,24 @@ forget_pid() {
 		[ "$pid" = "$1" ] || kept+=("$pid")
 	done
 	STARTED_PIDS=("${kept[@]}")
+}
+
+# wait_ready waits up to $3 seconds (10) for server $1, process $2, to accept a login, tried
+# with the script's load function; if it does not, it shows the server's output, WORK/$1.log.
+wait_ready() {
+	local server=$1 pid=$2 seconds=${3:-10}
+	for _ in $(seq $((seconds * 10))); do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			log "   $server exited at start; its output:"
+			sed 's/^/     /' "$WORK/$server.log" >&2
+			return 1
+		fi
+		load "$server" 2 -scenario logins -count 1 >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	log "   $server did not accept a login within $seconds s; its output:"
+	sed 's/^/     /' "$WORK/$server.log" >&2
+	return 1
 }
 
 # port_free tells whether nothing listens on HOST:$1.

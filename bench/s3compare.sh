@@ -221,23 +221,6 @@ load() {
 	timeout "$limit" "$WORK/ftpload" -addr "$HOST:${PORT[$server]}" -user test -pass test "$@"
 }
 
-# wait_ready waits up to 20 seconds for server $1 to accept a login.
-wait_ready() {
-	local server=$1
-	for _ in $(seq 200); do
-		if ! kill -0 "${PID_OF[$server]}" 2>/dev/null; then
-			log "   $server exited at start; its output:"
-			sed 's/^/     /' "$WORK/$server.log" >&2
-			return 1
-		fi
-		load "$server" 2 -scenario logins -count 1 >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	log "   $server did not accept a login within 20 s; its output:"
-	sed 's/^/     /' "$WORK/$server.log" >&2
-	return 1
-}
-
 # start_ftpkit starts the bundled server on the bucket, with more flags in its arguments.
 read -r -a FTPKIT_ARGV <<<"$FTPKIT_ARGS"
 start_ftpkit() {
@@ -247,7 +230,7 @@ start_ftpkit() {
 		-max-clients 0 -max-clients-per-ip 0 "${FTPKIT_ARGV[@]}" "$@" >"$WORK/ftpkit.log" 2>&1 &
 	start_pid $!
 	PID_OF[ftpkit]=$!
-	wait_ready ftpkit
+	wait_ready ftpkit "$!" 20
 }
 
 # start_rclone starts rclone's FTP server on the bucket as server $1 (rclone, or rclone_list for
@@ -266,7 +249,7 @@ start_rclone() {
 		--user test --pass test "$@" >"$WORK/$name.log" 2>&1 &
 	start_pid $!
 	PID_OF[$name]=$!
-	wait_ready "$name"
+	wait_ready "$name" "$!" 20
 }
 
 # The upload directories exist before the uploads, as they would on a real server.
