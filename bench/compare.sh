@@ -37,6 +37,9 @@
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+LOG_NAME=compare.sh
 
 REPS="${REPS:-5}"
 LOGINS="${LOGINS:-200}"
@@ -56,24 +59,13 @@ SERVERS=(ftpkit ftpserverlib vsftpd pure-ftpd)
 BIG_TIMEOUT=120
 SMALL_TIMEOUT=60
 
-# log prints a progress line on stderr, after the seconds since the start.
-log() { printf '[%4ds] %s\n' "$SECONDS" "$*" >&2; }
-die() {
-	log "compare.sh: $*"
-	exit 1
-}
-
-declare -a STARTED_PIDS=()
 WORK=""
 DATA=""
 
 # cleanup stops every server this script started (and the session processes they forked),
 # then removes the temporary directories.
 cleanup() {
-	local pid
-	for pid in "${STARTED_PIDS[@]}"; do
-		stop_pid "$pid"
-	done
+	stop_started
 	[ -n "$DATA" ] && rm -rf "$DATA"
 	[ -n "$WORK" ] && rm -rf "$WORK"
 	return 0
@@ -81,67 +73,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# stop_pid ends one process this script started: SIGTERM, then SIGKILL after 5 seconds. The
-# session processes it forked are ended first, by their own PIDs.
-stop_pid() {
-	local pid=$1 child
-	kill -0 "$pid" 2>/dev/null || return 0
-	for child in $(ps -o pid= --ppid "$pid" 2>/dev/null || true); do
-		kill -TERM "$child" 2>/dev/null || true
-	done
-	kill -TERM "$pid" 2>/dev/null || true
-	for _ in $(seq 50); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-}
-
-# forget_pid removes process $1, stopped already, from STARTED_PIDS, so that cleanup never
-# signals another process that gets its number later.
-forget_pid() {
-	local pid kept=()
-	for pid in "${STARTED_PIDS[@]}"; do
-		[ "$pid" = "$1" ] || kept+=("$pid")
-	done
-	STARTED_PIDS=("${kept[@]}")
-}
-
 # ---------------------------------------------------------------------------------------------
 # Small helpers
 # ---------------------------------------------------------------------------------------------
-
-# median prints the median of its arguments (the lower middle one for an even count).
-median() {
-	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
-}
-
-# spread prints the smallest and the largest of its arguments, as "min–max".
-spread() {
-	printf '%s\n' "$@" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { print lo "–" hi }'
-}
-
-# calc evaluates an awk expression.
-calc() { awk "BEGIN { printf \"%s\", $1 }"; }
-
-# group formats a number with a thousands separator and the given decimals.
-group() {
-	[ "$1" = n/a ] && {
-		echo n/a
-		return
-	}
-	awk -v n="$1" -v d="${2:-0}" 'BEGIN {
-		s = sprintf("%." d "f", n); frac = ""
-		if (index(s, ".")) { frac = substr(s, index(s, ".")); s = substr(s, 1, index(s, ".") - 1) }
-		out = ""
-		while (length(s) > 3) { out = "," substr(s, length(s) - 2) out; s = substr(s, 1, length(s) - 3) }
-		print s out frac
-	}'
-}
-
-# port_free tells whether nothing listens on HOST:$1.
-port_free() { ! (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
 
 # pick_ports sets CONTROL_PORT to a free port and PASV_MIN..PASV_MAX to the PASV_SPAN ports after
 # it, all below the kernel's ephemeral range, so that the client's own ports never take one of
@@ -379,23 +313,6 @@ load() {
 		-pass "${CRED[$server]#*:}" "$@"
 }
 
-# wait_ready waits up to 10 seconds for server $1 (process $2) to accept a login and list pub.
-wait_ready() {
-	local server=$1 pid=$2
-	for _ in $(seq 100); do
-		if ! kill -0 "$pid" 2>/dev/null; then
-			log "   $server exited at start; its output:"
-			sed 's/^/     /' "$WORK/$server.log" >&2
-			return 1
-		fi
-		load "$server" 2 -scenario logins -count 1 >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	log "   $server did not accept a login within 10 s; its output:"
-	sed 's/^/     /' "$WORK/$server.log" >&2
-	return 1
-}
-
 # FTPKIT_FLAGS are more flags for ftpkit's server: FTPKIT_ARGS, split at spaces, to which the
 # profiles below add -cpuprofile.
 # By default ftpkit keeps each session's passive listener (KeepPassiveListener), which with a
@@ -413,7 +330,7 @@ start_ftpkit() {
 		-pasv-ports "$PASV_MIN-$PASV_MAX" -tls -no-transfer-log -user test -pass test \
 		-max-clients 0 -max-clients-per-ip 0 "${FTPKIT_FLAGS[@]}" \
 		>"$WORK/ftpkit.log" 2>&1 &
-	STARTED_PIDS+=("$!")
+	start_pid "$!"
 	SERVER_PID[ftpkit]=$!
 	wait_ready ftpkit "$!"
 }
@@ -426,7 +343,7 @@ start_ftpserverlib() {
 	CRED[ftpserverlib]=test:test
 	"$WORK/fsl" -root "$DATA/ftpserverlib" -listen "$HOST:${PORT[ftpserverlib]}" -idle-timeout 60 \
 		-pasv-ports "$PASV_MIN-$PASV_MAX" -user test -pass test >"$WORK/ftpserverlib.log" 2>&1 &
-	STARTED_PIDS+=("$!")
+	start_pid "$!"
 	SERVER_PID[ftpserverlib]=$!
 	wait_ready ftpserverlib "$!"
 }
@@ -493,7 +410,7 @@ start_vsftpd() {
 	EOF
 	# vsftpd writes its "500 OOPS" errors to file descriptor 0, so that goes to the log too.
 	LD_LIBRARY_PATH="$(peer_lib_path)" "$PEERS/usr/sbin/vsftpd" "$WORK/vsftpd.conf" >"$WORK/vsftpd.log" 2>&1 0>&1 &
-	STARTED_PIDS+=("$!")
+	start_pid "$!"
 	SERVER_PID[vsftpd]=$!
 	wait_ready vsftpd "$!"
 }
@@ -518,7 +435,7 @@ start_pure_ftpd() {
 		-l "puredb:$WORK/pureftpd.pdb" -E -A -H -u 1 -I 1 -c "$MAX_CLIENTS" -C "$MAX_CLIENTS" -L "$((2 * LIST_ENTRIES)):8" \
 		-p "$PASV_MIN:$PASV_MAX" -Y 1 -2 "$WORK/cert.pem,$WORK/key.pem" \
 		>"$WORK/pure-ftpd.log" 2>&1 &
-	STARTED_PIDS+=("$!")
+	start_pid "$!"
 	SERVER_PID[pure-ftpd]=$!
 	wait_ready pure-ftpd "$!"
 }
@@ -723,9 +640,6 @@ SCENARIOS=(
 	"retr8|RETR ${CONC_MIB} MiB over 8 connections at once|MB/s|measure_retr8|1||ms per GiB|$(calc "8 * $CONC_MIB / 1024")|0.001"
 	"idle|RETR $(group "$CONC_FILES") × 4 KiB files over 16 connections beside $(group "$IDLE") idle sessions|files/s|measure_idle|1||µs per busy file (¹)|$((2 * CONC_FILES))|0.000001"
 )
-
-# selected tells whether scenario $1 is to be run (ONLY).
-selected() { [ -z "$ONLY" ] || [[ ",$ONLY," == *",$1,"* ]]; }
 
 # A server's CPU time is the time the whole machine was busy during a measurement (user,
 # system, irq and softirq time from /proc/stat, not idle, iowait or steal) less the client's own
@@ -1036,21 +950,6 @@ fi
 # Report
 # ---------------------------------------------------------------------------------------------
 
-# cell formats a result for the table, with the range of the runs ("min–max") if given.
-cell() {
-	local value=$1 unit=$2 range=${3:-} decimals=0
-	[ "$value" = n/a ] && {
-		echo n/a
-		return
-	}
-	[ "$unit" = ms ] && decimals=1
-	if [ -n "$range" ] && [ "$REPS" -gt 1 ]; then
-		echo "$(group "$value" "$decimals") $unit ($(group "${range%%–*}" "$decimals")–$(group "${range##*–}" "$decimals"))"
-	else
-		echo "$(group "$value" "$decimals") $unit"
-	fi
-}
-
 # PEERS_OF_FTPKIT are the columns ftpkit is compared with.
 PEERS_OF_FTPKIT=(ftpserverlib vsftpd pure-ftpd)
 
@@ -1061,18 +960,6 @@ cpu_cell() {
 		return
 	}
 	awk -v v="$1" 'BEGIN { if (v >= 100) printf "%.0f", v; else if (v >= 10) printf "%.1f", v; else printf "%.2f", v }'
-}
-
-# ratio prints how many times faster ftpkit is than a peer (>1: ftpkit is faster).
-ratio() {
-	local ours=$1 theirs=$2 higher=$3
-	if [ "$ours" = n/a ] || [ "$theirs" = n/a ]; then
-		echo n/a
-	elif [ "$higher" = 1 ]; then
-		echo "$(calc "sprintf(\"%.2f\", $ours / $theirs)")×"
-	else
-		echo "$(calc "sprintf(\"%.2f\", $theirs / $ours)")×"
-	fi
 }
 
 # percent prints ftpkit's result $1 as a percentage of ceiling $2.

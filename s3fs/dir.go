@@ -1,6 +1,7 @@
 package s3fs
 
 import (
+	"context"
 	"io"
 	"os"
 	"strings"
@@ -12,16 +13,31 @@ import (
 )
 
 // dirFile is an open directory. Readdir lists it a page at a time (ListObjectsV2 with delimiter
-// "/": objects are files, common prefixes are directories) and holds at most one page beyond
-// what the caller asked for, so a directory of any size is listed in bounded memory.
+// "/": objects are files, common prefixes are directories). From the second page on, the next
+// page is requested as soon as one arrives, so that S3 prepares it while the caller formats and
+// sends the entries it has; a caller that reads one page only (a check that a directory is
+// empty) sends one request. It holds at most two pages beyond what the caller asked for, so a
+// directory of any size is listed in bounded memory.
 type dirFile struct {
 	fileBase
 
 	prefix  string
 	token   *string // continuation token of the next page
 	ended   bool    // the last page was read
+	pages   int     // pages read so far
 	pending []os.FileInfo
 	closed  bool
+
+	ahead     chan listPage      // the next page, requested ahead; nil when none is
+	stopAhead context.CancelFunc // cancels the request of ahead
+}
+
+// listPage is one page of a listing, or the error that ended its request.
+type listPage struct {
+	entries []os.FileInfo
+	token   *string
+	ended   bool
+	err     error
 }
 
 var _ afero.File = (*dirFile)(nil)
@@ -75,27 +91,68 @@ func (d *dirFile) Readdirnames(n int) ([]string, error) {
 	return names, err
 }
 
-// nextPage lists the next page of the directory into pending.
+// nextPage lists the next page of the directory into pending: the one requested ahead if any,
+// else one requested now. After a failed request the same page is requested again at the next
+// call.
 func (d *dirFile) nextPage() error {
-	ctx, cancel := d.fs.context()
-	defer cancel()
+	if d.ahead == nil {
+		d.fetchAhead()
+	}
 
+	page := <-d.ahead
+	d.ahead, d.stopAhead = nil, nil
+
+	if page.err != nil {
+		return pathError("readdir", d.name, page.err)
+	}
+
+	d.token, d.ended = page.token, page.ended
+	d.pending = append(d.pending, page.entries...)
+	d.pages++
+
+	if !d.ended && d.pages >= 2 {
+		d.fetchAhead()
+	}
+
+	return nil
+}
+
+// fetchAhead requests the page after d.token in a goroutine of its own, which hands it to
+// d.ahead; Close cancels the request and waits for the goroutine.
+func (d *dirFile) fetchAhead() {
+	ctx, cancel := d.fs.context()
+	ahead := make(chan listPage, 1)
+	token := d.token
+
+	go func() {
+		defer cancel()
+
+		ahead <- d.fetchPage(ctx, token)
+	}()
+
+	d.ahead, d.stopAhead = ahead, cancel
+}
+
+// fetchPage sends the ListObjectsV2 of the page after token.
+func (d *dirFile) fetchPage(ctx context.Context, token *string) listPage {
 	out, err := d.fs.client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{
 		Bucket:            aws.String(d.fs.bucket),
 		Prefix:            aws.String(d.prefix),
 		Delimiter:         aws.String("/"),
 		MaxKeys:           aws.Int32(d.fs.opts.MaxKeys),
-		ContinuationToken: d.token,
+		ContinuationToken: token,
 	})
 	if err != nil {
-		return pathError("readdir", d.name, err)
+		return listPage{err: err}
 	}
 
-	d.token = out.NextContinuationToken
-	d.ended = !aws.ToBool(out.IsTruncated) || d.token == nil
-	d.pending = append(d.pending, mergeEntries(d.prefix, out.Contents, out.CommonPrefixes)...)
+	next := out.NextContinuationToken
 
-	return nil
+	return listPage{
+		entries: mergeEntries(d.prefix, out.Contents, out.CommonPrefixes),
+		token:   next,
+		ended:   !aws.ToBool(out.IsTruncated) || next == nil,
+	}
 }
 
 // mergeEntries turns a page of a listing into entries, files and directories merged in the
@@ -145,6 +202,12 @@ func (d *dirFile) Close() error {
 
 	d.closed = true
 	d.pending = nil
+
+	if d.ahead != nil {
+		d.stopAhead()
+		<-d.ahead
+		d.ahead, d.stopAhead = nil, nil
+	}
 
 	return nil
 }

@@ -27,6 +27,8 @@ import (
 	"net"
 	"os"
 	"time"
+
+	"github.com/ftpkit/ftpserver/bench/internal/cli"
 )
 
 // bufferSize is the size of the sender's and the memory receiver's buffer.
@@ -45,9 +47,6 @@ const (
 	// top of the bare TLS copy.
 	modeTLSFile = "tls-file"
 )
-
-// errUsage reports a bad command line; the flag package has printed the usage.
-var errUsage = errors.New("invalid command line")
 
 // options is the parsed command line.
 type options struct {
@@ -82,34 +81,28 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	flags.StringVar(&opts.dir, "dir", "", "directory of the received file (modes file and tls-file)")
 	flags.StringVar(&opts.file, "file", "", "the file to send, of at least -size bytes (mode sendfile)")
 
-	if err := flags.Parse(args); err != nil {
-		return nil, fmt.Errorf("%w: %w", errUsage, err)
-	}
-
-	var err error
-
-	switch {
-	case opts.mode != modeTCP && opts.mode != modeSendfile && opts.mode != modeFile && opts.mode != modeTLS &&
-		opts.mode != modeTLSFile:
-		err = fmt.Errorf("-mode: %q is not tcp, sendfile, file, tls or tls-file", opts.mode)
-	case opts.size <= 0:
-		err = fmt.Errorf("-size: %d is not positive", opts.size)
-	case (opts.mode == modeFile || opts.mode == modeTLSFile) && opts.dir == "":
-		err = fmt.Errorf("-mode %s needs -dir", opts.mode)
-	case opts.mode == modeSendfile && opts.file == "":
-		err = fmt.Errorf("-mode %s needs -file", opts.mode)
-	case flags.NArg() > 0:
-		err = fmt.Errorf("unexpected argument %q", flags.Arg(0))
-	}
-
-	if err != nil {
-		fmt.Fprintln(flags.Output(), err)
-		flags.Usage()
-
-		return nil, fmt.Errorf("%w: %w", errUsage, err)
+	if err := cli.Parse(flags, args, opts.check); err != nil {
+		return nil, err
 	}
 
 	return opts, nil
+}
+
+// check checks the flags against each other.
+func (o *options) check() error {
+	switch {
+	case o.mode != modeTCP && o.mode != modeSendfile && o.mode != modeFile && o.mode != modeTLS &&
+		o.mode != modeTLSFile:
+		return fmt.Errorf("-mode: %q is not tcp, sendfile, file, tls or tls-file", o.mode)
+	case o.size <= 0:
+		return fmt.Errorf("-size: %d is not positive", o.size)
+	case (o.mode == modeFile || o.mode == modeTLSFile) && o.dir == "":
+		return fmt.Errorf("-mode %s needs -dir", o.mode)
+	case o.mode == modeSendfile && o.file == "":
+		return fmt.Errorf("-mode %s needs -file", o.mode)
+	}
+
+	return nil
 }
 
 // measure moves opts.size bytes from a client to a server over loopback and returns the rate
@@ -323,7 +316,7 @@ func sendFile(conn net.Conn, name string, size int64) error {
 		return errors.New("sending a file: not a TCP connection")
 	}
 
-	file, err := os.Open(name)
+	file, err := os.Open(name) //nolint:gosec // G703: -file names the file to send, by design
 	if err != nil {
 		return fmt.Errorf("opening the file to send: %w", err)
 	}

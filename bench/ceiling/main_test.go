@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/ftpkit/ftpserver/bench/internal/cli"
 )
 
 func TestMeasure(t *testing.T) {
@@ -54,6 +56,6 @@ func TestParseFlags(t *testing.T) {
 		{"-nosuchflag"},
 	} {
 		_, err := parseFlags(args, io.Discard)
-		require.ErrorIs(t, err, errUsage, "%q", args)
+		require.ErrorIs(t, err, cli.ErrUsage, "%q", args)
 	}
 }

@@ -42,6 +42,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ftpkit/ftpserver/bench/internal/cli"
 )
 
 // bufferSize is the size of the read buffer and of the upload's memory block.
@@ -64,8 +66,6 @@ const (
 )
 
 var (
-	// errUsage reports a bad command line; the usage has been printed.
-	errUsage = errors.New("invalid command line")
 	// errReply reports a reply with another code than the one the scenario needs.
 	errReply = errors.New("unexpected reply")
 	// errCount reports a transfer of another size than -size.
@@ -123,34 +123,31 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	flags.BoolVar(&opts.tls, "tls", false, "AUTH TLS, and PROT P for data connections")
 	flags.BoolVar(&opts.verbose, "v", false, "describe the run on stderr")
 
-	if err := flags.Parse(args); err != nil {
-		return nil, fmt.Errorf("%w: %w", errUsage, err)
-	}
-
-	err := checkScenario(opts)
-
-	switch {
-	case err != nil:
-	case opts.count <= 0:
-		err = fmt.Errorf("-count: %d is not positive", opts.count)
-	case opts.size <= 0 && opts.scenario != scenarioLogins:
-		err = fmt.Errorf("-size: %d is not positive", opts.size)
-	case opts.conns <= 0:
-		err = fmt.Errorf("-conns: %d is not positive", opts.conns)
-	case opts.idle < 0:
-		err = fmt.Errorf("-idle: %d is negative", opts.idle)
-	case flags.NArg() > 0:
-		err = fmt.Errorf("unexpected argument %q", flags.Arg(0))
-	}
-
-	if err != nil {
-		fmt.Fprintln(flags.Output(), err)
-		flags.Usage()
-
-		return nil, fmt.Errorf("%w: %w", errUsage, err)
+	if err := cli.Parse(flags, args, opts.check); err != nil {
+		return nil, err
 	}
 
 	return opts, nil
+}
+
+// check checks the flags against each other.
+func (opts *options) check() error {
+	if err := checkScenario(opts); err != nil {
+		return err
+	}
+
+	switch {
+	case opts.count <= 0:
+		return fmt.Errorf("-count: %d is not positive", opts.count)
+	case opts.size <= 0 && opts.scenario != scenarioLogins:
+		return fmt.Errorf("-size: %d is not positive", opts.size)
+	case opts.conns <= 0:
+		return fmt.Errorf("-conns: %d is not positive", opts.conns)
+	case opts.idle < 0:
+		return fmt.Errorf("-idle: %d is negative", opts.idle)
+	}
+
+	return nil
 }
 
 // checkScenario checks -scenario and the flags it needs.
@@ -276,7 +273,7 @@ func login(opts *options) (*session, error) {
 		return nil, fmt.Errorf("-addr: %w", err)
 	}
 
-	conn, err := net.DialTimeout("tcp", opts.addr, dialTimeout)
+	conn, err := net.DialTimeout("tcp", opts.addr, dialTimeout) //nolint:gosec // G704: -addr is the server to load
 	if err != nil {
 		return nil, fmt.Errorf("dialing: %w", err)
 	}
@@ -448,7 +445,8 @@ func (s *session) openData() (net.Conn, error) {
 
 	port := line[open+4 : end]
 
-	conn, err := net.DialTimeout("tcp", net.JoinHostPort(s.host, port), dialTimeout)
+	// G704: the host is -addr's, the port the server's EPSV reply.
+	conn, err := net.DialTimeout("tcp", net.JoinHostPort(s.host, port), dialTimeout) //nolint:gosec // see above
 	if err != nil {
 		return nil, fmt.Errorf("dialing the data port: %w", err)
 	}
@@ -579,23 +577,39 @@ func (s *session) upload(command string, block []byte, size int64) error {
 		err = closeWrite(conn)
 	}
 
-	if err == nil {
-		// The server closes once it has read everything. Closing first, with bytes it sent
-		// still unread (TLS session tickets), would reset the connection, and a reset can
-		// throw away the end of the upload before the server has read it.
-		_ = conn.SetReadDeadline(time.Now().Add(replyTimeout))
-		_, err = io.Copy(io.Discard, conn)
-	}
-
-	if closeErr := conn.Close(); err == nil {
-		err = closeErr
-	}
-
 	if err != nil {
+		conn.Close()
+
 		return fmt.Errorf("writing the data connection: %w", err)
 	}
 
-	return s.done(command)
+	return s.endUpload(command, conn)
+}
+
+// endUpload waits for the end of an upload whose sending side is closed: the server's 226 on
+// the control connection, while what the server sends on the data connection (TLS session
+// tickets) is read until it closes it. Closing before the server has read everything, with
+// bytes it sent still unread, would reset the connection, and a reset can throw away the end
+// of the upload; once the 226 has come the server has read it all, so a server that waits for
+// the client to close the data connection (rclone's) gets that then.
+func (s *session) endUpload(command string, conn net.Conn) error {
+	drained := make(chan error, 1)
+
+	go func() {
+		_ = conn.SetReadDeadline(time.Now().Add(replyTimeout))
+		_, err := io.Copy(io.Discard, conn)
+		drained <- err
+	}()
+
+	err := s.done(command)
+
+	conn.Close()
+
+	if drainErr := <-drained; err == nil && drainErr != nil && !errors.Is(drainErr, net.ErrClosed) {
+		err = fmt.Errorf("reading the data connection: %w", drainErr)
+	}
+
+	return err
 }
 
 // closeWrite ends the sending side of conn: a TLS close_notify, then a TCP FIN.

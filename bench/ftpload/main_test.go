@@ -23,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	ftpserver "github.com/ftpkit/ftpserver"
+	"github.com/ftpkit/ftpserver/bench/internal/cli"
 )
 
 // errBadLogin refuses a password.
@@ -212,6 +213,6 @@ func TestParseFlags(t *testing.T) {
 		{"-nosuchflag"},
 	} {
 		_, err := parseFlags(args, io.Discard)
-		require.ErrorIs(t, err, errUsage, "%q", args)
+		require.ErrorIs(t, err, cli.ErrUsage, "%q", args)
 	}
 }

@@ -6,7 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"net/url"
+	"os"
 	"time"
+
+	"github.com/spf13/afero"
 
 	"github.com/ftpkit/ftpserver/s3fs"
 )
@@ -94,5 +97,34 @@ func newS3Driver(cfg *config) (*driver, error) {
 		return nil, fmt.Errorf("-s3-bucket: %w", err)
 	}
 
-	return &driver{cfg: cfg, fs: fs, available: func(string) (int64, error) { return 0, errNoS3Space }}, nil
+	noSpace := func(string) (int64, error) { return 0, errNoS3Space }
+
+	return &driver{cfg: cfg, fs: s3Downloads{fs}, available: noSpace}, nil
+}
+
+// s3Downloads is the bucket's file system with files opened for reading by
+// s3fs.Fs.OpenDownload: a RETR costs S3 one GET instead of a HEAD and a GET.
+type s3Downloads struct {
+	*s3fs.Fs
+}
+
+// bucketOf returns the bucket's s3fs.Fs under fs, the driver's file system, if it is one.
+func bucketOf(fs any) (*s3fs.Fs, bool) {
+	switch fs := fs.(type) {
+	case s3Downloads:
+		return fs.Fs, true
+	case *s3fs.Fs:
+		return fs, true
+	default:
+		return nil, false
+	}
+}
+
+// OpenFile opens a file to read with OpenDownload, and anything else as s3fs does.
+func (s s3Downloads) OpenFile(name string, flags int, perm os.FileMode) (afero.File, error) {
+	if flags&(os.O_WRONLY|os.O_RDWR) == 0 {
+		return s.OpenDownload(name)
+	}
+
+	return s.Fs.OpenFile(name, flags, perm)
 }

@@ -45,7 +45,7 @@ func (o *s3Options) validateS3Resume() error {
 // with -s3-incomplete-max-age 0 it does nothing. Aborted uploads are logged at info level,
 // failures as warnings: a sweep that fails is tried again at the next one.
 func startS3Sweep(fs any, maxAge time.Duration, logger log.Logger) (stop func()) {
-	bucket, ok := fs.(*s3fs.Fs)
+	bucket, ok := bucketOf(fs)
 	if !ok || maxAge <= 0 {
 		return func() {}
 	}

@@ -20,7 +20,6 @@ import (
 
 	"github.com/ftpkit/ftpserver"
 	"github.com/ftpkit/ftpserver/rootfs"
-	"github.com/ftpkit/ftpserver/s3fs"
 )
 
 // The -users file holds one user per line, four fields separated by colons, and an optional
@@ -344,8 +343,8 @@ func (d *driver) homeFs(home string) (afero.Fs, func(dirName string) (int64, err
 	}
 
 	available := func(dirName string) (int64, error) { return d.available(path.Join(home, dirName)) }
-	if bucket, ok := d.fs.(*s3fs.Fs); ok {
-		return bucket.Sub(home), available, nil
+	if bucket, ok := bucketOf(d.fs); ok {
+		return s3Downloads{bucket.Sub(home)}, available, nil
 	}
 
 	if home == "/" {
