@@ -58,29 +58,6 @@ func (c *clientHandler) handleRETR(param string, row *commandDesc) {
 	})
 }
 
-// startTransfer runs job on the prepared data connection under this session's PROT, MODE,
-// bandwidth limits and stall timeout.
-func (c *clientHandler) startTransfer(job transferJob) {
-	c.mu.Lock()
-	protected := c.transferTLS
-	policy := c.policy
-	c.mu.Unlock()
-
-	setup := transferSetup{
-		user:     c.user,
-		ascii:    c.transferType == TransferTypeASCII,
-		deflate:  deflateLevel(c.mode, c.settings),
-		limiters: c.shared.bandwidth.limitersFor(policy.bandwidth, job.direction),
-		stall:    policy.stall,
-	}
-
-	if protected {
-		setup.secure = c.tls.handshakeData
-	}
-
-	c.data.start(job, setup)
-}
-
 // handleSTOR receives a file, replacing it, or from the REST offset on.
 func (c *clientHandler) handleSTOR(param string, row *commandDesc) {
 	c.store(row, param, false)
@@ -230,16 +207,6 @@ func (c *clientHandler) handleREST(param string) {
 
 	c.restOffset = offset
 	c.reply(StatusFileActionPending, "Restarting at "+param+", send STOR or RETR")
-}
-
-// handleABOR stops the running transfer, which answers 426, then answers 226 itself (RFC 959
-// 4.1.3). Without a transfer it only closes a prepared data connection.
-func (c *clientHandler) handleABOR(string) {
-	if !c.data.abort() {
-		c.data.closePrepared()
-	}
-
-	c.reply(StatusClosingDataConn, "ABOR successful; closing transfer connection")
 }
 
 // handleALLO reserves space through the driver's extension; without it ALLO is superfluous

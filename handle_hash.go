@@ -21,10 +21,6 @@ import (
 // lists in its appendix B. A digest is computed beside the session, as a transfer runs: the
 // session answers NOOP, STAT and ABOR meanwhile, and queues other commands behind it.
 
-// defaultHashAlgo is what HASH uses until OPTS HASH changes it: the draft (section 5) asks for
-// no default weaker than SHA-1.
-const defaultHashAlgo = HASHAlgoSHA256
-
 // hashAlgos lists the algorithms in the order FEAT shows them, each with its name in the IANA
 // "Hash Function Textual Names" registry (draft 3.1); CRC32 has none there and keeps the name
 // the X* servers use. It is read-only.
@@ -135,11 +131,6 @@ func (c *clientHandler) optsHASH(value string) {
 	}
 
 	c.reply(StatusOK, hashName(c.hashAlgo))
-}
-
-// byteRange is a RANG range: both offsets are included (draft-bryan-ftp-range-08 3).
-type byteRange struct {
-	start, last int64
 }
 
 // parseRANGArgs parses "start end" (draft-bryan-ftp-range-08 3). It returns nil for "1 0",
