@@ -125,9 +125,6 @@ func (d *commandDesc) lacksExtension(c *clientHandler) bool {
 	return hooks != nil && !d.extension(hooks)
 }
 
-// noTransfer is the direction of a command that moves no data over a data connection.
-const noTransfer TransferDirection = 0
-
 // disabled tells whether a setting turns the verb off: it is then refused, and absent from
 // FEAT and HELP.
 func (d *commandDesc) disabled(s *Settings) bool {

@@ -159,3 +159,6 @@ type MainDriverExtensionEvents interface {
 	// a client (see MainDriverExtensionConnectionFilter and AuthUser for that).
 	HandleEvent(cc ClientContext, event Event)
 }
+
+// noTransfer is the direction of a command that moves no data over a data connection.
+const noTransfer TransferDirection = 0

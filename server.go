@@ -385,3 +385,20 @@ func (s *FtpServer) tlsConfig() (*tls.Config, error) {
 
 	return config, nil
 }
+
+// newSessionShared collects what the sessions of s share; Listen calls it once all of it is set.
+func (s *FtpServer) newSessionShared() *sessionShared {
+	return &sessionShared{
+		driver:          s.driver,
+		hooks:           s.hooks,
+		buffers:         s.copyBuffers,
+		zeroCopy:        s.zeroCopy,
+		sockets:         s.sockets,
+		bandwidth:       s.bandwidth,
+		users:           s.users,
+		passiveMux:      s.passiveMux,
+		passiveIPs:      s.passiveIPs,
+		tlsConfig:       s.tlsConfig,
+		allowConnection: s.allowConnection,
+	}
+}

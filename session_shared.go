@@ -23,20 +23,3 @@ type sessionShared struct {
 	tlsConfig       func() (*tls.Config, error) // asks the driver for a TLS configuration
 	allowConnection func(remote net.Addr) error // the connection filter, safe from its panics
 }
-
-// newSessionShared collects what the sessions of s share; Listen calls it once all of it is set.
-func (s *FtpServer) newSessionShared() *sessionShared {
-	return &sessionShared{
-		driver:          s.driver,
-		hooks:           s.hooks,
-		buffers:         s.copyBuffers,
-		zeroCopy:        s.zeroCopy,
-		sockets:         s.sockets,
-		bandwidth:       s.bandwidth,
-		users:           s.users,
-		passiveMux:      s.passiveMux,
-		passiveIPs:      s.passiveIPs,
-		tlsConfig:       s.tlsConfig,
-		allowConnection: s.allowConnection,
-	}
-}

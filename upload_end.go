@@ -9,22 +9,6 @@ import (
 	"time"
 )
 
-// CloseNotifyRequirement is the policy of Settings.TLSCloseNotify.
-type CloseNotifyRequirement int8
-
-// Close_notify policies. The clients the README lists (curl, lftp, Python's ftplib, basic-ftp,
-// Apache Commons Net) all send close_notify at the end of an upload.
-const (
-	// CloseNotifyWithAtomicUploads requires close_notify when Settings.AtomicUploads is set:
-	// the uploads are then promised to appear whole or not at all.
-	CloseNotifyWithAtomicUploads CloseNotifyRequirement = iota
-	// CloseNotifyRequired requires close_notify on every protected upload.
-	CloseNotifyRequired
-	// CloseNotifyOptional takes the end of the TCP stream for the end of the upload, as
-	// ftpserverlib does: for clients that never send close_notify.
-	CloseNotifyOptional
-)
-
 // closeNotifyRequired tells whether the uploads of a server with settings s must end with
 // close_notify under TLS.
 func closeNotifyRequired(s *Settings) bool {
