@@ -127,6 +127,13 @@ type Options struct {
 	// resume does not see them. 0 keeps incomplete uploads until an S3 lifecycle rule or a
 	// completed upload of the same file ends them.
 	IncompleteUploadMaxAge time.Duration
+
+	// ListIncompleteUploads makes directory listings (Readdir: LIST, NLST, MLSD, STAT of a
+	// directory) show each name of the directory that has an incomplete upload and no object,
+	// as a file of its resumable size started when the upload was, so that clients which decide
+	// from a listing (lftp's mirror --continue) resume it. It costs a listing one more request
+	// (ListMultipartUploads) per page of incomplete uploads. Off, listings show objects only.
+	ListIncompleteUploads bool
 }
 
 // Fs is an afero.Fs on one bucket. It is safe for concurrent use, and several Fs (in one
