@@ -2,6 +2,9 @@ package s3fs
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"strings"
 
@@ -154,4 +157,30 @@ func (d *dirFile) listUploads(ctx context.Context) error {
 	cursor.ended = !aws.ToBool(out.IsTruncated) || cursor.keyMarker == nil
 
 	return nil
+}
+
+// ErrUploadIncomplete is returned by OpenDownload, with Options.ListIncompleteUploads, for a
+// name that listings show from its incomplete upload alone: there is nothing to read until
+// the upload is resumed and completed. ftpserver answers RETR with 550 and its text, which
+// gives the resumable size.
+var ErrUploadIncomplete = errors.New("the upload of this file is incomplete; resume it (REST at its size, then STOR; " +
+	"or APPE) to complete it")
+
+// incompleteOpenError returns, for err of opening rel to read, ErrUploadIncomplete when err
+// means no such object and the name is listed from an incomplete upload (an extra request,
+// only then); else err.
+func (f *Fs) incompleteOpenError(name, rel string, err error) error {
+	if !f.opts.ListIncompleteUploads || !isNotExist(err) {
+		return err
+	}
+
+	ctx, cancel := f.context()
+	defer cancel()
+
+	upload, uploadErr := f.newestUpload(ctx, rel)
+	if uploadErr != nil || upload == nil {
+		return err
+	}
+
+	return &fs.PathError{Op: "open", Path: name, Err: fmt.Errorf("%w: %d bytes so far", ErrUploadIncomplete, upload.size)}
 }

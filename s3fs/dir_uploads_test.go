@@ -3,6 +3,7 @@ package s3fs
 import (
 	"context"
 	"crypto/sha256"
+	"io/fs"
 	"strings"
 	"testing"
 
@@ -57,6 +58,13 @@ func TestListIncompleteUploads(t *testing.T) {
 		assert.Equal(t, objects, readAllNames(t, openDir(t, f), batch), "off, batches of %d", batch)
 		assert.Equal(t, withUploads, readAllNames(t, openDir(t, on), batch), "on, batches of %d", batch)
 	}
+
+	_, err := on.OpenDownload("/d/a")
+	require.ErrorIs(t, err, ErrUploadIncomplete, "read what the listing shows")
+	assert.Contains(t, err.Error(), "5242880 bytes so far")
+
+	_, err = f.OpenDownload("/d/a")
+	require.ErrorIs(t, err, fs.ErrNotExist, "off: as before")
 
 	dir := openDir(t, on)
 	entries, err := dir.Readdir(0)
