@@ -182,5 +182,7 @@ func (f *Fs) incompleteOpenError(name, rel string, err error) error {
 		return err
 	}
 
-	return &fs.PathError{Op: "open", Path: name, Err: fmt.Errorf("%w: %d bytes so far", ErrUploadIncomplete, upload.size)}
+	cause := fmt.Errorf("%w: %d bytes so far", ErrUploadIncomplete, upload.size)
+
+	return &fs.PathError{Op: "open", Path: name, Err: cause}
 }

@@ -2,13 +2,10 @@ package main
 
 import (
 	"net/textproto"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/ftpkit/ftpserver/s3fs/s3test"
 )
 
 // TestRunS3ListIncomplete checks -s3-list-incomplete through a -users home: a file with only an
@@ -16,18 +13,10 @@ import (
 // can be resumed; without the flag LIST shows objects only. It sets the AWS environment
 // variables, so it cannot run in parallel.
 func TestRunS3ListIncomplete(t *testing.T) {
-	gw := s3test.Start(t)
-	bucket := gw.NewBucket(t)
-
-	t.Setenv("AWS_ACCESS_KEY_ID", s3test.AccessKey)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", s3test.SecretKey)
-
 	const partSize = 5 << 20
 
+	gw, bucket, users := newS3Home(t)
 	gw.StartUpload(t, bucket, "alice/broken.bin", randomBytes(t, partSize))
-
-	users := filepath.Join(t.TempDir(), "users")
-	writeUsers(t, users, testUser{"alice", "pw", "/alice", "rw"})
 
 	for _, on := range []bool{false, true} {
 		args := []string{"-s3-endpoint", gw.Endpoint, "-s3-bucket", bucket, "-users", users}
