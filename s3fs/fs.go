@@ -135,7 +135,8 @@ type Options struct {
 	// directory) show each name of the directory that has an incomplete upload and no object,
 	// as a file of its resumable size started when the upload was, so that clients which decide
 	// from a listing (lftp's mirror --continue) resume it. It costs a listing one more request
-	// (ListMultipartUploads) per page of incomplete uploads. Off, listings show objects only.
+	// (ListMultipartUploads of the directory) per page of incomplete uploads, and two per name
+	// shown that way (those of Stat). Off, listings show objects only.
 	ListIncompleteUploads bool
 }
 
