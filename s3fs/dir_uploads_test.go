@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"io/fs"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -11,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ftpkit/ftpserver/s3fs/s3test"
 )
 
 // TestListIncompleteUploads lists a directory of objects, prefixes and incomplete uploads, with
@@ -113,4 +116,41 @@ func TestMirrorContinueResumesUpload(t *testing.T) {
 	conn := ftpLogin(t, nodes.a)
 	assert.Equal(t, sha256.Sum256(data), sha256.Sum256(retrieve(t, conn, "/dir/big.bin", 0)))
 	assert.Zero(t, partsSent(t, nodes.gw, nodes.bucket, "dir/big.bin"), "no upload of the file is left")
+}
+
+// TestListIncompleteUploadsRequests counts the requests of listing a directory: one more with
+// the option, and two more for each name shown from its upload (those of its Stat).
+func TestListIncompleteUploadsRequests(t *testing.T) {
+	t.Parallel()
+
+	gw := s3test.Start(t)
+	bucket := gw.NewBucket(t)
+	counter := &methodCounter{counts: map[string]int{}}
+	opts := gwClient(t, gw).Options()
+	opts.HTTPClient = counter
+	off := New(s3.New(opts), bucket, Options{PartSize: minPart})
+	on := off.Sub("/")
+	on.opts.ListIncompleteUploads = true
+
+	require.NoError(t, off.Mkdir("/d", 0o755))
+	putFile(t, off, "/d/a", []byte("a"))
+	putFile(t, off, "/d/b", []byte("b"))
+
+	list := func(f *Fs) map[string]int {
+		dir := openDir(t, f)
+		counter.take()
+
+		_, err := dir.Readdir(0)
+		require.NoError(t, err)
+		require.NoError(t, dir.Close())
+
+		return counter.take()
+	}
+
+	assert.Equal(t, map[string]int{http.MethodGet: 1}, list(off), "off: the objects' listing")
+	assert.Equal(t, map[string]int{http.MethodGet: 2}, list(on), "on: and the uploads' listing")
+
+	gw.StartUpload(t, bucket, "d/c", testData(minPart, 120))
+	assert.Equal(t, map[string]int{http.MethodGet: 1}, list(off))
+	assert.Equal(t, map[string]int{http.MethodGet: 4}, list(on), "on: and the Stat of c")
 }
