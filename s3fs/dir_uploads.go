@@ -54,15 +54,14 @@ func (d *dirFile) mergeUploads(page *listPage) error {
 		}
 	}
 
-	due := d.uploads.held[:count]
-	d.uploads.held = d.uploads.held[count:]
-
-	entries, err := d.mergeHeld(ctx, page.entries, due)
+	// Held until merged: after a failure the same page of objects is listed again.
+	entries, err := d.mergeHeld(ctx, page.entries, d.uploads.held[:count])
 	if err != nil {
 		return err
 	}
 
 	page.entries = entries
+	d.uploads.held = d.uploads.held[count:]
 
 	return nil
 }
