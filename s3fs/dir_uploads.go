@@ -38,8 +38,8 @@ func (d *dirFile) mergeUploads(page *listPage) error {
 		last = d.entryKey(page.entries[len(page.entries)-1])
 	}
 
-	// Uploads of a key may go on in the next page of the listing: read on until a key past
-	// the page's last one (or the end) is held.
+	// Keys up to the page's last one may be on the next page of uploads: read on until a key
+	// past it is held, or the uploads end.
 	for !d.uploads.ended && (len(d.uploads.held) == 0 || !bounded || d.uploads.held[len(d.uploads.held)-1] <= last) {
 		if err := d.listUploads(ctx); err != nil {
 			return err
