@@ -30,6 +30,8 @@ type dirFile struct {
 
 	ahead     chan listPage      // the next page, requested ahead; nil when none is
 	stopAhead context.CancelFunc // cancels the request of ahead
+
+	uploads uploadCursor // incomplete uploads merged in (Options.ListIncompleteUploads)
 }
 
 // listPage is one page of a listing, or the error that ended its request.
@@ -104,6 +106,12 @@ func (d *dirFile) nextPage() error {
 
 	if page.err != nil {
 		return pathError("readdir", d.name, page.err)
+	}
+
+	if d.fs.opts.ListIncompleteUploads {
+		if err := d.mergeUploads(&page); err != nil {
+			return pathError("readdir", d.name, err)
+		}
 	}
 
 	d.token, d.ended = page.token, page.ended

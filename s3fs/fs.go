@@ -41,7 +41,10 @@
 //     for an object under 5 MiB (too small for a part other than the last), its bytes read
 //     into the first part;
 //   - Open (RETR) and Readdir (LIST, MLSD) show only completed objects: the old object, if
-//     any, until the upload completes;
+//     any, until the upload completes. With Options.ListIncompleteUploads, Readdir also shows
+//     each name that has an incomplete upload and no object, as Stat describes it, so that
+//     clients that decide from a listing (lftp's mirror -R --continue) resume it too; OpenDownload
+//     of such a name fails with ErrUploadIncomplete, Open with fs.ErrNotExist;
 //   - O_TRUNC (STOR without REST) starts anew and aborts the name's incomplete uploads, and
 //     Remove (DELE) removes both the object and the incomplete uploads.
 //
@@ -127,6 +130,14 @@ type Options struct {
 	// resume does not see them. 0 keeps incomplete uploads until an S3 lifecycle rule or a
 	// completed upload of the same file ends them.
 	IncompleteUploadMaxAge time.Duration
+
+	// ListIncompleteUploads makes directory listings (Readdir: LIST, NLST, MLSD, STAT of a
+	// directory) show each name of the directory that has an incomplete upload and no object,
+	// as a file of its resumable size started when the upload was, so that clients which decide
+	// from a listing (lftp's mirror --continue) resume it. It costs a listing one more request
+	// (ListMultipartUploads of the directory) per page of incomplete uploads, and two per name
+	// shown that way (those of Stat). Off, listings show objects only.
+	ListIncompleteUploads bool
 }
 
 // Fs is an afero.Fs on one bucket. It is safe for concurrent use, and several Fs (in one

@@ -72,7 +72,9 @@ func (f *Fs) OpenDownload(name string) (afero.File, error) {
 		r.cancel()
 
 		if isNotExist(err) {
-			return f.OpenFile(name, os.O_RDONLY, 0)
+			file, openErr := f.OpenFile(name, os.O_RDONLY, 0)
+
+			return file, f.incompleteOpenError(name, rel, openErr)
 		}
 
 		return nil, pathError("open", name, err)

@@ -27,6 +27,7 @@ type s3Options struct {
 	region   string
 
 	incompleteMaxAge time.Duration // -s3-incomplete-max-age: see registerS3ResumeFlags
+	listIncomplete   bool          // -s3-list-incomplete: see registerS3ListFlags
 }
 
 // registerS3Flags adds the -s3-* flags to flags.
@@ -38,6 +39,7 @@ func registerS3Flags(flags *flag.FlagSet, opts *s3Options) {
 		"`URL` of the S3-compatible service of -s3-bucket, addressed path-style (default: AWS S3)")
 	flags.StringVar(&opts.region, "s3-region", s3fs.DefaultRegion, "`region` of -s3-bucket")
 	registerS3ResumeFlags(flags, opts)
+	registerS3ListFlags(flags, opts)
 }
 
 // validate checks the -s3-* flags against each other and -root.
@@ -92,7 +94,10 @@ func newS3Driver(cfg *config) (*driver, error) {
 		return nil, fmt.Errorf("-s3-bucket: %w", err)
 	}
 
-	fs := s3fs.New(client, cfg.s3.bucket, s3fs.Options{IncompleteUploadMaxAge: cfg.s3.incompleteMaxAge})
+	fs := s3fs.New(client, cfg.s3.bucket, s3fs.Options{
+		IncompleteUploadMaxAge: cfg.s3.incompleteMaxAge,
+		ListIncompleteUploads:  cfg.s3.listIncomplete,
+	})
 	if err := fs.CheckBucket(ctx); err != nil {
 		return nil, fmt.Errorf("-s3-bucket: %w", err)
 	}

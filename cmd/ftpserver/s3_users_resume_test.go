@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"net"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -13,7 +12,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ftpkit/ftpserver/s3fs"
-	"github.com/ftpkit/ftpserver/s3fs/s3test"
 )
 
 // TestRunUsersOnS3ResumeAfterReset breaks a user's upload with a reset once its first part is in
@@ -22,14 +20,7 @@ import (
 // and APPE of the rest makes the whole file. Over a path prefix that hides s3fs's files, the
 // reset would end as a complete object of the bytes received.
 func TestRunUsersOnS3ResumeAfterReset(t *testing.T) {
-	gw := s3test.Start(t)
-	bucket := gw.NewBucket(t)
-
-	t.Setenv("AWS_ACCESS_KEY_ID", s3test.AccessKey)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", s3test.SecretKey)
-
-	users := filepath.Join(t.TempDir(), "users")
-	writeUsers(t, users, testUser{"alice", "pw", "/alice", "rw"})
+	gw, bucket, users := newS3Home(t)
 	srv := startRun(t, "-s3-endpoint", gw.Endpoint, "-s3-bucket", bucket, "-users", users)
 
 	const partSize = s3fs.DefaultPartSize // the bundled server's
