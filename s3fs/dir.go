@@ -37,6 +37,7 @@ type listPage struct {
 	entries []os.FileInfo
 	token   *string
 	ended   bool
+	found   bool // the prefix has a key: the directory exists
 	err     error
 }
 
@@ -106,15 +107,20 @@ func (d *dirFile) nextPage() error {
 		return pathError("readdir", d.name, page.err)
 	}
 
-	d.token, d.ended = page.token, page.ended
-	d.pending = append(d.pending, page.entries...)
-	d.pages++
+	d.take(page)
 
 	if !d.ended && d.pages >= 2 {
 		d.fetchAhead()
 	}
 
 	return nil
+}
+
+// take adds page to the listing.
+func (d *dirFile) take(page listPage) {
+	d.token, d.ended = page.token, page.ended
+	d.pending = append(d.pending, page.entries...)
+	d.pages++
 }
 
 // fetchAhead requests the page after d.token in a goroutine of its own, which hands it to
@@ -152,6 +158,7 @@ func (d *dirFile) fetchPage(ctx context.Context, token *string) listPage {
 		entries: mergeEntries(d.prefix, out.Contents, out.CommonPrefixes),
 		token:   next,
 		ended:   !aws.ToBool(out.IsTruncated) || next == nil,
+		found:   len(out.Contents) > 0 || len(out.CommonPrefixes) > 0,
 	}
 }
 
