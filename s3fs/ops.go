@@ -91,29 +91,19 @@ func (f *Fs) openWrite(name, rel string, flag int) (afero.File, error) {
 	ctx, cancel := f.context()
 	defer cancel()
 
-	w := f.newWriteFile(name, rel)
-
-	if flag&os.O_TRUNC == 0 {
-		// An incomplete upload makes the file exist, as Stat says.
-		existing, err := f.newestUpload(ctx, rel)
-
-		switch {
-		case err != nil:
-			return nil, pathError("open", name, err)
-		case existing != nil && flag&os.O_CREATE != 0 && flag&os.O_EXCL != 0:
-			return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrExist}
-		case existing != nil:
-			w.existing = existing
-			flag |= os.O_CREATE
-		}
-	}
-
 	if writeFlagsReplace(flag) {
 		if err := f.replaceTarget(ctx, rel); err != nil {
 			return nil, pathError("open", name, err)
 		}
 
-		return w, nil
+		return f.newWriteFile(name, rel), nil
+	}
+
+	w := f.newWriteFile(name, rel)
+
+	flag, err := w.findIncomplete(ctx, flag)
+	if err != nil {
+		return nil, err
 	}
 
 	object, err := f.writeTarget(ctx, rel, flag)
@@ -143,6 +133,28 @@ func (f *Fs) openWrite(name, rel string, flag int) (afero.File, error) {
 	}
 
 	return w, nil
+}
+
+// findIncomplete, for a file opened without os.O_TRUNC, finds the name's incomplete upload,
+// which makes the file exist as Stat says, and returns flag with os.O_CREATE when there is one.
+func (w *writeFile) findIncomplete(ctx context.Context, flag int) (int, error) {
+	if flag&os.O_TRUNC != 0 {
+		return flag, nil
+	}
+
+	existing, err := w.fs.newestUpload(ctx, w.rel)
+
+	switch {
+	case err != nil:
+		return flag, pathError("open", w.name, err)
+	case existing != nil && flag&os.O_CREATE != 0 && flag&os.O_EXCL != 0:
+		return flag, &fs.PathError{Op: "open", Path: w.name, Err: fs.ErrExist}
+	case existing != nil:
+		w.existing = existing
+		flag |= os.O_CREATE
+	}
+
+	return flag, nil
 }
 
 // writeTarget checks that rel may be opened for writing with flag and returns its object, nil
