@@ -39,6 +39,7 @@ type listPage struct {
 	entries []os.FileInfo
 	token   *string
 	ended   bool
+	found   bool // the prefix has a key: the directory exists
 	err     error
 }
 
@@ -108,19 +109,30 @@ func (d *dirFile) nextPage() error {
 		return pathError("readdir", d.name, page.err)
 	}
 
+	if err := d.take(page); err != nil {
+		return pathError("readdir", d.name, err)
+	}
+
+	if !d.ended && d.pages >= 2 {
+		d.fetchAhead()
+	}
+
+	return nil
+}
+
+// take adds page to the listing, with the incomplete uploads its keys reach under
+// Options.ListIncompleteUploads. After a failure the listing is as it was, so that the same page
+// can be listed again.
+func (d *dirFile) take(page listPage) error {
 	if d.fs.opts.ListIncompleteUploads {
 		if err := d.mergeUploads(&page); err != nil {
-			return pathError("readdir", d.name, err)
+			return err
 		}
 	}
 
 	d.token, d.ended = page.token, page.ended
 	d.pending = append(d.pending, page.entries...)
 	d.pages++
-
-	if !d.ended && d.pages >= 2 {
-		d.fetchAhead()
-	}
 
 	return nil
 }
@@ -160,6 +172,7 @@ func (d *dirFile) fetchPage(ctx context.Context, token *string) listPage {
 		entries: mergeEntries(d.prefix, out.Contents, out.CommonPrefixes),
 		token:   next,
 		ended:   !aws.ToBool(out.IsTruncated) || next == nil,
+		found:   len(out.Contents) > 0 || len(out.CommonPrefixes) > 0,
 	}
 }
 

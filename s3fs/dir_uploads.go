@@ -158,7 +158,7 @@ func (d *dirFile) listUploads(ctx context.Context) error {
 	return nil
 }
 
-// ErrUploadIncomplete is returned by OpenDownload, with Options.ListIncompleteUploads, for a
+// ErrUploadIncomplete is returned by Open and OpenDownload, with Options.ListIncompleteUploads, for a
 // name that listings show from its incomplete upload alone: there is nothing to read until
 // the upload is resumed and completed. ftpserver answers RETR with 550 and its text, which
 // gives the resumable size.

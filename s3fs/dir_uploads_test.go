@@ -66,7 +66,13 @@ func TestListIncompleteUploads(t *testing.T) {
 	require.ErrorIs(t, err, ErrUploadIncomplete, "read what the listing shows")
 	assert.Contains(t, err.Error(), "5242880 bytes so far")
 
+	_, err = on.Open("/d/a")
+	require.ErrorIs(t, err, ErrUploadIncomplete, "Open as OpenDownload")
+
 	_, err = f.OpenDownload("/d/a")
+	require.ErrorIs(t, err, fs.ErrNotExist, "off: as before")
+
+	_, err = f.Open("/d/a")
 	require.ErrorIs(t, err, fs.ErrNotExist, "off: as before")
 
 	dir := openDir(t, on)
@@ -136,9 +142,11 @@ func TestListIncompleteUploadsRequests(t *testing.T) {
 	putFile(t, off, "/d/a", []byte("a"))
 	putFile(t, off, "/d/b", []byte("b"))
 
+	// Open and Readdir together: Open's HEAD of the name and its first page of objects, which
+	// the listing starts from.
 	list := func(f *Fs) map[string]int {
-		dir := openDir(t, f)
 		counter.take()
+		dir := openDir(t, f)
 
 		_, err := dir.Readdir(0)
 		require.NoError(t, err)
@@ -147,10 +155,10 @@ func TestListIncompleteUploadsRequests(t *testing.T) {
 		return counter.take()
 	}
 
-	assert.Equal(t, map[string]int{http.MethodGet: 1}, list(off), "off: the objects' listing")
-	assert.Equal(t, map[string]int{http.MethodGet: 2}, list(on), "on: and the uploads' listing")
+	assert.Equal(t, map[string]int{http.MethodHead: 1, http.MethodGet: 1}, list(off), "off: the objects' listing")
+	assert.Equal(t, map[string]int{http.MethodHead: 1, http.MethodGet: 2}, list(on), "on: and the uploads' listing")
 
 	gw.StartUpload(t, bucket, "d/c", testData(minPart, 120))
-	assert.Equal(t, map[string]int{http.MethodGet: 1}, list(off))
-	assert.Equal(t, map[string]int{http.MethodGet: 4}, list(on), "on: and the Stat of c")
+	assert.Equal(t, map[string]int{http.MethodHead: 1, http.MethodGet: 1}, list(off))
+	assert.Equal(t, map[string]int{http.MethodHead: 1, http.MethodGet: 4}, list(on), "on: and the Stat of c")
 }

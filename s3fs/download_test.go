@@ -97,6 +97,24 @@ func (c *methodCounter) Do(req *http.Request) (*http.Response, error) {
 	return http.DefaultClient.Do(req) //nolint:gosec // G704: the gateway of the test, on loopback
 }
 
+// newCountedFs returns an Fs on a new bucket whose requests counter counts.
+func newCountedFs(t *testing.T) (*Fs, *methodCounter) {
+	t.Helper()
+
+	gw := s3test.Start(t)
+	bucket := gw.NewBucket(t)
+	counter := &methodCounter{counts: map[string]int{}}
+	f := New(s3.New(s3.Options{
+		Region:       s3test.Region,
+		BaseEndpoint: aws.String(gw.Endpoint),
+		UsePathStyle: true,
+		Credentials:  credentials.NewStaticCredentialsProvider(s3test.AccessKey, s3test.SecretKey, ""),
+		HTTPClient:   counter,
+	}), bucket, Options{})
+
+	return f, counter
+}
+
 // take returns the counts so far and starts again from zero.
 func (c *methodCounter) take() map[string]int {
 	c.mu.Lock()
@@ -111,16 +129,7 @@ func (c *methodCounter) take() map[string]int {
 func TestOpenDownloadOneRequest(t *testing.T) {
 	t.Parallel()
 
-	gw := s3test.Start(t)
-	bucket := gw.NewBucket(t)
-	counter := &methodCounter{counts: map[string]int{}}
-	f := New(s3.New(s3.Options{
-		Region:       s3test.Region,
-		BaseEndpoint: aws.String(gw.Endpoint),
-		UsePathStyle: true,
-		Credentials:  credentials.NewStaticCredentialsProvider(s3test.AccessKey, s3test.SecretKey, ""),
-		HTTPClient:   counter,
-	}), bucket, Options{})
+	f, counter := newCountedFs(t)
 
 	data := testData(10_000, 3)
 	putFile(t, f, "/file.bin", data)

@@ -43,8 +43,8 @@
 //   - Open (RETR) and Readdir (LIST, MLSD) show only completed objects: the old object, if
 //     any, until the upload completes. With Options.ListIncompleteUploads, Readdir also shows
 //     each name that has an incomplete upload and no object, as Stat describes it, so that
-//     clients that decide from a listing (lftp's mirror -R --continue) resume it too; OpenDownload
-//     of such a name fails with ErrUploadIncomplete, Open with fs.ErrNotExist;
+//     clients that decide from a listing (lftp's mirror -R --continue) resume it too; Open and
+//     OpenDownload of such a name fail with ErrUploadIncomplete;
 //   - O_TRUNC (STOR without REST) starts anew and aborts the name's incomplete uploads, and
 //     Remove (DELE) removes both the object and the incomplete uploads.
 //

@@ -78,11 +78,11 @@ func newFTPServer(t *testing.T, fsys afero.Fs) string {
 	return server.Addr()
 }
 
-// ftpLogin connects jlaffaye/ftp to addr and logs in.
-func ftpLogin(t *testing.T, addr string) *ftp.ServerConn {
+// ftpLogin connects jlaffaye/ftp to addr, with more options if any, and logs in.
+func ftpLogin(t *testing.T, addr string, opts ...ftp.DialOption) *ftp.ServerConn {
 	t.Helper()
 
-	conn, err := ftp.Dial(addr, ftp.DialWithTimeout(ftpTimeout))
+	conn, err := ftp.Dial(addr, append([]ftp.DialOption{ftp.DialWithTimeout(ftpTimeout)}, opts...)...)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = conn.Quit() })
 

@@ -162,6 +162,12 @@ func (f *Fs) abortUploads(ctx context.Context, rel, keep string) (int, error) {
 		return 0, err
 	}
 
+	return f.abortListed(ctx, key, uploads, keep)
+}
+
+// abortListed aborts uploads, the incomplete uploads of key, except the one whose ID is keep,
+// and returns how many it aborted.
+func (f *Fs) abortListed(ctx context.Context, key string, uploads []types.MultipartUpload, keep string) (int, error) {
 	aborted := 0
 
 	var errs []error

@@ -65,16 +65,23 @@ func (f *Fs) openRead(name, rel string) (afero.File, error) {
 		return nil, pathError("open", name, err)
 	}
 
-	exists, err := f.dirExists(ctx, rel)
-	if err != nil {
+	// The directory's first page tells whether it exists, and is the listing's first page.
+	dir := f.newDirFile(name, rel)
+
+	page := dir.fetchPage(ctx, nil)
+	if page.err != nil {
+		return nil, pathError("open", name, page.err)
+	}
+
+	if !page.found {
+		return nil, f.incompleteOpenError(name, rel, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist})
+	}
+
+	if err := dir.take(page); err != nil {
 		return nil, pathError("open", name, err)
 	}
 
-	if !exists {
-		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
-	}
-
-	return f.newDirFile(name, rel), nil
+	return dir, nil
 }
 
 // openWrite checks that rel may be written with flag and starts its upload.
@@ -86,21 +93,19 @@ func (f *Fs) openWrite(name, rel string, flag int) (afero.File, error) {
 	ctx, cancel := f.context()
 	defer cancel()
 
+	if writeFlagsReplace(flag) {
+		if err := f.replaceTarget(ctx, rel); err != nil {
+			return nil, pathError("open", name, err)
+		}
+
+		return f.newWriteFile(name, rel), nil
+	}
+
 	w := f.newWriteFile(name, rel)
 
-	if flag&os.O_TRUNC == 0 {
-		// An incomplete upload makes the file exist, as Stat says.
-		existing, err := f.newestUpload(ctx, rel)
-
-		switch {
-		case err != nil:
-			return nil, pathError("open", name, err)
-		case existing != nil && flag&os.O_CREATE != 0 && flag&os.O_EXCL != 0:
-			return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrExist}
-		case existing != nil:
-			w.existing = existing
-			flag |= os.O_CREATE
-		}
+	flag, err := w.findIncomplete(ctx, flag)
+	if err != nil {
+		return nil, err
 	}
 
 	object, err := f.writeTarget(ctx, rel, flag)
@@ -132,6 +137,28 @@ func (f *Fs) openWrite(name, rel string, flag int) (afero.File, error) {
 	return w, nil
 }
 
+// findIncomplete, for a file opened without os.O_TRUNC, finds the name's incomplete upload,
+// which makes the file exist as Stat says, and returns flag with os.O_CREATE when there is one.
+func (w *writeFile) findIncomplete(ctx context.Context, flag int) (int, error) {
+	if flag&os.O_TRUNC != 0 {
+		return flag, nil
+	}
+
+	existing, err := w.fs.newestUpload(ctx, w.rel)
+
+	switch {
+	case err != nil:
+		return flag, pathError("open", w.name, err)
+	case existing != nil && flag&os.O_CREATE != 0 && flag&os.O_EXCL != 0:
+		return flag, &fs.PathError{Op: "open", Path: w.name, Err: fs.ErrExist}
+	case existing != nil:
+		w.existing = existing
+		flag |= os.O_CREATE
+	}
+
+	return flag, nil
+}
+
 // writeTarget checks that rel may be opened for writing with flag and returns its object, nil
 // for a new file.
 func (f *Fs) writeTarget(ctx context.Context, rel string, flag int) (*sourceObject, error) {
@@ -151,11 +178,7 @@ func (f *Fs) writeTarget(ctx context.Context, rel string, flag int) (*sourceObje
 	}
 
 	// A new file: not over a directory, and in one.
-	if isDir, err := f.dirExists(ctx, rel); err != nil || isDir {
-		return nil, orError(err, errIsDirectory)
-	}
-
-	return nil, f.checkDir(ctx, parent(rel))
+	return nil, f.newTarget(ctx, rel)
 }
 
 // Stat describes a file or a directory. The root always exists.
@@ -170,19 +193,38 @@ func (f *Fs) Stat(name string) (os.FileInfo, error) {
 	defer cancel()
 
 	rel := clean(name)
-
-	if rel != "" {
-		upload, err := f.newestUpload(ctx, rel)
-		if err != nil {
-			return nil, pathError("stat", name, err)
-		}
-
-		if upload != nil {
-			return fileInfo{name: baseName(rel), size: upload.size, modTime: upload.initiated}, nil
-		}
+	if rel == "" {
+		return newDirInfo(rel), nil
 	}
 
-	info, err := f.stat(ctx, rel)
+	var (
+		upload  *incompleteUpload
+		head    *s3.HeadObjectOutput
+		headErr error
+	)
+
+	// The uploads and the object are asked for at once; the HEAD's answer waits for them.
+	err := parallel(
+		func() (err error) {
+			upload, err = f.newestUpload(ctx, rel)
+
+			return err
+		},
+		func() error {
+			head, headErr = f.head(ctx, rel)
+
+			return nil
+		},
+	)
+	if err != nil {
+		return nil, pathError("stat", name, err)
+	}
+
+	if upload != nil {
+		return fileInfo{name: baseName(rel), size: upload.size, modTime: upload.initiated}, nil
+	}
+
+	info, err := f.statWith(ctx, rel, head, headErr)
 	if err != nil {
 		return nil, pathError("stat", name, err)
 	}
@@ -198,24 +240,8 @@ func (f *Fs) stat(ctx context.Context, rel string) (fileInfo, error) {
 	}
 
 	head, err := f.head(ctx, rel)
-	if err == nil {
-		return objectInfo(rel, head), nil
-	}
 
-	if !isNotExist(err) {
-		return fileInfo{}, err
-	}
-
-	exists, err := f.dirExists(ctx, rel)
-
-	switch {
-	case err != nil:
-		return fileInfo{}, err
-	case !exists:
-		return fileInfo{}, fs.ErrNotExist
-	default:
-		return newDirInfo(rel), nil
-	}
+	return f.statWith(ctx, rel, head, err)
 }
 
 // checkDir returns nil when rel is a directory.
