@@ -170,7 +170,7 @@ func (c *checkedDriver) run(name, path string, extra []*os.File) error {
 		return errCheckTimeout
 	case errors.As(err, &exitErr):
 		if text := firstLine(stderr.String(), stdout.String()); text != "" {
-			return errors.New(text) //nolint:err113 // the command's own words
+			return errors.New(text) // the command's own words, as the reply's text
 		}
 
 		return fmt.Errorf("%w (exit status %d)", errCheckFailed, exitErr.ExitCode())
