@@ -25,6 +25,7 @@ func (c *clientHandler) refuseClearText() bool {
 	return true
 }
 
+// setTransferTLS records PROT's choice: whether the next data connections are protected.
 func (c *clientHandler) setTransferTLS(on bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
