@@ -445,8 +445,8 @@ func (s *session) openData() (net.Conn, error) {
 
 	port := line[open+4 : end]
 
-	// G704: the host is -addr's, the port the server's EPSV reply.
-	conn, err := net.DialTimeout("tcp", net.JoinHostPort(s.host, port), dialTimeout) //nolint:gosec // see above
+	// The host is -addr's, the port the server's EPSV reply.
+	conn, err := net.DialTimeout("tcp", net.JoinHostPort(s.host, port), dialTimeout)
 	if err != nil {
 		return nil, fmt.Errorf("dialing the data port: %w", err)
 	}
