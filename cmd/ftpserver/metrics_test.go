@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -17,29 +16,6 @@ import (
 
 	"github.com/ftpkit/ftpserver"
 )
-
-// scrape returns the text of the metrics served at url.
-func scrape(t *testing.T, url string) string {
-	t.Helper()
-
-	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
-	defer cancel()
-
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, http.NoBody)
-	require.NoError(t, err)
-
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-
-	defer resp.Body.Close()
-
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-
-	body, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-
-	return string(body)
-}
 
 // TestRunMetrics scrapes -metrics after a failed and a good login, an upload and a download.
 func TestRunMetrics(t *testing.T) {
