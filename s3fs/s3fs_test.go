@@ -3,12 +3,10 @@ package s3fs
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"math/rand/v2"
 	"os"
 	"runtime"
 	"sort"
@@ -26,49 +24,6 @@ import (
 	"github.com/ftpkit/ftpserver"
 	"github.com/ftpkit/ftpserver/s3fs/s3test"
 )
-
-// minPart is the smallest part size S3 accepts, used by the tests to reach multipart uploads
-// with little data.
-const minPart = 5 << 20
-
-// testData returns n pseudo-random bytes, the same for the same seed.
-func testData(n int, seed uint64) []byte {
-	data := make([]byte, n+8)
-	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-
-	for i := 0; i < n; i += 8 {
-		binary.LittleEndian.PutUint64(data[i:], rng.Uint64())
-	}
-
-	return data[:n:n]
-}
-
-// putFile stores data as name through f.
-func putFile(t *testing.T, f afero.Fs, name string, data []byte) {
-	t.Helper()
-
-	file, err := f.Create(name)
-	require.NoError(t, err)
-
-	_, err = file.Write(data)
-	require.NoError(t, err)
-	require.NoError(t, file.Close())
-}
-
-// getFile reads name whole through f.
-func getFile(t *testing.T, f afero.Fs, name string) []byte {
-	t.Helper()
-
-	file, err := f.Open(name)
-	require.NoError(t, err)
-
-	defer file.Close()
-
-	data, err := io.ReadAll(file)
-	require.NoError(t, err)
-
-	return data
-}
 
 func TestWriteReadSeek(t *testing.T) {
 	t.Parallel()
