@@ -311,22 +311,57 @@ func TestParsePortRange(t *testing.T) {
 	require.Error(t, err)
 }
 
-func TestRunListenError(t *testing.T) {
+// TestRunListenErrors fails at start when an address cannot be listened on, the FTP one or the
+// metrics one, with an error that is not a command-line error.
+func TestRunListenErrors(t *testing.T) {
 	t.Parallel()
 
-	err := run(context.Background(), []string{"-listen", "127.0.0.1:99999"}, io.Discard, io.Discard)
-	require.Error(t, err)
-	assert.NotErrorIs(t, err, errUsage, "a listen failure is not a usage error")
+	for _, tt := range []struct {
+		name string
+		args []string
+		want string // in the error, when not empty
+	}{
+		{"-listen", []string{"-listen", "127.0.0.1:99999"}, ""},
+		{"-metrics", []string{"-listen", "127.0.0.1:0", "-metrics", "127.0.0.1:99999"}, "-metrics"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+
+			err := run(context.Background(), tt.args, io.Discard, io.Discard)
+			require.Error(t, err)
+			assert.NotErrorIs(t, err, errUsage, "a listen failure is not a usage error")
+
+			if tt.want != "" {
+				assert.Contains(t, err.Error(), tt.want)
+			}
+		})
+	}
 }
 
-// TestRunPidFileError stops at start when the -pid-file cannot be written, saying why.
-func TestRunPidFileError(t *testing.T) {
+// TestRunUnwritableFileFlags stops the server at start when a file that a flag names cannot be
+// created (its directory is missing), with an error that names the flag and the file and is
+// not a command-line error.
+func TestRunUnwritableFileFlags(t *testing.T) {
 	t.Parallel()
 
-	pidFile := filepath.Join(t.TempDir(), "missing", "ftpserver.pid")
+	for _, tt := range []struct {
+		flag, file string
+		want       string // the error's text before the file's path
+	}{
+		{"-pid-file", "ftpserver.pid", "-pid-file: open "},
+		{"-audit-log", "audit.log", "-audit-log: opening log: open "},
+		{"-xferlog", "audit.log", "-xferlog: opening log: open "},
+		{"-cpuprofile", "cpu.pprof", "-cpuprofile: open "},
+	} {
+		t.Run(tt.flag, func(t *testing.T) {
+			t.Parallel()
 
-	err := run(context.Background(), []string{"-listen", "127.0.0.1:0", "-pid-file", pidFile}, io.Discard, io.Discard)
-	require.ErrorIs(t, err, os.ErrNotExist)
-	require.ErrorContains(t, err, "-pid-file: open "+pidFile)
-	require.NotErrorIs(t, err, errUsage, "not a command-line error")
+			missing := filepath.Join(t.TempDir(), "missing", tt.file)
+
+			err := run(context.Background(), []string{"-listen", "127.0.0.1:0", tt.flag, missing}, io.Discard, io.Discard)
+			require.ErrorIs(t, err, os.ErrNotExist)
+			require.ErrorContains(t, err, tt.want+missing)
+			require.NotErrorIs(t, err, errUsage, "not a command-line error")
+		})
+	}
 }

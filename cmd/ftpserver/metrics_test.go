@@ -2,10 +2,8 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"errors"
-	"io"
 	"strings"
 	"testing"
 	"time"
@@ -120,14 +118,4 @@ func TestRunDownloadRate(t *testing.T) {
 	elapsed := time.Since(start)
 	assert.GreaterOrEqual(t, elapsed, 1800*time.Millisecond, "1 MiB at 512 KiB/s")
 	assert.Less(t, elapsed, 3600*time.Millisecond, "the limit applied twice")
-}
-
-// TestRunMetricsListenError fails at start when the metrics address cannot be listened on.
-func TestRunMetricsListenError(t *testing.T) {
-	t.Parallel()
-
-	err := run(context.Background(), []string{"-listen", "127.0.0.1:0", "-metrics", "127.0.0.1:99999"},
-		io.Discard, io.Discard)
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "-metrics")
 }
