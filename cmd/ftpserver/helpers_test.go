@@ -45,9 +45,10 @@ import (
 
 // --- Running the server in process ---
 
-// startTimeout bounds the wait for the server's start line; it is a guard against a hang, not
-// a delay: the test goes on as soon as the line arrives.
-const startTimeout = 10 * time.Second
+// startTimeout bounds the tests' waits: for the server's start line, a dial, a reply, a state
+// polled for. It is a guard against a hang, not a delay: a test goes on as soon as what it
+// waits for arrives, and the bound is generous so that a loaded machine does not fail it.
+const startTimeout = 30 * time.Second
 
 // runningServer is a run() started by startRun.
 type runningServer struct {
