@@ -21,9 +21,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ftpkit/ftpserver/s3fs/s3test"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ftpkit/ftpserver/s3fs/s3test"
 )
 
 // --- Redis, for the shared ban store ---

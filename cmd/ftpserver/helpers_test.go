@@ -36,11 +36,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ftpkit/ftpserver"
 	"github.com/jlaffaye/ftp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/ftpkit/ftpserver"
 )
 
 // --- Running the server in process ---

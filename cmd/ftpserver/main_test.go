@@ -329,7 +329,7 @@ func TestRunListenErrors(t *testing.T) {
 
 			err := run(context.Background(), tt.args, io.Discard, io.Discard)
 			require.Error(t, err)
-			assert.NotErrorIs(t, err, errUsage, "a listen failure is not a usage error")
+			require.NotErrorIs(t, err, errUsage, "a listen failure is not a usage error")
 
 			if tt.want != "" {
 				assert.Contains(t, err.Error(), tt.want)
