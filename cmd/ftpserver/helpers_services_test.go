@@ -1,6 +1,7 @@
 // Helpers that start the outside services some of the bundled server's tests need: a Redis for
 // the shared ban store, an S3 gateway (versitygw) for S3 homes, and the docs scripts that run
-// the server behind haproxy or as a fleet. Each skips its test when its program is missing.
+// the server behind haproxy or as a fleet. Redis and the gateway skip their test when their
+// program is missing; the tests of the docs scripts look for the scripts' programs first.
 
 package main
 
