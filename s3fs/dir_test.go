@@ -2,7 +2,6 @@ package s3fs
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,40 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/stretchr/testify/require"
 )
-
-// openDir opens the directory /d of f as its *dirFile.
-func openDir(t *testing.T, f *Fs) *dirFile {
-	t.Helper()
-
-	file, err := f.Open("/d")
-	require.NoError(t, err)
-
-	dir, ok := file.(*dirFile)
-	require.True(t, ok, "/d opens as %T", file)
-
-	return dir
-}
-
-// readAllNames reads dir to its end, batch entries at a time.
-func readAllNames(t *testing.T, dir *dirFile, batch int) []string {
-	t.Helper()
-
-	var names []string
-
-	for {
-		entries, err := dir.Readdir(batch)
-		if errors.Is(err, io.EOF) {
-			return names
-		}
-
-		require.NoError(t, err)
-		require.LessOrEqual(t, len(entries), batch)
-
-		for _, entry := range entries {
-			names = append(names, entry.Name())
-		}
-	}
-}
 
 func TestReaddirAhead(t *testing.T) {
 	t.Parallel()

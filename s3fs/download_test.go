@@ -5,16 +5,10 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
-	"sync"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/spf13/afero"
 	"github.com/stretchr/testify/require"
-
-	"github.com/ftpkit/ftpserver/s3fs/s3test"
 )
 
 func TestOpenDownload(t *testing.T) {
@@ -81,49 +75,6 @@ func TestOpenDownload(t *testing.T) {
 
 	_, err = f.OpenDownload("/dir/missing")
 	require.ErrorIs(t, err, fs.ErrNotExist)
-}
-
-// methodCounter is an HTTP client that counts the requests it sends, by method.
-type methodCounter struct {
-	mu     sync.Mutex
-	counts map[string]int
-}
-
-func (c *methodCounter) Do(req *http.Request) (*http.Response, error) {
-	c.mu.Lock()
-	c.counts[req.Method]++
-	c.mu.Unlock()
-
-	return http.DefaultClient.Do(req) //nolint:gosec // G704: the gateway of the test, on loopback
-}
-
-// newCountedFs returns an Fs on a new bucket whose requests counter counts.
-func newCountedFs(t *testing.T) (*Fs, *methodCounter) {
-	t.Helper()
-
-	gw := s3test.Start(t)
-	bucket := gw.NewBucket(t)
-	counter := &methodCounter{counts: map[string]int{}}
-	f := New(s3.New(s3.Options{
-		Region:       s3test.Region,
-		BaseEndpoint: aws.String(gw.Endpoint),
-		UsePathStyle: true,
-		Credentials:  credentials.NewStaticCredentialsProvider(s3test.AccessKey, s3test.SecretKey, ""),
-		HTTPClient:   counter,
-	}), bucket, Options{})
-
-	return f, counter
-}
-
-// take returns the counts so far and starts again from zero.
-func (c *methodCounter) take() map[string]int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-
-	counts := c.counts
-	c.counts = map[string]int{}
-
-	return counts
 }
 
 func TestOpenDownloadOneRequest(t *testing.T) {

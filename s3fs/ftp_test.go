@@ -3,130 +3,18 @@ package s3fs
 import (
 	"bytes"
 	"crypto/sha256"
-	"crypto/tls"
-	"errors"
 	"io"
 	"io/fs"
-	"net/textproto"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jlaffaye/ftp"
-	"github.com/spf13/afero"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ftpkit/ftpserver"
 	"github.com/ftpkit/ftpserver/s3fs/s3test"
 )
-
-// The one user of the test FTP servers.
-const (
-	ftpUser = "user"
-	ftpPass = "pass"
-)
-
-// ftpTimeout bounds every client operation; a guard against a hang, not a delay.
-const ftpTimeout = 30 * time.Second
-
-var errBadLogin = errors.New("bad credentials")
-
-// ftpDriver is the smallest MainDriver: one user, whose file system is the s3fs.
-type ftpDriver struct {
-	fs afero.Fs
-}
-
-func (*ftpDriver) GetSettings() (*ftpserver.Settings, error) {
-	return &ftpserver.Settings{
-		ListenAddr:          "127.0.0.1:0",
-		DefaultTransferType: ftpserver.TransferTypeBinary,
-		LoginFailureDelay:   -1,
-	}, nil
-}
-
-func (*ftpDriver) ClientConnected(ftpserver.ClientContext) (string, error) { return "s3fs test", nil }
-
-func (*ftpDriver) ClientDisconnected(ftpserver.ClientContext) {}
-
-func (d *ftpDriver) AuthUser(_ ftpserver.ClientContext, user, pass string) (ftpserver.ClientDriver, error) {
-	if user != ftpUser || pass != ftpPass {
-		return nil, errBadLogin
-	}
-
-	return d.fs, nil
-}
-
-func (*ftpDriver) GetTLSConfig() (*tls.Config, error) { return nil, errors.New("no TLS") }
-
-// newFTPServer serves fsys on a loopback port until the test ends and returns its address.
-func newFTPServer(t *testing.T, fsys afero.Fs) string {
-	t.Helper()
-
-	server := ftpserver.NewFtpServer(&ftpDriver{fs: fsys})
-	require.NoError(t, server.Listen())
-
-	served := make(chan error, 1)
-
-	go func() { served <- server.Serve() }()
-
-	t.Cleanup(func() {
-		require.NoError(t, server.Stop())
-		require.NoError(t, <-served)
-	})
-
-	return server.Addr()
-}
-
-// ftpLogin connects jlaffaye/ftp to addr, with more options if any, and logs in.
-func ftpLogin(t *testing.T, addr string, opts ...ftp.DialOption) *ftp.ServerConn {
-	t.Helper()
-
-	conn, err := ftp.Dial(addr, append([]ftp.DialOption{ftp.DialWithTimeout(ftpTimeout)}, opts...)...)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = conn.Quit() })
-
-	require.NoError(t, conn.Login(ftpUser, ftpPass))
-
-	return conn
-}
-
-// retrieve downloads name from offset on and returns its bytes.
-func retrieve(t *testing.T, conn *ftp.ServerConn, name string, offset uint64) []byte {
-	t.Helper()
-
-	resp, err := conn.RetrFrom(name, offset)
-	require.NoError(t, err)
-
-	data, err := io.ReadAll(resp)
-	require.NoError(t, err)
-	require.NoError(t, resp.Close())
-
-	return data
-}
-
-// requireRefused checks that err is a 550 reply whose text contains text.
-func requireRefused(t *testing.T, err error, text string) {
-	t.Helper()
-
-	var protoErr *textproto.Error
-	require.ErrorAs(t, err, &protoErr)
-	assert.Equal(t, ftpserver.StatusActionNotTaken, protoErr.Code, protoErr.Msg)
-	assert.Contains(t, protoErr.Msg, text)
-}
-
-// entryNames returns the names of a listing without ".", which MLSD starts with.
-func entryNames(entries []*ftp.Entry) []string {
-	names := []string{}
-
-	for _, entry := range entries {
-		if entry.Name != "." {
-			names = append(names, entry.Name)
-		}
-	}
-
-	return names
-}
 
 func TestFTPEndToEnd(t *testing.T) {
 	t.Parallel()
@@ -238,22 +126,6 @@ func TestFTPInterruptedUpload(t *testing.T) {
 	assert.Less(t, info.Size(), int64(24<<20))
 
 	session.command("QUIT", ftpserver.StatusClosingControlConn)
-}
-
-// waitFor checks cond every 10 ms until it holds, failing the test after ftpTimeout. It is for
-// what S3 shows of a running upload, which nothing announces.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-
-	deadline := time.Now().Add(ftpTimeout)
-	tick := time.NewTicker(10 * time.Millisecond)
-
-	defer tick.Stop()
-
-	for !cond() {
-		require.True(t, time.Now().Before(deadline), "waiting for %s", what)
-		<-tick.C
-	}
 }
 
 func TestFTPTwoServersOneBucket(t *testing.T) {

@@ -1,12 +1,21 @@
+// Shared helpers of the s3fs tests: the S3 gateway and the Fs under test, request counting,
+// directory reading, an FTP server on the Fs with its clients, and the resumed-upload kit (raw
+// sessions, two server nodes, outside clients, looks at the gateway's uploads).
+
 package s3fs
 
 import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
+	"math/rand/v2"
 	"net"
+	"net/http"
 	"net/textproto"
 	"os"
 	"os/exec"
@@ -14,11 +23,15 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/jlaffaye/ftp"
+	"github.com/spf13/afero"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -26,8 +39,292 @@ import (
 	"github.com/ftpkit/ftpserver/s3fs/s3test"
 )
 
+// --- The gateway and the Fs under test ---
+
+// newTestClient returns a client of endpoint made by NewClient, signing with the gateway's
+// access key and secret.
+func newTestClient(t *testing.T, endpoint, secret string) *s3.Client {
+	t.Helper()
+
+	client, err := NewClient(context.Background(), ClientOptions{
+		Endpoint:    endpoint,
+		Region:      DefaultRegion,
+		PathStyle:   true,
+		Credentials: credentials.NewStaticCredentialsProvider(s3test.AccessKey, secret, ""),
+	})
+	require.NoError(t, err)
+
+	return client
+}
+
+// newTestFs starts a gateway, creates a bucket and returns an Fs on it.
+func newTestFs(t *testing.T, opts Options) (*Fs, *s3test.Gateway, string) {
+	t.Helper()
+
+	gw := s3test.Start(t)
+	bucket := gw.NewBucket(t)
+
+	return New(newTestClient(t, gw.Endpoint, s3test.SecretKey), bucket, opts), gw, bucket
+}
+
+// minPart is the smallest part size S3 accepts, used by the tests to reach multipart uploads
+// with little data.
+const minPart = 5 << 20
+
+// testData returns n pseudo-random bytes, the same for the same seed.
+func testData(n int, seed uint64) []byte {
+	data := make([]byte, n+8)
+	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+
+	for i := 0; i < n; i += 8 {
+		binary.LittleEndian.PutUint64(data[i:], rng.Uint64())
+	}
+
+	return data[:n:n]
+}
+
+// putFile stores data as name through f.
+func putFile(t *testing.T, f afero.Fs, name string, data []byte) {
+	t.Helper()
+
+	file, err := f.Create(name)
+	require.NoError(t, err)
+
+	_, err = file.Write(data)
+	require.NoError(t, err)
+	require.NoError(t, file.Close())
+}
+
+// getFile reads name whole through f.
+func getFile(t *testing.T, f afero.Fs, name string) []byte {
+	t.Helper()
+
+	file, err := f.Open(name)
+	require.NoError(t, err)
+
+	defer file.Close()
+
+	data, err := io.ReadAll(file)
+	require.NoError(t, err)
+
+	return data
+}
+
+// --- Counting requests ---
+
+// methodCounter is an HTTP client that counts the requests it sends, by method.
+type methodCounter struct {
+	mu     sync.Mutex
+	counts map[string]int
+}
+
+func (c *methodCounter) Do(req *http.Request) (*http.Response, error) {
+	c.mu.Lock()
+	c.counts[req.Method]++
+	c.mu.Unlock()
+
+	return http.DefaultClient.Do(req) //nolint:gosec // G704: the gateway of the test, on loopback
+}
+
+// take returns the counts so far and starts again from zero.
+func (c *methodCounter) take() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+
+	counts := c.counts
+	c.counts = map[string]int{}
+
+	return counts
+}
+
+// newCountedFs returns an Fs on a new bucket whose requests counter counts.
+func newCountedFs(t *testing.T) (*Fs, *methodCounter) {
+	t.Helper()
+
+	gw := s3test.Start(t)
+	bucket := gw.NewBucket(t)
+	counter := &methodCounter{counts: map[string]int{}}
+	f := New(s3.New(s3.Options{
+		Region:       s3test.Region,
+		BaseEndpoint: aws.String(gw.Endpoint),
+		UsePathStyle: true,
+		Credentials:  credentials.NewStaticCredentialsProvider(s3test.AccessKey, s3test.SecretKey, ""),
+		HTTPClient:   counter,
+	}), bucket, Options{})
+
+	return f, counter
+}
+
+// --- Reading directories ---
+
+// openDir opens the directory /d of f as its *dirFile.
+func openDir(t *testing.T, f *Fs) *dirFile {
+	t.Helper()
+
+	file, err := f.Open("/d")
+	require.NoError(t, err)
+
+	dir, ok := file.(*dirFile)
+	require.True(t, ok, "/d opens as %T", file)
+
+	return dir
+}
+
+// readAllNames reads dir to its end, batch entries at a time.
+func readAllNames(t *testing.T, dir *dirFile, batch int) []string {
+	t.Helper()
+
+	var names []string
+
+	for {
+		entries, err := dir.Readdir(batch)
+		if errors.Is(err, io.EOF) {
+			return names
+		}
+
+		require.NoError(t, err)
+		require.LessOrEqual(t, len(entries), batch)
+
+		for _, entry := range entries {
+			names = append(names, entry.Name())
+		}
+	}
+}
+
+// entryNames returns the names of a listing without ".", which MLSD starts with.
+func entryNames(entries []*ftp.Entry) []string {
+	names := []string{}
+
+	for _, entry := range entries {
+		if entry.Name != "." {
+			names = append(names, entry.Name)
+		}
+	}
+
+	return names
+}
+
+// --- An FTP server on the Fs, and its clients ---
+
+// The one user of the test FTP servers.
+const (
+	ftpUser = "user"
+	ftpPass = "pass"
+)
+
+// ftpTimeout bounds every client operation; a guard against a hang, not a delay.
+const ftpTimeout = 30 * time.Second
+
+var errBadLogin = errors.New("bad credentials")
+
+// ftpDriver is the smallest MainDriver: one user, whose file system is the s3fs.
+type ftpDriver struct {
+	fs afero.Fs
+}
+
+func (*ftpDriver) GetSettings() (*ftpserver.Settings, error) {
+	return &ftpserver.Settings{
+		ListenAddr:          "127.0.0.1:0",
+		DefaultTransferType: ftpserver.TransferTypeBinary,
+		LoginFailureDelay:   -1,
+	}, nil
+}
+
+func (*ftpDriver) ClientConnected(ftpserver.ClientContext) (string, error) { return "s3fs test", nil }
+
+func (*ftpDriver) ClientDisconnected(ftpserver.ClientContext) {}
+
+func (d *ftpDriver) AuthUser(_ ftpserver.ClientContext, user, pass string) (ftpserver.ClientDriver, error) {
+	if user != ftpUser || pass != ftpPass {
+		return nil, errBadLogin
+	}
+
+	return d.fs, nil
+}
+
+func (*ftpDriver) GetTLSConfig() (*tls.Config, error) { return nil, errors.New("no TLS") }
+
+// newFTPServer serves fsys on a loopback port until the test ends and returns its address.
+func newFTPServer(t *testing.T, fsys afero.Fs) string {
+	t.Helper()
+
+	server := ftpserver.NewFtpServer(&ftpDriver{fs: fsys})
+	require.NoError(t, server.Listen())
+
+	served := make(chan error, 1)
+
+	go func() { served <- server.Serve() }()
+
+	t.Cleanup(func() {
+		require.NoError(t, server.Stop())
+		require.NoError(t, <-served)
+	})
+
+	return server.Addr()
+}
+
+// ftpLogin connects jlaffaye/ftp to addr, with more options if any, and logs in.
+func ftpLogin(t *testing.T, addr string, opts ...ftp.DialOption) *ftp.ServerConn {
+	t.Helper()
+
+	conn, err := ftp.Dial(addr, append([]ftp.DialOption{ftp.DialWithTimeout(ftpTimeout)}, opts...)...)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Quit() })
+
+	require.NoError(t, conn.Login(ftpUser, ftpPass))
+
+	return conn
+}
+
+// retrieve downloads name from offset on and returns its bytes.
+func retrieve(t *testing.T, conn *ftp.ServerConn, name string, offset uint64) []byte {
+	t.Helper()
+
+	resp, err := conn.RetrFrom(name, offset)
+	require.NoError(t, err)
+
+	data, err := io.ReadAll(resp)
+	require.NoError(t, err)
+	require.NoError(t, resp.Close())
+
+	return data
+}
+
+// requireRefused checks that err is a 550 reply whose text contains text.
+func requireRefused(t *testing.T, err error, text string) {
+	t.Helper()
+
+	var protoErr *textproto.Error
+	require.ErrorAs(t, err, &protoErr)
+	assert.Equal(t, ftpserver.StatusActionNotTaken, protoErr.Code, protoErr.Msg)
+	assert.Contains(t, protoErr.Msg, text)
+}
+
+// waitFor checks cond every 10 ms until it holds, failing the test after ftpTimeout. It is for
+// what S3 shows of a running upload, which nothing announces.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+
+	deadline := time.Now().Add(ftpTimeout)
+	tick := time.NewTicker(10 * time.Millisecond)
+
+	defer tick.Stop()
+
+	for !cond() {
+		require.True(t, time.Now().Before(deadline), "waiting for %s", what)
+		<-tick.C
+	}
+}
+
+// --- Resumed uploads: raw sessions, two nodes, outside clients, the gateway's uploads ---
+
 // errTest is the cause of the transfer errors the tests report.
 var errTest = errors.New("connection reset")
+
+// pastPart is how far past a part boundary a cut must be for the server to have written the
+// bytes after the boundary, which sends the part: the server reads the data connection in
+// chunks of 256 KiB.
+const pastPart = 600 << 10
 
 // rawSession is a control connection driven command by command, for what a client library
 // does not do: cut a data connection in the middle of an upload.

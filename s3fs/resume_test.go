@@ -21,11 +21,6 @@ import (
 // short last one.
 const resumeSize = 2*minPart + 1<<20 + 1234
 
-// pastPart is how far past a part boundary a cut must be for the server to have written the
-// bytes after the boundary, which sends the part: the server reads the data connection in
-// chunks of 256 KiB.
-const pastPart = 600 << 10
-
 func TestResumeOnAnotherServer(t *testing.T) {
 	t.Parallel()
 

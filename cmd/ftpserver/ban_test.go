@@ -17,32 +17,6 @@ import (
 	"github.com/ftpkit/ftpserver"
 )
 
-// fakeClient is the ClientContext the ban list reads: only its address matters.
-type fakeClient struct {
-	ftpserver.ClientContext
-
-	addr net.Addr
-}
-
-func (c fakeClient) RemoteAddr() net.Addr { return c.addr }
-
-func tcpAddr(ip string) *net.TCPAddr {
-	return &net.TCPAddr{IP: net.ParseIP(ip), Port: 40000}
-}
-
-// fakeClock is a time that tests move by hand.
-type fakeClock struct{ t time.Time }
-
-func (c *fakeClock) now() time.Time { return c.t }
-
-func newTestBanList(maxFailures int) (*banList, *fakeClock) {
-	clock := &fakeClock{t: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
-	bans := newBanList(maxFailures, time.Minute, 10*time.Minute, nil)
-	bans.now = clock.now
-
-	return bans, clock
-}
-
 func TestBanList(t *testing.T) {
 	t.Parallel()
 
@@ -154,16 +128,6 @@ func TestAbuseFlags(t *testing.T) {
 	}
 }
 
-// failLogin connects to addr and fails to log in once; options may choose the client's address.
-func failLogin(t *testing.T, addr string, options ...ftp.DialOption) {
-	t.Helper()
-
-	conn, err := ftp.Dial(addr, append([]ftp.DialOption{ftp.DialWithTimeout(startTimeout)}, options...)...)
-	require.NoError(t, err)
-	require.Error(t, conn.Login("test", "wrong"))
-	require.NoError(t, conn.Quit())
-}
-
 // greeting returns the first reply of a new connection to addr.
 func greeting(t *testing.T, addr string) (int, string) {
 	t.Helper()
@@ -172,21 +136,6 @@ func greeting(t *testing.T, addr string) (int, string) {
 	require.NoError(t, err)
 
 	return readGreeting(t, raw)
-}
-
-// readGreeting returns the first reply on raw, and closes it.
-func readGreeting(t *testing.T, raw net.Conn) (int, string) {
-	t.Helper()
-
-	conn := textproto.NewConn(raw)
-	defer conn.Close()
-
-	require.NoError(t, raw.SetDeadline(time.Now().Add(startTimeout)))
-
-	code, msg, err := conn.ReadResponse(0) // 0: any code
-	require.NoError(t, err)
-
-	return code, msg
 }
 
 func TestRunBansAfterFailedLogins(t *testing.T) {
@@ -300,49 +249,6 @@ func TestBanExemptFlag(t *testing.T) {
 		require.ErrorIs(t, err, errUsage, bad)
 		assert.Contains(t, stderr.String(), "-ban-exempt: ", bad)
 	}
-}
-
-// dialText connects to addr, with a deadline bounding the whole connection, and reads the
-// greeting.
-func dialText(t *testing.T, addr string) *textproto.Conn {
-	t.Helper()
-
-	return dialTextFrom(t, addr, "")
-}
-
-// dialTextFrom is dialText from the local address ip ("": the system's choice).
-func dialTextFrom(t *testing.T, addr, ip string) *textproto.Conn {
-	t.Helper()
-
-	dialer := net.Dialer{Timeout: startTimeout}
-	if ip != "" {
-		dialer.LocalAddr = &net.TCPAddr{IP: net.ParseIP(ip)}
-	}
-
-	raw, err := dialer.Dial("tcp", addr)
-	require.NoError(t, err)
-	require.NoError(t, raw.SetDeadline(time.Now().Add(2*startTimeout)))
-
-	conn := textproto.NewConn(raw)
-	t.Cleanup(func() { _ = conn.Close() })
-
-	_, _, err = conn.ReadResponse(ftpserver.StatusServiceReady)
-	require.NoError(t, err)
-
-	return conn
-}
-
-// textCmd sends a command and returns the reply, whatever its code.
-func textCmd(t *testing.T, conn *textproto.Conn, line string) (int, string) {
-	t.Helper()
-
-	_, err := conn.Cmd("%s", line)
-	require.NoError(t, err)
-
-	code, msg, err := conn.ReadResponse(0)
-	require.NoError(t, err)
-
-	return code, msg
 }
 
 func TestRunClosesAfterMaxLoginFailures(t *testing.T) {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -14,20 +13,6 @@ import (
 	"github.com/ftpkit/ftpserver"
 	"github.com/ftpkit/ftpserver/rootfs"
 )
-
-// newTestDriver returns the driver the command line args would build.
-func newTestDriver(t *testing.T, args ...string) *driver {
-	t.Helper()
-
-	cfg, err := parseFlags(args, io.Discard)
-	require.NoError(t, err)
-
-	drv, err := newDriver(cfg)
-	require.NoError(t, err)
-	t.Cleanup(func() { assert.NoError(t, drv.Close()) })
-
-	return drv
-}
 
 // logIn returns the client driver of the default user.
 func logIn(t *testing.T, drv *driver) *clientDriver {

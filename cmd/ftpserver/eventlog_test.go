@@ -2,11 +2,9 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -26,48 +24,6 @@ type sessionClient struct {
 }
 
 func (c sessionClient) ID() uint32 { return c.id }
-
-// ctimePattern is the current-time field of xferlog: ctime(3)'s layout, the day padded with a
-// space to two characters.
-var ctimePattern = regexp.MustCompile(`^(Mon|Tue|Wed|Thu|Fri|Sat|Sun) [A-Z][a-z]{2} [ 123]\d \d\d:\d\d:\d\d \d{4}$`)
-
-// xferlogFields is one line of xferlog, split into its fields.
-type xferlogFields struct {
-	time                                                  time.Time
-	seconds, host, size, name, transferType, action       string
-	direction, access, user, service, method, authID, end string
-}
-
-// parseXferlog splits a line of xferlog into its fields: the five words of current-time, then
-// thirteen fields, none of them empty.
-func parseXferlog(t *testing.T, line string) xferlogFields {
-	t.Helper()
-
-	words := strings.Split(strings.TrimSuffix(line, "\n"), " ")
-	// ctime pads a one-digit day with a space, which makes an empty word when splitting on spaces.
-	timeWords := 5
-	if words[2] == "" {
-		timeWords = 6
-	}
-
-	stamp := strings.Join(words[:timeWords], " ")
-	require.Regexp(t, ctimePattern, stamp)
-
-	when, err := time.ParseInLocation(time.ANSIC, stamp, time.Local)
-	require.NoError(t, err)
-
-	f := words[timeWords:]
-	require.Len(t, f, 13, "fields after current-time: %q", line)
-
-	for i, field := range f {
-		require.NotEmpty(t, field, "field %d of %q", i+2, line)
-	}
-
-	return xferlogFields{
-		time: when, seconds: f[0], host: f[1], size: f[2], name: f[3], transferType: f[4], action: f[5],
-		direction: f[6], access: f[7], user: f[8], service: f[9], method: f[10], authID: f[11], end: f[12],
-	}
-}
 
 // TestXferlogLine checks each field of xferlog lines made from events, against the xferlog(5)
 // manual page.
@@ -131,35 +87,6 @@ func TestXferlogLine(t *testing.T) {
 		_, ok := xferlogLine(cc, event)
 		assert.False(t, ok, "%s %s", event.Kind, event.Command)
 	}
-}
-
-// auditFields are the names of the fields of an -audit-log line, all always present.
-var auditFields = []string{
-	"time", "kind", "user", "remote", "session", "command", "path", "target", "direction", "bytes",
-	"duration_ms", "result",
-}
-
-// parseAudit decodes a line of -audit-log and checks that it has every field and no other.
-func parseAudit(t *testing.T, line string) map[string]any {
-	t.Helper()
-
-	var record map[string]any
-
-	require.NoError(t, json.Unmarshal([]byte(line), &record), line)
-
-	keys := make([]string, 0, len(record))
-	for key := range record {
-		keys = append(keys, key)
-	}
-
-	assert.ElementsMatch(t, auditFields, keys, line)
-
-	stamp, _ := record["time"].(string)
-	_, err := time.Parse(time.RFC3339Nano, stamp)
-	require.NoError(t, err, line)
-	assert.Regexp(t, `^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$`, stamp, "UTC with microseconds")
-
-	return record
 }
 
 // TestAuditLine checks the JSON object of a rename and of a failed transfer.

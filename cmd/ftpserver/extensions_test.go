@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash/crc32"
-	"net/textproto"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,36 +14,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// rawSession is a line-level FTP session for the commands jlaffaye/ftp has no call for.
-type rawSession struct {
-	t    *testing.T
-	conn *textproto.Conn
-}
-
-func dialRaw(t *testing.T, addr string) *rawSession {
-	t.Helper()
-
-	conn, err := textproto.Dial("tcp", addr)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = conn.Close() })
-
-	_, _, err = conn.ReadResponse(220)
-	require.NoError(t, err)
-
-	return &rawSession{t: t, conn: conn}
-}
-
-// expect sends a command and requires the reply code; it returns the reply text.
-func (r *rawSession) expect(line string, code int) string {
-	r.t.Helper()
-
-	require.NoError(r.t, r.conn.PrintfLine("%s", line))
-	got, msg, err := r.conn.ReadResponse(0)
-	require.Equal(r.t, code, got, "reply to %q: %s (%v)", line, msg, err)
-
-	return msg
-}
 
 func TestBundledServerExtensions(t *testing.T) {
 	t.Parallel()

@@ -1,10 +1,7 @@
 package main
 
 import (
-	"context"
 	"io"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -31,19 +28,5 @@ func TestLogFlags(t *testing.T) {
 		{[]string{"-audit-log", "x.log", "-xferlog", "./x.log"}, "ftpserver: -audit-log and -xferlog name the same file"},
 	} {
 		assert.Equal(t, tc.want, requireFlagError(t, tc.args...), tc.args)
-	}
-}
-
-// TestRunLogFileError stops the server at start when a log cannot be opened, naming the flag.
-func TestRunLogFileError(t *testing.T) {
-	t.Parallel()
-
-	missing := filepath.Join(t.TempDir(), "no-such-dir", "audit.log")
-
-	for _, flag := range []string{"-audit-log", "-xferlog"} {
-		err := run(context.Background(), []string{"-listen", "127.0.0.1:0", flag, missing}, io.Discard, io.Discard)
-		require.ErrorIs(t, err, os.ErrNotExist)
-		require.ErrorContains(t, err, flag+": opening log: open "+missing)
-		require.NotErrorIs(t, err, errUsage, "not a command-line error")
 	}
 }

@@ -3,9 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -13,7 +11,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,165 +20,6 @@ import (
 
 	"github.com/ftpkit/ftpserver"
 )
-
-// startTimeout bounds the wait for the server's start line; it is a guard against a hang, not
-// a delay: the test goes on as soon as the line arrives.
-const startTimeout = 10 * time.Second
-
-// runningServer is a run() started by startRun.
-type runningServer struct {
-	addr   string
-	addrs  []string // of each listener, addr first: -implicit-listen's follows
-	cancel context.CancelFunc
-	done   <-chan error
-	stdout <-chan string // the lines run printed after its start lines
-
-	once sync.Once
-	err  error
-}
-
-// stop cancels run's context, as a signal would, and returns what run returned. Later calls
-// return the same.
-func (s *runningServer) stop(t *testing.T) error {
-	t.Helper()
-
-	s.once.Do(func() {
-		s.cancel()
-
-		select {
-		case s.err = <-s.done:
-		case <-time.After(shutdownTimeout + startTimeout):
-			s.err = errors.New("run did not return after its context was canceled")
-		}
-	})
-
-	return s.err
-}
-
-// lineWriter passes each complete line written to it to lines, dropping lines nobody has room
-// for so that run never blocks on its output.
-type lineWriter struct {
-	mu      sync.Mutex
-	partial []byte
-	lines   chan string
-}
-
-func (w *lineWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-
-	w.partial = append(w.partial, p...)
-
-	for {
-		line, rest, found := bytes.Cut(w.partial, []byte("\n"))
-		if !found {
-			return len(p), nil
-		}
-
-		select {
-		case w.lines <- string(line):
-		default:
-		}
-
-		w.partial = rest
-	}
-}
-
-// nextLine returns the next line run printed.
-func nextLine(t *testing.T, lines <-chan string) string {
-	t.Helper()
-
-	select {
-	case line := <-lines:
-		return line
-	case <-time.After(startTimeout):
-		t.Fatal("run printed nothing")
-
-		return ""
-	}
-}
-
-// startRun starts run with args plus "-listen 127.0.0.1:0" and waits for its start lines. The
-// server is stopped at the end of the test if the test did not stop it.
-func startRun(t *testing.T, args ...string) *runningServer {
-	t.Helper()
-
-	return startRunLogging(t, io.Discard, args...)
-}
-
-// startRunLogging is startRun with the server's stderr going to stderr, which must not be read
-// before the server is stopped.
-func startRunLogging(t *testing.T, stderr io.Writer, args ...string) *runningServer {
-	t.Helper()
-
-	ctx, cancel := context.WithCancel(context.Background())
-	stdout := &lineWriter{lines: make(chan string, 8)}
-	done := make(chan error, 1)
-
-	go func() {
-		done <- run(ctx, append([]string{"-listen", "127.0.0.1:0"}, args...), stdout, stderr)
-	}()
-
-	srv := &runningServer{cancel: cancel, done: done, stdout: stdout.lines}
-	t.Cleanup(func() { _ = srv.stop(t) })
-
-	line := nextLine(t, stdout.lines)
-	for {
-		addr, found := strings.CutPrefix(line, "listening on ")
-		if !found {
-			break
-		}
-
-		addr, _, _ = strings.Cut(addr, " ")
-		srv.addrs = append(srv.addrs, addr)
-		line = nextLine(t, stdout.lines)
-	}
-
-	require.NotEmpty(t, srv.addrs, "unexpected start line %q", line)
-	srv.addr = srv.addrs[0]
-	assert.True(t, strings.HasPrefix(line, "credentials: "), line)
-
-	return srv
-}
-
-// login connects to addr and logs in with the default credentials.
-func login(t *testing.T, addr string) *ftp.ServerConn {
-	t.Helper()
-
-	conn, err := ftp.Dial(addr, ftp.DialWithTimeout(startTimeout))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = conn.Quit() })
-
-	require.NoError(t, conn.Login("test", "test"))
-
-	return conn
-}
-
-// randomBytes returns n random bytes.
-func randomBytes(t *testing.T, n int) []byte {
-	t.Helper()
-
-	data := make([]byte, n)
-	_, err := rand.Read(data)
-	require.NoError(t, err)
-
-	return data
-}
-
-// download retrieves name and returns its SHA-256.
-func download(t *testing.T, conn *ftp.ServerConn, name string) [sha256.Size]byte {
-	t.Helper()
-
-	resp, err := conn.Retr(name)
-	require.NoError(t, err)
-
-	hash := sha256.New()
-	_, err = io.Copy(hash, resp)
-	require.NoError(t, err)
-	require.NoError(t, resp.Close())
-
-	return [sha256.Size]byte(hash.Sum(nil))
-}
 
 func TestRunServesMemory(t *testing.T) {
 	t.Parallel()
@@ -414,26 +252,6 @@ func TestRunFlagErrors(t *testing.T) {
 	}
 }
 
-// requireFlagError runs the server with args, which must be refused: run returns errUsage and
-// writes two lines, the error then where the usage is, and not the usage. It returns the error
-// line.
-func requireFlagError(t *testing.T, args ...string) string {
-	t.Helper()
-
-	var stderr bytes.Buffer
-
-	err := run(context.Background(), args, io.Discard, &stderr)
-	require.ErrorIs(t, err, errUsage)
-
-	errLine, rest, found := strings.Cut(stderr.String(), "\n")
-	require.True(t, found, "%q", stderr.String())
-	assert.True(t, strings.HasPrefix(errLine, "ftpserver: "), errLine)
-	assert.Equal(t, "Run 'ftpserver -h' for the usage.\n", rest, "one line after the error")
-	assert.NotContains(t, stderr.String(), "Usage:")
-
-	return errLine
-}
-
 // TestRunRootMustExist refuses a -root that does not exist, naming it and the flag that would
 // create it; -root-create creates it.
 func TestRunRootMustExist(t *testing.T) {
@@ -493,22 +311,57 @@ func TestParsePortRange(t *testing.T) {
 	require.Error(t, err)
 }
 
-func TestRunListenError(t *testing.T) {
+// TestRunListenErrors fails at start when an address cannot be listened on, the FTP one or the
+// metrics one, with an error that is not a command-line error.
+func TestRunListenErrors(t *testing.T) {
 	t.Parallel()
 
-	err := run(context.Background(), []string{"-listen", "127.0.0.1:99999"}, io.Discard, io.Discard)
-	require.Error(t, err)
-	assert.NotErrorIs(t, err, errUsage, "a listen failure is not a usage error")
+	for _, tt := range []struct {
+		name string
+		args []string
+		want string // in the error, when not empty
+	}{
+		{"-listen", []string{"-listen", "127.0.0.1:99999"}, ""},
+		{"-metrics", []string{"-listen", "127.0.0.1:0", "-metrics", "127.0.0.1:99999"}, "-metrics"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+
+			err := run(context.Background(), tt.args, io.Discard, io.Discard)
+			require.Error(t, err)
+			require.NotErrorIs(t, err, errUsage, "a listen failure is not a usage error")
+
+			if tt.want != "" {
+				assert.Contains(t, err.Error(), tt.want)
+			}
+		})
+	}
 }
 
-// TestRunPidFileError stops at start when the -pid-file cannot be written, saying why.
-func TestRunPidFileError(t *testing.T) {
+// TestRunUnwritableFileFlags stops the server at start when a file that a flag names cannot be
+// created (its directory is missing), with an error that names the flag and the file and is
+// not a command-line error.
+func TestRunUnwritableFileFlags(t *testing.T) {
 	t.Parallel()
 
-	pidFile := filepath.Join(t.TempDir(), "missing", "ftpserver.pid")
+	for _, tt := range []struct {
+		flag, file string
+		want       string // the error's text before the file's path
+	}{
+		{"-pid-file", "ftpserver.pid", "-pid-file: open "},
+		{"-audit-log", "audit.log", "-audit-log: opening log: open "},
+		{"-xferlog", "audit.log", "-xferlog: opening log: open "},
+		{"-cpuprofile", "cpu.pprof", "-cpuprofile: open "},
+	} {
+		t.Run(tt.flag, func(t *testing.T) {
+			t.Parallel()
 
-	err := run(context.Background(), []string{"-listen", "127.0.0.1:0", "-pid-file", pidFile}, io.Discard, io.Discard)
-	require.ErrorIs(t, err, os.ErrNotExist)
-	require.ErrorContains(t, err, "-pid-file: open "+pidFile)
-	require.NotErrorIs(t, err, errUsage, "not a command-line error")
+			missing := filepath.Join(t.TempDir(), "missing", tt.file)
+
+			err := run(context.Background(), []string{"-listen", "127.0.0.1:0", tt.flag, missing}, io.Discard, io.Discard)
+			require.ErrorIs(t, err, os.ErrNotExist)
+			require.ErrorContains(t, err, tt.want+missing)
+			require.NotErrorIs(t, err, errUsage, "not a command-line error")
+		})
+	}
 }

@@ -3,14 +3,12 @@ package main
 import (
 	"context"
 	"crypto/sha256"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -23,103 +21,6 @@ import (
 
 // The tests of this file run the bundled server as a process, built from this package, for
 // what only a process shows: signals, exit status and stdin.
-
-var built struct {
-	once sync.Once
-	path string
-	err  error
-}
-
-// serverBinary builds this package once per test run and returns the program's path.
-func serverBinary(t *testing.T) string {
-	t.Helper()
-
-	built.once.Do(func() {
-		dir, err := os.MkdirTemp("", "ftpserver-bin-")
-		if err != nil {
-			built.err = err
-
-			return
-		}
-
-		built.path = filepath.Join(dir, "ftpserver")
-
-		out, err := exec.Command("go", "build", "-o", built.path, ".").CombinedOutput() //nolint:gosec // fixed command
-		if err != nil {
-			built.err = fmt.Errorf("building the bundled server: %w: %s", err, out)
-		}
-	})
-
-	require.NoError(t, built.err)
-
-	return built.path
-}
-
-// serverProcess is the bundled server running as a process.
-type serverProcess struct {
-	cmd    *exec.Cmd
-	addr   string
-	stderr <-chan string // its log lines
-	exited chan error
-}
-
-// startProcess runs the bundled server with args plus "-listen 127.0.0.1:0" and waits for its
-// start lines. It is stopped with SIGTERM, and must exit 0, when the test ends.
-func startProcess(t *testing.T, args ...string) *serverProcess {
-	t.Helper()
-
-	cmd := exec.Command(serverBinary(t), append([]string{"-listen", "127.0.0.1:0"}, args...)...) //nolint:gosec // the binary this test built
-	stdout := &lineWriter{lines: make(chan string, 8)}
-	stderr := &lineWriter{lines: make(chan string, 64)}
-	cmd.Stdout = stdout
-	cmd.Stderr = stderr
-	require.NoError(t, cmd.Start())
-
-	proc := &serverProcess{cmd: cmd, stderr: stderr.lines, exited: make(chan error, 1)}
-
-	go func() { proc.exited <- cmd.Wait() }()
-
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-
-		select {
-		case err := <-proc.exited:
-			assert.NoError(t, err, "the server exits 0 on SIGTERM")
-		case <-time.After(shutdownTimeout + startTimeout):
-			_ = cmd.Process.Kill()
-
-			t.Error("the server did not stop on SIGTERM")
-		}
-	})
-
-	addr, found := strings.CutPrefix(nextLine(t, stdout.lines), "listening on ")
-	require.True(t, found, "unexpected start line")
-
-	proc.addr, _, _ = strings.Cut(addr, " ")
-	require.True(t, strings.HasPrefix(nextLine(t, stdout.lines), "credentials: "))
-
-	return proc
-}
-
-// waitLog returns the next log line of the server that holds want.
-func (p *serverProcess) waitLog(t *testing.T, want string) string {
-	t.Helper()
-
-	for {
-		if line := nextLine(t, p.stderr); strings.Contains(line, want) {
-			return line
-		}
-	}
-}
-
-// reload sends SIGHUP to the server process and returns its log line about the reload.
-func (p *serverProcess) reload(t *testing.T, want string) string {
-	t.Helper()
-
-	require.NoError(t, p.cmd.Process.Signal(syscall.SIGHUP))
-
-	return p.waitLog(t, want)
-}
 
 // refusedLogin requires a login as user to be refused with 530.
 func refusedLogin(t *testing.T, addr, user, pass string) {

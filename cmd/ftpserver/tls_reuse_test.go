@@ -14,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/jlaffaye/ftp"
 	"github.com/stretchr/testify/assert"
@@ -129,9 +128,6 @@ func TestRunTLSSessionReuse(t *testing.T) {
 const sessionNotReusedReply = "TLS session reuse required: the data connection did not resume the control " +
 	"connection's TLS session; use a client that reuses it, or ask the administrator to make reuse optional"
 
-// probeTimeout bounds one run of a client program: a guard against a hang, not a delay.
-const probeTimeout = 60 * time.Second
-
 // runTLSReuseProbe starts the server with -tls-required and flags, and runs command, a client
 // program from testdata, with the server's host, port, a file of random bytes and opts: it
 // lists, uploads and downloads over FTPS with PROT P. It returns what the client printed,
@@ -237,21 +233,4 @@ func TestTLSSessionReuseCommonsNet(t *testing.T) {
 		t.Parallel()
 		runTLSReuseProbe(t, []string{"-tls-session-reuse", "optional"}, probe)
 	})
-}
-
-// compileCommonsNetProbe compiles testdata/CommonsNetProbe.java against jar into a directory of
-// the test, which it returns.
-func compileCommonsNetProbe(t *testing.T, jar string) string {
-	t.Helper()
-
-	classes := t.TempDir()
-
-	ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
-	defer cancel()
-
-	out, err := exec.CommandContext(ctx, "javac", "-cp", jar, "-d", classes, "testdata/CommonsNetProbe.java").
-		CombinedOutput()
-	require.NoError(t, err, "javac: %s", out)
-
-	return classes
 }

@@ -2,75 +2,12 @@ package main
 
 import (
 	"crypto/tls"
-	"crypto/x509"
-	"encoding/pem"
-	"net"
-	"net/textproto"
-	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/ftpkit/ftpserver"
 )
-
-// authTLS connects to addr, asks for explicit TLS (AUTH TLS) and runs the handshake with
-// config, to which it adds InsecureSkipVerify. It returns the handshake's error.
-func authTLS(t *testing.T, addr string, config *tls.Config) (*tls.Conn, error) {
-	t.Helper()
-
-	raw, err := net.DialTimeout("tcp", addr, startTimeout)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = raw.Close() })
-	require.NoError(t, raw.SetDeadline(time.Now().Add(2*startTimeout)))
-
-	text := textproto.NewConn(raw)
-	_, _, err = text.ReadResponse(ftpserver.StatusServiceReady)
-	require.NoError(t, err)
-	require.NoError(t, text.PrintfLine("AUTH TLS"))
-	_, _, err = text.ReadResponse(ftpserver.StatusAuthAccepted)
-	require.NoError(t, err)
-
-	config = config.Clone()
-	config.InsecureSkipVerify = true
-
-	conn := tls.Client(raw, config)
-
-	err = conn.Handshake()
-
-	return conn, err
-}
-
-// servedCertificate returns the certificate the server at addr shows a new TLS session.
-func servedCertificate(t *testing.T, addr string) []byte {
-	t.Helper()
-
-	conn, err := authTLS(t, addr, &tls.Config{MinVersion: tls.VersionTLS12})
-	require.NoError(t, err)
-
-	return conn.ConnectionState().PeerCertificates[0].Raw
-}
-
-// writeCertificate writes a new self-signed certificate and its key as PEM files and returns
-// the certificate (DER).
-func writeCertificate(t *testing.T, certFile, keyFile string) []byte {
-	t.Helper()
-
-	cert, err := selfSignedCertificate()
-	require.NoError(t, err)
-
-	key, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
-	require.NoError(t, err)
-
-	der := cert.Certificate[0]
-	require.NoError(t, os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
-	require.NoError(t, os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: key}), 0o600))
-
-	return der
-}
 
 // TestTLSConfigOffersOnlyAEAD checks the suites of TLS 1.2: each an ECDHE key exchange with
 // AES-GCM or ChaCha20-Poly1305, none of Go's insecure list, and for both kinds of key.

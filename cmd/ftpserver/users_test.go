@@ -5,12 +5,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"flag"
-	"fmt"
 	"io"
-	"net/textproto"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
@@ -19,80 +16,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/bcrypt"
 )
-
-// testUser is a line of a -users file written by a test.
-type testUser struct {
-	name, pass, home, access string
-}
-
-// hashFor returns a bcrypt hash of pass at the lowest cost, to keep tests fast.
-func hashFor(t *testing.T, pass string) string {
-	t.Helper()
-
-	hash, err := bcrypt.GenerateFromPassword([]byte(pass), bcrypt.MinCost)
-	require.NoError(t, err)
-
-	return string(hash)
-}
-
-// writeUsers writes a -users file with users (and a comment) to file.
-func writeUsers(t *testing.T, file string, users ...testUser) {
-	t.Helper()
-
-	var b strings.Builder
-
-	b.WriteString("# name:bcrypt-hash:home:access\n\n")
-
-	for _, u := range users {
-		fmt.Fprintf(&b, "%s:%s:%s:%s\n", u.name, hashFor(t, u.pass), u.home, u.access)
-	}
-
-	require.NoError(t, os.WriteFile(file, []byte(b.String()), 0o600))
-}
-
-// loginAs connects to addr and logs in as user.
-func loginAs(t *testing.T, addr, user, pass string) *ftp.ServerConn {
-	t.Helper()
-
-	conn, err := ftp.Dial(addr, ftp.DialWithTimeout(startTimeout))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = conn.Quit() })
-
-	require.NoError(t, conn.Login(user, pass), "login as %s", user)
-
-	return conn
-}
-
-// names lists the home ("/") and returns the sorted names of its entries, without "." and "..".
-func names(t *testing.T, conn *ftp.ServerConn) []string {
-	t.Helper()
-
-	entries, err := conn.List("/")
-	require.NoError(t, err)
-
-	var list []string
-
-	for _, e := range entries {
-		if e.Name != "." && e.Name != ".." {
-			list = append(list, e.Name)
-		}
-	}
-
-	slices.Sort(list)
-
-	return list
-}
-
-// requireReply requires err to be an FTP reply with code and text.
-func requireReply(t *testing.T, err error, code int, text string) {
-	t.Helper()
-
-	var reply *textproto.Error
-
-	require.ErrorAs(t, err, &reply)
-	assert.Equal(t, code, reply.Code, reply.Msg)
-	assert.Equal(t, text, reply.Msg)
-}
 
 func TestParseUsers(t *testing.T) {
 	t.Parallel()
