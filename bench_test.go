@@ -19,14 +19,6 @@ import (
 // benchFileSize is the size of the file moved by the throughput benchmarks.
 const benchFileSize = 64 << 20
 
-// benchServer starts a server for a benchmark over a real directory, so downloads can take
-// the sendfile path.
-func benchServer(b *testing.B, opts ...testOption) *testServer {
-	b.Helper()
-
-	return newTestServer(b, append([]testOption{withOsFs(b)}, opts...)...)
-}
-
 func benchmarkRETR(b *testing.B, opts []testOption, dial ...ftp.DialOption) {
 	b.Helper()
 

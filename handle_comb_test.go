@@ -14,11 +14,6 @@ import (
 // enableCOMB is the option of every test that needs COMB.
 func enableCOMB(s *Settings) { s.EnableCOMB = true }
 
-// quoteArg quotes a name so that splitQuotedArgs reads it back.
-func quoteArg(name string) string {
-	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
-}
-
 // requireNoCOMBTemp checks that no temporary file of a COMB was left in dir.
 func requireNoCOMBTemp(t *testing.T, fs afero.Fs, dir string) {
 	t.Helper()

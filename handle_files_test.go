@@ -15,14 +15,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// fileSystems runs a test over memory and over a real directory behind afero's jail.
-func fileSystems(t *testing.T, test func(t *testing.T, s *testServer)) {
-	t.Helper()
-
-	t.Run("memory", func(t *testing.T) { test(t, newTestServer(t)) })
-	t.Run("os", func(t *testing.T) { test(t, newTestServer(t, withOsFs(t))) })
-}
-
 func TestUploadDownloadHash(t *testing.T) {
 	fileSystems(t, func(t *testing.T, s *testServer) {
 		t.Helper()

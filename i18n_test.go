@@ -140,18 +140,6 @@ func TestUnusualNamesRaw(t *testing.T) {
 	assert.Empty(t, rc.listing("NLST"))
 }
 
-// mlstName returns the path an MLST reply describes.
-func mlstName(t *testing.T, reply string) string {
-	t.Helper()
-
-	lines := strings.Split(reply, "\n")
-	require.Len(t, lines, 3, reply)
-
-	_, name := mlsxFacts(t, strings.TrimPrefix(lines[1], " "))
-
-	return name
-}
-
 func TestLANG(t *testing.T) {
 	s := newTestServer(t)
 	rc := s.raw(t) // LANG is allowed before login, so the login replies can use it

@@ -3,7 +3,6 @@ package ftpserver
 import (
 	"context"
 	"errors"
-	"io"
 	"net"
 	"net/textproto"
 	"sync"
@@ -93,16 +92,6 @@ func newFailuresServer(t *testing.T, closeFrom bool, opts ...testOption) (*testS
 	}, opts...)
 
 	return s, drv
-}
-
-// requireClosed requires the server to have closed the raw client's connection.
-func requireClosed(t *testing.T, rc *rawClient) {
-	t.Helper()
-
-	require.NoError(t, rc.conn.SetReadDeadline(time.Now().Add(5*time.Second)))
-
-	_, err := rc.conn.Read(make([]byte, 1))
-	require.ErrorIs(t, err, io.EOF)
 }
 
 func TestMaxLoginFailuresCloses(t *testing.T) {

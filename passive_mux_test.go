@@ -19,18 +19,6 @@ import (
 	"github.com/ftpkit/ftpserver/internal/porttest"
 )
 
-// withSharedPorts turns PassiveTransferPortMultiplexing on over n ports, and returns the first.
-func withSharedPorts(t *testing.T, n int) (testOption, int) {
-	t.Helper()
-
-	start := porttest.QuietRange(t, n)
-
-	return withSettings(func(s *Settings) {
-		s.PassiveTransferPortRange = &PortRange{Start: start, End: start + n - 1}
-		s.PassiveTransferPortMultiplexing = true
-	}), start
-}
-
 func TestPassiveMultiplexingManyClients(t *testing.T) {
 	const clients, ports = 50, 3
 

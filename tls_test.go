@@ -2,15 +2,9 @@ package ftpserver
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"io"
-	"math/big"
 	"net"
 	"net/textproto"
 	"strings"
@@ -24,71 +18,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// testCertificate makes a self-signed certificate for the loopback addresses.
-func testCertificate(tb testing.TB, commonName string) tls.Certificate {
-	tb.Helper()
-
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(tb, err)
-
-	template := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: commonName},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		DNSNames:     []string{"localhost", "ftpkit.test"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-	}
-
-	der, err := x509.CreateCertificate(rand.Reader, template, template, &key.PublicKey, key)
-	require.NoError(tb, err)
-
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-}
-
-// withTLS gives the test driver a TLS configuration.
-func withTLS(tb testing.TB) testOption {
-	tb.Helper()
-
-	cert := testCertificate(tb, "ftpkit server")
-
-	return func(d *testDriver) {
-		d.tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	}
-}
-
-// clientTLSConfig trusts anything and keeps sessions under one name, so data connections can
-// resume the control connection's session as FTPS clients do.
-func clientTLSConfig() *tls.Config {
-	return &tls.Config{
-		InsecureSkipVerify: true, // test server with a throw-away certificate
-		ServerName:         "ftpkit.test",
-		ClientSessionCache: tls.NewLRUClientSessionCache(16),
-	}
-}
-
-// startTLS sends AUTH TLS and continues the raw client over TLS.
-func (rc *rawClient) startTLS(config *tls.Config) {
-	rc.t.Helper()
-
-	rc.expect("AUTH TLS", StatusAuthAccepted)
-
-	tlsConn := tls.Client(rc.conn, config)
-	require.NoError(rc.t, tlsConn.Handshake())
-
-	rc.conn = tlsConn
-	rc.text = textproto.NewConn(tlsConn)
-}
-
-// pasvTLS opens a passive data connection and runs the client side of TLS on it.
-func (rc *rawClient) pasvTLS(config *tls.Config) *tls.Conn {
-	rc.t.Helper()
-
-	return tls.Client(rc.pasv(), config)
-}
 
 func TestExplicitTLSWithJlaffaye(t *testing.T) {
 	s := newTestServer(t, withTLS(t), withOsFs(t))

@@ -5,7 +5,6 @@ import (
 	"compress/flate"
 	"compress/zlib"
 	"io"
-	"net"
 	"strings"
 	"testing"
 
@@ -13,11 +12,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// withDeflate offers MODE Z at a compression level.
-func withDeflate(level int) testOption {
-	return withSettings(func(s *Settings) { s.DeflateCompressionLevel = level })
-}
 
 // deflateFileSystems runs a MODE Z test over memory and over a real directory (where MODE S
 // would use sendfile), with MODE Z offered at level 6.
@@ -64,46 +58,6 @@ func inflate(tb testing.TB, stream []byte) []byte {
 	require.NoError(tb, err)
 
 	return data
-}
-
-// download runs command (RETR, LIST...) over a passive connection and returns the raw bytes of
-// the data connection, requiring 150 and 226.
-func (rc *rawClient) download(command string) []byte {
-	rc.t.Helper()
-
-	return rc.downloadOver(rc.pasv(), command)
-}
-
-// downloadOver is download over a data connection the caller opened.
-func (rc *rawClient) downloadOver(data net.Conn, command string) []byte {
-	rc.t.Helper()
-
-	rc.expect(command, StatusFileStatusOK)
-	raw := readAllClose(rc.t, data)
-
-	code, msg := rc.read()
-	require.Equal(rc.t, StatusClosingDataConn, code, "final reply to %q: %s", command, msg)
-
-	return raw
-}
-
-// upload runs command (STOR, APPE) over a passive connection, sends payload as it is and
-// returns the final reply.
-func (rc *rawClient) upload(command string, payload []byte) (int, string) {
-	rc.t.Helper()
-
-	return rc.uploadOver(rc.pasv(), command, payload)
-}
-
-// uploadOver is upload over a data connection the caller opened.
-func (rc *rawClient) uploadOver(data net.Conn, command string, payload []byte) (int, string) {
-	rc.t.Helper()
-
-	rc.expect(command, StatusFileStatusOK)
-	_, _ = data.Write(payload) // the server may stop reading early: its reply says why
-	_ = data.Close()
-
-	return rc.read()
 }
 
 func TestModeZOff(t *testing.T) {
