@@ -486,21 +486,38 @@ func TestAVBLWithoutExtension(t *testing.T) {
 	rc.expect("AVBL", StatusCommandNotImplemented)
 }
 
+// TestStalledDownloadAborted runs a download the client never reads, from memory and from a
+// file on disk, the path where the kernel sends the file.
 func TestStalledDownloadAborted(t *testing.T) {
-	s := newTestServer(t, withSettings(func(s *Settings) { s.TransferStallTimeout = 1 }))
-	require.NoError(t, writeFile(s.driver.fs, "/big.bin", testContent(64<<20)))
+	for _, tc := range []struct {
+		name   string
+		onDisk bool
+	}{
+		{"memory", false},
+		{"sendfile", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := []testOption{withSettings(func(s *Settings) { s.TransferStallTimeout = 1 })}
+			if tc.onDisk {
+				opts = append(opts, withOsFs(t))
+			}
 
-	rc := s.rawLoggedIn(t)
-	rc.expect("TYPE I", StatusOK)
-	data := rc.pasv()
-	rc.expect("RETR /big.bin", StatusFileStatusOK)
+			s := newTestServer(t, opts...)
+			require.NoError(t, writeFile(s.driver.fs, "/big.bin", testContent(64<<20)))
 
-	// The client never reads: once the socket buffers are full nothing moves, and the server
-	// gives up after the stall timeout instead of holding the transfer forever.
-	code, msg := rc.read()
-	assert.Equal(t, StatusTransferAborted, code, msg)
-	require.NoError(t, data.Close())
-	rc.expect("NOOP", StatusOK)
+			rc := s.rawLoggedIn(t)
+			rc.expect("TYPE I", StatusOK)
+			data := rc.pasv()
+			rc.expect("RETR /big.bin", StatusFileStatusOK)
+
+			// The client never reads: once the socket buffers are full nothing moves, and the
+			// server gives up after the stall timeout instead of holding the transfer forever.
+			code, msg := rc.read()
+			assert.Equal(t, StatusTransferAborted, code, msg)
+			require.NoError(t, data.Close())
+			rc.expect("NOOP", StatusOK)
+		})
+	}
 }
 
 func TestStalledUploadAborted(t *testing.T) {
@@ -517,22 +534,6 @@ func TestStalledUploadAborted(t *testing.T) {
 	code, msg := rc.read()
 	assert.Equal(t, StatusTransferAborted, code, msg)
 	require.NoError(t, data.Close())
-}
-
-func TestStalledSendfileDownloadAborted(t *testing.T) {
-	s := newTestServer(t, withOsFs(t), withSettings(func(s *Settings) { s.TransferStallTimeout = 1 }))
-	require.NoError(t, writeFile(s.driver.fs, "/big.bin", testContent(64<<20)))
-
-	rc := s.rawLoggedIn(t)
-	rc.expect("TYPE I", StatusOK)
-	data := rc.pasv()
-	rc.expect("RETR /big.bin", StatusFileStatusOK)
-
-	// As TestStalledDownloadAborted, on the path where the kernel sends the file.
-	code, msg := rc.read()
-	assert.Equal(t, StatusTransferAborted, code, msg)
-	require.NoError(t, data.Close())
-	rc.expect("NOOP", StatusOK)
 }
 
 // TestSlowSendfileDownloadNotStalled reads the first megabytes of a download at once, which
