@@ -145,14 +145,39 @@ func TestUnlimitedLoginFailures(t *testing.T) {
 	assert.Len(t, drv.failures.all(), 10)
 }
 
+// TestLoginFailureDelayGrows checks that the delay of a connection's failed logins doubles at
+// each failure, with a driver that only records failures and with a filter asked at each USER
+// and PASS (BanFilter), which leaves the growing delay as it is.
 func TestLoginFailureDelayGrows(t *testing.T) {
 	const base = 40 * time.Millisecond
 
-	s, _ := newFailuresServer(t, false, withSettings(func(settings *Settings) {
-		settings.MaxLoginFailures = -1
-		settings.LoginFailureDelay = base
-	}))
-	assertDelayDoubles(t, s.raw(t), base)
+	for _, tc := range []struct {
+		name  string
+		start func(t *testing.T, opts ...testOption) *testServer
+	}{
+		{"failures", func(t *testing.T, opts ...testOption) *testServer {
+			t.Helper()
+
+			s, _ := newFailuresServer(t, false, opts...)
+
+			return s
+		}},
+		{"BanFilter", func(t *testing.T, opts ...testOption) *testServer {
+			t.Helper()
+
+			return newTestServerMain(t, func(d *testDriver) MainDriver {
+				return &banDriver{testDriver: d, banAfter: 100}
+			}, opts...)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := tc.start(t, withSettings(func(settings *Settings) {
+				settings.MaxLoginFailures = -1
+				settings.LoginFailureDelay = base
+			}))
+			assertDelayDoubles(t, s.raw(t), base)
+		})
+	}
 }
 
 // assertDelayDoubles fails three logins on rc and checks that the reply to each came no sooner
@@ -411,18 +436,4 @@ func TestBanReachesOpenConnections(t *testing.T) {
 	assert.Equal(t, errTestBanned.Error(), msg)
 
 	loggedIn.expect("PWD", StatusPathCreated)
-}
-
-// TestBanKeepsLoginFailureDelay checks that a filter asked at each USER and PASS leaves the
-// growing delay of a connection's failed logins as it is.
-func TestBanKeepsLoginFailureDelay(t *testing.T) {
-	const base = 40 * time.Millisecond
-
-	s := newTestServerMain(t, func(d *testDriver) MainDriver {
-		return &banDriver{testDriver: d, banAfter: 100}
-	}, withSettings(func(settings *Settings) {
-		settings.MaxLoginFailures = -1
-		settings.LoginFailureDelay = base
-	}))
-	assertDelayDoubles(t, s.raw(t), base)
 }
