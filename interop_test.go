@@ -91,28 +91,51 @@ func TestInteropPythonFtplibWithoutSessionReuse(t *testing.T) {
 	}
 }
 
+// TestInteropLftp mirrors a tree up and down with lftp in each mode, in stream mode and, in
+// the rows named "-modeZ", in MODE Z, which the bundled server offers: there uploads, downloads
+// and listings go through zlib streams both ways, in clear and inside TLS.
 func TestInteropLftp(t *testing.T) {
 	requireTool(t, "lftp")
 
+	type lftpRun struct {
+		interopMode
+
+		modeZ bool
+	}
+
+	runs := make([]lftpRun, 0, len(interopModes)+2)
 	for _, mode := range interopModes {
-		t.Run(mode.name, func(t *testing.T) {
+		runs = append(runs, lftpRun{interopMode: mode})
+	}
+
+	runs = append(runs,
+		lftpRun{interopMode{"passive-modeZ", false, false}, true},
+		lftpRun{interopMode{"passive-TLS-modeZ", false, true}, true})
+
+	for _, run := range runs {
+		t.Run(run.name, func(t *testing.T) {
 			root, src, dst := t.TempDir(), makeTree(t), t.TempDir()
 
 			flags := []string{}
-			if mode.tls {
+			if run.tls {
 				flags = append(flags, "-tls", "-tls-required")
 			}
 
 			addr := startBundledServer(t, root, flags...)[0]
 			settings := []string{
 				"set net:max-retries 1", "set net:timeout 15", "set cmd:fail-exit true",
-				fmt.Sprintf("set ftp:passive-mode %t", !mode.active),
-				fmt.Sprintf("set ftp:ssl-allow %t", mode.tls),
-				fmt.Sprintf("set ftp:ssl-force %t", mode.tls),
-				fmt.Sprintf("set ftp:ssl-protect-data %t", mode.tls),
+				fmt.Sprintf("set ftp:passive-mode %t", !run.active),
+				fmt.Sprintf("set ftp:ssl-allow %t", run.tls),
+				fmt.Sprintf("set ftp:ssl-force %t", run.tls),
+				fmt.Sprintf("set ftp:ssl-protect-data %t", run.tls),
 				"set ssl:verify-certificate no",
-				"set ftp:use-mode-z false", // MODE Z has its own test: keep these in stream mode
 			}
+			if run.modeZ {
+				settings = append(settings, "set ftp:use-mode-z true", "set ftp:mode-z-level 6", "debug 5")
+			} else {
+				settings = append(settings, "set ftp:use-mode-z false")
+			}
+
 			script := strings.Join(append(settings,
 				"open -u test,test ftp://"+addr,
 				"mirror -R "+src+" /tree",
@@ -122,6 +145,11 @@ func TestInteropLftp(t *testing.T) {
 			), "; ")
 
 			out := runClient(t, "lftp", "-c", script)
+			if run.modeZ {
+				assert.Contains(t, out, "---> MODE Z", "lftp switched to MODE Z")
+				assert.Contains(t, out, "200 Using deflate mode")
+			}
+
 			assert.Contains(t, out, "another.txt")
 			assert.Contains(t, out, "big.bin")
 			assert.Equal(t, treeHashes(t, src), treeHashes(t, dst))
