@@ -1357,6 +1357,21 @@ func (rc *rawClient) pasvTLS(config *tls.Config) *tls.Conn {
 	return tls.Client(rc.pasv(), config)
 }
 
+// rawProtected connects, starts TLS with config, logs in and protects the data connections
+// (PBSZ 0, PROT P).
+func (s *testServer) rawProtected(tb testing.TB, config *tls.Config) *rawClient {
+	tb.Helper()
+
+	rc := s.raw(tb)
+	rc.startTLS(config)
+	rc.expect("USER "+testUser, StatusUserOK)
+	rc.expect("PASS "+testPass, StatusUserLoggedIn)
+	rc.expect("PBSZ 0", StatusOK)
+	rc.expect("PROT P", StatusOK)
+
+	return rc
+}
+
 // --- External clients and the bundled server -----------------------------------------------------
 
 // clientTimeout bounds each client run, so a hang fails the test instead of the CI job.

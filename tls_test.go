@@ -157,12 +157,7 @@ func TestTLSSessionReuseRequired(t *testing.T) {
 	require.NoError(t, writeFile(s.driver.fs, "/f.txt", []byte("reused")))
 
 	config := clientTLSConfig()
-	rc := s.raw(t)
-	rc.startTLS(config)
-	rc.expect("USER "+testUser, StatusUserOK)
-	rc.expect("PASS "+testPass, StatusUserLoggedIn) // reading replies takes in the session ticket
-	rc.expect("PBSZ 0", StatusOK)
-	rc.expect("PROT P", StatusOK)
+	rc := s.rawProtected(t, config) // reading replies takes in the session ticket
 
 	// Same session cache: the data connection resumes the control session and is accepted.
 	data := rc.pasvTLS(config)
@@ -237,12 +232,7 @@ func TestTLSSessionOfAnotherClientDoesNotResume(t *testing.T) {
 	first.expect("USER "+testUser, StatusUserOK)
 	first.expect("PASS "+testPass, StatusUserLoggedIn)
 
-	second := s.raw(t)
-	second.startTLS(clientTLSConfig())
-	second.expect("USER "+testUser, StatusUserOK)
-	second.expect("PASS "+testPass, StatusUserLoggedIn)
-	second.expect("PBSZ 0", StatusOK)
-	second.expect("PROT P", StatusOK)
+	second := s.rawProtected(t, clientTLSConfig())
 
 	data := second.pasvTLS(shared)
 	second.expect("RETR /f.txt", StatusFileStatusOK)
@@ -325,12 +315,7 @@ func TestPROTClearAfterPrivate(t *testing.T) {
 	s := newTestServer(t, withTLS(t))
 	require.NoError(t, writeFile(s.driver.fs, "/f.txt", []byte("both ways")))
 
-	rc := s.raw(t)
-	rc.startTLS(clientTLSConfig())
-	rc.expect("USER "+testUser, StatusUserOK)
-	rc.expect("PASS "+testPass, StatusUserLoggedIn)
-	rc.expect("PBSZ 0", StatusOK)
-	rc.expect("PROT P", StatusOK)
+	rc := s.rawProtected(t, clientTLSConfig())
 
 	data := rc.pasvTLS(clientTLSConfig())
 	rc.expect("RETR /f.txt", StatusFileStatusOK)

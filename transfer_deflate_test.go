@@ -260,12 +260,7 @@ func TestModeZWithTLS(t *testing.T) {
 	require.NoError(t, writeFile(s.driver.fs, "/f.txt", content))
 
 	config := clientTLSConfig()
-	rc := s.raw(t)
-	rc.startTLS(config)
-	rc.expect("USER "+testUser, StatusUserOK)
-	rc.expect("PASS "+testPass, StatusUserLoggedIn)
-	rc.expect("PBSZ 0", StatusOK)
-	rc.expect("PROT P", StatusOK)
+	rc := s.rawProtected(t, config)
 	rc.expect("TYPE I", StatusOK)
 	rc.expect("MODE Z", StatusOK)
 
