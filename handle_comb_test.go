@@ -18,12 +18,7 @@ func enableCOMB(s *Settings) { s.EnableCOMB = true }
 func requireNoCOMBTemp(t *testing.T, fs afero.Fs, dir string) {
 	t.Helper()
 
-	entries, err := afero.ReadDir(fs, dir)
-	require.NoError(t, err)
-
-	for _, entry := range entries {
-		require.False(t, strings.HasPrefix(entry.Name(), combTempPrefix), "left behind: %s", entry.Name())
-	}
+	requireNoTemp(t, fs, dir, combTempPrefix)
 }
 
 func TestCOMBDisabled(t *testing.T) {

@@ -1010,6 +1010,43 @@ func quoteArg(name string) string {
 	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
 }
 
+// loginBare logs in as user over a bare connection, without buffers, and returns it after the
+// 230: many of them cost the client little.
+func loginBare(addr, user, pass string) (net.Conn, error) {
+	conn, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		return nil, err
+	}
+
+	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
+
+	if _, err := conn.Write([]byte("USER " + user + "\r\nPASS " + pass + "\r\n")); err != nil {
+		_ = conn.Close()
+
+		return nil, err
+	}
+
+	var (
+		buf  [256]byte
+		seen []byte
+	)
+
+	for !bytes.Contains(seen, []byte("\r\n230 ")) {
+		n, err := conn.Read(buf[:])
+		if err != nil {
+			_ = conn.Close()
+
+			return nil, err
+		}
+
+		seen = append(seen, buf[:n]...)
+	}
+
+	_ = conn.SetDeadline(time.Time{})
+
+	return conn, nil
+}
+
 // --- Data connections ----------------------------------------------------------------------------
 
 // pasvReply is the text of a 227 reply as RFC 959 4.1.2 gives it.
@@ -1704,11 +1741,19 @@ func requireContent(t *testing.T, fs afero.Fs, name string, want []byte) {
 func requireNoUploadTemp(t *testing.T, fs afero.Fs, dir string) {
 	t.Helper()
 
+	requireNoTemp(t, fs, dir, AtomicUploadPrefix)
+}
+
+// requireNoTemp checks that dir holds no file whose name starts with prefix, that of the
+// temporary files of an upload or a COMB.
+func requireNoTemp(t *testing.T, fs afero.Fs, dir, prefix string) {
+	t.Helper()
+
 	entries, err := afero.ReadDir(fs, dir)
 	require.NoError(t, err)
 
 	for _, entry := range entries {
-		assert.False(t, strings.HasPrefix(entry.Name(), AtomicUploadPrefix), "left behind: %s", entry.Name())
+		assert.False(t, strings.HasPrefix(entry.Name(), prefix), "left behind: %s", entry.Name())
 	}
 }
 
