@@ -818,7 +818,7 @@ func (rc *rawClient) port(command string) func() net.Conn {
 	return func() net.Conn {
 		rc.t.Helper()
 
-		require.NoError(rc.t, tcpListener.SetDeadline(time.Now().Add(5*time.Second)))
+		require.NoError(rc.t, tcpListener.SetDeadline(time.Now().Add(10*time.Second)))
 		conn, err := listener.Accept()
 		require.NoError(rc.t, err)
 		rc.t.Cleanup(func() { _ = conn.Close() })
@@ -1776,7 +1776,7 @@ func requireOnlyNames(t *testing.T, fsys afero.Fs, dir string, names ...string) 
 func requireClosed(t *testing.T, rc *rawClient) {
 	t.Helper()
 
-	require.NoError(t, rc.conn.SetReadDeadline(time.Now().Add(5*time.Second)))
+	require.NoError(t, rc.conn.SetReadDeadline(time.Now().Add(10*time.Second)))
 
 	_, err := rc.conn.Read(make([]byte, 1))
 	require.ErrorIs(t, err, io.EOF)
@@ -1800,7 +1800,7 @@ const headerAwait = 10 * time.Second
 func requireUnused(t *testing.T, data net.Conn) {
 	t.Helper()
 
-	require.NoError(t, data.SetDeadline(time.Now().Add(5*time.Second)))
+	require.NoError(t, data.SetDeadline(time.Now().Add(10*time.Second)))
 
 	n, err := data.Read(make([]byte, 1))
 	assert.Zero(t, n)

@@ -207,7 +207,7 @@ func failedLoginWaiting(t *testing.T, s *testServer, drv failuresDriver) *rawCli
 
 	select {
 	case <-drv.called:
-	case <-time.After(5 * time.Second):
+	case <-time.After(10 * time.Second):
 		t.Fatal("LoginFailed was not called")
 	}
 
@@ -230,7 +230,7 @@ func TestLoginFailureDelayEndsOnStop(t *testing.T) {
 	select {
 	case err := <-stopped:
 		require.NoError(t, err)
-	case <-time.After(5 * time.Second):
+	case <-time.After(10 * time.Second):
 		t.Fatal("Stop waited for the login failure delay")
 	}
 
@@ -241,7 +241,7 @@ func TestLoginFailureDelayEndsOnShutdown(t *testing.T) {
 	s, drv := newFailuresServer(t, false, withSettings(longDelay))
 	rc := failedLoginWaiting(t, s, drv)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 
 	require.NoError(t, s.Shutdown(ctx), "Shutdown waited for the login failure delay")

@@ -240,7 +240,7 @@ func TestKeptListenerClosedTwice(t *testing.T) {
 	require.NoError(t, handler.Close())
 
 	// The next transfer's wait, as its Open sets it.
-	require.NoError(t, listener.SetDeadline(time.Now().Add(5*time.Second)))
+	require.NoError(t, listener.SetDeadline(time.Now().Add(10*time.Second)))
 	dialData(t, "", tcpPort(t, listener.Addr()))
 
 	require.NoError(t, handler.Close())
