@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ftpkit/ftpserver/internal/porttest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -123,27 +124,39 @@ func TestPassivePortRangeFull(t *testing.T) {
 	rc.expect("NLST", StatusCannotOpenDataConnection)
 }
 
+// TestPassivePortMappingRange announces the exposed ports of a PortMappingRange and listens on
+// the mapped ones, with a listener per transfer and with the ports shared by multiplexing.
 func TestPassivePortMappingRange(t *testing.T) {
-	listened, listeners := occupyPorts(t, 2)
-	// The exposed ports live on a NAT in front of the server: nothing here listens on them.
-	exposed := listened - 1000
+	for _, tc := range []struct {
+		name         string
+		multiplexing bool
+	}{
+		{"listener", false},
+		{"multiplexing", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			listened := porttest.QuietRange(t, 2)
+			// The exposed ports live on a NAT in front of the server: nothing here listens on them.
+			exposed := listened - 1000
 
-	s, content := serverWithFile(t, withSettings(func(s *Settings) {
-		s.PassiveTransferPortRange = &PortMappingRange{ExposedStart: exposed, ListenedStart: listened, Count: 2}
-	}))
-	rc := s.rawLoggedIn(t)
-	rc.expect("TYPE I", StatusOK)
-	freePorts(t, listeners...)
+			s, content := serverWithFile(t, withSettings(func(s *Settings) {
+				s.PassiveTransferPortRange = &PortMappingRange{ExposedStart: exposed, ListenedStart: listened, Count: 2}
+				s.PassiveTransferPortMultiplexing = tc.multiplexing
+			}))
+			rc := s.rawLoggedIn(t)
+			rc.expect("TYPE I", StatusOK)
 
-	_, port := rc.pasvAnnounce()
-	require.True(t, port == exposed || port == exposed+1, "announced %d, want the exposed %d or %d", port, exposed,
-		exposed+1)
-	// The NAT maps exposed+i to listened+i.
-	assert.Equal(t, sha256Hex(content), sha256Hex(rc.retrOver(dialData(t, "", listened+port-exposed), "/f.bin")))
+			_, port := rc.pasvAnnounce()
+			require.True(t, port == exposed || port == exposed+1, "announced %d, want the exposed %d or %d", port,
+				exposed, exposed+1)
+			// The NAT maps exposed+i to listened+i.
+			assert.Equal(t, sha256Hex(content), sha256Hex(rc.retrOver(dialData(t, "", listened+port-exposed), "/f.bin")))
 
-	port = rc.epsvPort("EPSV")
-	require.True(t, port == exposed || port == exposed+1, "announced %d", port)
-	assert.Equal(t, sha256Hex(content), sha256Hex(rc.retrOver(dialData(t, "", listened+port-exposed), "/f.bin")))
+			port = rc.epsvPort("EPSV")
+			require.True(t, port == exposed || port == exposed+1, "announced %d", port)
+			assert.Equal(t, sha256Hex(content), sha256Hex(rc.retrOver(dialData(t, "", listened+port-exposed), "/f.bin")))
+		})
+	}
 }
 
 var errNoPublicIP = errors.New("no public IP known")
