@@ -175,25 +175,32 @@ func TestASCIIConversion(t *testing.T) {
 	assert.Equal(t, "line one\nline two\nbare\rcr\n", string(readAllClose(t, data)))
 }
 
-func TestASCIIConversionDisabled(t *testing.T) {
-	s := newTestServer(t, withSettings(func(s *Settings) { s.DisableASCIIConversion = true }))
-	require.NoError(t, writeFile(s.driver.fs, "/text.txt", []byte("a\nb\n")))
+// TestTextDownloadUnconverted downloads a text file whose LF line ends arrive as they are: with
+// the ASCII conversion disabled, though the client asks for TYPE A, and with binary as the
+// default type, where TYPE A would have sent CRLF.
+func TestTextDownloadUnconverted(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		change   func(*Settings)
+		commands []string
+	}{
+		{"DisableASCIIConversion", func(s *Settings) { s.DisableASCIIConversion = true }, []string{"TYPE A"}},
+		{"DefaultTransferType", func(s *Settings) { s.DefaultTransferType = TransferTypeBinary }, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newTestServer(t, withSettings(tc.change))
+			require.NoError(t, writeFile(s.driver.fs, "/text.txt", []byte("a\nb\n")))
 
-	rc := s.rawLoggedIn(t)
-	rc.expect("TYPE A", StatusOK)
-	data := rc.pasv()
-	rc.expect("RETR /text.txt", StatusFileStatusOK)
-	assert.Equal(t, "a\nb\n", string(readAllClose(t, data)))
-}
+			rc := s.rawLoggedIn(t)
+			for _, command := range tc.commands {
+				rc.expect(command, StatusOK)
+			}
 
-func TestDefaultTransferType(t *testing.T) {
-	s := newTestServer(t, withSettings(func(s *Settings) { s.DefaultTransferType = TransferTypeBinary }))
-	require.NoError(t, writeFile(s.driver.fs, "/text.txt", []byte("a\nb\n")))
-
-	rc := s.rawLoggedIn(t)
-	data := rc.pasv()
-	rc.expect("RETR /text.txt", StatusFileStatusOK)
-	assert.Equal(t, "a\nb\n", string(readAllClose(t, data)), "TYPE A would have sent CRLF")
+			data := rc.pasv()
+			rc.expect("RETR /text.txt", StatusFileStatusOK)
+			assert.Equal(t, "a\nb\n", string(readAllClose(t, data)), "TYPE A would have sent CRLF")
+		})
+	}
 }
 
 // TestRETRErrors refuses what cannot be downloaded with the same replies whether the driver
