@@ -67,7 +67,7 @@ func TestPWDQuotesEmbeddedQuotes(t *testing.T) {
 }
 
 func TestMKDAndRMD(t *testing.T) {
-	fileSystems(t, func(t *testing.T, s *testServer) {
+	onFileSystems(t, func(t *testing.T, s *testServer) {
 		t.Helper()
 
 		fs := s.driver.fs

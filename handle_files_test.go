@@ -16,7 +16,7 @@ import (
 )
 
 func TestUploadDownloadHash(t *testing.T) {
-	fileSystems(t, func(t *testing.T, s *testServer) {
+	onFileSystems(t, func(t *testing.T, s *testServer) {
 		t.Helper()
 
 		conn := s.dial(t)
@@ -37,7 +37,7 @@ func TestUploadDownloadHash(t *testing.T) {
 }
 
 func TestActiveMode(t *testing.T) {
-	fileSystems(t, func(t *testing.T, s *testServer) {
+	onFileSystems(t, func(t *testing.T, s *testServer) {
 		t.Helper()
 
 		rc := s.rawLoggedIn(t)
@@ -76,7 +76,7 @@ func TestActiveModeDisabled(t *testing.T) {
 }
 
 func TestAppend(t *testing.T) {
-	fileSystems(t, func(t *testing.T, s *testServer) {
+	onFileSystems(t, func(t *testing.T, s *testServer) {
 		t.Helper()
 
 		conn := s.dial(t)
@@ -95,7 +95,7 @@ func TestAppend(t *testing.T) {
 }
 
 func TestRestResume(t *testing.T) {
-	fileSystems(t, func(t *testing.T, s *testServer) {
+	onFileSystems(t, func(t *testing.T, s *testServer) {
 		t.Helper()
 
 		conn := s.dial(t)
@@ -301,7 +301,7 @@ func TestSTOU(t *testing.T) {
 }
 
 func TestDeleteRenameSizeMDTM(t *testing.T) {
-	fileSystems(t, func(t *testing.T, s *testServer) {
+	onFileSystems(t, func(t *testing.T, s *testServer) {
 		t.Helper()
 
 		conn := s.dial(t)
@@ -366,7 +366,7 @@ func TestMFMTDisabled(t *testing.T) {
 }
 
 func TestMDTMTruncatesToTheSecond(t *testing.T) {
-	fileSystems(t, func(t *testing.T, s *testServer) {
+	onFileSystems(t, func(t *testing.T, s *testServer) {
 		t.Helper()
 
 		// The last nanosecond of a year, in UTC+2: MDTM gives the second it is in, in UTC, and

@@ -623,14 +623,6 @@ func jailDirs(t *testing.T, s *testServer) (served, outside string) {
 
 // --- Running a test on each file system ----------------------------------------------------------
 
-// fileSystems runs a test over memory and over a real directory behind afero's jail.
-func fileSystems(t *testing.T, test func(t *testing.T, s *testServer)) {
-	t.Helper()
-
-	t.Run("memory", func(t *testing.T) { test(t, newTestServer(t)) })
-	t.Run("os", func(t *testing.T) { test(t, newTestServer(t, withOsFs(t))) })
-}
-
 // onFileSystems runs test against a server over memory and one over a real directory behind
 // afero's jail, both with the given options.
 func onFileSystems(t *testing.T, test func(t *testing.T, s *testServer), opts ...testOption) {

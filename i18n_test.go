@@ -18,7 +18,7 @@ import (
 var unusualNames = []string{"café", "日本語.txt", "Ελληνικά και русский.txt", "-dash", `a"b`, "#hash", "with space"}
 
 func TestUnusualNamesWithJlaffaye(t *testing.T) {
-	fileSystems(t, func(t *testing.T, s *testServer) {
+	onFileSystems(t, func(t *testing.T, s *testServer) {
 		t.Helper()
 
 		conn := s.dial(t)

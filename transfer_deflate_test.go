@@ -18,8 +18,7 @@ import (
 func deflateFileSystems(t *testing.T, test func(t *testing.T, s *testServer)) {
 	t.Helper()
 
-	t.Run("memory", func(t *testing.T) { test(t, newTestServer(t, withDeflate(6))) })
-	t.Run("os", func(t *testing.T) { test(t, newTestServer(t, withDeflate(6), withOsFs(t))) })
+	onFileSystems(t, test, withDeflate(6))
 }
 
 // compressible returns n bytes of text that deflate shrinks several times over.
