@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"strconv"
 	"strings"
@@ -194,11 +193,11 @@ func (u *userLimits) sessions(account string) int {
 
 // --- File systems that watch or steer their files ------------------------------------------------
 
-// openWrapped opens name on fs and returns the file as wrap makes it: the OpenFile of a test
+// openWrapped opens name on fsys and returns the file as wrap makes it: the OpenFile of a test
 // file system that watches or steers its files' reads and writes.
-func openWrapped(fs afero.Fs, name string, flag int, perm os.FileMode, wrap func(afero.File) afero.File,
+func openWrapped(fsys afero.Fs, name string, flag int, perm os.FileMode, wrap func(afero.File) afero.File,
 ) (afero.File, error) {
-	file, err := fs.OpenFile(name, flag, perm)
+	file, err := fsys.OpenFile(name, flag, perm)
 	if err != nil {
 		return nil, err
 	}
@@ -503,7 +502,7 @@ func (d *generatedDirFile) Readdir(count int) ([]os.FileInfo, error) {
 			panic("generated directory: read past failAfter")
 		}
 
-		return nil, &fs.PathError{Op: "readdir", Path: d.Name(), Err: fs.ErrPermission}
+		return nil, &os.PathError{Op: "readdir", Path: d.Name(), Err: os.ErrPermission}
 	}
 
 	left := d.dir.entries - d.next
@@ -559,13 +558,13 @@ func generatedName(n int) string {
 type listingTestFile struct {
 	name  string
 	size  int64
-	mode  fs.FileMode
+	mode  os.FileMode
 	mtime time.Time
 }
 
 func (f listingTestFile) Name() string       { return f.name }
 func (f listingTestFile) Size() int64        { return f.size }
-func (f listingTestFile) Mode() fs.FileMode  { return f.mode }
+func (f listingTestFile) Mode() os.FileMode  { return f.mode }
 func (f listingTestFile) ModTime() time.Time { return f.mtime }
 func (f listingTestFile) IsDir() bool        { return f.mode.IsDir() }
 func (listingTestFile) Sys() any             { return nil }

@@ -25,7 +25,6 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
-	"io/fs"
 	"math/big"
 	"net"
 	"net/textproto"
@@ -43,14 +42,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ftpkit/ftpserver/internal/porttest"
-	"github.com/ftpkit/ftpserver/rootfs"
 	"github.com/go-kit/log"
 	"github.com/jlaffaye/ftp"
 	"github.com/spf13/afero"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/ftpkit/ftpserver/internal/porttest"
+	"github.com/ftpkit/ftpserver/rootfs"
 )
 
 // newTestServer starts a server on 127.0.0.1:0 over an in-memory file system and stops it when
@@ -142,12 +142,12 @@ type policyUsers struct {
 }
 
 func (d policyUsers) AuthUser(_ ClientContext, user, pass string) (ClientDriver, error) {
-	fs, ok := d.users[strings.ToLower(user)]
+	userFs, ok := d.users[strings.ToLower(user)]
 	if !ok || pass != testPass {
 		return nil, errBadCredentials
 	}
 
-	return fs, nil
+	return userFs, nil
 }
 
 // passiveWrapperDriver adds MainDriverExtensionPassiveWrapper to the test driver.
@@ -386,9 +386,9 @@ func withOsFs(tb testing.TB) testOption {
 	return func(d *testDriver) { d.fs = afero.NewBasePathFs(afero.NewOsFs(), dir) }
 }
 
-// withFs makes fs the file system of the test user.
-func withFs(fs afero.Fs) testOption {
-	return func(d *testDriver) { d.fs = fs }
+// withFs makes fsys the file system of the test user.
+func withFs(fsys afero.Fs) testOption {
+	return func(d *testDriver) { d.fs = fsys }
 }
 
 // withRootFs serves a fresh temporary directory through rootfs, closed when the test ends.
@@ -1610,7 +1610,7 @@ func treeHashes(t *testing.T, root string) map[string]string {
 	t.Helper()
 
 	hashes := map[string]string{}
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}

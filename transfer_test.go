@@ -9,9 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ftpkit/ftpserver/internal/porttest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ftpkit/ftpserver/internal/porttest"
 )
 
 func TestPASVReplyFormat(t *testing.T) {
