@@ -106,12 +106,6 @@ func TestNilPortRange(t *testing.T) {
 	}
 }
 
-// driverPorts is a PasvPortGetter of a driver's own, with value receivers.
-type driverPorts struct{ port int }
-
-func (p driverPorts) FetchNext() (int, int, bool) { return p.port, p.port, true }
-func (p driverPorts) NumberAttempts() int         { return 1 }
-
 func TestNilPortRangeMultiplexing(t *testing.T) {
 	t.Parallel()
 

@@ -3,53 +3,12 @@ package ftpserver
 import (
 	"bytes"
 	"net"
-	"strings"
 	"testing"
 
 	"github.com/spf13/afero"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// atomicFileSystems are the file systems the atomic upload tests run on: memory, and a
-// directory (afero's OsFs behind BasePathFs) where the rename is the system's.
-var atomicFileSystems = []struct {
-	name string
-	dir  bool
-}{{"memory", false}, {"directory", true}}
-
-// newAtomicServer starts a server with AtomicUploads, over memory or a directory.
-func newAtomicServer(t *testing.T, dir bool) *testServer {
-	t.Helper()
-
-	opts := []testOption{withSettings(func(settings *Settings) { settings.AtomicUploads = true })}
-	if dir {
-		opts = append(opts, withOsFs(t))
-	}
-
-	return newTestServer(t, opts...)
-}
-
-// requireNoUploadTemp requires that no temporary upload file is left in dir.
-func requireNoUploadTemp(t *testing.T, fs afero.Fs, dir string) {
-	t.Helper()
-
-	entries, err := afero.ReadDir(fs, dir)
-	require.NoError(t, err)
-
-	for _, entry := range entries {
-		assert.False(t, strings.HasPrefix(entry.Name(), AtomicUploadPrefix), "left behind: %s", entry.Name())
-	}
-}
-
-// requireContent requires name's content to be want, compared by hash.
-func requireContent(t *testing.T, fs afero.Fs, name string, want []byte) {
-	t.Helper()
-
-	got, err := afero.ReadFile(fs, name)
-	require.NoError(t, err)
-	require.Equal(t, sha256Hex(want), sha256Hex(got), "%s: %d bytes, want %d", name, len(got), len(want))
-}
 
 func TestAtomicUploadReplaces(t *testing.T) {
 	for _, fsys := range atomicFileSystems {
@@ -93,17 +52,6 @@ func TestAtomicUploadOntoDirectory(t *testing.T) {
 			requireNoUploadTemp(t, s.driver.fs, "/")
 		})
 	}
-}
-
-// resetConn closes conn with a TCP RST instead of a FIN, as a crashed client or a broken
-// network does: the server must not take it for the end of the upload.
-func resetConn(tb testing.TB, conn net.Conn) {
-	tb.Helper()
-
-	tcp, ok := conn.(*net.TCPConn)
-	require.True(tb, ok)
-	require.NoError(tb, tcp.SetLinger(0))
-	require.NoError(tb, tcp.Close())
 }
 
 func TestAtomicUploadInterrupted(t *testing.T) {

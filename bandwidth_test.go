@@ -14,8 +14,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-const mebibyte = 1 << 20
-
 // bandwidthFs is a user's file system with bandwidth limits of its own.
 type bandwidthFs struct {
 	afero.Fs

@@ -19,14 +19,6 @@ import (
 // benchFileSize is the size of the file moved by the throughput benchmarks.
 const benchFileSize = 64 << 20
 
-// benchServer starts a server for a benchmark over a real directory, so downloads can take
-// the sendfile path.
-func benchServer(b *testing.B, opts ...testOption) *testServer {
-	b.Helper()
-
-	return newTestServer(b, append([]testOption{withOsFs(b)}, opts...)...)
-}
-
 func benchmarkRETR(b *testing.B, opts []testOption, dial ...ftp.DialOption) {
 	b.Helper()
 
@@ -272,7 +264,10 @@ func BenchmarkIdleSession(b *testing.B) {
 
 		conns := make([]net.Conn, 0, sessions)
 		for range sessions {
-			conns = append(conns, bareLogin(b, s.Addr()))
+			conn, err := loginBare(s.Addr(), testUser, testPass)
+			require.NoError(b, err)
+
+			conns = append(conns, conn)
 		}
 
 		after := serverMemory()
@@ -283,31 +278,6 @@ func BenchmarkIdleSession(b *testing.B) {
 			_ = conn.Close()
 		}
 	}
-}
-
-// bareLogin logs in over a bare connection and returns it once the 230 reply has arrived.
-func bareLogin(b *testing.B, addr string) net.Conn {
-	b.Helper()
-
-	conn, err := net.Dial("tcp", addr)
-	require.NoError(b, err)
-
-	_, err = conn.Write([]byte("USER " + testUser + "\r\nPASS " + testPass + "\r\n"))
-	require.NoError(b, err)
-
-	var (
-		buf  [256]byte
-		seen []byte
-	)
-
-	for !bytes.Contains(seen, []byte("\r\n230 ")) {
-		n, err := conn.Read(buf[:])
-		require.NoError(b, err)
-
-		seen = append(seen, buf[:n]...)
-	}
-
-	return conn
 }
 
 // serverMemory returns the heap in use plus the stacks in use after a GC.

@@ -79,6 +79,19 @@ func newTestDataChannel(t *testing.T) (*dataChannel, *channelRecorder) {
 	return newDataChannel(env, r.hooks()), r
 }
 
+// newPipedDataChannel returns a data channel prepared with the server's end of a pipe, and the
+// client's end, which is closed when the test ends.
+func newPipedDataChannel(t *testing.T) (*dataChannel, *channelRecorder, net.Conn) {
+	t.Helper()
+
+	d, r := newTestDataChannel(t)
+	server, client := net.Pipe()
+	t.Cleanup(func() { _ = client.Close() })
+	d.prepare(&pipeData{conn: server})
+
+	return d, r, client
+}
+
 // TestDataChannelWithoutSession runs transfers on a data channel with no session behind it:
 // its replies and events are all it tells, through its hooks.
 func TestDataChannelWithoutSession(t *testing.T) {
@@ -102,9 +115,7 @@ func TestDataChannelWithoutSession(t *testing.T) {
 	t.Run("download", func(t *testing.T) {
 		t.Parallel()
 
-		d, r := newTestDataChannel(t)
-		server, client := net.Pipe()
-		d.prepare(&pipeData{conn: server})
+		d, r, client := newPipedDataChannel(t)
 
 		got := make(chan []byte)
 
@@ -143,10 +154,7 @@ func TestDataChannelWithoutSession(t *testing.T) {
 	t.Run("abort, then what waited for idleness", func(t *testing.T) {
 		t.Parallel()
 
-		d, r := newTestDataChannel(t)
-		server, client := net.Pipe()
-		t.Cleanup(func() { _ = client.Close() })
-		d.prepare(&pipeData{conn: server})
+		d, r, _ := newPipedDataChannel(t)
 
 		blocked := make(chan struct{})
 
@@ -185,10 +193,7 @@ func TestDataChannelWithoutSession(t *testing.T) {
 	t.Run("a failing driver", func(t *testing.T) {
 		t.Parallel()
 
-		d, r := newTestDataChannel(t)
-		server, client := net.Pipe()
-		t.Cleanup(func() { _ = client.Close() })
-		d.prepare(&pipeData{conn: server})
+		d, r, _ := newPipedDataChannel(t)
 
 		d.start(transferJob{
 			command: "RETR",

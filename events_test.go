@@ -2,7 +2,6 @@ package ftpserver
 
 import (
 	"errors"
-	"io"
 	"net"
 	"strconv"
 	"strings"
@@ -13,68 +12,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// eventTimeout bounds the wait for an event the server must send; a guard against a hang.
-const eventTimeout = 10 * time.Second
-
-// seenEvent is an event and the client it was about.
-type seenEvent struct {
-	Event
-
-	clientID uint32
-	remote   string
-}
-
-// eventsDriver adds MainDriverExtensionEvents to testDriver: it passes every event to a
-// channel the test reads.
-type eventsDriver struct {
-	*testDriver
-
-	events chan seenEvent
-}
-
-func (d eventsDriver) HandleEvent(cc ClientContext, event Event) {
-	d.events <- seenEvent{Event: event, clientID: cc.ID(), remote: cc.RemoteAddr().String()}
-}
-
-// newEventsServer starts a test server whose driver records events.
-func newEventsServer(t *testing.T, opts ...testOption) (*testServer, <-chan seenEvent) {
-	t.Helper()
-
-	events := make(chan seenEvent, 64)
-	s := newTestServerMain(t, func(d *testDriver) MainDriver { return eventsDriver{d, events} }, opts...)
-
-	return s, events
-}
-
-// nextEvent returns the next event the server sent.
-func nextEvent(t *testing.T, events <-chan seenEvent) seenEvent {
-	t.Helper()
-
-	select {
-	case e := <-events:
-		return e
-	case <-time.After(eventTimeout):
-		require.FailNow(t, "no event")
-
-		return seenEvent{}
-	}
-}
-
-// retrRaw downloads name over a passive connection, and returns its bytes and the final reply.
-func (rc *rawClient) retrRaw(name string) ([]byte, int) {
-	rc.t.Helper()
-
-	conn := rc.pasv()
-	rc.expect("RETR "+name, StatusFileStatusOK)
-
-	data, err := io.ReadAll(conn)
-	require.NoError(rc.t, err)
-
-	code, _ := rc.read()
-
-	return data, code
-}
 
 // TestEventsSession runs one whole session and checks every event it produced, in order.
 func TestEventsSession(t *testing.T) {

@@ -7,8 +7,6 @@ import (
 	"net"
 	"os"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,86 +14,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// newTestServerMain is newTestServer for a MainDriver with extensions: main turns the test
-// driver into the MainDriver the server runs.
-func newTestServerMain(t *testing.T, main func(*testDriver) MainDriver, opts ...testOption) *testServer {
-	t.Helper()
-
-	return newTestServer(t, append(opts, func(d *testDriver) { d.wrap = main })...)
-}
-
-// withFs makes fs the file system of the test user.
-func withFs(fs afero.Fs) testOption {
-	return func(d *testDriver) { d.fs = fs }
-}
-
-// recorder keeps what a test driver was called with; the server calls drivers from several
-// goroutines.
-type recorder[T any] struct {
-	mu    sync.Mutex
-	items []T
-}
-
-func (r *recorder[T]) add(item T) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-
-	r.items = append(r.items, item)
-}
-
-func (r *recorder[T]) all() []T {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-
-	return append([]T(nil), r.items...)
-}
-
-// storeRaw uploads data with STOR over a passive connection and returns the final reply.
-func (rc *rawClient) storeRaw(name string, data []byte) (int, string) {
-	rc.t.Helper()
-
-	conn := rc.pasv()
-	rc.expect("STOR "+name, StatusFileStatusOK)
-	_, _ = conn.Write(data) // the server may stop reading early: its reply says why
-	_ = conn.Close()
-
-	return rc.read()
-}
-
-type handleCall struct {
-	name   string
-	flags  int
-	offset int64
-}
-
-// handleFs implements ClientDriverExtentionFileTransfer.
-type handleFs struct {
-	afero.Fs
-
-	calls recorder[handleCall]
-}
-
-func (h *handleFs) GetHandle(name string, flags int, offset int64) (FileTransfer, error) {
-	h.calls.add(handleCall{name, flags, offset})
-
-	f, err := h.OpenFile(name, flags, 0o644)
-	if err != nil {
-		return nil, err
-	}
-
-	if offset == 0 {
-		return f, nil // unchanged, so that O_APPEND keeps its position at the end
-	}
-
-	if _, err := f.Seek(offset, io.SeekStart); err != nil {
-		_ = f.Close()
-
-		return nil, err
-	}
-
-	return f, nil
-}
 
 func TestGetHandleFlagsAndOffsets(t *testing.T) {
 	fs := &handleFs{Fs: afero.NewMemMapFs()}
@@ -131,33 +49,6 @@ func TestGetHandleFlagsAndOffsets(t *testing.T) {
 		{"/new.bin", os.O_WRONLY | os.O_CREATE | os.O_APPEND, 0},
 		{"/new.bin", os.O_WRONLY | os.O_CREATE, 5000},
 	}, fs.calls.all())
-}
-
-// reportingFs opens files that implement FileTransferError and Flusher.
-type reportingFs struct {
-	afero.Fs
-
-	flushErr error
-	errs     recorder[error]
-	flushes  atomic.Int32
-}
-
-func (r *reportingFs) OpenFile(name string, flag int, perm os.FileMode) (afero.File, error) {
-	return openWrapped(r.Fs, name, flag, perm, func(f afero.File) afero.File { return &reportingFile{File: f, fs: r} })
-}
-
-type reportingFile struct {
-	afero.File
-
-	fs *reportingFs
-}
-
-func (f *reportingFile) TransferError(err error) { f.fs.errs.add(err) }
-
-func (f *reportingFile) Flush() error {
-	f.fs.flushes.Add(1)
-
-	return f.fs.flushErr
 }
 
 func TestTransferErrorNotCalledOnSuccess(t *testing.T) {
@@ -243,44 +134,6 @@ func TestFlushError(t *testing.T) {
 			assert.ErrorIs(t, fs.errs.all()[0], tt.err)
 		})
 	}
-}
-
-// listerFs implements ClientDriverExtensionFileList with entries that are not in the file
-// system.
-type listerFs struct {
-	afero.Fs
-
-	dirs recorder[string]
-}
-
-func (l *listerFs) ReadDir(name string) ([]os.FileInfo, error) {
-	l.dirs.add(name)
-
-	return []os.FileInfo{
-		fakeInfo{name: "virtual.txt", size: 42},
-		fakeInfo{name: "vdir", dir: true},
-	}, nil
-}
-
-type fakeInfo struct {
-	name string
-	size int64
-	dir  bool
-}
-
-func (f fakeInfo) Name() string { return f.name }
-func (f fakeInfo) Size() int64  { return f.size }
-func (f fakeInfo) IsDir() bool  { return f.dir }
-func (f fakeInfo) Sys() any     { return nil }
-
-func (f fakeInfo) ModTime() time.Time { return time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC) }
-
-func (f fakeInfo) Mode() os.FileMode {
-	if f.dir {
-		return os.ModeDir | 0o755
-	}
-
-	return 0o644
 }
 
 func TestFileListExtension(t *testing.T) {
@@ -750,38 +603,6 @@ func TestAuthUserWithoutDriver(t *testing.T) {
 	rc.expect("PASS "+testPass, StatusNotLoggedIn)
 	rc.expect("PWD", StatusNotLoggedIn)
 	rc.expect("LIST", StatusNotLoggedIn)
-}
-
-var errTestPanic = errors.New("driver bug")
-
-// panickyFs panics in Stat of /boom and in Read of /panic.bin.
-type panickyFs struct {
-	afero.Fs
-}
-
-func (p panickyFs) Stat(name string) (os.FileInfo, error) {
-	if name == "/boom" {
-		panic(errTestPanic)
-	}
-
-	return p.Fs.Stat(name)
-}
-
-func (p panickyFs) OpenFile(name string, flag int, perm os.FileMode) (afero.File, error) {
-	f, err := p.Fs.OpenFile(name, flag, perm)
-	if err != nil || name != "/panic.bin" {
-		return f, err
-	}
-
-	return panickyFile{f}, nil
-}
-
-type panickyFile struct {
-	afero.File
-}
-
-func (panickyFile) Read([]byte) (int, error) {
-	panic(errTestPanic)
 }
 
 func TestDriverPanicClosesOnlyItsClient(t *testing.T) {

@@ -237,26 +237,6 @@ func TestFileEventsWithoutExtension(t *testing.T) {
 	assert.Equal(t, "550", without[4][:3], "RNFR of a missing file")
 }
 
-// skipLogin reads the events of a new session's login.
-func skipLogin(t *testing.T, events <-chan seenEvent) {
-	t.Helper()
-
-	for _, want := range []EventKind{EventConnected, EventLoginSucceeded} {
-		require.Equal(t, want, nextEvent(t, events).Kind)
-	}
-}
-
-// onlyEvent returns the next event and checks that no other came with it. The server reports
-// an operation before it replies, so once the client has the reply the event is there.
-func onlyEvent(t *testing.T, events <-chan seenEvent) seenEvent {
-	t.Helper()
-
-	e := nextEvent(t, events)
-	require.Empty(t, events, "one event only, got %s first", e.Kind)
-
-	return e
-}
-
 // missing checks that name does not exist.
 func missing(name string) func(*testing.T, afero.Fs) {
 	return func(t *testing.T, fs afero.Fs) {

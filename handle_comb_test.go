@@ -14,21 +14,11 @@ import (
 // enableCOMB is the option of every test that needs COMB.
 func enableCOMB(s *Settings) { s.EnableCOMB = true }
 
-// quoteArg quotes a name so that splitQuotedArgs reads it back.
-func quoteArg(name string) string {
-	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
-}
-
 // requireNoCOMBTemp checks that no temporary file of a COMB was left in dir.
 func requireNoCOMBTemp(t *testing.T, fs afero.Fs, dir string) {
 	t.Helper()
 
-	entries, err := afero.ReadDir(fs, dir)
-	require.NoError(t, err)
-
-	for _, entry := range entries {
-		require.False(t, strings.HasPrefix(entry.Name(), combTempPrefix), "left behind: %s", entry.Name())
-	}
+	requireNoTemp(t, fs, dir, combTempPrefix)
 }
 
 func TestCOMBDisabled(t *testing.T) {

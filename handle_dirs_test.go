@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,39 +15,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// listing runs a listing command over a fresh passive connection and returns its lines,
-// without their CRLF; it requires the 150 and 226 replies around the data.
-func (rc *rawClient) listing(command string) []string {
-	rc.t.Helper()
-
-	data := rc.pasv()
-	rc.expect(command, StatusFileStatusOK)
-	raw := string(readAllClose(rc.t, data))
-
-	code, msg := rc.read()
-	require.Equal(rc.t, StatusClosingDataConn, code, "final reply to %q: %s", command, msg)
-
-	if raw == "" {
-		return nil
-	}
-
-	require.True(rc.t, strings.HasSuffix(raw, "\r\n"), "every line of %q ends with CRLF: %q", command, raw)
-
-	return strings.Split(strings.TrimSuffix(raw, "\r\n"), "\r\n")
-}
-
-// names returns the last space-separated field of each LIST line (names here have no spaces).
-func names(lines []string) []string {
-	out := make([]string, 0, len(lines))
-	for _, line := range lines {
-		out = append(out, line[strings.LastIndexByte(line, ' ')+1:])
-	}
-
-	slices.Sort(out)
-
-	return out
-}
 
 func TestCWDAndPWD(t *testing.T) {
 	s := newTestServer(t)
@@ -101,7 +67,7 @@ func TestPWDQuotesEmbeddedQuotes(t *testing.T) {
 }
 
 func TestMKDAndRMD(t *testing.T) {
-	fileSystems(t, func(t *testing.T, s *testServer) {
+	onFileSystems(t, func(t *testing.T, s *testServer) {
 		t.Helper()
 
 		fs := s.driver.fs
@@ -135,12 +101,6 @@ func TestMKDAndRMD(t *testing.T) {
 		require.Error(t, err)
 	})
 }
-
-// lsLine matches a LIST line in the format of `ls -l`: mode, links, owner, group, size, month,
-// day, time of day or year, name.
-var lsLine = regexp.MustCompile(
-	`^([-dlpscb?])([-r][-w][-xsS][-r][-w][-xsS][-r][-w][-xtT]) +\d+ \S+ \S+ +(\d+) ` +
-		`([A-Z][a-z]{2}) ([ 1-3]\d) ((?:[ 0-2]\d:[0-5]\d)|(?: \d{4})) (.+)$`)
 
 func TestLISTFormat(t *testing.T) {
 	s := newTestServer(t)
@@ -312,25 +272,6 @@ func TestWalkWithClient(t *testing.T) {
 
 	slices.Sort(files)
 	assert.Equal(t, []string{"/w/a.txt", "/w/d1/b.txt", "/w/d1/d2/c.txt", "/w/e/.hidden"}, files)
-}
-
-// mlsxFacts splits an MLSD/MLST entry into its facts and name (RFC 3659 7.2: facts each end
-// with ';', then exactly one space, then the name).
-func mlsxFacts(t *testing.T, entry string) (map[string]string, string) {
-	t.Helper()
-
-	factText, name, found := strings.Cut(entry, " ")
-	require.True(t, found, "no space in %q", entry)
-	require.True(t, strings.HasSuffix(factText, ";"), "facts must end with ';': %q", entry)
-
-	facts := map[string]string{}
-	for _, fact := range strings.Split(strings.TrimSuffix(factText, ";"), ";") {
-		key, value, ok := strings.Cut(fact, "=")
-		require.True(t, ok, "fact %q of %q", fact, entry)
-		facts[strings.ToLower(key)] = value
-	}
-
-	return facts, name
 }
 
 func TestMLSD(t *testing.T) {

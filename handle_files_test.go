@@ -15,16 +15,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// fileSystems runs a test over memory and over a real directory behind afero's jail.
-func fileSystems(t *testing.T, test func(t *testing.T, s *testServer)) {
-	t.Helper()
-
-	t.Run("memory", func(t *testing.T) { test(t, newTestServer(t)) })
-	t.Run("os", func(t *testing.T) { test(t, newTestServer(t, withOsFs(t))) })
-}
-
 func TestUploadDownloadHash(t *testing.T) {
-	fileSystems(t, func(t *testing.T, s *testServer) {
+	onFileSystems(t, func(t *testing.T, s *testServer) {
 		t.Helper()
 
 		conn := s.dial(t)
@@ -45,7 +37,7 @@ func TestUploadDownloadHash(t *testing.T) {
 }
 
 func TestActiveMode(t *testing.T) {
-	fileSystems(t, func(t *testing.T, s *testServer) {
+	onFileSystems(t, func(t *testing.T, s *testServer) {
 		t.Helper()
 
 		rc := s.rawLoggedIn(t)
@@ -84,7 +76,7 @@ func TestActiveModeDisabled(t *testing.T) {
 }
 
 func TestAppend(t *testing.T) {
-	fileSystems(t, func(t *testing.T, s *testServer) {
+	onFileSystems(t, func(t *testing.T, s *testServer) {
 		t.Helper()
 
 		conn := s.dial(t)
@@ -103,7 +95,7 @@ func TestAppend(t *testing.T) {
 }
 
 func TestRestResume(t *testing.T) {
-	fileSystems(t, func(t *testing.T, s *testServer) {
+	onFileSystems(t, func(t *testing.T, s *testServer) {
 		t.Helper()
 
 		conn := s.dial(t)
@@ -183,25 +175,32 @@ func TestASCIIConversion(t *testing.T) {
 	assert.Equal(t, "line one\nline two\nbare\rcr\n", string(readAllClose(t, data)))
 }
 
-func TestASCIIConversionDisabled(t *testing.T) {
-	s := newTestServer(t, withSettings(func(s *Settings) { s.DisableASCIIConversion = true }))
-	require.NoError(t, writeFile(s.driver.fs, "/text.txt", []byte("a\nb\n")))
+// TestTextDownloadUnconverted downloads a text file whose LF line ends arrive as they are: with
+// the ASCII conversion disabled, though the client asks for TYPE A, and with binary as the
+// default type, where TYPE A would have sent CRLF.
+func TestTextDownloadUnconverted(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		change   func(*Settings)
+		commands []string
+	}{
+		{"DisableASCIIConversion", func(s *Settings) { s.DisableASCIIConversion = true }, []string{"TYPE A"}},
+		{"DefaultTransferType", func(s *Settings) { s.DefaultTransferType = TransferTypeBinary }, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newTestServer(t, withSettings(tc.change))
+			require.NoError(t, writeFile(s.driver.fs, "/text.txt", []byte("a\nb\n")))
 
-	rc := s.rawLoggedIn(t)
-	rc.expect("TYPE A", StatusOK)
-	data := rc.pasv()
-	rc.expect("RETR /text.txt", StatusFileStatusOK)
-	assert.Equal(t, "a\nb\n", string(readAllClose(t, data)))
-}
+			rc := s.rawLoggedIn(t)
+			for _, command := range tc.commands {
+				rc.expect(command, StatusOK)
+			}
 
-func TestDefaultTransferType(t *testing.T) {
-	s := newTestServer(t, withSettings(func(s *Settings) { s.DefaultTransferType = TransferTypeBinary }))
-	require.NoError(t, writeFile(s.driver.fs, "/text.txt", []byte("a\nb\n")))
-
-	rc := s.rawLoggedIn(t)
-	data := rc.pasv()
-	rc.expect("RETR /text.txt", StatusFileStatusOK)
-	assert.Equal(t, "a\nb\n", string(readAllClose(t, data)), "TYPE A would have sent CRLF")
+			data := rc.pasv()
+			rc.expect("RETR /text.txt", StatusFileStatusOK)
+			assert.Equal(t, "a\nb\n", string(readAllClose(t, data)), "TYPE A would have sent CRLF")
+		})
+	}
 }
 
 // TestRETRErrors refuses what cannot be downloaded with the same replies whether the driver
@@ -302,7 +301,7 @@ func TestSTOU(t *testing.T) {
 }
 
 func TestDeleteRenameSizeMDTM(t *testing.T) {
-	fileSystems(t, func(t *testing.T, s *testServer) {
+	onFileSystems(t, func(t *testing.T, s *testServer) {
 		t.Helper()
 
 		conn := s.dial(t)
@@ -367,7 +366,7 @@ func TestMFMTDisabled(t *testing.T) {
 }
 
 func TestMDTMTruncatesToTheSecond(t *testing.T) {
-	fileSystems(t, func(t *testing.T, s *testServer) {
+	onFileSystems(t, func(t *testing.T, s *testServer) {
 		t.Helper()
 
 		// The last nanosecond of a year, in UTC+2: MDTM gives the second it is in, in UTC, and
@@ -494,21 +493,38 @@ func TestAVBLWithoutExtension(t *testing.T) {
 	rc.expect("AVBL", StatusCommandNotImplemented)
 }
 
+// TestStalledDownloadAborted runs a download the client never reads, from memory and from a
+// file on disk, the path where the kernel sends the file.
 func TestStalledDownloadAborted(t *testing.T) {
-	s := newTestServer(t, withSettings(func(s *Settings) { s.TransferStallTimeout = 1 }))
-	require.NoError(t, writeFile(s.driver.fs, "/big.bin", testContent(64<<20)))
+	for _, tc := range []struct {
+		name   string
+		onDisk bool
+	}{
+		{"memory", false},
+		{"sendfile", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := []testOption{withSettings(func(s *Settings) { s.TransferStallTimeout = 1 })}
+			if tc.onDisk {
+				opts = append(opts, withOsFs(t))
+			}
 
-	rc := s.rawLoggedIn(t)
-	rc.expect("TYPE I", StatusOK)
-	data := rc.pasv()
-	rc.expect("RETR /big.bin", StatusFileStatusOK)
+			s := newTestServer(t, opts...)
+			require.NoError(t, writeFile(s.driver.fs, "/big.bin", testContent(64<<20)))
 
-	// The client never reads: once the socket buffers are full nothing moves, and the server
-	// gives up after the stall timeout instead of holding the transfer forever.
-	code, msg := rc.read()
-	assert.Equal(t, StatusTransferAborted, code, msg)
-	require.NoError(t, data.Close())
-	rc.expect("NOOP", StatusOK)
+			rc := s.rawLoggedIn(t)
+			rc.expect("TYPE I", StatusOK)
+			data := rc.pasv()
+			rc.expect("RETR /big.bin", StatusFileStatusOK)
+
+			// The client never reads: once the socket buffers are full nothing moves, and the
+			// server gives up after the stall timeout instead of holding the transfer forever.
+			code, msg := rc.read()
+			assert.Equal(t, StatusTransferAborted, code, msg)
+			require.NoError(t, data.Close())
+			rc.expect("NOOP", StatusOK)
+		})
+	}
 }
 
 func TestStalledUploadAborted(t *testing.T) {
@@ -525,22 +541,6 @@ func TestStalledUploadAborted(t *testing.T) {
 	code, msg := rc.read()
 	assert.Equal(t, StatusTransferAborted, code, msg)
 	require.NoError(t, data.Close())
-}
-
-func TestStalledSendfileDownloadAborted(t *testing.T) {
-	s := newTestServer(t, withOsFs(t), withSettings(func(s *Settings) { s.TransferStallTimeout = 1 }))
-	require.NoError(t, writeFile(s.driver.fs, "/big.bin", testContent(64<<20)))
-
-	rc := s.rawLoggedIn(t)
-	rc.expect("TYPE I", StatusOK)
-	data := rc.pasv()
-	rc.expect("RETR /big.bin", StatusFileStatusOK)
-
-	// As TestStalledDownloadAborted, on the path where the kernel sends the file.
-	code, msg := rc.read()
-	assert.Equal(t, StatusTransferAborted, code, msg)
-	require.NoError(t, data.Close())
-	rc.expect("NOOP", StatusOK)
 }
 
 // TestSlowSendfileDownloadNotStalled reads the first megabytes of a download at once, which

@@ -2,10 +2,6 @@ package ftpserver
 
 import (
 	"bytes"
-	"crypto/md5"  //nolint:gosec // G501: the digest under test
-	"crypto/sha1" //nolint:gosec // G505: the digest under test
-	"crypto/sha256"
-	"crypto/sha512"
 	"fmt"
 	"hash/crc32"
 	"os"
@@ -19,36 +15,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// enableHASH is the option of every test that needs HASH and the X* commands.
-func enableHASH(s *Settings) { s.EnableHASH = true }
-
-// onFileSystems runs test against a server over memory and one over a real directory behind
-// afero's jail, both with the given options.
-func onFileSystems(t *testing.T, test func(t *testing.T, s *testServer), opts ...testOption) {
-	t.Helper()
-
-	t.Run("memory", func(t *testing.T) { test(t, newTestServer(t, opts...)) })
-	t.Run("os", func(t *testing.T) { test(t, newTestServer(t, append(opts, withOsFs(t))...)) })
-}
-
-// goDigest is the digest Go's own packages give for data, in the form the server sends.
-func goDigest(algo HASHAlgo, data []byte) string {
-	switch algo {
-	case HASHAlgoCRC32:
-		return fmt.Sprintf("%08x", crc32.ChecksumIEEE(data))
-	case HASHAlgoMD5:
-		return fmt.Sprintf("%x", md5.Sum(data)) //nolint:gosec // G401: the digest under test
-	case HASHAlgoSHA1:
-		return fmt.Sprintf("%x", sha1.Sum(data)) //nolint:gosec // G401: the digest under test
-	case HASHAlgoSHA256:
-		return fmt.Sprintf("%x", sha256.Sum256(data))
-	case HASHAlgoSHA512:
-		return fmt.Sprintf("%x", sha512.Sum512(data))
-	}
-
-	return "unknown algorithm"
-}
 
 var testHashAlgos = []struct {
 	algo HASHAlgo

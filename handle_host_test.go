@@ -72,14 +72,6 @@ func newHostServer(t *testing.T) (*testServer, *hostDriver) {
 	return s, hosts
 }
 
-// loginAs logs a raw client in with the test user.
-func (rc *rawClient) loginAs() {
-	rc.t.Helper()
-
-	rc.expect("USER "+testUser, StatusUserOK)
-	rc.expect("PASS "+testPass, StatusUserLoggedIn)
-}
-
 func TestHOSTServesSitesByName(t *testing.T) {
 	s, hosts := newHostServer(t)
 

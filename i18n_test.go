@@ -18,7 +18,7 @@ import (
 var unusualNames = []string{"café", "日本語.txt", "Ελληνικά και русский.txt", "-dash", `a"b`, "#hash", "with space"}
 
 func TestUnusualNamesWithJlaffaye(t *testing.T) {
-	fileSystems(t, func(t *testing.T, s *testServer) {
+	onFileSystems(t, func(t *testing.T, s *testServer) {
 		t.Helper()
 
 		conn := s.dial(t)
@@ -138,18 +138,6 @@ func TestUnusualNamesRaw(t *testing.T) {
 
 	rc.expect(`RMD q"d`, StatusFileOK)
 	assert.Empty(t, rc.listing("NLST"))
-}
-
-// mlstName returns the path an MLST reply describes.
-func mlstName(t *testing.T, reply string) string {
-	t.Helper()
-
-	lines := strings.Split(reply, "\n")
-	require.Len(t, lines, 3, reply)
-
-	_, name := mlsxFacts(t, strings.TrimPrefix(lines[1], " "))
-
-	return name
 }
 
 func TestLANG(t *testing.T) {

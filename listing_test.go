@@ -12,23 +12,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// listingTestFile is an os.FileInfo with the fields the formatters read.
-type listingTestFile struct {
-	name  string
-	size  int64
-	mode  fs.FileMode
-	mtime time.Time
-}
-
-func (f listingTestFile) Name() string       { return f.name }
-func (f listingTestFile) Size() int64        { return f.size }
-func (f listingTestFile) Mode() fs.FileMode  { return f.mode }
-func (f listingTestFile) ModTime() time.Time { return f.mtime }
-func (f listingTestFile) IsDir() bool        { return f.mode.IsDir() }
-func (listingTestFile) Sys() any             { return nil }
-
-var listingTestNow = time.Date(2026, time.March, 15, 12, 0, 0, 0, time.UTC)
-
 func TestAppendLISTLine(t *testing.T) {
 	t.Parallel()
 

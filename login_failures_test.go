@@ -3,7 +3,6 @@ package ftpserver
 import (
 	"context"
 	"errors"
-	"io"
 	"net"
 	"net/textproto"
 	"sync"
@@ -95,16 +94,6 @@ func newFailuresServer(t *testing.T, closeFrom bool, opts ...testOption) (*testS
 	return s, drv
 }
 
-// requireClosed requires the server to have closed the raw client's connection.
-func requireClosed(t *testing.T, rc *rawClient) {
-	t.Helper()
-
-	require.NoError(t, rc.conn.SetReadDeadline(time.Now().Add(5*time.Second)))
-
-	_, err := rc.conn.Read(make([]byte, 1))
-	require.ErrorIs(t, err, io.EOF)
-}
-
 func TestMaxLoginFailuresCloses(t *testing.T) {
 	s, drv := newFailuresServer(t, false)
 	rc := s.raw(t)
@@ -156,14 +145,39 @@ func TestUnlimitedLoginFailures(t *testing.T) {
 	assert.Len(t, drv.failures.all(), 10)
 }
 
+// TestLoginFailureDelayGrows checks that the delay of a connection's failed logins doubles at
+// each failure, with a driver that only records failures and with a filter asked at each USER
+// and PASS (BanFilter), which leaves the growing delay as it is.
 func TestLoginFailureDelayGrows(t *testing.T) {
 	const base = 40 * time.Millisecond
 
-	s, _ := newFailuresServer(t, false, withSettings(func(settings *Settings) {
-		settings.MaxLoginFailures = -1
-		settings.LoginFailureDelay = base
-	}))
-	assertDelayDoubles(t, s.raw(t), base)
+	for _, tc := range []struct {
+		name  string
+		start func(t *testing.T, opts ...testOption) *testServer
+	}{
+		{"failures", func(t *testing.T, opts ...testOption) *testServer {
+			t.Helper()
+
+			s, _ := newFailuresServer(t, false, opts...)
+
+			return s
+		}},
+		{"BanFilter", func(t *testing.T, opts ...testOption) *testServer {
+			t.Helper()
+
+			return newTestServerMain(t, func(d *testDriver) MainDriver {
+				return &banDriver{testDriver: d, banAfter: 100}
+			}, opts...)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := tc.start(t, withSettings(func(settings *Settings) {
+				settings.MaxLoginFailures = -1
+				settings.LoginFailureDelay = base
+			}))
+			assertDelayDoubles(t, s.raw(t), base)
+		})
+	}
 }
 
 // assertDelayDoubles fails three logins on rc and checks that the reply to each came no sooner
@@ -193,7 +207,7 @@ func failedLoginWaiting(t *testing.T, s *testServer, drv failuresDriver) *rawCli
 
 	select {
 	case <-drv.called:
-	case <-time.After(5 * time.Second):
+	case <-time.After(10 * time.Second):
 		t.Fatal("LoginFailed was not called")
 	}
 
@@ -216,7 +230,7 @@ func TestLoginFailureDelayEndsOnStop(t *testing.T) {
 	select {
 	case err := <-stopped:
 		require.NoError(t, err)
-	case <-time.After(5 * time.Second):
+	case <-time.After(10 * time.Second):
 		t.Fatal("Stop waited for the login failure delay")
 	}
 
@@ -227,7 +241,7 @@ func TestLoginFailureDelayEndsOnShutdown(t *testing.T) {
 	s, drv := newFailuresServer(t, false, withSettings(longDelay))
 	rc := failedLoginWaiting(t, s, drv)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 
 	require.NoError(t, s.Shutdown(ctx), "Shutdown waited for the login failure delay")
@@ -422,18 +436,4 @@ func TestBanReachesOpenConnections(t *testing.T) {
 	assert.Equal(t, errTestBanned.Error(), msg)
 
 	loggedIn.expect("PWD", StatusPathCreated)
-}
-
-// TestBanKeepsLoginFailureDelay checks that a filter asked at each USER and PASS leaves the
-// growing delay of a connection's failed logins as it is.
-func TestBanKeepsLoginFailureDelay(t *testing.T) {
-	const base = 40 * time.Millisecond
-
-	s := newTestServerMain(t, func(d *testDriver) MainDriver {
-		return &banDriver{testDriver: d, banAfter: 100}
-	}, withSettings(func(settings *Settings) {
-		settings.MaxLoginFailures = -1
-		settings.LoginFailureDelay = base
-	}))
-	assertDelayDoubles(t, s.raw(t), base)
 }

@@ -84,7 +84,7 @@ func loginMany(t *testing.T, addr string, n int) []net.Conn {
 	for w := range workers {
 		wg.Go(func() {
 			for i := w; i < n; i += workers {
-				conn, err := loginBare(addr)
+				conn, err := loginBare(addr, "test", "test")
 				if err != nil {
 					mu.Lock()
 					firstErr = err
@@ -102,42 +102,6 @@ func loginMany(t *testing.T, addr string, n int) []net.Conn {
 	require.NoError(t, firstErr)
 
 	return conns
-}
-
-// loginBare logs in over a bare connection, without buffers, and returns it after the 230.
-func loginBare(addr string) (net.Conn, error) {
-	conn, err := net.DialTimeout("tcp", addr, 10*time.Second)
-	if err != nil {
-		return nil, err
-	}
-
-	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
-
-	if _, err := conn.Write([]byte("USER test\r\nPASS test\r\n")); err != nil {
-		_ = conn.Close()
-
-		return nil, err
-	}
-
-	var (
-		buf  [256]byte
-		seen []byte
-	)
-
-	for !bytes.Contains(seen, []byte("\r\n230 ")) {
-		n, err := conn.Read(buf[:])
-		if err != nil {
-			_ = conn.Close()
-
-			return nil, err
-		}
-
-		seen = append(seen, buf[:n]...)
-	}
-
-	_ = conn.SetDeadline(time.Time{})
-
-	return conn, nil
 }
 
 // readReplyLine reads one reply line from a bare connection.

@@ -15,21 +15,7 @@ import (
 	"github.com/jlaffaye/ftp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/ftpkit/ftpserver/internal/porttest"
 )
-
-// withSharedPorts turns PassiveTransferPortMultiplexing on over n ports, and returns the first.
-func withSharedPorts(t *testing.T, n int) (testOption, int) {
-	t.Helper()
-
-	start := porttest.QuietRange(t, n)
-
-	return withSettings(func(s *Settings) {
-		s.PassiveTransferPortRange = &PortRange{Start: start, End: start + n - 1}
-		s.PassiveTransferPortMultiplexing = true
-	}), start
-}
 
 func TestPassiveMultiplexingManyClients(t *testing.T) {
 	const clients, ports = 50, 3
@@ -215,22 +201,6 @@ func TestPassiveMultiplexingWithoutIPCheck(t *testing.T) {
 
 	assert.Equal(t, sha256Hex(content), sha256Hex(second.retrOver(dialData(t, strangerIP, secondPort), "/f.bin")))
 	assert.Equal(t, sha256Hex(content), sha256Hex(first.retrOver(dialData(t, "", firstPort), "/f.bin")))
-}
-
-func TestPassiveMultiplexingPortMapping(t *testing.T) {
-	listened := porttest.QuietRange(t, 2)
-	exposed := listened + 10000 // on the NAT in front
-
-	s, content := serverWithFile(t, withSettings(func(s *Settings) {
-		s.PassiveTransferPortRange = &PortMappingRange{ExposedStart: exposed, ListenedStart: listened, Count: 2}
-		s.PassiveTransferPortMultiplexing = true
-	}))
-	rc := s.rawLoggedIn(t)
-	rc.expect("TYPE I", StatusOK)
-
-	_, port := rc.pasvAnnounce()
-	require.True(t, port == exposed || port == exposed+1, "announced %d", port)
-	assert.Equal(t, sha256Hex(content), sha256Hex(rc.retrOver(dialData(t, "", listened+port-exposed), "/f.bin")))
 }
 
 func TestPassiveMultiplexingListenErrors(t *testing.T) {

@@ -96,19 +96,6 @@ func FuzzRelativePath(f *testing.F) {
 	})
 }
 
-// jailDirs returns the served directory of a withOsFs server and the directory around it.
-func jailDirs(t *testing.T, s *testServer) (served, outside string) {
-	t.Helper()
-
-	jail, ok := s.driver.fs.(*afero.BasePathFs)
-	require.True(t, ok, "withOsFs serves a BasePathFs")
-
-	served, err := jail.RealPath("/")
-	require.NoError(t, err)
-
-	return served, filepath.Dir(served)
-}
-
 func TestPathEscapesStayInRoot(t *testing.T) {
 	s := newTestServer(t, withOsFs(t))
 	served, outside := jailDirs(t, s)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/tls"
 	"fmt"
-	"io"
 	"net"
 	"net/textproto"
 	"strconv"
@@ -22,13 +21,11 @@ import (
 // of 127.0.0.0/8 to the loopback interface, so a net.Dialer with a LocalAddr of 127.0.0.x is
 // a client of its own address.
 const (
-	balancerIP  = "127.0.0.1"
-	strangerIP  = "127.0.0.2"
-	realClient  = "127.0.0.9" // a client the tests can also connect from
-	v1Header    = "PROXY TCP4 203.0.113.7 127.0.0.1 5555 21\r\n"
-	v1Remote    = "203.0.113.7:5555"
-	v1Local     = "127.0.0.1:21"
-	headerAwait = 10 * time.Second
+	balancerIP = "127.0.0.1"
+	realClient = "127.0.0.9" // a client the tests can also connect from
+	v1Header   = "PROXY TCP4 203.0.113.7 127.0.0.1 5555 21\r\n"
+	v1Remote   = "203.0.113.7:5555"
+	v1Local    = "127.0.0.1:21"
 )
 
 // withProxyProtocol turns the PROXY protocol on, trusting upstreams.
@@ -70,25 +67,6 @@ func newProxyServer(t *testing.T, opts ...testOption) (*testServer, *addrDriver)
 	return s, recorded
 }
 
-// dialFrom connects to the control port from the local IP from.
-func (s *testServer) dialFrom(tb testing.TB, from string) net.Conn {
-	tb.Helper()
-
-	dialer := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
-	conn, err := dialer.Dial("tcp", s.Addr())
-	require.NoError(tb, err)
-	tb.Cleanup(func() { _ = conn.Close() })
-
-	return conn
-}
-
-// rawOver wraps an open control connection; it reads no greeting.
-func rawOver(tb testing.TB, conn net.Conn) *rawClient {
-	tb.Helper()
-
-	return &rawClient{t: tb, conn: conn, text: textproto.NewConn(conn)}
-}
-
 // proxied connects as the balancer, sends header, and reads the greeting.
 func (s *testServer) proxied(tb testing.TB, header []byte) *rawClient {
 	tb.Helper()
@@ -117,16 +95,6 @@ func proxyV2(tb testing.TB, src, dst string) []byte {
 	require.NoError(tb, err)
 
 	return header
-}
-
-// requireClosedSilently requires that conn is closed by the server without a reply.
-func requireClosedSilently(tb testing.TB, conn net.Conn) {
-	tb.Helper()
-
-	require.NoError(tb, conn.SetReadDeadline(time.Now().Add(headerAwait)))
-	got, err := io.ReadAll(conn)
-	require.NoError(tb, err, "the server closes the connection")
-	assert.Empty(tb, string(got), "no welcome before a valid header")
 }
 
 func TestProxyProtocolHeaders(t *testing.T) {

@@ -4,12 +4,10 @@ import (
 	"net/textproto"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jlaffaye/ftp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -19,123 +17,6 @@ import (
 // These tests serve a directory through rootfs, with symbolic links in it, to a real client,
 // and check that no link, however it is moved, lets a client read, write, create, remove or
 // change anything outside the served directory.
-
-// withRootFs serves a fresh temporary directory through rootfs, closed when the test ends.
-func withRootFs(tb testing.TB) testOption {
-	tb.Helper()
-
-	fsys, err := rootfs.New(tb.TempDir())
-	require.NoError(tb, err)
-	tb.Cleanup(func() { assert.NoError(tb, fsys.Close()) })
-
-	return withFs(fsys)
-}
-
-// outsideSecret is the content of the file beside the served directory.
-const outsideSecret = "outside secret"
-
-// jailedServer is a server over rootfs with the served directory inside a directory of its own,
-// which holds secret.txt beside it.
-type jailedServer struct {
-	*testServer
-
-	served, outside string
-	before          map[string]outsideEntry
-}
-
-// outsideEntry is what a test checks of an entry outside the served directory.
-type outsideEntry struct {
-	data  string
-	mode  os.FileMode
-	mtime time.Time
-}
-
-// newJailedServer serves a new directory through rootfs, with links made by links (name to
-// target, both slash-separated; a target starting with "@/" is made absolute in the directory
-// around the served one) and regular files by files. The outside is recorded once all is made.
-func newJailedServer(t *testing.T, links, files map[string]string, opts ...testOption) *jailedServer {
-	t.Helper()
-
-	if runtime.GOOS == "windows" {
-		t.Skip("these link trees need Unix symbolic links")
-	}
-
-	outside := t.TempDir()
-	served := filepath.Join(outside, "served")
-	require.NoError(t, os.Mkdir(served, 0o755))
-
-	secret := filepath.Join(outside, "secret.txt")
-	require.NoError(t, os.WriteFile(secret, []byte(outsideSecret), 0o600))
-	// An old time, so that a change made now would show.
-	old := time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
-	require.NoError(t, os.Chtimes(secret, old, old))
-
-	for name, content := range files {
-		p := filepath.Join(served, filepath.FromSlash(name))
-		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
-		require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
-	}
-
-	for name, target := range links {
-		if rest, ok := strings.CutPrefix(target, "@/"); ok {
-			target = filepath.Join(outside, filepath.FromSlash(rest))
-		}
-
-		p := filepath.Join(served, filepath.FromSlash(name))
-		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
-		require.NoError(t, os.Symlink(filepath.FromSlash(target), p))
-	}
-
-	fsys, err := rootfs.New(served)
-	require.NoError(t, err)
-	t.Cleanup(func() { assert.NoError(t, fsys.Close()) })
-
-	s := &jailedServer{testServer: newTestServer(t, append([]testOption{withFs(fsys)}, opts...)...),
-		served: served, outside: outside}
-	s.before = s.outsideState(t)
-
-	return s
-}
-
-// outsideState records every entry of the directory around the served one, but the served
-// directory itself.
-func (s *jailedServer) outsideState(t *testing.T) map[string]outsideEntry {
-	t.Helper()
-
-	entries, err := os.ReadDir(s.outside)
-	require.NoError(t, err)
-
-	state := map[string]outsideEntry{}
-
-	for _, entry := range entries {
-		p := filepath.Join(s.outside, entry.Name())
-		if p == s.served {
-			continue
-		}
-
-		info, err := os.Lstat(p)
-		require.NoError(t, err)
-
-		var data []byte
-		if info.Mode().IsRegular() {
-			data, err = os.ReadFile(p)
-			require.NoError(t, err)
-		}
-
-		state[entry.Name()] = outsideEntry{data: string(data), mode: info.Mode(), mtime: info.ModTime()}
-	}
-
-	return state
-}
-
-// requireOutsideUntouched checks that nothing outside the served directory changed: same
-// entries, same bytes, modes and modification times, nothing new.
-func (s *jailedServer) requireOutsideUntouched(t *testing.T) {
-	t.Helper()
-
-	require.Equal(t, s.before, s.outsideState(t), "the directory around the served one changed")
-	require.Equal(t, outsideSecret, s.before["secret.txt"].data)
-}
 
 // denied is the cause in every reply to a path that leads outside the root: rootfs's escape
 // error is a permission error.
@@ -160,16 +41,6 @@ func expectRefused(rc *rawClient, line, text string) {
 	rc.t.Helper()
 
 	assert.Equal(rc.t, text, rc.expect(line, StatusActionNotTaken), line)
-}
-
-// retrText downloads name and returns its content.
-func retrText(t *testing.T, conn *ftp.ServerConn, name string) string {
-	t.Helper()
-
-	r, err := conn.Retr(name)
-	require.NoError(t, err, "RETR %s", name)
-
-	return string(readAllClose(t, r))
 }
 
 func TestRootfsLinkMovedByRenameStaysInside(t *testing.T) {

@@ -123,33 +123,35 @@ func TestWelcomeErrorCloses421(t *testing.T) {
 	require.Error(t, err, "the connection must be closed after 421")
 }
 
+// TestMaxClients holds every slot the server has, in all or for one address, and requires
+// the next connection to be refused with 421 and the reason.
 func TestMaxClients(t *testing.T) {
-	s := newTestServer(t, withSettings(func(s *Settings) { s.MaxClients = 1 }))
-	s.raw(t) // holds the only slot
+	for _, tc := range []struct {
+		name   string
+		change func(*Settings)
+		held   int
+		want   string
+	}{
+		{"total", func(s *Settings) { s.MaxClients = 1 }, 1, "421 Too many clients, try again later\r\n"},
+		{"PerIP", func(s *Settings) { s.MaxClientsPerIP = 2 }, 2, "421 Too many connections from your address\r\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newTestServer(t, withSettings(tc.change))
+			for range tc.held {
+				s.raw(t)
+			}
 
-	conn, err := net.Dial("tcp", s.Addr())
-	require.NoError(t, err)
+			conn, err := net.Dial("tcp", s.Addr())
+			require.NoError(t, err)
 
-	defer conn.Close()
+			defer conn.Close()
 
-	line, err := bufio.NewReader(conn).ReadString('\n')
-	require.NoError(t, err)
-	assert.True(t, strings.HasPrefix(line, "421 "), line)
-}
-
-func TestMaxClientsPerIP(t *testing.T) {
-	s := newTestServer(t, withSettings(func(s *Settings) { s.MaxClientsPerIP = 2 }))
-	s.raw(t)
-	s.raw(t)
-
-	conn, err := net.Dial("tcp", s.Addr())
-	require.NoError(t, err)
-
-	defer conn.Close()
-
-	line, err := bufio.NewReader(conn).ReadString('\n')
-	require.NoError(t, err)
-	assert.Equal(t, "421 Too many connections from your address\r\n", line)
+			line, err := bufio.NewReader(conn).ReadString('\n')
+			require.NoError(t, err)
+			assert.True(t, strings.HasPrefix(line, "421 "), line)
+			assert.Equal(t, tc.want, line)
+		})
+	}
 }
 
 func TestShutdownLetsTransferFinish(t *testing.T) {

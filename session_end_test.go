@@ -7,79 +7,13 @@ import (
 	"net"
 	"os"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/go-kit/log"
 	"github.com/spf13/afero"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// logRecorder is a server logger that keeps every log line as its key/value pairs.
-type logRecorder struct {
-	recorder[[]any]
-}
-
-func (r *logRecorder) Log(keyvals ...any) error {
-	r.add(keyvals)
-
-	return nil
-}
-
-// values returns key's value in every line whose event is event.
-func (r *logRecorder) values(event, key string) []string {
-	var found []string
-
-	for _, line := range r.all() {
-		fields := map[string]string{}
-		for i := 0; i+1 < len(line); i += 2 {
-			fields[fmt.Sprint(line[i])] = fmt.Sprint(line[i+1])
-		}
-
-		if fields["event"] == event {
-			found = append(found, fields[key])
-		}
-	}
-
-	return found
-}
-
-// withLogger makes logger the server's.
-func withLogger(logger log.Logger) testOption {
-	return func(d *testDriver) { d.logger = logger }
-}
-
-// clientContext returns the context of the last client that connected.
-func (s *testServer) clientContext() ClientContext {
-	s.driver.mu.Lock()
-	defer s.driver.mu.Unlock()
-
-	return s.driver.lastClientCtx
-}
-
-func (s *testServer) disconnectedCount() int {
-	s.driver.mu.Lock()
-	defer s.driver.mu.Unlock()
-
-	return s.driver.disconnected
-}
-
-// startShutdown runs Shutdown with a context of timeout; its result arrives on the channel.
-func (s *testServer) startShutdown(timeout time.Duration) <-chan error {
-	shutdown := make(chan error, 1)
-
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), timeout)
-		defer cancel()
-
-		shutdown <- s.Shutdown(ctx)
-	}()
-
-	return shutdown
-}
 
 // TestSessionEndReasons ends a session in each way there is, and checks what the client reads
 // last, that the session is closed after it, and that the end is logged with its reason and
@@ -322,35 +256,6 @@ func TestREINResetsLikeANewSession(t *testing.T) {
 	assert.Equal(t, want, probeSession(t, s, rc))
 }
 
-// slowGate holds a driver call until the test opens it, and says when one is held.
-type slowGate struct {
-	armed   atomic.Bool
-	held    chan struct{}
-	release chan struct{}
-	open    func()
-}
-
-func newSlowGate() *slowGate {
-	g := &slowGate{held: make(chan struct{}, 1), release: make(chan struct{})}
-	g.open = sync.OnceFunc(func() { close(g.release) })
-
-	return g
-}
-
-// pass returns at once until the gate is armed, and then only once it is opened.
-func (g *slowGate) pass() {
-	if !g.armed.Load() {
-		return
-	}
-
-	select {
-	case g.held <- struct{}{}:
-	default:
-	}
-
-	<-g.release
-}
-
 // slowDirFs holds the listing of /slow at its gate.
 type slowDirFs struct {
 	afero.Fs
@@ -463,7 +368,7 @@ func TestShutdownDoesNotWaitOnASlowDriver(t *testing.T) {
 
 			select {
 			case <-addr:
-			case <-time.After(5 * time.Second):
+			case <-time.After(10 * time.Second):
 				require.FailNow(t, "the server's lock is held while a session's driver call runs")
 			}
 

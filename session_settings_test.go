@@ -207,11 +207,11 @@ func TestSessionSettingsMaxSessions(t *testing.T) {
 
 	// A connection cut without QUIT gives it back too.
 	require.NoError(t, fourth.conn.Close())
-	require.Eventually(t, func() bool { return s.users.sessions("pair") == 1 }, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return s.users.sessions("pair") == 1 }, 10*time.Second, 10*time.Millisecond)
 	s.dialAs(t, "pair")
 
 	require.NoError(t, second.Quit())
-	require.Eventually(t, func() bool { return s.users.sessions("pair") == 1 }, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return s.users.sessions("pair") == 1 }, 10*time.Second, 10*time.Millisecond)
 }
 
 // TestUserLimitsForgetsUsers gives every place back: no entry is left behind, whatever the

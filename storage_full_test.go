@@ -96,18 +96,3 @@ func TestStorageFull(t *testing.T) {
 		})
 	}
 }
-
-// requireOnlyNames requires dir of fsys to hold exactly names.
-func requireOnlyNames(t *testing.T, fsys afero.Fs, dir string, names ...string) {
-	t.Helper()
-
-	entries, err := afero.ReadDir(fsys, dir)
-	require.NoError(t, err)
-
-	got := make([]string, 0, len(entries))
-	for _, entry := range entries {
-		got = append(got, entry.Name())
-	}
-
-	assert.ElementsMatch(t, names, got, "no temporary upload file is left in %s", dir)
-}

@@ -137,13 +137,8 @@ func TestProtectedDownloadCutShort(t *testing.T) {
 	require.NoError(t, afero.WriteFile(s.driver.fs, "/big.bin", content, 0o600))
 
 	config := clientTLSConfig()
-	rc := s.raw(t)
-	rc.startTLS(config)
-	rc.expect("USER "+testUser, StatusUserOK)
-	rc.expect("PASS "+testPass, StatusUserLoggedIn)
+	rc := s.rawProtected(t, config)
 	rc.expect("TYPE I", StatusOK)
-	rc.expect("PBSZ 0", StatusOK)
-	rc.expect("PROT P", StatusOK)
 
 	// A reset in the middle: the server's next send fails.
 	raw := rc.pasv()

@@ -2,15 +2,9 @@ package ftpserver
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"io"
-	"math/big"
 	"net"
 	"net/textproto"
 	"strings"
@@ -24,71 +18,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// testCertificate makes a self-signed certificate for the loopback addresses.
-func testCertificate(tb testing.TB, commonName string) tls.Certificate {
-	tb.Helper()
-
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(tb, err)
-
-	template := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: commonName},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		DNSNames:     []string{"localhost", "ftpkit.test"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-	}
-
-	der, err := x509.CreateCertificate(rand.Reader, template, template, &key.PublicKey, key)
-	require.NoError(tb, err)
-
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-}
-
-// withTLS gives the test driver a TLS configuration.
-func withTLS(tb testing.TB) testOption {
-	tb.Helper()
-
-	cert := testCertificate(tb, "ftpkit server")
-
-	return func(d *testDriver) {
-		d.tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	}
-}
-
-// clientTLSConfig trusts anything and keeps sessions under one name, so data connections can
-// resume the control connection's session as FTPS clients do.
-func clientTLSConfig() *tls.Config {
-	return &tls.Config{
-		InsecureSkipVerify: true, // test server with a throw-away certificate
-		ServerName:         "ftpkit.test",
-		ClientSessionCache: tls.NewLRUClientSessionCache(16),
-	}
-}
-
-// startTLS sends AUTH TLS and continues the raw client over TLS.
-func (rc *rawClient) startTLS(config *tls.Config) {
-	rc.t.Helper()
-
-	rc.expect("AUTH TLS", StatusAuthAccepted)
-
-	tlsConn := tls.Client(rc.conn, config)
-	require.NoError(rc.t, tlsConn.Handshake())
-
-	rc.conn = tlsConn
-	rc.text = textproto.NewConn(tlsConn)
-}
-
-// pasvTLS opens a passive data connection and runs the client side of TLS on it.
-func (rc *rawClient) pasvTLS(config *tls.Config) *tls.Conn {
-	rc.t.Helper()
-
-	return tls.Client(rc.pasv(), config)
-}
 
 func TestExplicitTLSWithJlaffaye(t *testing.T) {
 	s := newTestServer(t, withTLS(t), withOsFs(t))
@@ -228,12 +157,7 @@ func TestTLSSessionReuseRequired(t *testing.T) {
 	require.NoError(t, writeFile(s.driver.fs, "/f.txt", []byte("reused")))
 
 	config := clientTLSConfig()
-	rc := s.raw(t)
-	rc.startTLS(config)
-	rc.expect("USER "+testUser, StatusUserOK)
-	rc.expect("PASS "+testPass, StatusUserLoggedIn) // reading replies takes in the session ticket
-	rc.expect("PBSZ 0", StatusOK)
-	rc.expect("PROT P", StatusOK)
+	rc := s.rawProtected(t, config) // reading replies takes in the session ticket
 
 	// Same session cache: the data connection resumes the control session and is accepted.
 	data := rc.pasvTLS(config)
@@ -308,12 +232,7 @@ func TestTLSSessionOfAnotherClientDoesNotResume(t *testing.T) {
 	first.expect("USER "+testUser, StatusUserOK)
 	first.expect("PASS "+testPass, StatusUserLoggedIn)
 
-	second := s.raw(t)
-	second.startTLS(clientTLSConfig())
-	second.expect("USER "+testUser, StatusUserOK)
-	second.expect("PASS "+testPass, StatusUserLoggedIn)
-	second.expect("PBSZ 0", StatusOK)
-	second.expect("PROT P", StatusOK)
+	second := s.rawProtected(t, clientTLSConfig())
 
 	data := second.pasvTLS(shared)
 	second.expect("RETR /f.txt", StatusFileStatusOK)
@@ -396,12 +315,7 @@ func TestPROTClearAfterPrivate(t *testing.T) {
 	s := newTestServer(t, withTLS(t))
 	require.NoError(t, writeFile(s.driver.fs, "/f.txt", []byte("both ways")))
 
-	rc := s.raw(t)
-	rc.startTLS(clientTLSConfig())
-	rc.expect("USER "+testUser, StatusUserOK)
-	rc.expect("PASS "+testPass, StatusUserLoggedIn)
-	rc.expect("PBSZ 0", StatusOK)
-	rc.expect("PROT P", StatusOK)
+	rc := s.rawProtected(t, clientTLSConfig())
 
 	data := rc.pasvTLS(clientTLSConfig())
 	rc.expect("RETR /f.txt", StatusFileStatusOK)

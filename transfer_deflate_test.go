@@ -5,7 +5,6 @@ import (
 	"compress/flate"
 	"compress/zlib"
 	"io"
-	"net"
 	"strings"
 	"testing"
 
@@ -14,18 +13,12 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// withDeflate offers MODE Z at a compression level.
-func withDeflate(level int) testOption {
-	return withSettings(func(s *Settings) { s.DeflateCompressionLevel = level })
-}
-
 // deflateFileSystems runs a MODE Z test over memory and over a real directory (where MODE S
 // would use sendfile), with MODE Z offered at level 6.
 func deflateFileSystems(t *testing.T, test func(t *testing.T, s *testServer)) {
 	t.Helper()
 
-	t.Run("memory", func(t *testing.T) { test(t, newTestServer(t, withDeflate(6))) })
-	t.Run("os", func(t *testing.T) { test(t, newTestServer(t, withDeflate(6), withOsFs(t))) })
+	onFileSystems(t, test, withDeflate(6))
 }
 
 // compressible returns n bytes of text that deflate shrinks several times over.
@@ -64,46 +57,6 @@ func inflate(tb testing.TB, stream []byte) []byte {
 	require.NoError(tb, err)
 
 	return data
-}
-
-// download runs command (RETR, LIST...) over a passive connection and returns the raw bytes of
-// the data connection, requiring 150 and 226.
-func (rc *rawClient) download(command string) []byte {
-	rc.t.Helper()
-
-	return rc.downloadOver(rc.pasv(), command)
-}
-
-// downloadOver is download over a data connection the caller opened.
-func (rc *rawClient) downloadOver(data net.Conn, command string) []byte {
-	rc.t.Helper()
-
-	rc.expect(command, StatusFileStatusOK)
-	raw := readAllClose(rc.t, data)
-
-	code, msg := rc.read()
-	require.Equal(rc.t, StatusClosingDataConn, code, "final reply to %q: %s", command, msg)
-
-	return raw
-}
-
-// upload runs command (STOR, APPE) over a passive connection, sends payload as it is and
-// returns the final reply.
-func (rc *rawClient) upload(command string, payload []byte) (int, string) {
-	rc.t.Helper()
-
-	return rc.uploadOver(rc.pasv(), command, payload)
-}
-
-// uploadOver is upload over a data connection the caller opened.
-func (rc *rawClient) uploadOver(data net.Conn, command string, payload []byte) (int, string) {
-	rc.t.Helper()
-
-	rc.expect(command, StatusFileStatusOK)
-	_, _ = data.Write(payload) // the server may stop reading early: its reply says why
-	_ = data.Close()
-
-	return rc.read()
 }
 
 func TestModeZOff(t *testing.T) {
@@ -269,13 +222,8 @@ func TestModeZBrokenUploads(t *testing.T) {
 	content := compressible(100_000)
 	stream := zlibStream(t, content)
 
-	var rawDeflate bytes.Buffer
-
-	w, err := flate.NewWriter(&rawDeflate, flate.BestSpeed)
-	require.NoError(t, err)
-	_, err = w.Write(content)
-	require.NoError(t, err)
-	require.NoError(t, w.Close())
+	// A zlib stream is a 2-byte header, the raw deflate data and a 4-byte Adler-32 trailer.
+	rawDeflate := stream[2 : len(stream)-4]
 
 	corrupt := append([]byte{}, stream...)
 	corrupt[len(corrupt)-1] ^= 0xFF // the Adler-32 trailer
@@ -290,7 +238,7 @@ func TestModeZBrokenUploads(t *testing.T) {
 		msg     string
 	}{
 		{"cut stream", stream[:len(stream)/2], StatusTransferAborted, "Data connection closed, transfer aborted"},
-		{"raw deflate without zlib header", rawDeflate.Bytes(), StatusActionNotTaken, "Issue during transfer: zlib: invalid header"},
+		{"raw deflate without zlib header", rawDeflate, StatusActionNotTaken, "Issue during transfer: zlib: invalid header"},
 		{"bad checksum", corrupt, StatusActionNotTaken, "Issue during transfer: zlib: invalid checksum"},
 	}
 
@@ -311,12 +259,7 @@ func TestModeZWithTLS(t *testing.T) {
 	require.NoError(t, writeFile(s.driver.fs, "/f.txt", content))
 
 	config := clientTLSConfig()
-	rc := s.raw(t)
-	rc.startTLS(config)
-	rc.expect("USER "+testUser, StatusUserOK)
-	rc.expect("PASS "+testPass, StatusUserLoggedIn)
-	rc.expect("PBSZ 0", StatusOK)
-	rc.expect("PROT P", StatusOK)
+	rc := s.rawProtected(t, config)
 	rc.expect("TYPE I", StatusOK)
 	rc.expect("MODE Z", StatusOK)
 

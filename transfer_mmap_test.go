@@ -6,31 +6,12 @@ import (
 	"bytes"
 	"io"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/jlaffaye/ftp"
 	"github.com/spf13/afero"
 	"github.com/stretchr/testify/require"
 )
-
-// mappedFile writes content to a new file and opens it for reading at offset (the downloads
-// from a file that transfer code sends by mapping or by sendfile).
-func mappedFile(tb testing.TB, content []byte, offset int64) *os.File {
-	tb.Helper()
-
-	name := filepath.Join(tb.TempDir(), "mapped.bin")
-	require.NoError(tb, os.WriteFile(name, content, 0o600))
-
-	file, err := os.Open(name)
-	require.NoError(tb, err)
-	tb.Cleanup(func() { _ = file.Close() })
-
-	_, err = file.Seek(offset, io.SeekStart)
-	require.NoError(tb, err)
-
-	return file
-}
 
 func TestSendMapped(t *testing.T) {
 	t.Parallel()

@@ -5,157 +5,15 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"regexp"
-	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ftpkit/ftpserver/internal/porttest"
 )
-
-// pasvReply is the text of a 227 reply as RFC 959 4.1.2 gives it.
-var pasvReply = regexp.MustCompile(`^Entering Passive Mode \((\d{1,3}),(\d{1,3}),(\d{1,3}),(\d{1,3}),(\d{1,3}),(\d{1,3})\)$`)
-
-// epsvReply is the text of a 229 reply as RFC 2428 3 gives it.
-var epsvReply = regexp.MustCompile(`^Entering Extended Passive Mode \(\|{3}(\d{1,5})\|\)$`)
-
-// pasvAnnounce sends PASV and returns the announced IP and port.
-func (rc *rawClient) pasvAnnounce() (string, int) {
-	rc.t.Helper()
-
-	msg := rc.expect("PASV", StatusEnteringPASV)
-	m := pasvReply.FindStringSubmatch(msg)
-	require.NotNil(rc.t, m, "227 text: %q", msg)
-
-	var n [6]int
-	for i := range n {
-		var err error
-		n[i], err = strconv.Atoi(m[i+1])
-		require.NoError(rc.t, err)
-		require.LessOrEqual(rc.t, n[i], 255, msg)
-	}
-
-	return fmt.Sprintf("%d.%d.%d.%d", n[0], n[1], n[2], n[3]), n[4]<<8 | n[5]
-}
-
-// epsvPort sends EPSV (or the given variant) and returns the announced port.
-func (rc *rawClient) epsvPort(command string) int {
-	rc.t.Helper()
-
-	msg := rc.expect(command, StatusEnteringEPSV)
-	m := epsvReply.FindStringSubmatch(msg)
-	require.NotNil(rc.t, m, "229 text: %q", msg)
-
-	port, err := strconv.Atoi(m[1])
-	require.NoError(rc.t, err)
-
-	return port
-}
-
-// dialData connects to a port of the server's loopback address, from the local IP from
-// ("" for the default one).
-func dialData(tb testing.TB, from string, port int) net.Conn {
-	tb.Helper()
-
-	dialer := net.Dialer{Timeout: 5 * time.Second}
-	if from != "" {
-		dialer.LocalAddr = &net.TCPAddr{IP: net.ParseIP(from)}
-	}
-
-	conn, err := dialer.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-	require.NoError(tb, err)
-	tb.Cleanup(func() { _ = conn.Close() })
-
-	return conn
-}
-
-// retrOver downloads name over data and requires the 150 and 226 replies around it.
-func (rc *rawClient) retrOver(data net.Conn, name string) []byte {
-	rc.t.Helper()
-
-	rc.expect("RETR "+name, StatusFileStatusOK)
-	require.NoError(rc.t, data.SetDeadline(time.Now().Add(10*time.Second)))
-	got := readAllClose(rc.t, data)
-
-	code, msg := rc.read()
-	require.Equal(rc.t, StatusClosingDataConn, code, msg)
-
-	return got
-}
-
-// tcpPort returns the port of a TCP address.
-func tcpPort(t *testing.T, addr net.Addr) int {
-	t.Helper()
-
-	tcp, ok := addr.(*net.TCPAddr)
-	require.True(t, ok, "not a TCP address: %v", addr)
-
-	return tcp.Port
-}
-
-// occupyPorts listens on n consecutive ports of 127.0.0.1 and returns the first one and the
-// listeners, which the test closes to free the ports it wants the server to use.
-func occupyPorts(t *testing.T, n int) (int, []net.Listener) {
-	t.Helper()
-
-	for range 100 {
-		first, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-
-		start := tcpPort(t, first.Addr())
-		listeners := []net.Listener{first}
-
-		for port := start + 1; port < start+n; port++ {
-			l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-			if err != nil {
-				break
-			}
-
-			listeners = append(listeners, l)
-		}
-
-		if len(listeners) == n {
-			t.Cleanup(func() {
-				for _, l := range listeners {
-					_ = l.Close()
-				}
-			})
-
-			return start, listeners
-		}
-
-		for _, l := range listeners {
-			_ = l.Close()
-		}
-	}
-
-	require.FailNow(t, "no free range of ports", "%d ports", n)
-
-	return 0, nil
-}
-
-// freePorts closes listeners of occupyPorts for the server to use. Tests call it once their
-// control connection is up: a port freed earlier may become the client's own source port.
-func freePorts(t *testing.T, listeners ...net.Listener) {
-	t.Helper()
-
-	for _, l := range listeners {
-		require.NoError(t, l.Close())
-	}
-}
-
-// serverWithFile starts a server holding /f.bin and returns it with its content.
-func serverWithFile(t *testing.T, opts ...testOption) (*testServer, []byte) {
-	t.Helper()
-
-	s := newTestServer(t, opts...)
-	content := testContent(300_000)
-	require.NoError(t, writeFile(s.driver.fs, "/f.bin", content))
-
-	return s, content
-}
 
 func TestPASVReplyFormat(t *testing.T) {
 	s, content := serverWithFile(t)
@@ -267,27 +125,39 @@ func TestPassivePortRangeFull(t *testing.T) {
 	rc.expect("NLST", StatusCannotOpenDataConnection)
 }
 
+// TestPassivePortMappingRange announces the exposed ports of a PortMappingRange and listens on
+// the mapped ones, with a listener per transfer and with the ports shared by multiplexing.
 func TestPassivePortMappingRange(t *testing.T) {
-	listened, listeners := occupyPorts(t, 2)
-	// The exposed ports live on a NAT in front of the server: nothing here listens on them.
-	exposed := listened - 1000
+	for _, tc := range []struct {
+		name         string
+		multiplexing bool
+	}{
+		{"listener", false},
+		{"multiplexing", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			listened := porttest.QuietRange(t, 2)
+			// The exposed ports live on a NAT in front of the server: nothing here listens on them.
+			exposed := listened - 1000
 
-	s, content := serverWithFile(t, withSettings(func(s *Settings) {
-		s.PassiveTransferPortRange = &PortMappingRange{ExposedStart: exposed, ListenedStart: listened, Count: 2}
-	}))
-	rc := s.rawLoggedIn(t)
-	rc.expect("TYPE I", StatusOK)
-	freePorts(t, listeners...)
+			s, content := serverWithFile(t, withSettings(func(s *Settings) {
+				s.PassiveTransferPortRange = &PortMappingRange{ExposedStart: exposed, ListenedStart: listened, Count: 2}
+				s.PassiveTransferPortMultiplexing = tc.multiplexing
+			}))
+			rc := s.rawLoggedIn(t)
+			rc.expect("TYPE I", StatusOK)
 
-	_, port := rc.pasvAnnounce()
-	require.True(t, port == exposed || port == exposed+1, "announced %d, want the exposed %d or %d", port, exposed,
-		exposed+1)
-	// The NAT maps exposed+i to listened+i.
-	assert.Equal(t, sha256Hex(content), sha256Hex(rc.retrOver(dialData(t, "", listened+port-exposed), "/f.bin")))
+			_, port := rc.pasvAnnounce()
+			require.True(t, port == exposed || port == exposed+1, "announced %d, want the exposed %d or %d", port,
+				exposed, exposed+1)
+			// The NAT maps exposed+i to listened+i.
+			assert.Equal(t, sha256Hex(content), sha256Hex(rc.retrOver(dialData(t, "", listened+port-exposed), "/f.bin")))
 
-	port = rc.epsvPort("EPSV")
-	require.True(t, port == exposed || port == exposed+1, "announced %d", port)
-	assert.Equal(t, sha256Hex(content), sha256Hex(rc.retrOver(dialData(t, "", listened+port-exposed), "/f.bin")))
+			port = rc.epsvPort("EPSV")
+			require.True(t, port == exposed || port == exposed+1, "announced %d", port)
+			assert.Equal(t, sha256Hex(content), sha256Hex(rc.retrOver(dialData(t, "", listened+port-exposed), "/f.bin")))
+		})
+	}
 }
 
 var errNoPublicIP = errors.New("no public IP known")
@@ -510,46 +380,4 @@ func TestPassiveWrapper(t *testing.T) {
 		rc.expect("PASV", StatusServiceNotAvailable))
 	rc.expect("EPSV", StatusServiceNotAvailable)
 	rc.expect("RETR /wrapped.bin", StatusCannotOpenDataConnection)
-}
-
-var errWrapRefused = errors.New("wrapping refused")
-
-// passiveWrapperDriver adds MainDriverExtensionPassiveWrapper to the test driver.
-type passiveWrapperDriver struct {
-	*testDriver
-
-	fail    atomic.Bool
-	asIs    atomic.Bool // return the listener unwrapped
-	wraps   atomic.Int32
-	accepts atomic.Int32
-}
-
-func (d *passiveWrapperDriver) WrapPassiveListener(listener net.Listener) (net.Listener, error) {
-	d.wraps.Add(1)
-
-	if d.fail.Load() {
-		return nil, errWrapRefused
-	}
-
-	if d.asIs.Load() {
-		return listener, nil
-	}
-
-	return &countingListener{Listener: listener, accepts: &d.accepts}, nil
-}
-
-// countingListener counts the connections it accepts.
-type countingListener struct {
-	net.Listener
-
-	accepts *atomic.Int32
-}
-
-func (l *countingListener) Accept() (net.Conn, error) {
-	conn, err := l.Listener.Accept()
-	if err == nil {
-		l.accepts.Add(1)
-	}
-
-	return conn, err
 }

@@ -2,10 +2,6 @@ package ftpserver
 
 import (
 	"bytes"
-	"compress/zlib"
-	"crypto/tls"
-	"io"
-	"strings"
 	"testing"
 
 	"github.com/jlaffaye/ftp"
@@ -13,24 +9,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// dataEnding is how a test client ends an upload's data connection.
-type dataEnding int
-
-const (
-	endCloseNotify dataEnding = iota // TLS close_notify, then FIN: a client that sent everything
-	endFIN                           // FIN alone, without close_notify: a forged or cut-off end
-	endReset                         // a TCP reset: a crashed client or a broken network
-	endStall                         // nothing at all until the server gives up
-)
-
-// uploadOptions says how a test upload is sent.
-type uploadOptions struct {
-	command   string // STOR, APPE or STOU
-	protected bool   // PROT P
-	deflate   bool   // MODE Z
-	ending    dataEnding
-}
 
 // trustServer starts a server over memory whose files report TransferError, whose driver
 // reports events, and with TLS, MODE Z and the given settings.
@@ -71,72 +49,6 @@ func (rc *rawClient) login() {
 
 	rc.expect("USER "+testUser, StatusUserOK)
 	rc.expect("PASS "+testPass, StatusUserLoggedIn)
-}
-
-// uploadEnding sends data to name as opts say, ends the data connection as opts say, and
-// returns the final reply.
-func (rc *rawClient) uploadEnding(name string, data []byte, opts uploadOptions) (int, string) {
-	rc.t.Helper()
-
-	if opts.deflate {
-		rc.expect("MODE Z", StatusOK)
-		defer rc.expect("MODE S", StatusOK)
-	}
-
-	raw := rc.pasv()
-
-	var (
-		w         io.Writer = raw
-		protected *tls.Conn
-	)
-
-	if opts.protected {
-		protected = tls.Client(raw, clientTLSConfig())
-		w = protected
-	}
-
-	rc.expect(strings.TrimSpace(opts.command+" "+name), StatusFileStatusOK)
-
-	var compressed *zlib.Writer
-	if opts.deflate {
-		compressed = zlib.NewWriter(w)
-		w = compressed
-	}
-
-	_, err := w.Write(data)
-	require.NoError(rc.t, err)
-
-	if compressed != nil {
-		require.NoError(rc.t, compressed.Close())
-	}
-
-	switch opts.ending {
-	case endCloseNotify:
-		if protected != nil {
-			require.NoError(rc.t, protected.Close())
-		} else {
-			require.NoError(rc.t, raw.Close())
-		}
-	case endFIN:
-		require.NoError(rc.t, raw.Close())
-	case endReset:
-		resetConn(rc.t, raw)
-	case endStall:
-		defer raw.Close()
-	}
-
-	return rc.read()
-}
-
-// transferEnded returns the next EventTransferEnded.
-func transferEnded(t *testing.T, events <-chan seenEvent) Event {
-	t.Helper()
-
-	for {
-		if e := nextEvent(t, events); e.Kind == EventTransferEnded {
-			return e.Event
-		}
-	}
 }
 
 func TestTLSUploadWithoutCloseNotify(t *testing.T) {
