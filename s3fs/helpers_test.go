@@ -24,6 +24,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -217,9 +218,11 @@ const ftpTimeout = 30 * time.Second
 
 var errBadLogin = errors.New("bad credentials")
 
-// ftpDriver is the smallest MainDriver: one user, whose file system is the s3fs.
+// ftpDriver is the smallest MainDriver: one user, whose file system is the s3fs. It counts the
+// sessions that ended, so that a test can wait until a server is done with a client it cut.
 type ftpDriver struct {
-	fs afero.Fs
+	fs    afero.Fs
+	ended atomic.Int32
 }
 
 func (*ftpDriver) GetSettings() (*ftpserver.Settings, error) {
@@ -232,7 +235,9 @@ func (*ftpDriver) GetSettings() (*ftpserver.Settings, error) {
 
 func (*ftpDriver) ClientConnected(ftpserver.ClientContext) (string, error) { return "s3fs test", nil }
 
-func (*ftpDriver) ClientDisconnected(ftpserver.ClientContext) {}
+// ClientDisconnected counts the session. ftpserver calls it once the session's transfer, if
+// any, has ended and its file is closed.
+func (d *ftpDriver) ClientDisconnected(ftpserver.ClientContext) { d.ended.Add(1) }
 
 func (d *ftpDriver) AuthUser(_ ftpserver.ClientContext, user, pass string) (ftpserver.ClientDriver, error) {
 	if user != ftpUser || pass != ftpPass {
@@ -248,7 +253,17 @@ func (*ftpDriver) GetTLSConfig() (*tls.Config, error) { return nil, errors.New("
 func newFTPServer(t *testing.T, fsys afero.Fs) string {
 	t.Helper()
 
-	server := ftpserver.NewFtpServer(&ftpDriver{fs: fsys})
+	addr, _ := startFTPServer(t, fsys)
+
+	return addr
+}
+
+// startFTPServer is newFTPServer that also returns the server's driver.
+func startFTPServer(t *testing.T, fsys afero.Fs) (string, *ftpDriver) {
+	t.Helper()
+
+	driver := &ftpDriver{fs: fsys}
+	server := ftpserver.NewFtpServer(driver)
 	require.NoError(t, server.Listen())
 
 	served := make(chan error, 1)
@@ -260,7 +275,7 @@ func newFTPServer(t *testing.T, fsys afero.Fs) string {
 		require.NoError(t, <-served)
 	})
 
-	return server.Addr()
+	return server.Addr(), driver
 }
 
 // ftpLogin connects jlaffaye/ftp to addr, with more options if any, and logs in.
@@ -506,10 +521,11 @@ func runTool(t *testing.T, bin string, args ...string) string {
 // twoNodes is one bucket served by two FTP servers with file systems of their own, as two
 // processes would serve it: an upload cut on one is resumed on the other.
 type twoNodes struct {
-	gw     *s3test.Gateway
-	bucket string
-	a, b   string // the servers' addresses
-	fsA    *Fs
+	gw      *s3test.Gateway
+	bucket  string
+	a, b    string // the servers' addresses
+	fsA     *Fs
+	driverA *ftpDriver
 }
 
 // newTwoNodes starts a gateway, a bucket and two servers on it with opts.
@@ -521,7 +537,9 @@ func newTwoNodes(t *testing.T, opts Options) *twoNodes {
 	fsA := New(newTestClient(t, gw.Endpoint, s3test.SecretKey), bucket, opts)
 	fsB := New(newTestClient(t, gw.Endpoint, s3test.SecretKey), bucket, opts)
 
-	return &twoNodes{gw: gw, bucket: bucket, a: newFTPServer(t, fsA), b: newFTPServer(t, fsB), fsA: fsA}
+	a, driverA := startFTPServer(t, fsA)
+
+	return &twoNodes{gw: gw, bucket: bucket, a: a, b: newFTPServer(t, fsB), fsA: fsA, driverA: driverA}
 }
 
 // cutUpload sends the first cut bytes of data as STOR name to addr, waits until S3 holds

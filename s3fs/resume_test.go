@@ -107,11 +107,14 @@ func TestResumeAfterKill(t *testing.T) {
 	_ = cmd.Wait() // killed
 
 	// The server sees the upload end, or break: either way what it kept is the file's start.
-	waitFor(t, "the end of the upload on the server", func() bool {
-		info, err := nodes.fsA.Stat("/killed.bin")
+	// It is done with it once the session ended; before, it may be completing the upload, and
+	// a SIZE on the other server that falls between the two could find neither the upload nor
+	// the object.
+	waitFor(t, "the end of the session on the server", func() bool { return nodes.driverA.ended.Load() == 1 })
 
-		return err == nil && info.Size() > 0
-	})
+	info, err := nodes.fsA.Stat("/killed.bin")
+	require.NoError(t, err)
+	assert.Positive(t, info.Size())
 
 	dialogue := resumeWithCurl(t, nodes.b, "/killed.bin", local, data)
 	assert.Contains(t, dialogue, "APPE ")
