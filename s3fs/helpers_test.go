@@ -138,6 +138,46 @@ func (c *methodCounter) take() map[string]int {
 	return counts
 }
 
+// heldClient is an HTTP client that holds two requests about key until release is closed: the
+// first HeadObject, once answered (headDone is closed then), and the first listing of uploads,
+// before it is sent. What the test does meanwhile falls between the two.
+type heldClient struct {
+	key         string
+	headDone    chan struct{}
+	release     chan struct{}
+	head, lists atomic.Bool // the first of each was held
+}
+
+func newHeldClient(key string) *heldClient {
+	return &heldClient{key: key, headDone: make(chan struct{}), release: make(chan struct{})}
+}
+
+func (c *heldClient) Do(req *http.Request) (*http.Response, error) {
+	switch {
+	case req.Method == http.MethodHead && strings.HasSuffix(req.URL.Path, "/"+c.key) && c.head.CompareAndSwap(false, true):
+		resp, err := http.DefaultClient.Do(req) //nolint:gosec // G704: the gateway of the test, on loopback
+		close(c.headDone)
+		<-c.release
+
+		return resp, err
+	case req.Method == http.MethodGet && req.URL.Query().Has("uploads") && c.lists.CompareAndSwap(false, true):
+		<-c.release
+	}
+
+	return http.DefaultClient.Do(req) //nolint:gosec // G704: the gateway of the test, on loopback
+}
+
+// newFsWithClient returns an Fs on bucket of gw whose requests go through httpClient.
+func newFsWithClient(gw *s3test.Gateway, bucket string, httpClient s3.HTTPClient) *Fs {
+	return New(s3.New(s3.Options{
+		Region:       s3test.Region,
+		BaseEndpoint: aws.String(gw.Endpoint),
+		UsePathStyle: true,
+		Credentials:  credentials.NewStaticCredentialsProvider(s3test.AccessKey, s3test.SecretKey, ""),
+		HTTPClient:   httpClient,
+	}), bucket, Options{})
+}
+
 // newCountedFs returns an Fs on a new bucket whose requests counter counts.
 func newCountedFs(t *testing.T) (*Fs, *methodCounter) {
 	t.Helper()
@@ -145,15 +185,8 @@ func newCountedFs(t *testing.T) (*Fs, *methodCounter) {
 	gw := s3test.Start(t)
 	bucket := gw.NewBucket(t)
 	counter := &methodCounter{counts: map[string]int{}}
-	f := New(s3.New(s3.Options{
-		Region:       s3test.Region,
-		BaseEndpoint: aws.String(gw.Endpoint),
-		UsePathStyle: true,
-		Credentials:  credentials.NewStaticCredentialsProvider(s3test.AccessKey, s3test.SecretKey, ""),
-		HTTPClient:   counter,
-	}), bucket, Options{})
 
-	return f, counter
+	return newFsWithClient(gw, bucket, counter), counter
 }
 
 // --- Reading directories ---

@@ -188,6 +188,8 @@ func (f *Fs) writeTarget(ctx context.Context, rel string, flag int) (*sourceObje
 // time is when the upload started, whether or not an object of that name exists: the size
 // SIZE answers, and the offset from which APPE and REST before STOR continue the upload. Else
 // a name is the object of that key (HeadObject), else a directory (a listing of its prefix).
+// A name that is neither gets a second HeadObject, sent after the listing of uploads, which
+// sees an upload another Fs completed meanwhile.
 func (f *Fs) Stat(name string) (os.FileInfo, error) {
 	ctx, cancel := f.context()
 	defer cancel()
@@ -225,6 +227,15 @@ func (f *Fs) Stat(name string) (os.FileInfo, error) {
 	}
 
 	info, err := f.statWith(ctx, rel, head, headErr)
+	if isNotExist(err) {
+		// An upload completed by another Fs between the two requests leaves neither: the HEAD
+		// came before its object, the listing after its upload. A HEAD sent now, after the
+		// listing, sees the object. It costs one request for a name that does not exist.
+		if head, headErr = f.head(ctx, rel); headErr == nil {
+			return objectInfo(rel, head), nil
+		}
+	}
+
 	if err != nil {
 		return nil, pathError("stat", name, err)
 	}

@@ -1,6 +1,7 @@
 package s3fs
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/spf13/afero"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -537,6 +539,64 @@ func TestStat(t *testing.T) {
 	var pathErr *fs.PathError
 	require.ErrorAs(t, err, &pathErr)
 	assert.Equal(t, "stat", pathErr.Op)
+}
+
+// TestStatDuringCompletion stats a name while another client completes its upload, between
+// Stat's two requests: the HEAD is answered before the object exists, the listing of uploads
+// is sent after the upload is gone. Stat must still find the object, or a resume on another
+// server sees no file and sends it all again.
+func TestStatDuringCompletion(t *testing.T) {
+	t.Parallel()
+
+	gw := s3test.Start(t)
+	bucket := gw.NewBucket(t)
+	held := newHeldClient("racing.bin")
+	f := newFsWithClient(gw, bucket, held)
+	ctx := context.Background()
+
+	created, err := gw.Client.CreateMultipartUpload(ctx,
+		&s3.CreateMultipartUploadInput{Bucket: aws.String(bucket), Key: aws.String("racing.bin")})
+	require.NoError(t, err)
+
+	data := testData(1000, 3)
+	part, err := gw.Client.UploadPart(ctx, &s3.UploadPartInput{
+		Bucket: aws.String(bucket), Key: aws.String("racing.bin"), UploadId: created.UploadId,
+		PartNumber: aws.Int32(1), Body: bytes.NewReader(data),
+	})
+	require.NoError(t, err)
+
+	type statResult struct {
+		info os.FileInfo
+		err  error
+	}
+
+	stat := make(chan statResult, 1)
+
+	go func() {
+		info, statErr := f.Stat("/racing.bin")
+		stat <- statResult{info, statErr}
+	}()
+
+	select {
+	case <-held.headDone:
+	case <-time.After(ftpTimeout):
+		close(held.release)
+		require.FailNow(t, "Stat sent no HEAD")
+	}
+
+	_, err = gw.Client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
+		Bucket: aws.String(bucket), Key: aws.String("racing.bin"), UploadId: created.UploadId,
+		MultipartUpload: &types.CompletedMultipartUpload{
+			Parts: []types.CompletedPart{{PartNumber: aws.Int32(1), ETag: part.ETag}},
+		},
+	})
+	close(held.release)
+	require.NoError(t, err)
+
+	got := <-stat
+	require.NoError(t, got.err)
+	assert.Equal(t, int64(len(data)), got.info.Size())
+	assert.False(t, got.info.IsDir())
 }
 
 func TestMkdirRemove(t *testing.T) {
