@@ -277,7 +277,12 @@ echo "the client stopped: $(tail -n 1 "$work/curl-upload.log")"
 "${client[@]}" -C - -T "$work/original.bin" "$url"
 upload_resumed_by="$(node_with "APPE $FILE")"
 [ -n "$upload_resumed_by" ] || fail "no node logged APPE $FILE"
-kept="$(grep -h -A 1 "SIZE $FILE" "$work/ftp$upload_resumed_by.log" | sed -n 's/.*code=213 msg=\([0-9]*\).*/\1/p' | tail -n 1)"
+# The reply to SIZE is the next line of the same client: HAProxy's health checks, sessions of
+# their own, may log lines in between.
+kept="$(awk -v size="line=\"SIZE $FILE\"" '
+	index($0, size) { for (i = 1; i <= NF; i++) if ($i ~ /^client=/) client = $i " "; next }
+	client != "" && index($0, client) && /code=213 msg=/ { sub(/.*code=213 msg=/, ""); sub(/[^0-9].*/, ""); kept = $0; client = "" }
+	END { print kept }' "$work/ftp$upload_resumed_by.log")"
 echo "resumed through ftp$upload_resumed_by from byte ${kept:-?} (SIZE)"
 [ "${kept:-0}" -gt 0 ] || fail "the resumed upload started again from 0"
 # Read now: the download may go to this node and kill it.
