@@ -77,6 +77,10 @@ defaults
     timeout connect 5s
     timeout client 1h
     timeout server 1h
+    # A check may wait this long for the welcome, so that a loaded machine does not take a
+    # slow instance down; the connection itself still must succeed within inter, and a node
+    # that died refuses it at once.
+    timeout check 5s
 ${3:+$3
 }    # The instances trust PROXY headers from this address only.
     source $1
